@@ -1,0 +1,76 @@
+"""The Telegram channel assembled: routers, middlewares, storage, and what handlers receive."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommand
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.opening import SurveyDesk
+from bot.telegram import common, start, survey
+from bot.telegram.middlewares import (
+    ApologyMiddleware,
+    DbSessionMiddleware,
+    DeduplicateMiddleware,
+    PersonLockMiddleware,
+    PersonLocks,
+    RespondentMiddleware,
+    SeenUpdates,
+)
+from core.identity import AddressBox
+from core.settings import Settings
+
+COMMANDS = {
+    "kk": [("help", "Анықтама"), ("lang", "Тілді ауыстыру"), ("stop", "Тоқтату және мені ұмыту")],
+    "ru": [("help", "Справка"), ("lang", "Сменить язык"), ("stop", "Прервать и забыть меня")],
+    "en": [("help", "Help"), ("lang", "Change language"), ("stop", "Stop and forget me")],
+}
+
+
+def build_bot(settings: Settings) -> Bot:
+    assert settings.telegram_token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.telegram_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    desk: SurveyDesk,
+    redis: Redis | None = None,
+) -> Dispatcher:
+    """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory."""
+    storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
+    dispatcher = Dispatcher(
+        storage=storage,
+        desk=desk,
+        box=AddressBox(settings.secret_bytes()),
+    )
+    dispatcher.update.outer_middleware(DeduplicateMiddleware(SeenUpdates(redis)))
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(ApologyMiddleware())
+        observer.outer_middleware(PersonLockMiddleware(PersonLocks(redis)))
+        observer.outer_middleware(DbSessionMiddleware(session_factory))
+        observer.outer_middleware(RespondentMiddleware(settings.secret_bytes()))
+    dispatcher.include_routers(start.router, survey.router, common.router)
+    return dispatcher
+
+
+async def announce_commands(bot: Bot) -> None:
+    for lang, commands in COMMANDS.items():
+        await bot.set_my_commands(
+            [BotCommand(command=name, description=about) for name, about in commands],
+            language_code=lang,
+        )

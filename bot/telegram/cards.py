@@ -1,0 +1,73 @@
+"""Showing survey steps: send a new card or turn the current card into the next step."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import InaccessibleMessage, MaybeInaccessibleMessageUnion, Message
+
+from bot.engine.flow import Step
+from bot.opening import SurveyDesk
+from bot.telegram.render import Card, card
+from core.models import Response
+
+log = logging.getLogger(__name__)
+CARD_KEY = "card_message_id"  # the FSM remembers which message is the live card (may be lost)
+
+
+async def send_card(
+    bot: Bot,
+    chat_id: int,
+    step: Step,
+    desk: SurveyDesk,
+    response: Response,
+    lang: str,
+    state: FSMContext,
+    notice: str | None = None,
+) -> None:
+    await _retire_previous_card(bot, chat_id, state)
+    shown = card(step, desk.definition(response.survey_id), response, lang, notice)
+    sent = await bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
+    await state.update_data({CARD_KEY: sent.message_id if shown.markup else None})
+
+
+async def edit_card(
+    message: MaybeInaccessibleMessageUnion | None,
+    step: Step,
+    desk: SurveyDesk,
+    response: Response,
+    lang: str,
+    state: FSMContext,
+    notice: str | None = None,
+) -> None:
+    shown = card(step, desk.definition(response.survey_id), response, lang, notice)
+    if message is None or isinstance(message, InaccessibleMessage):
+        return
+    if not await _edit(message, shown):
+        # Too old to edit, or deleted: send the step as a fresh card instead.
+        sent = await message.answer(shown.text, reply_markup=shown.markup)
+        await state.update_data({CARD_KEY: sent.message_id if shown.markup else None})
+        return
+    await state.update_data({CARD_KEY: message.message_id if shown.markup else None})
+
+
+async def _edit(message: Message, shown: Card) -> bool:
+    try:
+        await message.edit_text(shown.text, reply_markup=shown.markup)
+    except TelegramBadRequest as error:
+        return "not modified" in str(error)
+    return True
+
+
+async def _retire_previous_card(bot: Bot, chat_id: int, state: FSMContext) -> None:
+    """Take the buttons off the card being replaced, so only the live question has any."""
+    previous = (await state.get_data()).get(CARD_KEY)
+    if not previous:
+        return
+    try:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=previous, reply_markup=None)
+    except TelegramBadRequest:
+        log.debug("previous card %s could not be edited", previous)

@@ -1,0 +1,44 @@
+"""/help, /stop (forget me), and a clear word for anything the bot does not understand."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.messages import text
+from core.models import Respondent
+from core.responses import ResponseStore
+
+router = Router(name="common")
+
+
+@router.message(Command("help"))
+async def on_help(message: Message, lang: str) -> None:
+    await message.answer(text("help", lang))
+
+
+@router.message(Command("stop"))
+async def on_stop(
+    message: Message, store: ResponseStore, respondent: Respondent, lang: str, state: FSMContext
+) -> None:
+    await store.forget(respondent)
+    await state.clear()
+    await message.answer(text("stopped", lang))
+
+
+@router.message(F.text.startswith("/"))
+async def on_unknown_command(message: Message, lang: str) -> None:
+    await message.answer(text("unknown_command", lang))
+
+
+@router.message()
+async def on_other_content(message: Message, lang: str) -> None:
+    """Stickers, photos, voice, files, locations…: say what the bot understands."""
+    await message.answer(text("unsupported_content", lang))
+
+
+@router.callback_query()
+async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
+    await query.answer(text("stale_button", lang), show_alert=True)

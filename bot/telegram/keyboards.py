@@ -1,0 +1,143 @@
+"""Callback data factories and inline keyboards. A button carries the response and question it
+belongs to, so an old or forged button can be recognised and refused."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.engine.definition import Question, QuestionType
+from bot.messages import LANGUAGE_NAMES, LANGUAGES, text
+from core.models import PublicService
+
+CHECKED, UNCHECKED = "☑", "☐"
+
+
+class AnswerCallback(CallbackData, prefix="a"):
+    r: int  # response id
+    q: int  # question index in the definition
+    v: str  # raw value ("" = skip)
+
+
+class ToggleCallback(CallbackData, prefix="t"):
+    r: int
+    q: int
+    c: int  # choice index
+
+
+class DoneCallback(CallbackData, prefix="d"):
+    r: int
+    q: int
+
+
+class LanguageCallback(CallbackData, prefix="l"):
+    lang: str
+
+
+class ServiceCallback(CallbackData, prefix="s"):
+    o: int  # office id
+    s: int  # service id
+
+
+def stars(count: int) -> str:
+    return "★" * count
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for lang in LANGUAGES:
+        builder.button(text=LANGUAGE_NAMES[lang], callback_data=LanguageCallback(lang=lang))
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def services_keyboard(
+    office_id: int, services: list[PublicService], lang: str
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for service in services[:50]:
+        builder.button(
+            text=service.name(lang)[:60], callback_data=ServiceCallback(o=office_id, s=service.id)
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def question_keyboard(
+    response_id: int, index: int, question: Question, lang: str
+) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+
+    def answer(label: str, value: str) -> None:
+        builder.button(text=label, callback_data=AnswerCallback(r=response_id, q=index, v=value))
+
+    sizes: list[int] = []
+    if question.type is QuestionType.RATING:
+        for value in range(5, 0, -1):
+            answer(stars(value), str(value))
+        sizes = [1] * 5
+    elif question.type is QuestionType.NPS:
+        for value in range(11):
+            answer(str(value), str(value))
+        sizes = [6, 5]
+    elif question.type is QuestionType.YES_NO:
+        answer(text("button_yes", lang), "yes")
+        answer(text("button_no", lang), "no")
+        sizes = [2]
+    elif question.type is QuestionType.SELECT_ONE:
+        for choice in question.choices:
+            answer(choice.text(lang), choice.name)
+        sizes = [1] * len(question.choices)
+    elif question.type is QuestionType.SELECT_MULTIPLE:
+        for number, choice in enumerate(question.choices):
+            builder.button(
+                text=f"{UNCHECKED} {choice.text(lang)}",
+                callback_data=ToggleCallback(r=response_id, q=index, c=number),
+            )
+        builder.button(
+            text=text("button_done", lang), callback_data=DoneCallback(r=response_id, q=index)
+        )
+        sizes = [1] * (len(question.choices) + 1)
+    if not question.required:
+        answer(text("button_skip", lang), "")
+        sizes.append(1)
+    if not sizes:
+        return None
+    builder.adjust(*sizes)
+    return builder.as_markup()
+
+
+def toggled(markup: InlineKeyboardMarkup, choice_data: str) -> InlineKeyboardMarkup:
+    """The same keyboard with one choice's tick flipped: the selection lives in the message."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for row in markup.inline_keyboard:
+        new_row = []
+        for button in row:
+            if button.callback_data == choice_data:
+                checked = button.text.startswith(CHECKED)
+                label = button.text[2:] if button.text[:1] in (CHECKED, UNCHECKED) else button.text
+                button = button.model_copy(
+                    update={"text": f"{UNCHECKED if checked else CHECKED} {label}"}
+                )
+            new_row.append(button)
+        rows.append(new_row)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def checked_choices(markup: InlineKeyboardMarkup | None, response_id: int, index: int) -> list[int]:
+    """Indices of the ticked choices of one question's keyboard."""
+    if markup is None:
+        return []
+    picked = []
+    for row in markup.inline_keyboard:
+        for button in row:
+            if not button.callback_data or not button.text.startswith(CHECKED):
+                continue
+            try:
+                data = ToggleCallback.unpack(button.callback_data)
+            except (TypeError, ValueError):
+                continue
+            if data.r == response_id and data.q == index:
+                picked.append(data.c)
+    return picked

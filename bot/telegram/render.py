@@ -1,0 +1,62 @@
+"""How a survey step looks in a Telegram chat (HTML parse mode)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.engine.definition import QuestionType, SurveyDefinition
+from bot.engine.flow import Ask, Completed, InvalidAnswer, Step
+from bot.messages import text
+from bot.telegram.keyboards import question_keyboard
+from core.models import Response
+
+
+@dataclass(frozen=True)
+class Card:
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+def refusal(error: InvalidAnswer, lang: str) -> str:
+    return text(error.reason, lang, **dict(error.params))
+
+
+def card(
+    step: Step,
+    definition: SurveyDefinition,
+    response: Response,
+    lang: str,
+    notice: str | None = None,
+) -> Card:
+    """The message for a step: the question with its buttons, or the thank-you."""
+    lines: list[str] = []
+    if notice:
+        lines.append(escape(notice))
+    if isinstance(step, Completed):
+        lines.append(f"✅ {escape(definition.thanks.get(lang) or definition.thanks['ru'])}")
+        if step.complaint_requested:
+            lines.append(escape(text("complaint_noted", lang)))
+        return Card("\n\n".join(lines), None)
+    if step.error is not None:
+        lines.append(f"⚠️ {escape(refusal(step.error, lang))}")
+    question = step.question
+    header = escape(text("progress", lang, number=step.number, total=step.total))
+    service = escape(response.service.name(lang))
+    body = f"<i>{service}</i>\n{header}\n\n<b>{escape(question.text(lang))}</b>"
+    hint = question.hint_text(lang)
+    if hint:
+        body += f"\n<i>{escape(hint)}</i>"
+    if question.type is QuestionType.TEXT:
+        body += f"\n\n{escape(text('type_answer', lang))}"
+    elif question.type is QuestionType.SELECT_MULTIPLE:
+        body += f"\n\n{escape(text('choose_several', lang))}"
+    lines.append(body)
+    index = definition.index_of(question.name)
+    return Card("\n\n".join(lines), question_keyboard(response.id, index, question, lang))
+
+
+def is_ask(step: Step) -> bool:
+    return isinstance(step, Ask)

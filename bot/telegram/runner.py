@@ -1,0 +1,59 @@
+"""Running the bot: long polling for development, a webhook (with secret token) in production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.telegram.app import announce_commands
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+def polling_context(bot: Bot, dispatcher: Dispatcher) -> web.CleanupContext:  # type: ignore[type-arg]
+    """An aiohttp cleanup context that polls Telegram while the app runs."""
+
+    async def run(_app: web.Application) -> AsyncIterator[None]:
+        await bot.delete_webhook(drop_pending_updates=False)
+        with contextlib.suppress(Exception):
+            await announce_commands(bot)
+        task = asyncio.create_task(
+            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False),
+            name="telegram-polling",
+        )
+        yield
+        await dispatcher.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+            await asyncio.wait_for(task, timeout=10)
+        await bot.session.close()
+
+    return run
+
+
+def mount_webhook(
+    app: web.Application, bot: Bot, dispatcher: Dispatcher, public_url: str, secret: str | None
+) -> None:
+    """Serve Telegram's webhook calls on the app and register the webhook on start-up."""
+    SimpleRequestHandler(
+        dispatcher=dispatcher, bot=bot, secret_token=secret, handle_in_background=False
+    ).register(app, path=WEBHOOK_PATH)
+
+    async def register(_app: web.Application) -> AsyncIterator[None]:
+        await bot.set_webhook(
+            f"{public_url.rstrip('/')}{WEBHOOK_PATH}",
+            secret_token=secret,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        with contextlib.suppress(Exception):
+            await announce_commands(bot)
+        yield
+        await bot.session.close()
+
+    app.cleanup_ctx.append(register)

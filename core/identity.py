@@ -1,0 +1,68 @@
+"""Pseudonyms, write-back addresses and one-time tokens.
+
+A respondent is known only by an HMAC of the channel's user id with the server secret: the same
+person gets the same key, and nobody holding the database can turn a key back into a user id.
+The chat id needed to write back is encrypted (Fernet, key derived from the same secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+def respondent_key(secret: bytes, channel: str, user_id: str | int) -> str:
+    """The stable pseudonym of one channel user."""
+    message = f"{channel}:{user_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _derived(secret: bytes, purpose: str) -> bytes:
+    return hmac.new(secret, f"qanagat/{purpose}".encode(), hashlib.sha256).digest()
+
+
+class AddressBox:
+    """Encrypts and decrypts write-back addresses (chat ids) with a key derived from the secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derived(secret, "chat-address")))
+
+    def seal(self, address: str) -> bytes:
+        return self._fernet.encrypt(address.encode())
+
+    def open(self, sealed: bytes) -> str | None:
+        try:
+            return self._fernet.decrypt(sealed).decode()
+        except InvalidToken:
+            return None
+
+
+def new_token() -> str:
+    """A single-use token: 128 random bits, safe in URLs and Telegram deep links (22 chars)."""
+    return secrets.token_urlsafe(16)
+
+
+def token_hash(token: str) -> bytes:
+    """Tokens are stored hashed; a database leak does not leak usable links."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Signer:
+    """Short HMAC signatures for values put in links and cookies."""
+
+    def __init__(self, secret: bytes, purpose: str) -> None:
+        self._key = _derived(secret, purpose)
+
+    def sign(self, value: str) -> str:
+        mac = hmac.new(self._key, value.encode(), hashlib.sha256).digest()[:12]
+        return f"{value}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+    def unsign(self, signed: str) -> str | None:
+        value, _, _mac = signed.rpartition(".")
+        if not value:
+            return None
+        return value if hmac.compare_digest(self.sign(value), signed) else None

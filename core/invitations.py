@@ -1,0 +1,85 @@
+"""Invitations: single-use tokens bound to one delivered service, stored only as hashes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from core.clock import utcnow
+from core.identity import new_token, token_hash
+from core.models import Invitation, ServiceEvent, ServicePoint
+
+OFFICE_PREFIX = "o-"  # deep-link payloads starting with this name an office, not an invitation
+
+
+class InvitationProblem(enum.StrEnum):
+    UNKNOWN = "invitation_unknown"
+    EXPIRED = "invitation_expired"
+    USED = "invitation_used"
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+
+def is_office_payload(payload: str) -> bool:
+    return payload.startswith(OFFICE_PREFIX)
+
+
+def fresh_token() -> str:
+    token = new_token()
+    while is_office_payload(token):
+        token = new_token()
+    return token
+
+
+async def issue(
+    session: AsyncSession, event: ServiceEvent, survey_id: str, ttl_hours: int
+) -> IssuedInvitation:
+    """Create the one invitation of a service event; the clear token exists only in the result."""
+    token = fresh_token()
+    invitation = Invitation(
+        service_event_id=event.id,
+        token_hash=token_hash(token),
+        survey_id=survey_id,
+        expires_at=utcnow() + timedelta(hours=ttl_hours),
+    )
+    session.add(invitation)
+    await session.flush()
+    return IssuedInvitation(invitation, token)
+
+
+async def find(session: AsyncSession, token: str) -> Invitation | InvitationProblem:
+    """The invitation a token opens, or why it opens none (unknown, expired).
+    Whether it is used up depends on who asks, so that is the caller's check."""
+    if not token or len(token) > 64:
+        return InvitationProblem.UNKNOWN
+    invitation = await session.scalar(
+        select(Invitation)
+        .where(Invitation.token_hash == token_hash(token))
+        .options(
+            selectinload(Invitation.service_event).selectinload(ServiceEvent.service),
+            selectinload(Invitation.service_event).selectinload(ServiceEvent.service_point),
+        )
+    )
+    if invitation is None:
+        return InvitationProblem.UNKNOWN
+    if invitation.expires_at <= utcnow() and invitation.used_at is None:
+        return InvitationProblem.EXPIRED
+    return invitation
+
+
+async def find_office(session: AsyncSession, code: str) -> ServicePoint | None:
+    if not code or len(code) > 64:
+        return None
+    office: ServicePoint | None = await session.scalar(
+        select(ServicePoint).where(ServicePoint.code == code)
+    )
+    return office

@@ -1,0 +1,306 @@
+"""Database models. Business rules the code relies on are unique constraints, so the database
+refuses what the code must never do (two answers to one question, two responses to one event)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are aware and in UTC on every database (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class AgencyKind(enum.StrEnum):
+    CENTRAL = "central"
+    LOCAL = "local"
+
+
+class ResponseStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+class Channel(enum.StrEnum):
+    """Where the citizen answered."""
+
+    TELEGRAM = "telegram"
+    WEB = "web"
+    MINI_APP = "mini_app"
+
+
+class DeliveryChannel(enum.StrEnum):
+    """How the service itself was delivered."""
+
+    SERVICE_CENTRE = "service_centre"
+    EGOV = "egov"
+    PROACTIVE = "proactive"
+    AGENCY_OFFICE = "agency_office"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as plain strings (no native PG enum): new values need no type migration.
+    return Enum(cls, name=name, native_enum=False, length=32, values_callable=_values)
+
+
+def _values(cls: type[enum.StrEnum]) -> list[str]:
+    return [member.value for member in cls]
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[AgencyKind] = mapped_column(_enum(AgencyKind, "agency_kind"))
+    region: Mapped[str | None] = mapped_column(String(64))
+    name_kk: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(2), default="kk")
+
+    services: Mapped[list[PublicService]] = relationship(back_populates="agency")
+
+    def name(self, lang: str) -> str:
+        return str(getattr(self, f"name_{lang}", None) or self.name_ru)
+
+
+class PublicService(Base):
+    __tablename__ = "public_service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"), index=True)
+    name_kk: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    survey_id: Mapped[str] = mapped_column(String(64), default="post_service")
+
+    agency: Mapped[Agency] = relationship(back_populates="services")
+
+    def name(self, lang: str) -> str:
+        return str(getattr(self, f"name_{lang}", None) or self.name_ru)
+
+
+class ServicePoint(Base):
+    """An office where services are delivered (a service centre, an akimat's front desk)."""
+
+    __tablename__ = "service_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"), index=True)
+    region: Mapped[str | None] = mapped_column(String(64))
+    name_kk: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(500))
+
+    agency: Mapped[Agency] = relationship()
+
+    def name(self, lang: str) -> str:
+        return str(getattr(self, f"name_{lang}", None) or self.name_ru)
+
+
+class ServiceEvent(Base):
+    """One delivered service, as reported by a service-delivery system."""
+
+    __tablename__ = "service_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("public_service.id", ondelete="RESTRICT"))
+    service_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_point.id", ondelete="RESTRICT")
+    )
+    delivery_channel: Mapped[DeliveryChannel] = mapped_column(
+        _enum(DeliveryChannel, "delivery_channel")
+    )
+    delivered_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    service: Mapped[PublicService] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
+
+
+class Invitation(Base):
+    """A single-use invitation to rate one service event. Only the token's hash is stored."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_event_id: Mapped[int] = mapped_column(
+        ForeignKey("service_event.id", ondelete="CASCADE"), unique=True
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    survey_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    service_event: Mapped[ServiceEvent] = relationship()
+
+
+class Respondent(Base):
+    """A pseudonym: an HMAC of the channel's user id. No name, phone or chat id lives here."""
+
+    __tablename__ = "respondent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ChatAddress(Base):
+    """How to write back to a respondent: apart from the answers, encrypted, deleted on /stop."""
+
+    __tablename__ = "chat_address"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondent.id", ondelete="CASCADE"), unique=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "chat_channel"))
+    encrypted_address: Mapped[bytes] = mapped_column(LargeBinary(512))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Response(Base):
+    """One citizen's answers to one survey about one service (partial until completed)."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        Index("ix_response_respondent_status", "respondent_id", "status"),
+        Index("ix_response_completed_at", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondent.id", ondelete="SET NULL")
+    )
+    survey_id: Mapped[str] = mapped_column(String(64))
+    survey_version: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "response_channel"))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[ResponseStatus] = mapped_column(
+        _enum(ResponseStatus, "response_status"), default=ResponseStatus.IN_PROGRESS
+    )
+    # One response per service event and per invitation: enforced here, not only in code.
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="SET NULL"), unique=True
+    )
+    service_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_event.id", ondelete="SET NULL"), unique=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("public_service.id", ondelete="RESTRICT"), index=True
+    )
+    service_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_point.id", ondelete="RESTRICT"), index=True
+    )
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    completed_at: Mapped[datetime | None]
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+    service: Mapped[PublicService] = relationship()
+
+
+class Answer(Base):
+    """One answer to one question; `value` is JSON (null when an optional question was skipped)."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("response_id", "question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    answered_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class ComplaintRequest(Base):
+    """A citizen asked to file a complaint after a low rating (the workflow comes later)."""
+
+    __tablename__ = "complaint_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    status: Mapped[str] = mapped_column(String(32), default="requested")
+
+
+class DailyRollup(Base):
+    """Completed responses per agency x service x office x day: what dashboards and scoring read."""
+
+    __tablename__ = "daily_rollup"
+    __table_args__ = (
+        UniqueConstraint("day", "service_id", "service_point_key", "metric", "value_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("public_service.id", ondelete="CASCADE"))
+    # 0 when the response has no office (eGov, proactive): keeps the unique key NULL-free.
+    service_point_key: Mapped[int] = mapped_column(Integer, default=0)
+    metric: Mapped[str] = mapped_column(String(64))
+    value_key: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,0 +1,32 @@
+"""Keeping personal data no longer than needed: write-back addresses of people with no open
+survey and no activity for a while are deleted (the answers themselves are anonymous and stay)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import utcnow
+from core.models import ChatAddress, Response, ResponseStatus
+
+
+async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
+    """Delete addresses whose owner has no survey in progress and none touched in `idle_days`."""
+    cutoff = utcnow() - timedelta(days=idle_days)
+    recent_or_open = (
+        select(Response.id)
+        .where(
+            Response.respondent_id == ChatAddress.respondent_id,
+            (Response.status == ResponseStatus.IN_PROGRESS) | (Response.updated_at >= cutoff),
+        )
+        .correlate(ChatAddress)
+    )
+    result = await session.execute(
+        delete(ChatAddress)
+        .where(ChatAddress.created_at < cutoff, ~exists(recent_or_open))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,106 @@
+"""The running application: one aiohttp server hosting the mobile page, /healthz and, when a
+token is set, the Telegram bot (polling in development, webhook in production)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from bot.web.routes import setup_web_channel
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.engine.definition import SurveyDefinition, load_survey_dir
+from bot.opening import SurveyDesk
+from bot.telegram.app import build_bot, build_dispatcher
+from bot.telegram.runner import mount_webhook, polling_context
+from core.db import create_engine, create_session_factory
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis | None
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def load_surveys(settings: Settings) -> dict[str, SurveyDefinition]:
+    """All survey files; a malformed one raises SurveyError and the server does not start."""
+    surveys = load_survey_dir(settings.survey_dir)
+    if settings.default_survey not in surveys:
+        from bot.engine.definition import Problem, SurveyError
+
+        raise SurveyError(
+            [Problem(str(settings.survey_dir), 1, f"no survey '{settings.default_survey}' here")]
+        )
+    return surveys
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"error: {type(error).__name__}"
+    if runtime.redis is not None:
+        try:
+            await runtime.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as error:
+            checks["redis"] = f"error: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+    )
+
+
+def build_app(
+    settings: Settings, *, with_bot: bool = True, surveys: dict[str, SurveyDefinition] | None = None
+) -> web.Application:
+    surveys = surveys if surveys is not None else load_surveys(settings)
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    desk = SurveyDesk(surveys, settings.default_survey)
+
+    app = web.Application(client_max_size=256 * 1024)
+    app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
+    app.router.add_get("/healthz", healthz)
+    setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+
+    if with_bot and settings.telegram_token is not None:
+        bot = build_bot(settings)
+        dispatcher = build_dispatcher(settings, session_factory, desk, redis)
+        if settings.telegram_mode == "webhook":
+            secret = settings.telegram_webhook_secret
+            mount_webhook(
+                app,
+                bot,
+                dispatcher,
+                settings.public_url,
+                secret.get_secret_value() if secret else None,
+            )
+        else:
+            app.cleanup_ctx.append(polling_context(bot, dispatcher))
+
+    async def close_connections(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+        if redis is not None:
+            await redis.aclose()
+
+    app.cleanup_ctx.insert(0, close_connections)
+    return app

@@ -1,0 +1,201 @@
+"""The `qanagat` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.engine.definition import SurveyError, json_schema, load_survey
+from core.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """Qanagat: citizens rate public services; the ratings feed the evaluation of state bodies."""
+    logging.basicConfig(
+        level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (QANAGAT_HOST).")
+@click.option("--port", type=int, default=None, help="Port (QANAGAT_PORT).")
+@click.option("--no-bot", is_flag=True, help="Serve the web only, even with a Telegram token.")
+def serve(host: str | None, port: int | None, no_bot: bool) -> None:
+    """Run the web server (mobile page, /healthz) and, with a token, the Telegram bot."""
+    from aiohttp import web
+
+    from qanagat.app import build_app, load_surveys
+
+    settings = Settings()
+    if settings.uses_dev_secret and settings.public_url.startswith("https://"):
+        raise click.ClickException(
+            "QANAGAT_SECRET_KEY is the development default; set a long random secret in production"
+        )
+    try:
+        surveys = load_surveys(settings)
+    except SurveyError as error:
+        click.echo(str(error), err=True)
+        raise click.ClickException(
+            "a survey file is malformed; the server does not start"
+        ) from None
+    links = asyncio.run(_links(settings, surveys))
+    app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+    click.echo("Qanagat is starting. Open:")
+    for label, link in links:
+        click.echo(f"  {label:<28} {link}")
+    if settings.telegram_token is None:
+        click.echo("  (set QANAGAT_TELEGRAM_TOKEN to run the Telegram bot too)")
+    web.run_app(app, host=host or settings.host, port=port or settings.port, print=None)
+
+
+async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[str, str]]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.db import create_engine, create_session_factory
+    from qanagat import demo
+
+    base = settings.public_url.rstrip("/")
+    links = [("health check", f"{base}/healthz")]
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            survey = surveys[settings.default_survey]
+            invitation = await demo.fresh_invitation_link(session, survey, base)  # type: ignore[arg-type]
+            if invitation:
+                links.append(("survey (demo invitation)", invitation))
+                links.append(("survey (office QR, walk-in)", f"{base}/o/{demo.DEMO_OFFICE}"))
+                if settings.telegram_token is not None:
+                    token = invitation.rsplit("/", 1)[-1]
+                    links.append(
+                        (
+                            "survey in Telegram",
+                            f"https://t.me/{settings.telegram_bot_username}?start={token}",
+                        )
+                    )
+    except SQLAlchemyError as error:
+        links.append(("database not ready", f"{type(error).__name__}: run `qanagat db upgrade`"))
+    finally:
+        await engine.dispose()
+    return links
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+def worker(once: bool) -> None:
+    """Background jobs: delete write-back addresses no longer needed (more jobs join later)."""
+    settings = Settings()
+    asyncio.run(_work(settings, once))
+
+
+async def _work(settings: Settings, once: bool) -> None:
+    from core.db import create_engine, create_session_factory
+    from core.retention import purge_idle_addresses
+
+    engine = create_engine(settings.database_url)
+    log = logging.getLogger("qanagat.worker")
+    try:
+        while True:
+            async with create_session_factory(engine)() as session:
+                purged = await purge_idle_addresses(session, settings.address_retention_days)
+            log.info("deleted %d idle write-back addresses", purged)
+            if once:
+                return
+            await asyncio.sleep(settings.worker_interval_s)
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from core.migrate import upgrade
+
+    upgrade(Settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION ('base' empties it)."""
+    from core.migrate import downgrade
+
+    downgrade(Settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def demo() -> None:
+    """Demo data for trying Qanagat out."""
+
+
+@demo.command("load")
+@click.option("--responses", default=400, show_default=True, help="Synthetic responses to create.")
+def demo_load(responses: int) -> None:
+    """Load demo agencies, services, offices and responses (once; reruns add nothing)."""
+    from qanagat.app import load_surveys
+
+    settings = Settings()
+    surveys = load_surveys(settings)
+    summary = asyncio.run(_load_demo(settings, surveys[settings.default_survey], responses))
+    click.echo(
+        f"demo data: {summary.agencies} agencies, {summary.services} services, "
+        f"{summary.offices} offices, {summary.responses} responses"
+    )
+
+
+async def _load_demo(settings: Settings, survey: object, responses: int) -> object:
+    from core.db import create_engine, create_session_factory
+    from qanagat import demo as demo_data
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await demo_data.load(session, survey, settings.secret_bytes(), responses)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def surveys() -> None:
+    """Survey definition files."""
+
+
+@surveys.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def surveys_validate(paths: tuple[Path, ...]) -> None:
+    """Check survey files: schema, references, expressions, kk/ru/en labels. Exit 1 on problems."""
+    failed = False
+    for path in paths:
+        files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                definition = load_survey(file)
+            except SurveyError as error:
+                failed = True
+                for problem in error.problems:
+                    click.echo(str(problem))
+                continue
+            click.echo(
+                f"{file}: ok ({definition.id} {definition.version}, "
+                f"{len(definition.questions)} questions)"
+            )
+    sys.exit(1 if failed else 0)
+
+
+@surveys.command("schema")
+def surveys_schema() -> None:
+    """Print the JSON Schema of survey files (for editors)."""
+    click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))

@@ -1,0 +1,211 @@
+"""Shared fixtures: a database (PostgreSQL when QANAGAT_TEST_DATABASE_URL is set, else SQLite),
+Redis when QANAGAT_TEST_REDIS_URL is set (else in-memory), and a seeded service with an
+invitation. In CI (QANAGAT_TEST_REQUIRE_SERVICES=1) an unreachable server fails, never skips."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from bot.engine.definition import SurveyDefinition, load_survey_dir
+from core import invitations
+from core.clock import utcnow
+from core.db import create_engine, create_session_factory
+from core.models import (
+    Agency,
+    AgencyKind,
+    Base,
+    DeliveryChannel,
+    PublicService,
+    ServiceEvent,
+    ServicePoint,
+)
+
+ROOT = Path(__file__).parent.parent
+SURVEYS = load_survey_dir(ROOT / "survey_definitions")
+
+
+def require_services() -> bool:
+    return os.environ.get("QANAGAT_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("QANAGAT_TEST_DATABASE_URL") or None
+
+
+async def _create_postgres_database(admin_url: str) -> str:
+    name = f"qanagat_t_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    return url
+
+
+async def _drop_postgres_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """One throwaway PostgreSQL database for the session (tables truncated between tests)."""
+    admin_url = _postgres_url()
+    if admin_url is None:
+        if require_services():
+            pytest.fail("QANAGAT_TEST_DATABASE_URL is required in CI")
+        yield None
+        return
+    try:
+        url = asyncio.run(_create_postgres_database(admin_url))
+    except Exception as error:
+        pytest.fail(f"PostgreSQL at QANAGAT_TEST_DATABASE_URL is unreachable: {error}")
+    yield url
+    asyncio.run(_drop_postgres_database(admin_url, url))
+
+
+async def _truncate(engine: AsyncEngine) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def database_url(postgres_database: str | None, tmp_path: Path) -> AsyncIterator[str]:
+    if postgres_database is not None:
+        engine = create_async_engine(postgres_database)
+        await _truncate(engine)
+        await engine.dispose()
+        yield postgres_database
+        return
+    url = f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    yield url
+
+
+@pytest.fixture
+async def session_factory(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str | None]:
+    """Redis for tests that want it, flushed first; None means in-memory fakes."""
+    url = os.environ.get("QANAGAT_TEST_REDIS_URL") or None
+    if url is None:
+        if require_services():
+            pytest.fail("QANAGAT_TEST_REDIS_URL is required in CI")
+        yield None
+        return
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis at QANAGAT_TEST_REDIS_URL is unreachable: {error}")
+    finally:
+        client.close()
+    yield url
+
+
+@dataclass
+class Seed:
+    agency: Agency
+    service: PublicService
+    office: ServicePoint
+    survey: SurveyDefinition
+
+
+@pytest.fixture
+async def seed(session_factory: async_sessionmaker[AsyncSession]) -> Seed:
+    """One akimat with two services and an office."""
+    async with session_factory() as session:
+        agency = Agency(
+            code="ALA",
+            kind=AgencyKind.LOCAL,
+            region="ALA",
+            name_kk="Алматы қаласының әкімдігі",
+            name_ru="Акимат города Алматы",
+            name_en="Akimat of Almaty",
+        )
+        session.add(agency)
+        await session.flush()
+        service = PublicService(
+            code="ALA-S1",
+            agency_id=agency.id,
+            name_kk="Балабақшаға кезекке қою",
+            name_ru="Постановка в очередь в детский сад",
+            name_en="Kindergarten waiting list",
+        )
+        other = PublicService(
+            code="ALA-S2",
+            agency_id=agency.id,
+            name_kk="Жер учаскесін беру",
+            name_ru="Предоставление земельного участка",
+            name_en="Allocation of a land plot",
+        )
+        office = ServicePoint(
+            code="ALA-01",
+            agency_id=agency.id,
+            region="ALA",
+            name_kk="№1 ХҚКО",
+            name_ru="ЦОН №1",
+            name_en="Service centre No 1",
+        )
+        session.add_all([service, other, office])
+        await session.commit()
+    return Seed(agency, service, office, SURVEYS["post_service"])
+
+
+@pytest.fixture
+def make_invitation(session_factory: async_sessionmaker[AsyncSession], seed: Seed):  # type: ignore[no-untyped-def]
+    """Deliver a service (a service event) and return its invitation token."""
+
+    async def make(ttl_hours: int = 72) -> str:
+        async with session_factory() as session:
+            event = ServiceEvent(
+                external_id=f"ev-{uuid.uuid4().hex}",
+                service_id=seed.service.id,
+                service_point_id=seed.office.id,
+                delivery_channel=DeliveryChannel.SERVICE_CENTRE,
+                delivered_at=utcnow(),
+            )
+            session.add(event)
+            await session.flush()
+            issued = await invitations.issue(session, event, "post_service", ttl_hours)
+            await session.commit()
+            return issued.token
+
+    return make
