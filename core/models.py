@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -157,9 +158,11 @@ class ServiceEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)
-    service_id: Mapped[int] = mapped_column(ForeignKey("public_service.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("public_service.id", ondelete="RESTRICT"), index=True
+    )
     service_point_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_point.id", ondelete="RESTRICT")
+        ForeignKey("service_point.id", ondelete="RESTRICT"), index=True
     )
     delivery_channel: Mapped[DeliveryChannel] = mapped_column(
         _enum(DeliveryChannel, "delivery_channel")
@@ -267,7 +270,8 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
     question: Mapped[str] = mapped_column(String(64))
-    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # JSONB on PostgreSQL: comparable and indexable when scoring needs to look inside.
+    value: Mapped[Any] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), nullable=True)
     answered_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     response: Mapped[Response] = relationship(back_populates="answers")
@@ -291,7 +295,16 @@ class DailyRollup(Base):
 
     __tablename__ = "daily_rollup"
     __table_args__ = (
-        UniqueConstraint("day", "service_id", "service_point_key", "metric", "value_key"),
+        # Named explicitly: the convention's name would pass PostgreSQL's 63-character limit.
+        UniqueConstraint(
+            "day",
+            "service_id",
+            "service_point_key",
+            "metric",
+            "value_key",
+            name="uq_daily_rollup_key",
+        ),
+        Index("ix_daily_rollup_service_id", "service_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,60 +33,32 @@ from core.models import (
     ServiceEvent,
     ServicePoint,
 )
+from tests import services
 
 ROOT = Path(__file__).parent.parent
 SURVEYS = load_survey_dir(ROOT / "survey_definitions")
 
 
-def require_services() -> bool:
-    return os.environ.get("QANAGAT_TEST_REQUIRE_SERVICES") == "1"
-
-
-def _postgres_url() -> str | None:
-    return os.environ.get("QANAGAT_TEST_DATABASE_URL") or None
-
-
-async def _create_postgres_database(admin_url: str) -> str:
-    name = f"qanagat_t_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
-    return url
-
-
-async def _drop_postgres_database(admin_url: str, url: str) -> None:
-    name = make_url(url).database
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str | None]:
     """One throwaway PostgreSQL database for the session (tables truncated between tests)."""
-    admin_url = _postgres_url()
-    if admin_url is None:
-        if require_services():
-            pytest.fail("QANAGAT_TEST_DATABASE_URL is required in CI")
+    if services.postgres_url() is None:
+        if services.require_services():
+            pytest.fail("QANAGAT_TEST_DATABASE_URL is required in CI", pytrace=False)
         yield None
         return
-    try:
-        url = asyncio.run(_create_postgres_database(admin_url))
-    except Exception as error:
-        pytest.fail(f"PostgreSQL at QANAGAT_TEST_DATABASE_URL is unreachable: {error}")
+
+    async def create() -> tuple[str, Callable[[], Awaitable[None]]]:
+        url, drop = await services.create_database(services.require_postgres_url())
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+        return url, drop
+
+    url, drop = asyncio.run(create())
     yield url
-    asyncio.run(_drop_postgres_database(admin_url, url))
+    asyncio.run(drop())
 
 
 async def _truncate(engine: AsyncEngine) -> None:
@@ -124,8 +95,8 @@ def redis_url() -> Iterator[str | None]:
     """Redis for tests that want it, flushed first; None means in-memory fakes."""
     url = os.environ.get("QANAGAT_TEST_REDIS_URL") or None
     if url is None:
-        if require_services():
-            pytest.fail("QANAGAT_TEST_REDIS_URL is required in CI")
+        if services.require_services():
+            pytest.fail("QANAGAT_TEST_REDIS_URL is required in CI", pytrace=False)
         yield None
         return
     import redis
