@@ -1582,9 +1582,11 @@ class FakeUser:
         if query_id is None:
             raise AssertionError("no callback query was sent")
         answers = self.fake.callback_answers
-        answer: JSON = await self.wait_for(
-            lambda: answers.get(query_id), timeout, what=f"answerCallbackQuery({query_id})"
+        # An answer without text is an empty dict: wait on presence, not truthiness.
+        await self.wait_for(
+            lambda: query_id in answers, timeout, what=f"answerCallbackQuery({query_id})"
         )
+        answer: JSON = answers[query_id]
         return answer
 
     @property

@@ -64,7 +64,7 @@ def build_dispatcher(
         observer.outer_middleware(PersonLockMiddleware(PersonLocks(redis)))
         observer.outer_middleware(DbSessionMiddleware(session_factory))
         observer.outer_middleware(RespondentMiddleware(settings.secret_bytes()))
-    dispatcher.include_routers(start.router, survey.router, common.router)
+    dispatcher.include_routers(start.build_router(), survey.build_router(), common.build_router())
     return dispatcher
 
 

@@ -11,15 +11,11 @@ from bot.messages import text
 from core.models import Respondent
 from core.responses import ResponseStore
 
-router = Router(name="common")
 
-
-@router.message(Command("help"))
 async def on_help(message: Message, lang: str) -> None:
     await message.answer(text("help", lang))
 
 
-@router.message(Command("stop"))
 async def on_stop(
     message: Message, store: ResponseStore, respondent: Respondent, lang: str, state: FSMContext
 ) -> None:
@@ -28,17 +24,25 @@ async def on_stop(
     await message.answer(text("stopped", lang))
 
 
-@router.message(F.text.startswith("/"))
 async def on_unknown_command(message: Message, lang: str) -> None:
     await message.answer(text("unknown_command", lang))
 
 
-@router.message()
 async def on_other_content(message: Message, lang: str) -> None:
     """Stickers, photos, voice, files, locations…: say what the bot understands."""
     await message.answer(text("unsupported_content", lang))
 
 
-@router.callback_query()
 async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
     await query.answer(text("stale_button", lang), show_alert=True)
+
+
+def build_router() -> Router:
+    """A fresh router (a dispatcher owns its routers; tests and benchmarks build several)."""
+    router = Router(name="common")
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_stop, Command("stop"))
+    router.message.register(on_unknown_command, F.text.startswith("/"))
+    router.message.register(on_other_content)
+    router.callback_query.register(on_unknown_button)
+    return router

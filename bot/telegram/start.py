@@ -20,10 +20,7 @@ from core.identity import AddressBox
 from core.models import Channel, Respondent, Response
 from core.responses import ResponseStore
 
-router = Router(name="start")
 
-
-@router.message(CommandStart(deep_link=True))
 async def start_with_payload(
     message: Message,
     command: CommandObject,
@@ -52,7 +49,6 @@ async def start_with_payload(
     await begin(message.chat.id, opened, bot, store, respondent, lang, desk, box, state)
 
 
-@router.message(CommandStart())
 async def start_without_payload(
     message: Message,
     bot: Bot,
@@ -101,7 +97,6 @@ async def begin(
     await send_card(bot, chat_id, conversation.current(), desk, response, lang, state)
 
 
-@router.callback_query(ServiceCallback.filter())
 async def on_service(
     query: CallbackQuery,
     callback_data: ServiceCallback,
@@ -128,12 +123,10 @@ async def on_service(
     await begin(chat_id, opened, bot, store, respondent, lang, desk, box, state)
 
 
-@router.message(Command("lang"))
 async def choose_language(message: Message) -> None:
     await message.answer(text("choose_language", "kk"), reply_markup=language_keyboard())
 
 
-@router.callback_query(LanguageCallback.filter(F.lang.in_({"kk", "ru", "en"})))
 async def on_language(
     query: CallbackQuery,
     callback_data: LanguageCallback,
@@ -152,3 +145,16 @@ async def on_language(
         return
     conversation = await desk.conversation(store, response)
     await edit_card(query.message, conversation.current(), desk, response, lang, state)
+
+
+def build_router() -> Router:
+    """A fresh router (a dispatcher owns its routers; tests and benchmarks build several)."""
+    router = Router(name="start")
+    router.message.register(start_with_payload, CommandStart(deep_link=True))
+    router.message.register(start_without_payload, CommandStart())
+    router.callback_query.register(on_service, ServiceCallback.filter())
+    router.message.register(choose_language, Command("lang"))
+    router.callback_query.register(
+        on_language, LanguageCallback.filter(F.lang.in_({"kk", "ru", "en"}))
+    )
+    return router

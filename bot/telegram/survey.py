@@ -23,8 +23,6 @@ from bot.telegram.keyboards import (
 from core.models import Respondent, Response, ResponseStatus
 from core.responses import ResponseStore
 
-router = Router(name="survey")
-
 
 async def _own_open_response(
     store: ResponseStore, respondent: Respondent, response_id: int
@@ -53,7 +51,6 @@ async def _refuse_button(
     return query.answer(text(key, lang), show_alert=response is None)
 
 
-@router.callback_query(AnswerCallback.filter())
 async def on_answer(
     query: CallbackQuery,
     callback_data: AnswerCallback,
@@ -74,7 +71,6 @@ async def on_answer(
     return query.answer()
 
 
-@router.callback_query(ToggleCallback.filter())
 async def on_toggle(
     query: CallbackQuery,
     callback_data: ToggleCallback,
@@ -101,7 +97,6 @@ async def on_toggle(
     return query.answer()
 
 
-@router.callback_query(DoneCallback.filter())
 async def on_done(
     query: CallbackQuery,
     callback_data: DoneCallback,
@@ -129,7 +124,6 @@ async def on_done(
     return query.answer()
 
 
-@router.message(F.text, ~F.text.startswith("/"))
 async def on_text(
     message: Message,
     bot: Bot,
@@ -152,3 +146,13 @@ async def on_text(
     await send_card(
         bot, message.chat.id, current, desk, response, lang, state, notice=text("use_buttons", lang)
     )
+
+
+def build_router() -> Router:
+    """A fresh router (a dispatcher owns its routers; tests and benchmarks build several)."""
+    router = Router(name="survey")
+    router.callback_query.register(on_answer, AnswerCallback.filter())
+    router.callback_query.register(on_toggle, ToggleCallback.filter())
+    router.callback_query.register(on_done, DoneCallback.filter())
+    router.message.register(on_text, F.text, ~F.text.startswith("/"))
+    return router
