@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     telegram_bot_username: str = "QanagatBot"
     survey_dir: Path = PROJECT_ROOT / "survey_definitions"
     default_survey: str = "post_service"
-    invitation_ttl_hours: int = Field(default=72, ge=1)
     address_retention_days: int = Field(default=30, ge=1)
     worker_interval_s: int = Field(default=3600, ge=1)
     log_level: str = "INFO"
