@@ -227,3 +227,47 @@ def test_walking_a_survey_counts_progress() -> None:
 def test_parse_survey_keeps_the_digest_of_its_text() -> None:
     text = (Path(__file__).parent.parent / "survey_definitions" / "post_service.yaml").read_text()
     assert parse_survey(text).digest == POST_SERVICE.digest
+
+
+def plausible_value(q: Question) -> st.SearchStrategy[object]:
+    if q.type is QuestionType.RATING:
+        return st.integers(min_value=1, max_value=5)
+    if q.type is QuestionType.NPS:
+        return st.integers(min_value=0, max_value=10)
+    if q.type is QuestionType.YES_NO:
+        return st.booleans()
+    if q.type is QuestionType.SELECT_ONE:
+        return st.sampled_from([c.name for c in q.choices])
+    if q.type is QuestionType.SELECT_MULTIPLE:
+        return st.lists(st.sampled_from([c.name for c in q.choices]), min_size=1, unique=True)
+    return st.one_of(st.none(), st.text(max_size=20))
+
+
+partial_answers = st.fixed_dictionaries(
+    {},
+    optional={q.name: plausible_value(q) for q in POST_SERVICE.questions},
+)
+
+
+@given(partial_answers)
+def test_skip_logic_asks_the_first_relevant_unanswered_question(answers: dict) -> None:
+    from bot.engine.flow import is_relevant
+
+    step = next_step(POST_SERVICE, answers)
+    pending = [
+        q
+        for q in POST_SERVICE.questions
+        if q.name not in answers and is_relevant(POST_SERVICE, q, answers)
+    ]
+    if isinstance(step, Completed):
+        assert pending == []
+    else:
+        assert step.question == pending[0]
+        assert 1 <= step.number <= step.total
+
+
+@given(st.integers(min_value=1, max_value=5))
+def test_only_low_ratings_open_the_complaint_branch(overall: int) -> None:
+    step = next_step(POST_SERVICE, {"overall": overall})
+    assert isinstance(step, Ask)
+    assert (step.question.name == "reasons") is (overall <= 2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -46,35 +47,47 @@ class Running:
         return self.fake.user(user_id, language_code=language_code)
 
 
+def bot_settings(
+    fake: FakeTelegram, mode: str, port: int, database_url: str, redis_url: str | None
+) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        public_url=f"http://127.0.0.1:{port}",
+        port=port,
+        telegram_token=TOKEN,  # type: ignore[arg-type]
+        telegram_api_url=fake.url,
+        telegram_mode=mode,
+        telegram_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, fake: FakeTelegram) -> AsyncIterator[None]:
+    """The whole app (`build_app`), served on its port until the block ends."""
+    fake.webhook_url = None
+    runner = web.AppRunner(build_app(settings, surveys=SURVEYS))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    try:
+        if settings.telegram_mode == "webhook":
+            await fake.wait_for(lambda: fake.webhook_url is not None, what="setWebhook")
+            assert fake.webhook_secret == WEBHOOK_SECRET
+        yield
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture(params=["polling", "webhook"])
 async def bot(
     request: pytest.FixtureRequest, database_url: str, redis_url: str | None, seed: Seed
 ) -> AsyncIterator[Running]:
     """The whole app with the bot, in both modes; Redis when the test run has one."""
-    mode = request.param
-    port = free_port()
     async with FakeTelegram() as fake:
-        settings = Settings(
-            database_url=database_url,
-            redis_url=redis_url,
-            secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
-            public_url=f"http://127.0.0.1:{port}",
-            telegram_token=TOKEN,  # type: ignore[arg-type]
-            telegram_api_url=fake.url,
-            telegram_mode=mode,
-            telegram_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
-        )
-        app = build_app(settings, surveys=SURVEYS)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            if mode == "webhook":
-                await fake.wait_for(lambda: fake.webhook_url is not None, what="setWebhook")
-                assert fake.webhook_secret == WEBHOOK_SECRET
-            yield Running(fake, mode)
-        finally:
-            await runner.cleanup()
+        settings = bot_settings(fake, request.param, free_port(), database_url, redis_url)
+        async with running_app(settings, fake):
+            yield Running(fake, request.param)
 
 
 async def press_and_wait(user: FakeUser, label: str, containing: str | None = None) -> str:
@@ -330,3 +343,39 @@ async def test_help_and_a_language_change(
     await citizen.wait_for_message(containing="Language: English")
     await citizen.send("/help")
     await citizen.wait_for_message(containing="forgets you")
+
+
+async def test_a_restart_that_loses_redis_resumes_at_the_next_question(
+    database_url: str,
+    redis_url: str | None,
+    seed: Seed,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    token = await make_invitation()
+    async with FakeTelegram() as fake:
+        port = free_port()
+        settings = bot_settings(fake, "polling", port, database_url, redis_url)
+        citizen = fake.user(7010, language_code="kk")
+        async with running_app(settings, fake):
+            await citizen.send(f"/start {token}")
+            await citizen.wait_for_message(containing="Тілді таңдаңыз")
+            await rate(citizen, [("Қазақша", "жалпы"), ("★★★★★", "мерзімде"), ("Иә", "негізсіз")])
+        if redis_url is not None:
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(redis_url)
+            await client.flushdb()  # everything Redis held is gone
+            await client.aclose()
+        async with running_app(settings, fake):
+            await citizen.send("/start")
+            card = await citizen.wait_for_message(containing="Тоқтаған жерден")
+            assert "негізсіз" in (card.plain_text or "")
+            assert "Сұрақ 3/10" in (card.plain_text or "")
+            await rate(citizen, [("Жоқ", "стандартында")])
+    [response] = await stored(session_factory)
+    assert await answers_of(session_factory, response.id) == {
+        "overall": 5,
+        "deadline_met": True,
+        "refused": False,
+    }
