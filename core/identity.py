@@ -65,4 +65,6 @@ class Signer:
         value, _, _mac = signed.rpartition(".")
         if not value:
             return None
-        return value if hmac.compare_digest(self.sign(value), signed) else None
+        # Bytes, not str: compare_digest refuses non-ASCII text, and links can carry anything.
+        expected = self.sign(value).encode()
+        return value if hmac.compare_digest(expected, signed.encode("utf-8", "replace")) else None

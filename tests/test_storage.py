@@ -223,3 +223,19 @@ async def test_timestamps_come_back_aware_in_utc(
         assert invitation.expires_at.utcoffset() == timedelta(0)
         assert invitation.expires_at > utcnow()
         assert inspect(invitation).persistent
+
+
+def test_signatures_refuse_forgeries_of_any_text() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from core.identity import Signer
+
+    signer = Signer(SECRET, "test")
+    assert signer.unsign(signer.sign("42")) == "42"
+
+    @given(st.text(max_size=40))
+    def forged(text: str) -> None:
+        assert signer.unsign(text) is None or signer.sign(signer.unsign(text) or "") == text
+
+    forged()

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
+from yarl import URL
 
 from bot.opening import SurveyDesk
 from bot.web.routes import setup_web_channel
@@ -85,7 +86,7 @@ class PageView:
 
     @property
     def path(self) -> str:
-        return aiohttp.client.URL(self.url).path
+        return URL(self.url).path
 
     @property
     def heading(self) -> str:
