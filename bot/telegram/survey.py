@@ -3,10 +3,12 @@ Telegram event, asks the conversation, and shows the step it returns."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.engine.definition import Question, QuestionType
 from bot.engine.flow import Ask
@@ -24,31 +26,39 @@ from core.models import Respondent, Response, ResponseStatus
 from core.responses import ResponseStore
 
 
-async def _own_open_response(
-    store: ResponseStore, respondent: Respondent, response_id: int
-) -> Response | None:
+@dataclass(frozen=True)
+class Pressed:
+    """A button of the live question of the presser's own open survey."""
+
+    response: Response
+    question: Question
+
+
+async def pressed(
+    store: ResponseStore,
+    respondent: Respondent,
+    desk: SurveyDesk,
+    response_id: int,
+    index: int,
+    kind: QuestionType | None = None,
+) -> Pressed | str:
+    """What a button refers to, or why it refers to nothing (a message key): someone else's or
+    an unknown survey, a question index or type that does not match, a finished survey."""
     response = await store.response(response_id)
     if response is None or response.respondent_id != respondent.id:
-        return None
-    return response
-
-
-def _question_at(desk: SurveyDesk, response: Response, index: int) -> Question | None:
+        return "stale_button"
+    if response.status is not ResponseStatus.IN_PROGRESS:
+        return "completed"
     questions = desk.definition(response.survey_id).questions
-    return questions[index] if 0 <= index < len(questions) else None
+    if not 0 <= index < len(questions) or (kind is not None and questions[index].type is not kind):
+        return "stale_button"
+    return Pressed(response, questions[index])
 
 
-async def _refuse_button(
-    query: CallbackQuery, lang: str, response: Response | None
-) -> AnswerCallbackQuery:
-    key = "completed" if response is not None else "stale_button"
-    if (
-        response is not None
-        and query.message is not None
-        and not isinstance(query.message, InaccessibleMessage)
-    ):
+async def refuse(query: CallbackQuery, lang: str, reason: str) -> AnswerCallbackQuery:
+    if reason == "completed" and isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-    return query.answer(text(key, lang), show_alert=response is None)
+    return query.answer(text(reason, lang), show_alert=reason != "completed")
 
 
 async def on_answer(
@@ -60,13 +70,12 @@ async def on_answer(
     desk: SurveyDesk,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    response = await _own_open_response(store, respondent, callback_data.r)
-    question = _question_at(desk, response, callback_data.q) if response else None
-    if response is None or question is None or response.status is not ResponseStatus.IN_PROGRESS:
-        return await _refuse_button(query, lang, response if question else None)
-    conversation = await desk.conversation(store, response)
-    step = await conversation.answer(question.name, callback_data.v or None)
-    await edit_card(query.message, step, desk, response, lang, state)
+    found = await pressed(store, respondent, desk, callback_data.r, callback_data.q)
+    if isinstance(found, str):
+        return await refuse(query, lang, found)
+    conversation = await desk.conversation(store, found.response)
+    step = await conversation.answer(found.question.name, callback_data.v or None)
+    await edit_card(query.message, step, desk, found.response, lang, state)
     # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
 
@@ -79,20 +88,18 @@ async def on_toggle(
     lang: str,
     desk: SurveyDesk,
 ) -> AnswerCallbackQuery:
-    response = await _own_open_response(store, respondent, callback_data.r)
-    question = _question_at(desk, response, callback_data.q) if response else None
+    found = await pressed(
+        store, respondent, desk, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
+    )
     message = query.message
+    if isinstance(found, str):
+        return await refuse(query, lang, found)
     if (
-        response is None
-        or question is None
-        or response.status is not ResponseStatus.IN_PROGRESS
-        or question.type is not QuestionType.SELECT_MULTIPLE
-        or not 0 <= callback_data.c < len(question.choices)
-        or message is None
-        or isinstance(message, InaccessibleMessage)
+        not 0 <= callback_data.c < len(found.question.choices)
+        or not isinstance(message, Message)
         or message.reply_markup is None
     ):
-        return await _refuse_button(query, lang, response if question else None)
+        return await refuse(query, lang, "stale_button")
     await message.edit_reply_markup(reply_markup=toggled(message.reply_markup, query.data or ""))
     return query.answer()
 
@@ -106,21 +113,18 @@ async def on_done(
     desk: SurveyDesk,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    response = await _own_open_response(store, respondent, callback_data.r)
-    question = _question_at(desk, response, callback_data.q) if response else None
-    if (
-        response is None
-        or question is None
-        or response.status is not ResponseStatus.IN_PROGRESS
-        or question.type is not QuestionType.SELECT_MULTIPLE
-    ):
-        return await _refuse_button(query, lang, response if question else None)
+    found = await pressed(
+        store, respondent, desk, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
+    )
+    if isinstance(found, str):
+        return await refuse(query, lang, found)
+    choices = found.question.choices
     markup = query.message.reply_markup if isinstance(query.message, Message) else None
     picked = checked_choices(markup, callback_data.r, callback_data.q)
-    names = [question.choices[i].name for i in picked if 0 <= i < len(question.choices)]
-    conversation = await desk.conversation(store, response)
-    step = await conversation.answer(question.name, names)
-    await edit_card(query.message, step, desk, response, lang, state)
+    names = [choices[i].name for i in picked if 0 <= i < len(choices)]
+    conversation = await desk.conversation(store, found.response)
+    step = await conversation.answer(found.question.name, names)
+    await edit_card(query.message, step, desk, found.response, lang, state)
     return query.answer()
 
 
