@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
 from core.identity import AddressBox
@@ -130,7 +130,7 @@ class ResponseStore:
             )
             .order_by(Response.id.desc())
             .limit(1)
-            .options(selectinload(Response.service).selectinload(PublicService.agency))
+            .options(joinedload(Response.service).joinedload(PublicService.agency))
         )
         return found
 
@@ -138,7 +138,7 @@ class ResponseStore:
         found: Response | None = await self.session.scalar(
             select(Response)
             .where(Response.id == response_id)
-            .options(selectinload(Response.service).selectinload(PublicService.agency))
+            .options(joinedload(Response.service).joinedload(PublicService.agency))
         )
         return found
 

@@ -42,7 +42,10 @@ async def edit_card(
     lang: str,
     state: FSMContext,
     notice: str | None = None,
+    becomes_card: bool = False,
 ) -> None:
+    """Turn `message` into the step. `becomes_card`: the message was not the live card before
+    (a language picker), so remember it as the card from now on."""
     shown = card(step, desk.definition(response.survey_id), response, lang, notice)
     if message is None or isinstance(message, InaccessibleMessage):
         return
@@ -50,8 +53,8 @@ async def edit_card(
         # Too old to edit, or deleted: send the step as a fresh card instead.
         sent = await message.answer(shown.text, reply_markup=shown.markup)
         await state.update_data({CARD_KEY: sent.message_id if shown.markup else None})
-        return
-    await state.update_data({CARD_KEY: message.message_id if shown.markup else None})
+    elif becomes_card:
+        await state.update_data({CARD_KEY: message.message_id})
 
 
 async def _edit(message: Message, shown: Card) -> bool:

@@ -144,7 +144,9 @@ async def on_language(
             await query.message.edit_text(text("language_set", lang))  # type: ignore[union-attr]
         return
     conversation = await desk.conversation(store, response)
-    await edit_card(query.message, conversation.current(), desk, response, lang, state)
+    await edit_card(
+        query.message, conversation.current(), desk, response, lang, state, becomes_card=True
+    )
 
 
 def build_router() -> Router:
