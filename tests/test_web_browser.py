@@ -1,6 +1,7 @@
 """A citizen on a phone-sized headless Chromium completes the survey by tapping what they see,
-once in Kazakh and once in Russian; the database then holds what they chose. Screenshots of a
-question and of the thank-you page go to tests/artifacts/ for a human look."""
+once in Kazakh and once in Russian, starting from the invitation link's page; the database then
+holds what they chose. Screenshots of that page, of questions and of the thank-you page go to
+tests/artifacts/ for a human look."""
 
 from __future__ import annotations
 
@@ -133,6 +134,9 @@ async def test_a_citizen_rates_a_service_in_russian_on_a_phone(
 
     async with page.expect_navigation():
         await page.get_by_role("link", name="Русский").tap()
+    await expect(page.locator("html")).to_have_attribute("lang", "ru")
+    await shoot(page, "landing-ru.png")
+    await press(page, "Начать")
     await expect(page.get_by_text("Вопрос 1 из 10")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await expect(page.get_by_text(messages.text("web_privacy", "ru"), exact=True)).to_be_visible()
@@ -191,6 +195,11 @@ async def test_a_citizen_reports_a_bad_service_in_kazakh_on_a_phone(
     page = await phone(browser, locale="kk-KZ")
     await page.goto(f"{base_url}/s/{token}")
     await expect(page.locator("html")).to_have_attribute("lang", "kk")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Балабақшаға кезекке қою")
+    assert await fits_the_screen(page)
+    await shoot(page, "landing-kk.png")
+    assert await WebApp(None, session_factory).responses() == []  # type: ignore[arg-type]
+    await press(page, "Бастау")
     await expect(page.get_by_text("Сұрақ 1/10")).to_be_visible()
     await shoot(page, "question-kk.png")
 

@@ -70,7 +70,7 @@ async def test_citizen_completes_the_survey_in_russian_from_an_invitation_link(
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru-RU,ru;q=0.9,en;q=0.5")
 
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
 
     assert page.status == 200
     assert page.path.startswith("/r/")
@@ -117,7 +117,7 @@ async def test_a_low_rating_asks_why_and_records_the_complaint_request(
     token = await make_invitation()
     citizen = site.citizen()  # no Accept-Language: Kazakh
 
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
     assert page.lang == "kk"
     await citizen.answer("1")
     assert citizen.current.question == "reasons"
@@ -162,7 +162,7 @@ async def test_refused_answers_are_explained_in_the_citizens_language(
 ) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language=lang)
-    await citizen.open(f"/s/{token}")
+    await citizen.start(token)
 
     missing = await citizen.answer()
     assert missing.status == 200
@@ -190,7 +190,7 @@ async def test_refused_answers_are_explained_in_the_citizens_language(
 async def test_a_choice_that_was_not_offered_is_refused(site: WebApp, make_invitation) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru")
-    await citizen.open(f"/s/{token}")
+    await citizen.start(token)
     await citizen.answer("1")
     page = await citizen.answer("waiting_time", "bribe")
     assert page.error == say("choose_offered", "ru")
@@ -205,11 +205,120 @@ async def test_a_choice_that_was_not_offered_is_refused(site: WebApp, make_invit
 async def test_a_link_opened_again_resumes_the_same_survey(site: WebApp, make_invitation) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru")
-    first = await citizen.open(f"/s/{token}")
+    first = await citizen.start(token)
     await citizen.answer("5")
     again = await citizen.open(f"/s/{token}")
     assert again.path == first.path
     assert again.question == "deadline_met"
+    assert len(await site.responses()) == 1
+
+
+# Invitation links: a page first, the response only on Start -----------------------------------
+
+
+async def stored_rows(site: WebApp) -> tuple[int, int, bool]:
+    """Respondents, responses, and whether any invitation is marked used."""
+    async with site.session_factory() as session:
+        respondents = len(list(await session.scalars(select(Respondent))))
+        used = any(i.used_at is not None for i in await session.scalars(select(Invitation)))
+    return respondents, len(await site.responses()), used
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_a_link_shows_what_the_survey_is_about_and_a_start_button(
+    site: WebApp, make_invitation, seed: Seed, lang: str
+) -> None:
+    token = await make_invitation()
+    citizen = site.citizen(accept_language=lang)
+
+    page = await citizen.open(f"/s/{token}")
+
+    assert page.status == 200
+    assert page.path == f"/s/{token}"
+    assert page.lang == lang
+    assert page.heading == seed.service.name(lang)
+    assert page.contains(seed.agency.name(lang))
+    assert page.contains((seed.survey.intro or {})[lang])
+    assert page.contains(say("web_privacy", lang))
+    assert page.button_texts() == [say("web_start", lang)]
+    [form] = page.forms
+    assert form.attrs["method"] == "post" and form.attrs["action"] == f"/s/{token}"
+    assert page.hidden("csrf")
+    assert page.question is None
+
+
+async def test_opening_a_link_stores_nothing_until_start_is_tapped(
+    site: WebApp, make_invitation
+) -> None:
+    token = await make_invitation()
+    # A messenger builds a preview first; then the citizen opens the link twice.
+    preview_bot = site.citizen()
+    assert (await preview_bot.open(f"/s/{token}")).status == 200
+    async with preview_bot.session.head(f"/s/{token}") as response:
+        assert response.status == 200
+    citizen = site.citizen(accept_language="ru")
+    await citizen.open(f"/s/{token}")
+    landing = await citizen.open(f"/s/{token}")
+    assert landing.button_texts() == [say("web_start", "ru")]
+    assert await stored_rows(site) == (0, 0, False)
+
+    page = await citizen.post(landing.action, [("csrf", landing.hidden("csrf") or "")])
+
+    assert page.path.startswith("/r/")
+    assert page.question == "overall"
+    assert page.contains("Вопрос 1 из 10")
+    assert await stored_rows(site) == (1, 1, True)
+    [response] = await site.responses()
+    assert response.status is ResponseStatus.IN_PROGRESS and response.language == "ru"
+
+
+async def test_start_without_this_visitors_csrf_token_is_refused_and_stores_nothing(
+    site: WebApp, make_invitation
+) -> None:
+    token = await make_invitation()
+    other_token = await make_invitation()
+    citizen = site.citizen(accept_language="ru")
+    landing = await citizen.open(f"/s/{token}")
+    other_landing = await citizen.open(f"/s/{other_token}")
+    someone_else = await site.citizen(accept_language="ru").open(f"/s/{token}")
+    assert landing.hidden("csrf") != someone_else.hidden("csrf")
+
+    for fields in (
+        [],
+        [("csrf", "")],
+        [("csrf", "AAAAAAAAAAAAAAAA")],
+        [("csrf", someone_else.hidden("csrf") or "")],  # bound to the visitor
+        [("csrf", other_landing.hidden("csrf") or "")],  # bound to the link
+    ):
+        refused = await citizen.post(f"/s/{token}", fields)
+        assert refused.status == 403, fields
+        assert refused.heading == say("web_bad_request", "ru")
+    assert await stored_rows(site) == (0, 0, False)
+
+
+async def test_after_start_the_link_leads_its_owner_back_to_the_survey(
+    site: WebApp, make_invitation
+) -> None:
+    token = await make_invitation()
+    owner = site.citizen(accept_language="ru")
+    landing = await owner.open(f"/s/{token}")
+    tap_start = [("csrf", landing.hidden("csrf") or "")]
+    survey = await owner.post(landing.action, tap_start)
+    await owner.answer("5")
+
+    async with owner.session.get(f"/s/{token}", allow_redirects=False) as response:
+        assert response.status == 303
+        assert response.headers["Location"] == survey.path
+    reloaded = await owner.open(f"/s/{token}")
+    assert (reloaded.path, reloaded.question) == (survey.path, "deadline_met")
+    # Start tapped again (the back button, an old tab): the same survey, where it was left.
+    again = await owner.post(landing.action, tap_start)
+    assert (again.path, again.question) == (survey.path, "deadline_met")
+
+    stranger = site.citizen(accept_language="ru")
+    page = await stranger.open(f"/s/{token}")
+    assert page.status == 410
+    assert page.heading == say("invitation_used", "ru")
     assert len(await site.responses()) == 1
 
 
@@ -218,7 +327,7 @@ async def test_used_expired_and_unknown_links_get_a_friendly_page(
 ) -> None:
     used = await make_invitation()
     first = site.citizen()
-    await first.open(f"/s/{used}")
+    await first.start(used)
     await answer_in_order(first, HAPPY_RU[:9])
     await first.answer(skip=True)
 
@@ -303,7 +412,7 @@ async def test_another_browser_cannot_see_or_continue_someones_survey(
 ) -> None:
     token = await make_invitation()
     owner = site.citizen(accept_language="ru")
-    page = await owner.open(f"/s/{token}")
+    page = await owner.start(token)
     survey_url = page.path
     form = [("csrf", page.hidden("csrf") or ""), ("question", "overall"), ("value", "1")]
 
@@ -328,7 +437,7 @@ async def test_a_form_without_a_valid_csrf_token_is_refused(
 ) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="kk")
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
 
     missing = await citizen.post(page.action, [("question", "overall"), ("value", "5")])
     assert missing.status == 403
@@ -350,7 +459,7 @@ async def test_a_form_without_a_valid_csrf_token_is_refused(
 async def test_forged_or_mangled_refs_show_not_found(site: WebApp, make_invitation) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru")
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
     ref = page.path.removeprefix("/r/")
     response_id, _, mac = ref.partition(".")
     for forged in (f"{int(response_id) + 1}.{mac}", "1", "1.AAAA", "%00", "x" * 300):
@@ -364,7 +473,7 @@ async def test_switching_language_follows_the_citizen_and_the_response(
 ) -> None:
     token = await make_invitation()
     citizen = site.citizen()
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
     assert page.lang == "kk"
     assert [link.text for link in page.links][:3] == ["Қазақша", "Русский", "English"]
 
@@ -391,12 +500,13 @@ async def test_the_identity_cookie_is_http_only_and_same_site(
 ) -> None:
     token = await make_invitation()
     citizen = site.citizen()
-    async with citizen.session.get(f"/s/{token}", allow_redirects=False) as response:
-        assert response.status == 303
+    async with citizen.session.get(f"/s/{token}") as response:
+        assert response.status == 200
         cookie = response.cookies["qanagat_id"]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
     assert not cookie["secure"]  # http in the test settings; https sets Secure
+    await citizen.start(token)
     # The cookie holds a signed pseudonym, never a number someone could guess.
     async with site.session_factory() as session:
         respondent = await session.scalar(select(Respondent))
@@ -410,8 +520,8 @@ async def test_cookies_are_secure_when_the_site_is_served_over_https(
     https = web_settings().model_copy(update={"public_url": "https://qanagat.example.kz"})
     async with running_web_app(session_factory, https) as app:
         citizen = app.citizen()
-        async with citizen.session.get(f"/s/{token}?lang=ru", allow_redirects=False) as response:
-            assert response.status == 303
+        async with citizen.session.get(f"/s/{token}?lang=ru") as response:
+            assert response.status == 200
             assert response.cookies["qanagat_id"]["secure"]
             assert response.cookies["qanagat_lang"]["secure"]
 
@@ -427,7 +537,7 @@ async def test_unknown_links_create_no_respondents(site: WebApp) -> None:
 async def test_pages_are_built_for_phones_and_screen_readers(site: WebApp, make_invitation) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru")
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
     assert 'name="viewport"' in page.html
     assert "<fieldset" in page.html and "<legend>" in page.html
     radios = [c for c in page.inputs if c.attrs.get("type") == "radio"]
@@ -455,14 +565,14 @@ async def test_wrong_methods_and_odd_requests_never_fail_loudly(
 ) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru")
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
     path = page.path
     for method, url in (("PUT", path), ("DELETE", f"/s/{token}"), ("PATCH", "/o/ALA-01")):
         async with citizen.session.request(method, url) as response:
             assert response.status == 405, (method, url)
             assert say("web_bad_request", "ru") in await response.text()
     async with citizen.session.post(f"/s/{token}") as response:
-        assert response.status == 405
+        assert response.status == 403  # Start without the page's CSRF token
 
     csrf = page.hidden("csrf") or ""
     huge = await citizen.post(
@@ -494,7 +604,7 @@ async def test_a_stale_or_forged_refusal_parameter_is_ignored(
 ) -> None:
     token = await make_invitation()
     citizen = site.citizen(accept_language="ru")
-    page = await citizen.open(f"/s/{token}")
+    page = await citizen.start(token)
     refused = await citizen.answer("0")
     assert refused.error is not None
     assert "?e=" in refused.url
@@ -532,11 +642,14 @@ async def test_mini_app_init_data_signed_by_telegram_opens_the_invitation(
     status, body = await post_init_data(
         citizen, signed_init_data(BOT_TOKEN, 4242, start_param=token)
     )
+    # Telegram vouches that its user opened this: straight to the survey, no Start page.
     assert status == 200
-    assert body == {"url": f"/s/{token}"}
-
+    assert body["url"].startswith("/r/")
     page = await citizen.open(body["url"])
     assert page.question == "overall"
+    # Reopening the Mini App (or reloading it) resumes the same survey.
+    again = await post_init_data(citizen, signed_init_data(BOT_TOKEN, 4242, start_param=token))
+    assert again == (200, body)
     await answer_in_order(citizen, HAPPY_RU[:9])
     thanks = await citizen.answer(skip=True)
     assert thanks.status == 200
@@ -566,9 +679,24 @@ async def test_mini_app_start_params_lead_to_offices_or_to_the_open_survey(
     assert page.heading == say("nothing_in_progress", "kk")
 
     token = await make_invitation()
-    opened = await citizen.open(f"/s/{token}")
+    opened = await citizen.start(token)
     status, body = await post_init_data(citizen, signed_init_data(BOT_TOKEN, 7))
     assert (status, body) == (200, {"url": opened.path})
+
+
+async def test_a_mini_app_invitation_that_opens_nothing_leads_to_the_links_page(
+    site: WebApp, make_invitation
+) -> None:
+    expired = await make_invitation(ttl_hours=-1)
+    citizen = site.citizen(accept_language="ru")
+    status, body = await post_init_data(
+        citizen, signed_init_data(BOT_TOKEN, 8, start_param=expired, language="ru")
+    )
+    assert (status, body) == (200, {"url": f"/s/{expired}"})
+    page = await citizen.open(body["url"])
+    assert page.status == 410
+    assert page.heading == say("invitation_expired", "ru")
+    assert await site.responses() == []
 
 
 @pytest.mark.parametrize(
@@ -646,7 +774,7 @@ FIELDS = st.lists(
     fields=FIELDS,
     with_csrf=st.booleans(),
     question=st.sampled_from(["overall", "reasons", "comment", "staff", ""]) | WILD_TEXT,
-    target=st.sampled_from(["survey", "office", "ref-noise"]),
+    target=st.sampled_from(["survey", "link", "office", "ref-noise"]),
 )
 async def test_arbitrary_form_submissions_never_produce_a_server_error(
     site: WebApp,
@@ -660,8 +788,10 @@ async def test_arbitrary_form_submissions_never_produce_a_server_error(
     citizen = site.citizen(accept_language="ru")
     if target == "office":
         page = await citizen.open(f"/o/{seed.office.code}")
-    else:
+    elif target == "link":
         page = await citizen.open(f"/s/{await make_invitation()}")
+    else:
+        page = await citizen.start(await make_invitation())
     assert page.status == 200
     posted = list(fields)
     if with_csrf:

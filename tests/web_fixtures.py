@@ -203,6 +203,15 @@ class Citizen:
             self.page = read_page(response.status, str(response.url), await response.text())
         return self.page
 
+    async def start(self, token: str) -> PageView:
+        """Open an invitation link and tap Start on the page it shows."""
+        landing = await self.open(f"/s/{token}")
+        assert landing.status == 200 and landing.path == f"/s/{token}", (
+            landing.status,
+            landing.url,
+        )
+        return await self.post(landing.action, [("csrf", landing.hidden("csrf") or "")])
+
     async def answer(self, *values: str, skip: bool = False) -> PageView:
         """Submit the current question's form with these values (what tapping would send)."""
         page = self.current

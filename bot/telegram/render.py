@@ -46,6 +46,12 @@ def card(
     header = escape(text("progress", lang, number=step.number, total=step.total))
     service = escape(response.service.name(lang))
     body = f"<i>{service}</i>\n{header}\n\n<b>{escape(question.text(lang))}</b>"
+    if step.number == 1 and definition.intro:
+        # What to expect (length, anonymity), once, above the first question.
+        intro = definition.intro.get(lang) or definition.intro["ru"]
+        body = (
+            f"<i>{service}</i>\n{escape(intro)}\n\n{header}\n\n<b>{escape(question.text(lang))}</b>"
+        )
     hint = question.hint_text(lang)
     if hint:
         body += f"\n<i>{escape(hint)}</i>"

@@ -1,0 +1,210 @@
+"""The survey itself: one question per page, the answer posted back, then the thank-you.
+
+Only the visitor who started a response sees it or answers it, whatever ref they bring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from multidict import MultiDict
+
+from bot import messages
+from bot.engine.definition import Question, QuestionType, SurveyDefinition
+from bot.engine.flow import Ask, InvalidAnswer, RawValue, complaint_requested
+from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY
+from bot.web.pages import (
+    FormProblem,
+    explain,
+    in_language,
+    message_page,
+    page,
+    read_form,
+    redirect,
+    say,
+    survey_path,
+)
+from bot.web.visits import (
+    Visit,
+    apply_language,
+    csrf_token,
+    find_respondent,
+    read_refusal,
+    refusal_param,
+    response_id_of,
+    visit_of,
+)
+from core.models import Channel, Response, ResponseStatus
+from core.responses import ResponseStore
+
+
+async def _owned(
+    request: web.Request, store: ResponseStore, visit: Visit
+) -> Response | web.Response:
+    """The response a ref names, if it is this visitor's; otherwise the page to show instead.
+    Someone else's survey is never shown, whatever the ref."""
+    response_id = response_id_of(request.app[SEALS_KEY], request.match_info["ref"])
+    response = await store.response(response_id) if response_id is not None else None
+    if response is None:
+        return message_page(request, visit, "web_not_found", 404)
+    respondent = await find_respondent(store.session, visit.key)
+    if respondent is None or response.respondent_id != respondent.id:
+        return message_page(request, visit, "web_session_lost", 403)
+    return response
+
+
+async def question_page(request: web.Request) -> web.StreamResponse:
+    """GET /r/{ref}: the current question, the thank-you page, or why neither."""
+    visit = visit_of(request)
+    async with request.app[SESSIONS_KEY]() as session:
+        store = ResponseStore(session)
+        await apply_language(store, visit)
+        owned = await _owned(request, store, visit)
+        if isinstance(owned, web.Response):
+            return owned
+        if owned.status is ResponseStatus.STOPPED:
+            return message_page(request, visit, "nothing_in_progress", 410)
+        conversation = await request.app[DESK_KEY].conversation(store, owned)
+        step = conversation.current()
+        definition = conversation.definition
+        if owned.status is ResponseStatus.COMPLETED or not isinstance(step, Ask):
+            requested = complaint_requested(definition, conversation.answers)
+            return _thanks(request, visit, owned, definition, requested)
+    ref = request.match_info["ref"]
+    error = step.error or read_refusal(request.app[SEALS_KEY], ref, request.query.get("e"))
+    first = step.number == 1 and not conversation.answers
+    return _question(request, visit, owned, definition, step, error, first)
+
+
+def _question(
+    request: web.Request,
+    visit: Visit,
+    response: Response,
+    definition: SurveyDefinition,
+    step: Ask,
+    error: InvalidAnswer | None,
+    first: bool,
+) -> web.Response:
+    seals = request.app[SEALS_KEY]
+    lang = visit.lang
+    context = {
+        "title": in_language(definition.title, lang),
+        "service": response.service.name(lang),
+        "agency": response.service.agency.name(lang),
+        "intro": in_language(definition.intro, lang) if first and definition.intro else None,
+        "progress": say("progress", lang, {"number": step.number, "total": step.total}),
+        "number": step.number,
+        "total": step.total,
+        "error": explain(error, lang),
+        "q": question_view(step.question, lang),
+        "action": survey_path(seals, response.id),
+        "csrf": csrf_token(seals, request.match_info["ref"], visit.key),
+    }
+    return page(request, visit, "question.html", context)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    id: str
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question as the template needs it: texts in one language, options as strings."""
+
+    name: str
+    kind: str
+    label: str
+    hint: str | None
+    options: list[Option]
+    optional: bool
+    limit: int
+
+
+def question_view(question: Question, lang: str) -> QuestionView:
+    kind = question.type
+    if kind is QuestionType.RATING:
+        options = [Option(str(n), str(n), f"v{n}") for n in range(1, 6)]
+    elif kind is QuestionType.NPS:
+        options = [Option(str(n), str(n), f"v{n}") for n in range(11)]
+    elif kind in (QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE):
+        options = [Option(c.name, c.text(lang), f"v-{c.name}") for c in question.choices]
+    elif kind is QuestionType.YES_NO:
+        options = [
+            Option("yes", messages.text("button_yes", lang), "v-yes"),
+            Option("no", messages.text("button_no", lang), "v-no"),
+        ]
+    else:
+        options = []
+    return QuestionView(
+        name=question.name,
+        kind=kind.value,
+        label=question.text(lang),
+        hint=question.hint_text(lang),
+        options=options,
+        optional=not question.required,
+        limit=question.text_limit,
+    )
+
+
+def _thanks(
+    request: web.Request,
+    visit: Visit,
+    response: Response,
+    definition: SurveyDefinition,
+    complaint: bool,
+) -> web.Response:
+    lang = visit.lang
+    # In Telegram the complaint steps come to the chat; on the plain web there is no chat.
+    in_telegram = response.channel is Channel.MINI_APP
+    complaint_key = "complaint_noted" if in_telegram else "web_complaint_noted"
+    context = {
+        "thanks": in_language(definition.thanks, lang),
+        "complaint": say(complaint_key, lang) if complaint else None,
+        "service": response.service.name(lang),
+    }
+    return page(request, visit, "thanks.html", context)
+
+
+async def answer(request: web.Request) -> web.StreamResponse:
+    """POST /r/{ref}: one answer (or a skip) to the current question, then back to GET."""
+    visit = visit_of(request)
+    seals = request.app[SEALS_KEY]
+    ref = request.match_info["ref"]
+    form = await read_form(request, visit, ref)
+    async with request.app[SESSIONS_KEY]() as session:
+        store = ResponseStore(session)
+        owned = await _owned(request, store, visit)
+        if isinstance(owned, web.Response):
+            return owned
+        here = survey_path(seals, owned.id)
+        if form is FormProblem.TOO_LARGE:
+            refusal = refusal_param(seals, ref, InvalidAnswer("web_too_large"))
+            return redirect(request, visit, f"{here}?e={refusal}")
+        if isinstance(form, FormProblem):
+            return message_page(request, visit, "web_bad_request", 403, back=here)
+        if owned.status is not ResponseStatus.IN_PROGRESS:
+            return redirect(request, visit, here)
+        conversation = await request.app[DESK_KEY].conversation(store, owned)
+        name, raw = raw_answer(conversation.definition, form)
+        step = await conversation.answer(name, raw)
+    if isinstance(step, Ask) and step.error is not None:
+        return redirect(request, visit, f"{here}?e={refusal_param(seals, ref, step.error)}")
+    return redirect(request, visit, here)
+
+
+def raw_answer(definition: SurveyDefinition, form: MultiDict[str]) -> tuple[str, RawValue]:
+    """The form as the engine takes it: None for a skip, a list for several choices, else one
+    string. Several values for a one-value question go through as a list: the engine refuses."""
+    name = form.get("question", "")
+    if "skip" in form:
+        return name, None
+    values = form.getall("value", [])
+    question = definition.question(name)
+    if question is not None and question.type is QuestionType.SELECT_MULTIPLE:
+        return name, values
+    if len(values) == 1:
+        return name, values[0]
+    return name, values or ""
