@@ -1,0 +1,29 @@
+"""Pure scoring: methodology files, formulas, statistics. DataFrames in, DataFrames out.
+
+    from scoring import load_methodology, score, compare, run_record
+
+Nothing here imports the rest of the project (no database, no bot, no web); see
+docs/methodology.md for the methodologies, the file format and a worked example.
+"""
+
+from scoring.compute import compare, score
+from scoring.methodology import (
+    Methodology,
+    MethodologyError,
+    available_methodologies,
+    load_methodology,
+    parse_methodology,
+)
+from scoring.runs import RunRecord, run_record
+
+__all__ = [
+    "Methodology",
+    "MethodologyError",
+    "RunRecord",
+    "available_methodologies",
+    "compare",
+    "load_methodology",
+    "parse_methodology",
+    "run_record",
+    "score",
+]
