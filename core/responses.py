@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,18 @@ from core.models import (
 from core.rollups import add_completed_response
 
 AnswerValue = Any
+
+# The hot path of every answer. Written as text so SQLAlchemy caches its compiled form (the
+# dialects' on-conflict inserts are recompiled on every call); the same SQL runs on SQLite
+# and PostgreSQL. The unique (response, question) key makes a second answer a no-op.
+INSERT_ANSWER = text(
+    "INSERT INTO answer (response_id, question, value, answered_at) "
+    "VALUES (:response_id, :question, :value, :answered_at) "
+    "ON CONFLICT (response_id, question) DO NOTHING"
+).bindparams(
+    bindparam("value", type_=Answer.__table__.c.value.type),
+    bindparam("answered_at", type_=Answer.__table__.c.answered_at.type),
+)
 
 
 class ResponseStore:
@@ -256,10 +268,8 @@ class ResponseStore:
     async def save_answer(self, response_id: int, question: str, value: AnswerValue) -> bool:
         now = utcnow()
         inserted = await self.session.execute(
-            self._insert(Answer)
-            .values(response_id=response_id, question=question, value=value, answered_at=now)
-            # The unique (response, question) key: a second answer is silently not stored.
-            .on_conflict_do_nothing(index_elements=["response_id", "question"])
+            INSERT_ANSWER,
+            {"response_id": response_id, "question": question, "value": value, "answered_at": now},
         )
         if getattr(inserted, "rowcount", 1) != 1:
             return False

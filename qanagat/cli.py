@@ -20,6 +20,9 @@ def main() -> None:
     logging.basicConfig(
         level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One INFO line per update and per request is noise at production volume.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -30,7 +33,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
     """Run the web server (mobile page, /healthz) and, with a token, the Telegram bot."""
     from aiohttp import web
 
-    from qanagat.app import build_app, load_surveys
+    from qanagat.app import build_app, load_surveys, settle_heap
 
     settings = Settings()
     if settings.uses_dev_secret and settings.public_url.startswith("https://"):
@@ -51,6 +54,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
         click.echo(f"  {label:<28} {link}")
     if settings.telegram_token is None:
         click.echo("  (set QANAGAT_TELEGRAM_TOKEN to run the Telegram bot too)")
+    settle_heap()
     web.run_app(app, host=host or settings.host, port=port or settings.port, print=None)
 
 

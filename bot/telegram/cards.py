@@ -53,8 +53,10 @@ async def edit_card(
         # Too old to edit, or deleted: send the step as a fresh card instead.
         sent = await message.answer(shown.text, reply_markup=shown.markup)
         await state.update_data({CARD_KEY: sent.message_id if shown.markup else None})
-    elif becomes_card:
+    elif becomes_card and shown.markup:
         await state.update_data({CARD_KEY: message.message_id})
+    elif shown.markup is None:
+        await state.update_data({CARD_KEY: None})  # finished: no live card left to retire
 
 
 async def _edit(message: Message, shown: Card) -> bool:
