@@ -10,6 +10,13 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    Response,
+    SendMessage,
+)
 from aiogram.types import BotCommand
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +40,20 @@ COMMANDS = {
     "ru": [("help", "Справка"), ("lang", "Сменить язык"), ("stop", "Прервать и забыть меня")],
     "en": [("help", "Help"), ("lang", "Change language"), ("stop", "Stop and forget me")],
 }
+
+
+# aiogram parses each Bot API answer as `Response[<return type>]`. pydantic keeps such generic
+# classes only weakly, so after a garbage collection the next call rebuilds the class (several
+# milliseconds). Holding the ones our hot path uses keeps them built.
+_BUILT_RESPONSE_TYPES = [
+    Response[method.__returning__]
+    for method in (
+        AnswerCallbackQuery,
+        EditMessageReplyMarkup,
+        EditMessageText,
+        SendMessage,
+    )
+]
 
 
 def build_bot(settings: Settings) -> Bot:
