@@ -12,6 +12,7 @@ import click
 
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
+from qanagat.ledger import ledger
 
 
 @click.group()
@@ -203,3 +204,6 @@ def surveys_validate(paths: tuple[Path, ...]) -> None:
 def surveys_schema() -> None:
     """Print the JSON Schema of survey files (for editors)."""
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+main.add_command(ledger)
