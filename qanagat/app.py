@@ -22,6 +22,7 @@ from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
 from core.settings import Settings
+from core.walk_ins import WalkIns
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ def build_app(
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    desk = SurveyDesk(surveys, settings.default_survey)
+    walk_ins = WalkIns.from_secret(
+        settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
+    )
+    desk = SurveyDesk(surveys, settings.default_survey, walk_ins)
 
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)

@@ -74,7 +74,7 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
             invitation = await demo.fresh_invitation_link(session, survey, base)  # type: ignore[arg-type]
             if invitation:
                 links.append(("survey (demo invitation)", invitation))
-                links.append(("survey (office QR, walk-in)", f"{base}/o/{demo.DEMO_OFFICE}"))
+                links.append(("survey (office QR, walk-in)", _poster_link(settings)))
                 if settings.telegram_token is not None:
                     token = invitation.rsplit("/", 1)[-1]
                     links.append(
@@ -88,6 +88,16 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
     finally:
         await engine.dispose()
     return links
+
+
+def _poster_link(settings: Settings) -> str:
+    """Today's walk-in link of the demo office (poster codes rotate daily)."""
+    from core.clock import reporting_day, utcnow
+    from core.walk_ins import OfficeCodes
+    from qanagat import demo
+
+    code = OfficeCodes(settings.secret_bytes()).code(demo.DEMO_OFFICE, reporting_day(utcnow()))
+    return f"{settings.public_url.rstrip('/')}/o/{code}"
 
 
 @main.command()
