@@ -13,6 +13,7 @@ import click
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
 from qanagat.ledger import ledger
+from qanagat.posters import qr
 
 
 @click.group()
@@ -217,3 +218,4 @@ def surveys_schema() -> None:
 
 
 main.add_command(ledger)
+main.add_command(qr)
