@@ -308,6 +308,14 @@ async def test_export_verifies_offline_and_catches_any_change_to_the_file(
     out, _ = await process.communicate()
     assert process.returncode == 0, out
 
+    # And the few lines of Python docs/ledger.md gives auditors.
+    recipe = (ROOT / "docs" / "ledger.md").read_text().split("```python\n")[1].split("```")[0]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-I", "-c", recipe, str(export), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0 and out.decode().strip() == f"ok, head {head['head_hash']}"
+
     original = export_lines(export)
     edited = json.loads(json.dumps(original[1]))
     edited["content"]["answers"]["overall"] = 1
