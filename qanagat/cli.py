@@ -111,6 +111,7 @@ def worker(once: bool) -> None:
 
 async def _work(settings: Settings, once: bool) -> None:
     from core.db import create_engine, create_session_factory
+    from core.integrity.retention import forget_old_traces
     from core.retention import purge_idle_addresses
 
     engine = create_engine(settings.database_url)
@@ -119,7 +120,9 @@ async def _work(settings: Settings, once: bool) -> None:
         while True:
             async with create_session_factory(engine)() as session:
                 purged = await purge_idle_addresses(session, settings.address_retention_days)
+                passes, digests = await forget_old_traces(session, settings.address_retention_days)
             log.info("deleted %d idle write-back addresses", purged)
+            log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
             if once:
                 return
             await asyncio.sleep(settings.worker_interval_s)

@@ -202,3 +202,40 @@ async def test_completion_costs_a_few_statements_not_a_scan(
     print("statements for the completing answer:", counts[0], *statements, sep="\n  ")
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Response)) == 7
+
+
+async def test_the_worker_forgets_old_walk_in_passes_and_network_digests(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.clock import utcnow
+    from core.integrity.retention import forget_old_traces
+    from core.models import ResponseSignal, WalkInPass
+
+    old = await complete(session_factory, seed, user=1)
+    new = await complete(session_factory, seed, user=2)
+    async with session_factory() as session:
+        for response_id in (old, new):
+            await flags.note_network_address(session, response_id, b"d" * 32)
+        await session.execute(
+            update(ResponseSignal)
+            .where(ResponseSignal.response_id == old)
+            .values(completed_at=utcnow() - timedelta(days=31))
+        )
+        session.add_all(
+            [
+                WalkInPass(digest=b"a" * 32, day="2020-01-01", count=1),
+                WalkInPass(digest=b"b" * 32, day="9999-12-31", count=1),
+            ]
+        )
+        await session.commit()
+        assert await forget_old_traces(session, keep_days=30) == (1, 1)
+        kept = {
+            row.response_id: row.address_digest
+            for row in await session.scalars(select(ResponseSignal))
+        }
+        assert kept == {old: None, new: b"d" * 32}
+        assert [p.day for p in await session.scalars(select(WalkInPass))] == ["9999-12-31"]
