@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import exists, false, func, select
+from sqlalchemy import bindparam, exists, false, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,22 @@ RESPONDENT_BURST = "respondent_burst"
 NETWORK_BURST = "network_burst"
 OFFICE_TOP_BURST = "office_top_burst"
 ANALYST = "analyst"
+
+
+# Once per completion. Written as text so SQLAlchemy caches its compiled form (a dialect's
+# on-conflict insert is compiled anew on every call); the same SQL runs on SQLite and PostgreSQL.
+RECORD_SIGNAL = text(
+    "INSERT INTO response_signal "
+    "(response_id, service_point_key, top_score, completed_at, counted) "
+    "VALUES (:response_id, :service_point_key, :top_score, :completed_at, :counted) "
+    "ON CONFLICT (response_id) DO UPDATE SET service_point_key = excluded.service_point_key, "
+    "top_score = excluded.top_score, completed_at = excluded.completed_at, "
+    "counted = excluded.counted"
+).bindparams(
+    bindparam("top_score", type_=ResponseSignal.__table__.c.top_score.type),
+    bindparam("completed_at", type_=ResponseSignal.__table__.c.completed_at.type),
+    bindparam("counted", type_=ResponseSignal.__table__.c.counted.type),
+)
 
 
 # Rules ---------------------------------------------
@@ -154,23 +170,15 @@ async def assess(
     office_key = response.service_point_id or 0
     top_rule = rules.office_top_burst
     top = (top_rule.metric, top_rule.top_value) in metrics
-    statement = _insert(session, ResponseSignal).values(
-        response_id=response.id,
-        service_point_key=office_key,
-        top_score=top,
-        completed_at=now,
-        counted=[list(pair) for pair in metrics],
-    )
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["response_id"],
-            set_={
-                "service_point_key": office_key,
-                "top_score": top,
-                "completed_at": now,
-                "counted": statement.excluded.counted,
-            },
-        )
+        RECORD_SIGNAL,
+        {
+            "response_id": response.id,
+            "service_point_key": office_key,
+            "top_score": top,
+            "completed_at": now,
+            "counted": [list(pair) for pair in metrics],
+        },
     )
     own_digest = (
         select(ResponseSignal.address_digest)

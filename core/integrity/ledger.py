@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import REPORTING_TZ, reporting_day, utcnow
@@ -31,6 +31,13 @@ from core.models import (
 # Any constant will do; it only has to be the same in every process appending to the chain.
 CHAIN_LOCK_KEY = 0x51414E4147  # "QANAG"
 BATCH = 500
+# Text, so SQLAlchemy caches the compiled statements of the completion path.
+APPEND = text(
+    "INSERT INTO ledger_entry (seq, response_id, content_hash, prev_hash, entry_hash, created_at)"
+    " VALUES (:seq, :response_id, :content_hash, :prev_hash, :entry_hash, :created_at)"
+).bindparams(bindparam("created_at", type_=LedgerEntry.__table__.c.created_at.type))
+LAST_ENTRY = text("SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
+LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
 
 Content = dict[str, Any]
 
@@ -102,7 +109,7 @@ async def contents(session: AsyncSession, response_ids: Sequence[int]) -> dict[i
 # Appending ---------------------------------------------
 
 
-async def append(session: AsyncSession, response_id: int) -> LedgerEntry:
+async def append(session: AsyncSession, response_id: int) -> dict[str, Any]:
     """Append a just-completed response to the chain, inside the caller's transaction.
 
     PostgreSQL: a transaction-scoped advisory lock serialises appenders until commit, and the
@@ -122,16 +129,15 @@ async def append(session: AsyncSession, response_id: int) -> LedgerEntry:
     seq = last[0] + 1 if last is not None else 1
     prev = last[1] if last is not None else GENESIS
     digest = content_hash(content)
-    entry = LedgerEntry(
-        seq=seq,
-        response_id=response_id,
-        content_hash=digest,
-        prev_hash=prev,
-        entry_hash=entry_hash(prev, digest, seq),
-        created_at=utcnow(),
-    )
-    session.add(entry)
-    await session.flush()
+    entry = {
+        "seq": seq,
+        "response_id": response_id,
+        "content_hash": digest,
+        "prev_hash": prev,
+        "entry_hash": entry_hash(prev, digest, seq),
+        "created_at": utcnow(),
+    }
+    await session.execute(APPEND, entry)
     return entry
 
 
