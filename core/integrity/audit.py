@@ -88,9 +88,14 @@ def verify_lines(lines: Iterable[str], head: Mapping[str, Any] | None) -> AuditR
             return result(f"line {number}: entry {last + 1} expected, found {seq}")
         elif stored_prev != prev:
             return result(f"{where} does not link to entry {last} (inserted or reordered)")
-        if content_hash(content) != stored_content:
+        try:
+            content_ok = content_hash(content) == stored_content
+            entry_ok = entry_hash(stored_prev, stored_content, seq) == stored_entry
+        except (ValueError, TypeError):  # NaN in the content, non-ASCII in a hash: not ours
+            return result(f"{where}: unreadable content or hashes")
+        if not content_ok:
             return result(f"{where}: the content does not match its hash (edited)")
-        if entry_hash(stored_prev, stored_content, seq) != stored_entry:
+        if not entry_ok:
             return result(f"{where}: the entry hash does not match")
         prev, last, count = stored_entry, seq, count + 1
     if head is not None:
@@ -105,6 +110,8 @@ def verify_file(export: Path) -> AuditResult:
     """Verify an export and, when it lies beside it, its head file."""
     head_file = head_path(export)
     head = json.loads(head_file.read_text(encoding="utf-8")) if head_file.exists() else None
+    if head is not None and not isinstance(head, dict):
+        return AuditResult(0, None, None, None, f"{head_file.name}: not a head record")
     with export.open(encoding="utf-8") as lines:
         return verify_lines(lines, head)
 
