@@ -50,6 +50,12 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
             "a survey file is malformed; the server does not start"
         ) from None
     links = asyncio.run(_links(settings, surveys))
+    from core.integrity.flags import RulesError, load_rules
+
+    try:
+        load_rules(settings.anti_gaming_rules)
+    except RulesError as error:
+        raise click.ClickException(f"{error}; the server does not start") from None
     app = build_app(settings, with_bot=not no_bot, surveys=surveys)
     click.echo("Qanagat is starting. Open:")
     for label, link in links:
