@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install browser clean
+.PHONY: run test lint typecheck install browser posters clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests" >&2; exit 1; fi; }
 
+# Cairo and a font with the Kazakh letters: `qanagat qr` renders posters to PNG and PDF.
+posters:
+	@{ ldconfig -p | grep -q libcairo.so.2 && test -d /usr/share/fonts/truetype/dejavu; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 fonts-dejavu-core; \
+	  else echo "Install Debian's libcairo2 and fonts-dejavu-core (sudo apt-get install ...) for PNG/PDF posters" >&2; exit 1; fi; }
+
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/qanagat db upgrade
@@ -34,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) browser lint typecheck
+test: $(STAMP) browser posters lint typecheck
 	$(BIN)/pytest -q
 
 clean:

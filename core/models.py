@@ -317,3 +317,69 @@ class DailyRollup(Base):
     value_key: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# Response integrity: office walk-ins, anti-gaming flags, the hash chain ---------------------------
+
+
+class WalkInPass(Base):
+    """How many walk-in surveys one respondent started at one office on one day. `digest` is an
+    HMAC of (respondent key, office, day): it survives /stop (which deletes the respondent) and
+    says nothing about who it was without the server secret."""
+
+    __tablename__ = "walk_in_pass"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResponseSignal(Base):
+    """What the anti-gaming rules count over a window, one row per response: the keyed hash of
+    the network address it came from (web channel; never the address itself), its office and
+    whether it gave the top score."""
+
+    __tablename__ = "response_signal"
+    __table_args__ = (
+        Index("ix_response_signal_address_digest", "address_digest", "completed_at"),
+        Index("ix_response_signal_service_point_key", "service_point_key", "completed_at"),
+    )
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    address_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    service_point_key: Mapped[int] = mapped_column(Integer, default=0)
+    top_score: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed_at: Mapped[datetime | None]
+    # The (metric, value) pairs the response added to the rollups, so that a flag raised later
+    # takes out exactly what was put in.
+    counted: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class ResponseFlag(Base):
+    """Why a response is kept but not counted (a burst, implausibly fast answers, an analyst)."""
+
+    __tablename__ = "response_flag"
+    __table_args__ = (UniqueConstraint("response_id", "reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class LedgerEntry(Base):
+    """One completed response in the hash chain (docs/ledger.md). `response_id` has no foreign
+    key on purpose: the chain must outlive, and report, a response deleted behind its back."""
+
+    __tablename__ = "ledger_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    response_id: Mapped[int] = mapped_column(Integer, unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
 from core.identity import AddressBox
+from core.integrity import on_completed
 from core.invitations import InvitationProblem
 from core.models import (
     Answer,
@@ -31,7 +32,6 @@ from core.models import (
     ResponseStatus,
     ServicePoint,
 )
-from core.rollups import add_completed_response
 
 AnswerValue = Any
 
@@ -297,5 +297,5 @@ class ResponseStore:
         response.completed_at = now
         if complaint_requested:
             self.session.add(ComplaintRequest(response_id=response_id, created_at=now))
-        await add_completed_response(self.session, response, response.service.agency_id, metrics)
+        await on_completed(self.session, response, response.service.agency_id, metrics)
         await self.session.commit()

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     address_retention_days: int = Field(default=30, ge=1)
     worker_interval_s: int = Field(default=3600, ge=1)
     log_level: str = "INFO"
+    # Response integrity (core/integrity, core/walk_ins.py)
+    anti_gaming_rules: Path = PROJECT_ROOT / "core" / "integrity" / "rules.yaml"
+    poster_grace_days: int = Field(default=1, ge=0, le=31)
+    walk_in_limit_per_day: int = Field(default=1, ge=1)
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
 
     @property
     def is_sqlite(self) -> bool:

@@ -19,7 +19,10 @@ from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.runner import mount_webhook, polling_context
 from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
+from core.integrity.completion import use_rules
+from core.integrity.flags import load_rules
 from core.settings import Settings
+from core.walk_ins import WalkIns
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,14 @@ def build_app(
     settings: Settings, *, with_bot: bool = True, surveys: dict[str, SurveyDefinition] | None = None
 ) -> web.Application:
     surveys = surveys if surveys is not None else load_surveys(settings)
+    use_rules(load_rules(settings.anti_gaming_rules))
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    desk = SurveyDesk(surveys, settings.default_survey)
+    walk_ins = WalkIns.from_secret(
+        settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
+    )
+    desk = SurveyDesk(surveys, settings.default_survey, walk_ins)
 
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)

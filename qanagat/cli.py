@@ -12,6 +12,8 @@ import click
 
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
+from qanagat.ledger import ledger
+from qanagat.posters import qr
 
 
 @click.group()
@@ -48,6 +50,12 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
             "a survey file is malformed; the server does not start"
         ) from None
     links = asyncio.run(_links(settings, surveys))
+    from core.integrity.flags import RulesError, load_rules
+
+    try:
+        load_rules(settings.anti_gaming_rules)
+    except RulesError as error:
+        raise click.ClickException(f"{error}; the server does not start") from None
     app = build_app(settings, with_bot=not no_bot, surveys=surveys)
     click.echo("Qanagat is starting. Open:")
     for label, link in links:
@@ -73,7 +81,7 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
             invitation = await demo.fresh_invitation_link(session, survey, base)  # type: ignore[arg-type]
             if invitation:
                 links.append(("survey (demo invitation)", invitation))
-                links.append(("survey (office QR, walk-in)", f"{base}/o/{demo.DEMO_OFFICE}"))
+                links.append(("survey (office QR, walk-in)", _poster_link(settings)))
                 if settings.telegram_token is not None:
                     token = invitation.rsplit("/", 1)[-1]
                     links.append(
@@ -89,6 +97,16 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
     return links
 
 
+def _poster_link(settings: Settings) -> str:
+    """Today's walk-in link of the demo office (poster codes rotate daily)."""
+    from core.clock import reporting_day, utcnow
+    from core.walk_ins import OfficeCodes
+    from qanagat import demo
+
+    code = OfficeCodes(settings.secret_bytes()).code(demo.DEMO_OFFICE, reporting_day(utcnow()))
+    return f"{settings.public_url.rstrip('/')}/o/{code}"
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 def worker(once: bool) -> None:
@@ -99,6 +117,7 @@ def worker(once: bool) -> None:
 
 async def _work(settings: Settings, once: bool) -> None:
     from core.db import create_engine, create_session_factory
+    from core.integrity.retention import forget_old_traces
     from core.retention import purge_idle_addresses
 
     engine = create_engine(settings.database_url)
@@ -107,7 +126,9 @@ async def _work(settings: Settings, once: bool) -> None:
         while True:
             async with create_session_factory(engine)() as session:
                 purged = await purge_idle_addresses(session, settings.address_retention_days)
+                passes, digests = await forget_old_traces(session, settings.address_retention_days)
             log.info("deleted %d idle write-back addresses", purged)
+            log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
             if once:
                 return
             await asyncio.sleep(settings.worker_interval_s)
@@ -203,3 +224,7 @@ def surveys_validate(paths: tuple[Path, ...]) -> None:
 def surveys_schema() -> None:
     """Print the JSON Schema of survey files (for editors)."""
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+main.add_command(ledger)
+main.add_command(qr)

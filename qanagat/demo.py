@@ -270,11 +270,10 @@ async def _synthetic_response(
         Answer(response_id=response.id, question=name, value=value, answered_at=completed)
         for name, value in answers.items()
     )
-    from core.rollups import add_completed_response
+    from core.integrity import on_completed
 
-    await add_completed_response(
-        session, response, service.agency_id, metric_values(survey, answers)
-    )
+    # Like a real completion: rollups (or a flag) and the ledger.
+    await on_completed(session, response, service.agency_id, metric_values(survey, answers))
 
 
 def _synthetic_answers(

@@ -24,6 +24,8 @@ from bot.engine.definition import SurveyDefinition, load_survey_dir
 from core import invitations
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
+from core.integrity.completion import use_rules
+from core.integrity.flags import load_rules
 from core.models import (
     Agency,
     AgencyKind,
@@ -37,6 +39,17 @@ from tests import services
 
 ROOT = Path(__file__).parent.parent
 SURVEYS = load_survey_dir(ROOT / "survey_definitions")
+LENIENT_RULES = Path(__file__).with_name("lenient_rules.yaml")
+
+
+@pytest.fixture(autouse=True)
+def lenient_anti_gaming_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests answer in milliseconds and complete many surveys as one person: the anti-gaming
+    rules would flag them all. Tests of those rules pass their own."""
+    monkeypatch.setenv("QANAGAT_ANTI_GAMING_RULES", str(LENIENT_RULES))
+    use_rules(load_rules(LENIENT_RULES))
+    yield
+    use_rules(None)
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,14 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import reporting_day, utcnow
 from core.models import (
     Answer,
     Channel,
@@ -24,11 +26,13 @@ from core.models import (
     ResponseStatus,
 )
 from core.settings import Settings
+from core.walk_ins import OfficeCodes
 from qanagat.app import build_app
 from tests.conftest import SURVEYS, Seed
 from tests.fake_telegram import FakeTelegram, FakeUser
 
 TOKEN = "100000:TEST-TOKEN"
+SECRET = "test-secret-key-0123456789"
 WEBHOOK_SECRET = "s3cret-Token_1"
 
 
@@ -47,13 +51,18 @@ class Running:
         return self.fake.user(user_id, language_code=language_code)
 
 
+def poster_payload(office_code: str, day: date | None = None) -> str:
+    """The deep-link payload of an office's poster for `day` (today)."""
+    return OfficeCodes(SECRET.encode()).payload(office_code, day or reporting_day(utcnow()))
+
+
 def bot_settings(
     fake: FakeTelegram, mode: str, port: int, database_url: str, redis_url: str | None
 ) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        secret_key=SECRET,  # type: ignore[arg-type]
         public_url=f"http://127.0.0.1:{port}",
         port=port,
         telegram_token=TOKEN,  # type: ignore[arg-type]
@@ -287,7 +296,7 @@ async def test_bad_input_gets_a_clear_answer_in_the_citizens_language(
     await citizen.send("/start forged-token-that-does-not-exist")
     await citizen.wait_for_message(containing="недействительна")
     await citizen.send("/start o-NO-SUCH-OFFICE")
-    await citizen.wait_for_message(containing="QR-код не распознан")
+    await citizen.wait_for_message(containing="QR-код устарел")
     await citizen.send("/frobnicate")
     await citizen.wait_for_message(containing="Такой команды нет")
     await citizen.send_sticker()
@@ -322,7 +331,7 @@ async def test_an_office_qr_code_starts_a_walk_in_response(
     bot: Running, seed: Seed, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     citizen = bot.citizen(7007, language_code="ru")
-    await citizen.send(f"/start o-{seed.office.code}")
+    await citizen.send(f"/start {poster_payload(seed.office.code)}")
     await citizen.wait_for_message(containing="Какую услугу")
     await citizen.press(seed.service.name_ru)  # no language chosen yet: Telegram says ru
     await citizen.wait_for_message(containing="Выберите язык")

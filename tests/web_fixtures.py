@@ -25,12 +25,21 @@ from yarl import URL
 
 from bot.opening import SurveyDesk
 from bot.web.routes import setup_web_channel
+from core.clock import reporting_day, utcnow
 from core.models import Response
 from core.settings import Settings
+from core.walk_ins import WalkIns
 from tests.conftest import SURVEYS
 
 SECRET = "web-test-secret-0123456789abcdef"
 BOT_TOKEN = "123456:TEST-token-for-the-mini-app"
+
+
+def poster_path(office_code: str, secret: str = SECRET) -> str:
+    """Today's walk-in link of an office, as its poster shows it."""
+    from core.walk_ins import OfficeCodes
+
+    return f"/o/{OfficeCodes(secret.encode()).code(office_code, reporting_day(utcnow()))}"
 
 
 def web_settings(telegram_token: str | None = BOT_TOKEN) -> Settings:
@@ -47,11 +56,15 @@ def build_web_app(
 ) -> web.Application:
     """A bare aiohttp app with only the web channel, as the lead's composition mounts it."""
     app = web.Application()
+    settings = settings or web_settings()
+    walk_ins = WalkIns.from_secret(
+        settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
+    )
     setup_web_channel(
         app,
-        settings=settings or web_settings(),
+        settings=settings,
         session_factory=session_factory,
-        desk=SurveyDesk(SURVEYS, "post_service"),
+        desk=SurveyDesk(SURVEYS, "post_service", walk_ins),
     )
     return app
 

@@ -108,8 +108,9 @@ async def on_service(
     box: AddressBox,
     state: FSMContext,
 ) -> None:
+    offered_at = query.message.date if query.message is not None else None
     opened = await desk.start_walk_in(
-        store, respondent, callback_data.o, callback_data.s, Channel.TELEGRAM, lang
+        store, respondent, callback_data.o, callback_data.s, Channel.TELEGRAM, lang, offered_at
     )
     if isinstance(opened, Refused):
         await query.answer(text(opened.reason, lang), show_alert=True)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.flow import InvalidAnswer
 from bot.opening import OfficeChoice, Refused
 from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY
+from bot.web.origin import note_origin
 from bot.web.pages import (
     FormProblem,
     explain,
@@ -113,7 +114,10 @@ async def open_invitation(
     if isinstance(found, InvitationProblem):
         return Refused(found.value)
     respondent = await store.respondent(key, lang)
-    return await request.app[DESK_KEY].open_invitation(store, respondent, token, channel, lang)
+    opened = await request.app[DESK_KEY].open_invitation(store, respondent, token, channel, lang)
+    if isinstance(opened, Response):
+        await note_origin(request, store.session, opened.id)
+    return opened
 
 
 def _link_scope(token: str) -> str:
@@ -146,7 +150,9 @@ async def office_page(request: web.Request) -> web.StreamResponse:
         store = ResponseStore(session)
         await apply_language(store, visit)
         opened = await request.app[DESK_KEY].open_office(store, code)
-    if isinstance(opened, Refused) or not opened.services:
+    if isinstance(opened, Refused):
+        return refusal_page(request, visit, opened.reason)
+    if not opened.services:
         return refusal_page(request, visit, "office_unknown")
     error = read_refusal(request.app[SEALS_KEY], _office_scope(code), request.query.get("e"))
     return _office_form(request, visit, code, opened, error)
@@ -201,6 +207,8 @@ async def start_walk_in(request: web.Request) -> web.StreamResponse:
         started = await desk.start_walk_in(
             store, respondent, opened.office.id, service_id, visit.channel, visit.lang
         )
+        if isinstance(started, Response):
+            await note_origin(request, session, started.id)
     if isinstance(started, Refused):
         return refusal_page(request, visit, started.reason)
     return redirect(request, visit, survey_path(seals, started.id))

@@ -38,7 +38,13 @@ SECURITY_HEADERS = {
     ),
 }
 
-REFUSAL_STATUS = {"invitation_unknown": 404, "invitation_expired": 410, "invitation_used": 410}
+REFUSAL_STATUS = {
+    "invitation_unknown": 404,
+    "invitation_expired": 410,
+    "invitation_used": 410,
+    "office_code_stale": 410,
+    "walk_in_limit": 429,
+}
 
 
 # Words -------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""What happens to a response the moment it is completed, after the rollups' view of it is
+decided: the anti-gaming rules look at it (flagged responses are kept, not counted), then it is
+appended to the ledger. All inside the completing transaction; the caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.integrity import flags, ledger
+from core.integrity.flags import Finding, Rules
+from core.models import Response
+from core.rollups import add_completed_response
+
+_rules: Rules | None = None
+
+
+def use_rules(rules: Rules | None) -> None:
+    """The rules completions are judged by (None: the shipped rules.yaml). Set at start-up."""
+    global _rules
+    _rules = rules
+
+
+def current_rules() -> Rules:
+    return _rules if _rules is not None else flags.load_rules()
+
+
+async def on_completed(
+    session: AsyncSession,
+    response: Response,
+    agency_id: int,
+    metrics: Iterable[tuple[str, str]],
+    *,
+    rules: Rules | None = None,
+) -> list[Finding]:
+    """Count the response into its day's rollups, or, when a rule flags it, count only the
+    exclusion; then append it to the ledger (last: the chain's lock is held until commit).
+    Replaces a direct call of `add_completed_response` at completion."""
+    pairs = list(metrics)
+    findings = await flags.assess(session, response, pairs, rules or current_rules())
+    if findings:
+        await flags.exclude_at_completion(session, response, agency_id, findings)
+    else:
+        await add_completed_response(session, response, agency_id, pairs)
+    await ledger.append(session, response.id)
+    return findings

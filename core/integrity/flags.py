@@ -1,0 +1,491 @@
+"""Anti-gaming: completed responses that look manufactured are kept, flagged with the reason,
+and left out of the rollups (so out of every score), with the exclusions counted per reason
+(rollup metric `flagged`, value `any` and one per reason) so analysts see how many.
+
+Rules (thresholds, not score weights) come from `rules.yaml` or QANAGAT_ANTI_GAMING_RULES:
+  fast_completion    completed sooner than `min_seconds` after it was opened
+  respondent_burst   more than `max_responses` completed by one respondent within the window
+  network_burst      web: more than `max_responses` from one network address within the window
+  office_top_burst   more than `max_top_scores` top scores at one office within the window
+A burst flags the whole run in the window: the earlier responses were counted already, so
+their rollup contribution is taken out again (`flag`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import bindparam, exists, false, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import reporting_day, utcnow
+from core.models import (
+    Base,
+    DailyRollup,
+    PublicService,
+    Response,
+    ResponseFlag,
+    ResponseSignal,
+    ResponseStatus,
+    ServicePoint,
+)
+from core.rollups import RESPONSES_METRIC
+
+RULES_FILE = Path(__file__).with_name("rules.yaml")
+FLAGGED_METRIC = "flagged"
+ANY_REASON = "any"  # value of the `flagged` metric counting excluded responses, once each
+
+FAST = "fast_completion"
+RESPONDENT_BURST = "respondent_burst"
+NETWORK_BURST = "network_burst"
+OFFICE_TOP_BURST = "office_top_burst"
+ANALYST = "analyst"
+
+
+# Once per completion. Written as text so SQLAlchemy caches its compiled form (a dialect's
+# on-conflict insert is compiled anew on every call); the same SQL runs on SQLite and PostgreSQL.
+RECORD_SIGNAL = text(
+    "INSERT INTO response_signal "
+    "(response_id, service_point_key, top_score, completed_at, counted) "
+    "VALUES (:response_id, :service_point_key, :top_score, :completed_at, :counted) "
+    "ON CONFLICT (response_id) DO UPDATE SET service_point_key = excluded.service_point_key, "
+    "top_score = excluded.top_score, completed_at = excluded.completed_at, "
+    "counted = excluded.counted"
+).bindparams(
+    bindparam("top_score", type_=ResponseSignal.__table__.c.top_score.type),
+    bindparam("completed_at", type_=ResponseSignal.__table__.c.completed_at.type),
+    bindparam("counted", type_=ResponseSignal.__table__.c.counted.type),
+)
+
+
+# Rules ---------------------------------------------
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FastCompletion(_Rule):
+    min_seconds: float = Field(ge=0)
+
+
+class Burst(_Rule):
+    window_minutes: float = Field(gt=0)
+    max_responses: int = Field(ge=1)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+
+class TopScoreBurst(_Rule):
+    window_minutes: float = Field(gt=0)
+    max_top_scores: int = Field(ge=1)
+    metric: str
+    top_value: str
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+
+class Rules(_Rule):
+    fast_completion: FastCompletion
+    respondent_burst: Burst
+    network_burst: Burst
+    office_top_burst: TopScoreBurst
+
+
+class RulesError(ValueError):
+    pass
+
+
+@cache
+def load_rules(path: Path = RULES_FILE) -> Rules:
+    """The rules in a YAML file; a bad file names itself and what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Rules.model_validate(data)
+    except OSError as error:
+        raise RulesError(f"{path}: cannot read the anti-gaming rules ({error})") from None
+    except yaml.YAMLError as error:
+        raise RulesError(f"{path}: not valid YAML ({error})") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise RulesError(f"{path}: {problems}") from None
+
+
+# Network addresses (web channel) ---------------------------------------------
+
+
+def network_digest(secret: bytes, address: str) -> bytes:
+    """A keyed hash of a network address: comparable, not reversible without the secret."""
+    key = hmac.new(secret, b"qanagat/network-address", hashlib.sha256).digest()
+    return hmac.new(key, address.encode("utf-8", "replace"), hashlib.sha256).digest()
+
+
+async def note_network_address(session: AsyncSession, response_id: int, digest: bytes) -> None:
+    """Where a web response was opened from (its digest); counted when it completes."""
+    statement = _insert(session, ResponseSignal).values(
+        response_id=response_id, address_digest=digest, service_point_key=0, top_score=False
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["response_id"], set_={"address_digest": digest}
+        )
+    )
+
+
+# At completion ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    reason: str
+    detail: str
+
+
+async def assess(
+    session: AsyncSession, response: Response, metrics: Sequence[tuple[str, str]], rules: Rules
+) -> list[Finding]:
+    """Record what the rules count for this just-completed response and say which rules it
+    breaks (flags already on it, from an analyst, included). When it completes a burst, the
+    earlier responses of the burst are flagged here too. Two statements when nothing is
+    found: the signal row and one query with every count."""
+    now = response.completed_at or utcnow()
+    office_key = response.service_point_id or 0
+    top_rule = rules.office_top_burst
+    top = (top_rule.metric, top_rule.top_value) in metrics
+    await session.execute(
+        RECORD_SIGNAL,
+        {
+            "response_id": response.id,
+            "service_point_key": office_key,
+            "top_score": top,
+            "completed_at": now,
+            "counted": [list(pair) for pair in metrics],
+        },
+    )
+    own_digest = (
+        select(ResponseSignal.address_digest)
+        .where(ResponseSignal.response_id == response.id)
+        .scalar_subquery()
+    )
+    counts = (
+        await session.execute(
+            select(
+                _count_by_respondent(response, now - rules.respondent_burst.window),
+                select(func.count())
+                .select_from(ResponseSignal)
+                .where(
+                    ResponseSignal.address_digest == own_digest,
+                    ResponseSignal.completed_at >= now - rules.network_burst.window,
+                )
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(ResponseSignal)
+                .where(
+                    ResponseSignal.service_point_key == office_key,
+                    ResponseSignal.top_score.is_(True),
+                    ResponseSignal.completed_at >= now - top_rule.window,
+                )
+                .scalar_subquery(),
+                exists().where(ResponseFlag.response_id == response.id),
+            )
+        )
+    ).one()
+    by_respondent, by_network, top_at_office, flagged_before = counts
+    findings: list[Finding] = []
+    seconds = (now - response.started_at).total_seconds()
+    if seconds < rules.fast_completion.min_seconds:
+        findings.append(Finding(FAST, f"completed {seconds:.0f} s after it was opened"))
+    if response.respondent_id is not None and by_respondent > rules.respondent_burst.max_responses:
+        findings.append(
+            await _burst(
+                session,
+                response,
+                RESPONDENT_BURST,
+                f"{by_respondent} completed by one respondent within "
+                f"{rules.respondent_burst.window_minutes:g} min",
+                select(Response.id).where(
+                    Response.respondent_id == response.respondent_id,
+                    Response.status == ResponseStatus.COMPLETED,
+                    Response.completed_at >= now - rules.respondent_burst.window,
+                ),
+            )
+        )
+    if by_network > rules.network_burst.max_responses:
+        findings.append(
+            await _burst(
+                session,
+                response,
+                NETWORK_BURST,
+                f"{by_network} completed from one network address within "
+                f"{rules.network_burst.window_minutes:g} min",
+                select(ResponseSignal.response_id).where(
+                    ResponseSignal.address_digest == own_digest,
+                    ResponseSignal.completed_at >= now - rules.network_burst.window,
+                ),
+            )
+        )
+    if top and office_key and top_at_office > top_rule.max_top_scores:
+        findings.append(
+            await _burst(
+                session,
+                response,
+                OFFICE_TOP_BURST,
+                f"{top_at_office} top scores at one office within {top_rule.window_minutes:g} min",
+                select(ResponseSignal.response_id).where(
+                    ResponseSignal.service_point_key == office_key,
+                    ResponseSignal.top_score.is_(True),
+                    ResponseSignal.completed_at >= now - top_rule.window,
+                ),
+            )
+        )
+    if flagged_before:
+        found = {finding.reason for finding in findings}
+        rows = await session.execute(
+            select(ResponseFlag.reason, ResponseFlag.detail).where(
+                ResponseFlag.response_id == response.id
+            )
+        )
+        findings.extend(Finding(reason, detail) for reason, detail in rows if reason not in found)
+    return findings
+
+
+def _count_by_respondent(response: Response, since: datetime) -> Any:
+    if response.respondent_id is None:
+        return select(func.count()).where(false()).scalar_subquery()
+    return (
+        select(func.count())
+        .select_from(Response)
+        .where(
+            Response.respondent_id == response.respondent_id,
+            Response.status == ResponseStatus.COMPLETED,
+            Response.completed_at >= since,
+        )
+        .scalar_subquery()
+    )
+
+
+async def _burst(
+    session: AsyncSession, response: Response, reason: str, detail: str, members: Any
+) -> Finding:
+    """Flag the earlier responses of a burst (those not flagged for it yet)."""
+    earlier = await session.scalars(
+        members.where(members.selected_columns[0] != response.id).where(
+            ~exists().where(
+                ResponseFlag.response_id == members.selected_columns[0],
+                ResponseFlag.reason == reason,
+            )
+        )
+    )
+    for response_id in list(earlier):
+        await flag(session, response_id, reason, detail)
+    return Finding(reason, detail)
+
+
+async def exclude_at_completion(
+    session: AsyncSession, response: Response, agency_id: int, findings: Iterable[Finding]
+) -> None:
+    """The response is not counted: record its flags and count the exclusion instead."""
+    findings = list(findings)
+    for finding in findings:
+        await session.execute(
+            _insert(session, ResponseFlag)
+            .values(
+                response_id=response.id,
+                reason=finding.reason,
+                detail=finding.detail[:300],
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["response_id", "reason"])
+        )
+    counts: Counter[tuple[str, str]] = Counter({(FLAGGED_METRIC, ANY_REASON): 1})
+    counts.update((FLAGGED_METRIC, finding.reason) for finding in findings)
+    await _add_to_rollup(
+        session,
+        response.completed_at or utcnow(),
+        agency_id,
+        response.service_id,
+        response.service_point_id or 0,
+        counts,
+    )
+
+
+# Later: a burst seen afterwards, or an analyst ---------------------------------------------
+
+
+async def flag(session: AsyncSession, response_id: int, reason: str, detail: str = "") -> bool:
+    """Flag a response (kept, not counted). A completed response that was counted has its
+    rollup contribution taken out. False when it had this flag already or does not exist.
+    Inside the caller's transaction; the caller commits."""
+    row = (
+        await session.execute(
+            select(
+                Response.status,
+                Response.completed_at,
+                Response.channel,
+                Response.service_id,
+                Response.service_point_id,
+                PublicService.agency_id,
+                ResponseSignal.counted,
+                exists().where(ResponseFlag.response_id == Response.id),
+            )
+            .join(PublicService, PublicService.id == Response.service_id)
+            .outerjoin(ResponseSignal, ResponseSignal.response_id == Response.id)
+            .where(Response.id == response_id)
+        )
+    ).first()
+    if row is None:
+        return False
+    status, completed_at, channel, service_id, office_id, agency_id, counted, excluded = row
+    inserted = await session.execute(
+        _insert(session, ResponseFlag)
+        .values(response_id=response_id, reason=reason, detail=detail[:300], created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["response_id", "reason"])
+    )
+    if getattr(inserted, "rowcount", 1) == 0:
+        return False
+    if status is not ResponseStatus.COMPLETED or completed_at is None:
+        return True  # not counted yet; completion will see the flag
+    counts: Counter[tuple[str, str]] = Counter({(FLAGGED_METRIC, reason): 1})
+    if not excluded:
+        counts[(FLAGGED_METRIC, ANY_REASON)] += 1
+        counts[(RESPONSES_METRIC, channel.value)] -= 1
+        for metric, value in counted or []:
+            counts[(metric, value)] -= 1
+    await _add_to_rollup(session, completed_at, agency_id, service_id, office_id or 0, counts)
+    return True
+
+
+async def _add_to_rollup(
+    session: AsyncSession,
+    completed_at: datetime,
+    agency_id: int,
+    service_id: int,
+    office_key: int,
+    counts: Counter[tuple[str, str]],
+) -> None:
+    # The same upsert as core.rollups, with counts that may be negative (taking one out).
+    now = utcnow()
+    rows = [
+        {
+            "day": reporting_day(completed_at).isoformat(),
+            "agency_id": agency_id,
+            "service_id": service_id,
+            "service_point_key": office_key,
+            "metric": metric[:64],
+            "value_key": value[:64],
+            "count": count,
+            "updated_at": now,
+        }
+        for (metric, value), count in sorted(counts.items())
+        if count
+    ]
+    if not rows:
+        return
+    statement = _insert(session, DailyRollup).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day", "service_id", "service_point_key", "metric", "value_key"],
+            set_={"count": DailyRollup.count + statement.excluded.count, "updated_at": now},
+        )
+    )
+
+
+def _insert(session: AsyncSession, model: type[Base]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+# For analysts (the admin's responses explorer) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlaggedResponse:
+    response_id: int
+    completed_at: datetime | None
+    service: str
+    office: str | None
+    channel: str
+    walk_in: bool
+    reasons: list[Finding]
+
+
+async def flagged_responses(
+    session: AsyncSession,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    reason: str | None = None,
+    office_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[FlaggedResponse]:
+    """Flagged responses, newest first, each with all its reasons and their details."""
+    query = (
+        select(
+            Response.id,
+            Response.completed_at,
+            PublicService.code,
+            ServicePoint.code,
+            Response.channel,
+            Response.walk_in,
+        )
+        .join(PublicService, PublicService.id == Response.service_id)
+        .outerjoin(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .where(exists().where(ResponseFlag.response_id == Response.id))
+    )
+    if reason is not None:
+        query = query.where(
+            exists().where(ResponseFlag.response_id == Response.id, ResponseFlag.reason == reason)
+        )
+    if since is not None:
+        query = query.where(Response.completed_at >= since)
+    if until is not None:
+        query = query.where(Response.completed_at < until)
+    if office_code is not None:
+        query = query.where(ServicePoint.code == office_code)
+    rows = list(
+        await session.execute(
+            query.order_by(Response.completed_at.desc(), Response.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    reasons: dict[int, list[Finding]] = {}
+    if rows:
+        flag_rows = await session.execute(
+            select(ResponseFlag.response_id, ResponseFlag.reason, ResponseFlag.detail)
+            .where(ResponseFlag.response_id.in_([row[0] for row in rows]))
+            .order_by(ResponseFlag.id)
+        )
+        for response_id, flag_reason, detail in flag_rows:
+            reasons.setdefault(response_id, []).append(Finding(flag_reason, detail))
+    return [
+        FlaggedResponse(
+            response_id=response_id,
+            completed_at=completed_at,
+            service=service,
+            office=office,
+            channel=channel.value,
+            walk_in=bool(walk_in),
+            reasons=reasons.get(response_id, []),
+        )
+        for response_id, completed_at, service, office, channel, walk_in in rows
+    ]

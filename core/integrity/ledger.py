@@ -1,0 +1,314 @@
+"""The response ledger: every completed response appended to a hash chain, in the transaction
+that completes it; verification that recomputes the chain from the stored responses; and the
+auditor's export. The hashing rules live in `audit.py` (standalone, for the auditor).
+
+What it proves and what it does not: docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TextIO
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import REPORTING_TZ, reporting_day, utcnow
+from core.integrity.audit import FORMAT, GENESIS, content_hash, entry_hash
+from core.models import (
+    Answer,
+    LedgerEntry,
+    PublicService,
+    Response,
+    ResponseFlag,
+    ResponseStatus,
+    ServicePoint,
+)
+
+# Any constant will do; it only has to be the same in every process appending to the chain.
+CHAIN_LOCK_KEY = 0x51414E4147  # "QANAG"
+BATCH = 500
+# Text, so SQLAlchemy caches the compiled statements of the completion path.
+APPEND = text(
+    "INSERT INTO ledger_entry (seq, response_id, content_hash, prev_hash, entry_hash, created_at)"
+    " VALUES (:seq, :response_id, :content_hash, :prev_hash, :entry_hash, :created_at)"
+).bindparams(bindparam("created_at", type_=LedgerEntry.__table__.c.created_at.type))
+LAST_ENTRY = text("SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
+LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
+
+Content = dict[str, Any]
+
+
+# The anonymous content of a response ---------------------------------------------
+
+
+async def contents(session: AsyncSession, response_ids: Sequence[int]) -> dict[int, Content]:
+    """The canonical content of each response (missing ids are absent): survey and version,
+    service and office codes, channel, language, walk-in, the completion *day* (not the time,
+    to make re-identification harder) and the answers by question. One statement."""
+    rows = await session.execute(
+        select(
+            Response.id,
+            Response.survey_id,
+            Response.survey_version,
+            PublicService.code,
+            ServicePoint.code,
+            Response.channel,
+            Response.language,
+            Response.walk_in,
+            Response.status,
+            Response.completed_at,
+            Answer.question,
+            Answer.value,
+        )
+        .join(PublicService, PublicService.id == Response.service_id)
+        .outerjoin(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(Response.id.in_(list(response_ids)))
+    )
+    found: dict[int, Content] = {}
+    for (
+        response_id,
+        survey,
+        version,
+        service,
+        office,
+        channel,
+        language,
+        walk_in,
+        status,
+        completed_at,
+        question,
+        value,
+    ) in rows:
+        content = found.get(response_id)
+        if content is None:
+            content = found[response_id] = {
+                "survey": survey,
+                "survey_version": version,
+                "service": service,
+                "office": office,
+                "channel": channel.value,
+                "language": language,
+                "walk_in": bool(walk_in),
+                "completed_day": (
+                    reporting_day(completed_at).isoformat() if completed_at is not None else None
+                ),
+                "answers": {},
+            }
+            if status is not ResponseStatus.COMPLETED:
+                content["status"] = status.value  # only a tampered response gets this key
+        if question is not None:
+            content["answers"][question] = value
+    return found
+
+
+# Appending ---------------------------------------------
+
+
+async def append(session: AsyncSession, response_id: int) -> dict[str, Any]:
+    """Append a just-completed response to the chain, inside the caller's transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock serialises appenders until commit, and the
+    head is read after the lock is held (READ COMMITTED: each statement sees the latest
+    commits). SQLite: the completing transaction already holds the database's write lock.
+    Call it last before commit: the lock is held from here to the commit."""
+    content = (await contents(session, [response_id]))[response_id]
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    last = (
+        await session.execute(
+            select(LedgerEntry.seq, LedgerEntry.entry_hash)
+            .order_by(LedgerEntry.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    seq = last[0] + 1 if last is not None else 1
+    prev = last[1] if last is not None else GENESIS
+    digest = content_hash(content)
+    entry = {
+        "seq": seq,
+        "response_id": response_id,
+        "content_hash": digest,
+        "prev_hash": prev,
+        "entry_hash": entry_hash(prev, digest, seq),
+        "created_at": utcnow(),
+    }
+    await session.execute(APPEND, entry)
+    return entry
+
+
+# Verifying against the database ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    head_seq: int | None
+    head_hash: str | None
+    problem: str | None  # the first entry that no longer matches, and how
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+async def _entries(
+    session: AsyncSession, first: int = 1, last: int | None = None
+) -> AsyncIterator[list[LedgerEntry]]:
+    after = first - 1
+    while True:
+        query = select(LedgerEntry).where(LedgerEntry.seq > after)
+        if last is not None:
+            query = query.where(LedgerEntry.seq <= last)
+        batch = list(await session.scalars(query.order_by(LedgerEntry.seq).limit(BATCH)))
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].seq
+
+
+async def verify(session: AsyncSession) -> Verification:
+    """Recompute the whole chain from the stored responses and answers. Names the first entry
+    that no longer matches: a gap (deleted entry), a broken link (inserted or reordered
+    entries), a missing response (deleted), changed content (an edited answer or field), a
+    changed entry; then any completed response that is not in the chain (inserted)."""
+    count, prev, expected = 0, GENESIS, 1
+
+    def result(problem: str | None) -> Verification:
+        return Verification(count, expected - 1 or None, prev if count else None, problem)
+
+    async for batch in _entries(session):
+        found = await contents(session, [entry.response_id for entry in batch])
+        for entry in batch:
+            where = f"entry {entry.seq} (response {entry.response_id})"
+            if entry.seq != expected:
+                return result(f"entry {expected} is missing: the chain jumps to {entry.seq}")
+            if entry.prev_hash != prev:
+                return result(
+                    f"{where} does not link to entry {expected - 1} (inserted or reordered)"
+                )
+            content = found.get(entry.response_id)
+            if content is None:
+                return result(f"{where}: the response no longer exists (deleted)")
+            if content_hash(content) != entry.content_hash:
+                return result(f"{where}: the response changed after it was recorded (edited)")
+            if entry_hash(entry.prev_hash, entry.content_hash, entry.seq) != entry.entry_hash:
+                return result(f"{where}: the entry itself was changed")
+            prev, expected, count = entry.entry_hash, expected + 1, count + 1
+    outside = await session.scalar(
+        select(Response.id)
+        .outerjoin(LedgerEntry, LedgerEntry.response_id == Response.id)
+        .where(Response.status == ResponseStatus.COMPLETED, LedgerEntry.seq.is_(None))
+        .order_by(Response.id)
+        .limit(1)
+    )
+    if outside is not None:
+        return result(f"response {outside} is completed but not in the chain (inserted)")
+    return result(None)
+
+
+# Exporting for an auditor ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar period in Kazakhstan's time: a year `2025`, a month `2025-03` or a day."""
+
+    label: str
+    first: date
+    last: date
+
+    @classmethod
+    def parse(cls, label: str) -> Period:
+        parts = label.split("-")
+        try:
+            numbers = [int(part) for part in parts]
+            if len(numbers) == 1 and len(parts[0]) == 4:
+                return cls(label, date(numbers[0], 1, 1), date(numbers[0], 12, 31))
+            if len(numbers) == 2:
+                first = date(numbers[0], numbers[1], 1)
+                following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+                return cls(label, first, following - timedelta(days=1))
+            if len(numbers) == 3:
+                day = date(*numbers)
+                return cls(label, day, day)
+        except ValueError:
+            pass
+        raise ValueError(f"period {label!r}: expected YYYY, YYYY-MM or YYYY-MM-DD")
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) in UTC."""
+        start = datetime.combine(self.first, time(), REPORTING_TZ).astimezone(UTC)
+        end = datetime.combine(self.last + timedelta(days=1), time(), REPORTING_TZ)
+        return start, end.astimezone(UTC)
+
+
+class ExportRefused(Exception):
+    """The chain does not verify: an export would hand the auditor a broken chain."""
+
+
+async def export(session: AsyncSession, period: Period, out: TextIO) -> dict[str, Any]:
+    """Write the period's entries (JSON Lines: sequence, hashes, anonymous content, flags) and
+    return the head record. The entries are the contiguous run of the chain from the first to
+    the last response completed in the period, so the auditor can re-link every one."""
+    check = await verify(session)
+    if not check.ok:
+        raise ExportRefused(check.problem)
+    start, end = period.bounds()
+    span = (
+        await session.execute(
+            select(func.min(LedgerEntry.seq), func.max(LedgerEntry.seq))
+            .join(Response, Response.id == LedgerEntry.response_id)
+            .where(Response.completed_at >= start, Response.completed_at < end)
+        )
+    ).one()
+    first, last = span
+    count, anchor, head_hash = 0, None, None
+    if first is not None:
+        async for batch in _entries(session, first, last):
+            ids = [entry.response_id for entry in batch]
+            found = await contents(session, ids)
+            flags = await _flags(session, ids)
+            for entry in batch:
+                anchor = entry.prev_hash if anchor is None else anchor
+                line = {
+                    "seq": entry.seq,
+                    "response_id": entry.response_id,
+                    "prev_hash": entry.prev_hash,
+                    "content_hash": entry.content_hash,
+                    "entry_hash": entry.entry_hash,
+                    "content": found[entry.response_id],
+                    # Not hashed: a flag may be added after the fact, and says so.
+                    "flags": flags.get(entry.response_id, []),
+                }
+                out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+                head_hash, count = entry.entry_hash, count + 1
+    return {
+        "format": FORMAT,
+        "period": period.label,
+        "period_first_day": period.first.isoformat(),
+        "period_last_day": period.last.isoformat(),
+        "entries": count,
+        "first_seq": first,
+        "last_seq": last,
+        "anchor_prev_hash": anchor,
+        "head_hash": head_hash,
+        "chain_head": {"seq": check.head_seq, "entry_hash": check.head_hash},
+        "exported_at": utcnow().isoformat(timespec="seconds"),
+    }
+
+
+async def _flags(session: AsyncSession, response_ids: list[int]) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(ResponseFlag.response_id, ResponseFlag.reason)
+        .where(ResponseFlag.response_id.in_(response_ids))
+        .order_by(ResponseFlag.response_id, ResponseFlag.reason)
+    )
+    flags: dict[int, list[str]] = {}
+    for response_id, reason in rows:
+        flags.setdefault(response_id, []).append(reason)
+    return flags

@@ -1,0 +1,116 @@
+"""`qanagat ledger verify|export`: re-check the hash chain of completed responses, and hand an
+auditor the anonymous responses with their hashes (docs/ledger.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.integrity.ledger import Period, Verification
+
+
+@click.group()
+def ledger() -> None:
+    """The hash chain of completed responses."""
+
+
+@ledger.command("verify")
+@click.option(
+    "--file",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Verify an export offline (no database), with its .head.json beside it.",
+)
+def verify_command(export_file: Path | None) -> None:
+    """Recompute the chain and name the first entry that no longer matches. Exit 1 then."""
+    if export_file is not None:
+        from core.integrity.audit import head_path, verify_file
+
+        try:
+            result = verify_file(export_file)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise click.ClickException(f"{export_file}: cannot read it ({error})") from None
+        if not head_path(export_file).exists():
+            click.echo(f"note: no {head_path(export_file).name}; the head was not compared")
+        if result.ok:
+            click.echo(
+                f"ok: {result.entries} entries ({result.first_seq}..{result.last_seq}), "
+                f"head {result.head_hash}"
+            )
+            return
+        click.echo(f"MISMATCH: {result.problem}")
+        sys.exit(1)
+    verification = asyncio.run(_verify(Settings()))
+    if verification.ok:
+        click.echo(
+            f"ok: {verification.entries} entries, head {verification.head_seq} "
+            f"{verification.head_hash}"
+        )
+        return
+    click.echo(f"MISMATCH after {verification.entries} good entries: {verification.problem}")
+    sys.exit(1)
+
+
+async def _verify(settings: Settings) -> Verification:
+    from core.db import create_engine, create_session_factory
+    from core.integrity import ledger as chain
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await chain.verify(session)
+    finally:
+        await engine.dispose()
+
+
+@ledger.command("export")
+@click.option("--period", required=True, help="YYYY, YYYY-MM or YYYY-MM-DD (Kazakhstan time).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The JSON Lines file (default ledger-PERIOD.jsonl); the head goes beside it.",
+)
+def export_command(period: str, out: Path | None) -> None:
+    """Write the period's anonymous responses with their hashes, and the chain head."""
+    from core.integrity.audit import head_path
+    from core.integrity.ledger import ExportRefused, Period
+
+    try:
+        parsed = Period.parse(period)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--period") from None
+    target = out or Path(f"ledger-{parsed.label}.jsonl")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        head = asyncio.run(_export(Settings(), parsed, partial))
+    except ExportRefused as problem:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(
+            f"the chain does not verify ({problem}); nothing exported. Run `qanagat ledger verify`."
+        ) from None
+    partial.replace(target)
+    head_path(target).write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"{target}: {head['entries']} entries; head {head['head_hash']}")
+    click.echo(f"{head_path(target)}: the head to compare with the published one")
+
+
+async def _export(settings: Settings, period: Period, target: Path) -> dict[str, Any]:
+    from core.db import create_engine, create_session_factory
+    from core.integrity import ledger as chain
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            with target.open("w", encoding="utf-8") as out:
+                return await chain.export(session, period, out)
+    finally:
+        await engine.dispose()

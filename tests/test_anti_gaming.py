@@ -1,0 +1,241 @@
+"""Anti-gaming: responses that look manufactured are kept and flagged with the reason, and not
+counted: flagged at completion they never reach the rollups; flagged later (the rest of a
+burst, an analyst) their contribution is taken out again. The exclusions are counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.integrity import flags, ledger
+from core.integrity.completion import use_rules
+from core.integrity.flags import Rules, RulesError, load_rules
+from core.models import Channel, Response, ResponseStatus
+from tests.conftest import Seed
+from tests.integrity_helpers import answer_all, complete, open_response, rollup
+from tests.integrity_helpers import flags as stored_flags
+
+
+def rules(**changes: dict[str, object]) -> Rules:
+    """The shipped rules with some thresholds changed; the others are out of reach."""
+    base = {
+        "fast_completion": {"min_seconds": 0},
+        "respondent_burst": {"window_minutes": 60, "max_responses": 1000},
+        "network_burst": {"window_minutes": 60, "max_responses": 1000},
+        "office_top_burst": {
+            "window_minutes": 15,
+            "max_top_scores": 1000,
+            "metric": "satisfaction",
+            "top_value": "5",
+        },
+    }
+    for name, values in changes.items():
+        base[name] = {**base[name], **values}
+    return Rules.model_validate(base)
+
+
+async def test_the_shipped_rules_load() -> None:
+    shipped = load_rules()
+    assert shipped.fast_completion.min_seconds > 0
+    assert shipped.office_top_burst.metric == "satisfaction"
+
+
+async def test_implausibly_fast_answers_are_flagged_and_not_counted(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    use_rules(rules(fast_completion={"min_seconds": 20}))
+    fast = await complete(session_factory, seed, user=1, minutes_taken=0.1)  # 6 seconds
+    assert await stored_flags(session_factory) == {fast: {"fast_completion"}}
+    assert await rollup(session_factory) == {
+        ("flagged", "any"): 1,
+        ("flagged", "fast_completion"): 1,
+    }
+
+    await complete(session_factory, seed, user=2, minutes_taken=3, overall=4)
+    counted = await rollup(session_factory)
+    assert counted[("responses", "telegram")] == 1
+    assert counted[("satisfaction", "4")] == 1
+    assert ("satisfaction", "5") not in counted
+    async with session_factory() as session:
+        response = await session.get(Response, fast)
+        assert response is not None and response.status is ResponseStatus.COMPLETED  # kept
+        assert (await ledger.verify(session)).entries == 2  # and in the ledger
+
+
+async def test_a_respondent_burst_flags_the_whole_run_and_takes_the_earlier_ones_out(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    use_rules(rules(respondent_burst={"max_responses": 2}))
+    first = await complete(session_factory, seed, user=7)
+    second = await complete(session_factory, seed, user=7)
+    assert await stored_flags(session_factory) == {}
+    assert (await rollup(session_factory))[("satisfaction", "5")] == 2
+    other = await complete(session_factory, seed, user=8, overall=4)
+
+    third = await complete(session_factory, seed, user=7)
+    assert await stored_flags(session_factory) == {
+        first: {"respondent_burst"},
+        second: {"respondent_burst"},
+        third: {"respondent_burst"},
+    }
+    counted = await rollup(session_factory)
+    # Only the other person's response still counts; the burst is counted as excluded.
+    assert counted[("responses", "telegram")] == 1
+    assert counted[("satisfaction", "4")] == 1
+    assert ("satisfaction", "5") not in counted
+    assert counted[("flagged", "any")] == 3
+    assert counted[("flagged", "respondent_burst")] == 3
+    assert other not in await stored_flags(session_factory)
+
+    fourth = await complete(session_factory, seed, user=7)
+    counted = await rollup(session_factory)
+    assert counted[("flagged", "any")] == 4
+    assert (await stored_flags(session_factory))[fourth] == {"respondent_burst"}
+
+
+async def test_many_top_scores_at_one_office_in_a_short_window_are_flagged(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    use_rules(rules(office_top_burst={"max_top_scores": 3}))
+    tops = [await complete(session_factory, seed, user=n, walk_in=True) for n in range(3)]
+    low = await complete(session_factory, seed, user=50, walk_in=True, overall=3)
+    assert await stored_flags(session_factory) == {}
+    tops.append(await complete(session_factory, seed, user=3, walk_in=True))
+    assert await stored_flags(session_factory) == {r: {"office_top_burst"} for r in tops}
+    counted = await rollup(session_factory)
+    assert counted[("responses", "telegram")] == 1  # the 3 still counts
+    assert counted[("satisfaction", "3")] == 1
+    assert ("satisfaction", "5") not in counted
+    assert counted[("flagged", "office_top_burst")] == 4
+    assert low not in await stored_flags(session_factory)
+
+
+async def test_an_analyst_flag_takes_a_response_out_once(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    response_id = await complete(session_factory, seed, user=1, channel=Channel.WEB)
+    await complete(session_factory, seed, user=2, channel=Channel.WEB)
+    before = await rollup(session_factory)
+    assert before[("responses", "web")] == 2
+    async with session_factory() as session:
+        assert await flags.flag(session, response_id, flags.ANALYST, "same handwriting") is True
+        assert await flags.flag(session, response_id, flags.ANALYST, "again") is False
+        assert await flags.flag(session, response_id, flags.NETWORK_BURST, "seen later") is True
+        assert await flags.flag(session, 999999, flags.ANALYST) is False
+        await session.commit()
+    after = await rollup(session_factory)
+    assert after[("responses", "web")] == 1
+    assert after[("satisfaction", "5")] == before[("satisfaction", "5")] - 1
+    # Counted out once ("any"), with each reason.
+    assert after[("flagged", "any")] == 1
+    assert after[("flagged", "analyst")] == 1
+    assert after[("flagged", "network_burst")] == 1
+    # Every metric the response added is gone, nothing else moved.
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    assert all(
+        after.get(key, 0) == before.get(key, 0) - 1 for key in changed if key[0] != "flagged"
+    )
+
+    async with session_factory() as session:
+        listed = await flags.flagged_responses(session)
+        assert [item.response_id for item in listed] == [response_id]
+        assert [(f.reason, f.detail) for f in listed[0].reasons] == [
+            ("analyst", "same handwriting"),
+            ("network_burst", "seen later"),
+        ]
+        assert listed[0].office == seed.office.code and listed[0].channel == "web"
+        assert await flags.flagged_responses(session, reason="fast_completion") == []
+        assert len(await flags.flagged_responses(session, office_code=seed.office.code)) == 1
+
+
+async def test_a_response_flagged_before_it_completes_is_not_counted(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    response_id = await open_response(session_factory, seed, user=1)
+    async with session_factory() as session:
+        assert await flags.flag(session, response_id, flags.ANALYST, "reported by the office")
+        await session.commit()
+    assert await rollup(session_factory) == {}
+    await answer_all(session_factory, seed, response_id)
+    assert await rollup(session_factory) == {("flagged", "any"): 1, ("flagged", "analyst"): 1}
+
+
+async def test_a_bad_rules_file_names_itself_and_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("fast_completion: {min_seconds: -1}\n")
+    with pytest.raises(RulesError, match=r"rules.yaml: .*fast_completion.min_seconds"):
+        load_rules(bad)
+    bad.write_text("fast_completion: [\n")
+    with pytest.raises(RulesError, match="not valid YAML"):
+        load_rules(bad)
+    with pytest.raises(RulesError, match="cannot read"):
+        load_rules(tmp_path / "missing.yaml")
+
+
+async def test_completion_costs_a_few_statements_not_a_scan(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    """The hook adds a fixed number of statements per completion, whatever the history."""
+    counts: list[int] = []
+    statements: list[str] = []
+    engine = session_factory.kw["bind"]
+
+    def listener(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    for round_ in range(2):
+        for n in range(5 * round_):
+            await complete(session_factory, seed, user=1000 + n)
+        event.listen(engine.sync_engine, "before_cursor_execute", listener)
+        try:
+            response_id = await open_response(session_factory, seed, user=2000 + round_)
+            await answer_all(session_factory, seed, response_id, until="comment")
+            statements.clear()
+            await answer_all(session_factory, seed, response_id)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", listener)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    print("statements for the completing answer:", counts[0], *statements, sep="\n  ")
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Response)) == 7
+
+
+async def test_the_worker_forgets_old_walk_in_passes_and_network_digests(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.clock import utcnow
+    from core.integrity.retention import forget_old_traces
+    from core.models import ResponseSignal, WalkInPass
+
+    old = await complete(session_factory, seed, user=1)
+    new = await complete(session_factory, seed, user=2)
+    async with session_factory() as session:
+        for response_id in (old, new):
+            await flags.note_network_address(session, response_id, b"d" * 32)
+        await session.execute(
+            update(ResponseSignal)
+            .where(ResponseSignal.response_id == old)
+            .values(completed_at=utcnow() - timedelta(days=31))
+        )
+        session.add_all(
+            [
+                WalkInPass(digest=b"a" * 32, day="2020-01-01", count=1),
+                WalkInPass(digest=b"b" * 32, day="9999-12-31", count=1),
+            ]
+        )
+        await session.commit()
+        assert await forget_old_traces(session, keep_days=30) == (1, 1)
+        kept = {
+            row.response_id: row.address_digest
+            for row in await session.scalars(select(ResponseSignal))
+        }
+        assert kept == {old: None, new: b"d" * 32}
+        assert [p.day for p in await session.scalars(select(WalkInPass))] == ["9999-12-31"]
