@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     address_retention_days: int = Field(default=30, ge=1)
     worker_interval_s: int = Field(default=3600, ge=1)
     log_level: str = "INFO"
+    # The admin web (docs/admin.md): session lifetimes, sign-in throttling, passwords.
+    admin_session_idle_minutes: int = Field(default=30, ge=1)
+    admin_session_absolute_hours: int = Field(default=12, ge=1)
+    admin_login_max_failures: int = Field(default=5, ge=1)
+    admin_login_window_minutes: int = Field(default=15, ge=1)
+    admin_password_min_length: int = Field(default=12, ge=8)
 
     @property
     def is_sqlite(self) -> bool:
