@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 14, 34
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 34
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Chart:
     line: str = ""  # polyline points
     band: str = ""  # polygon points of the confidence band
     empty: bool = False
+    withheld: bool = False  # there were answers, but no point reached the minimum sample
 
     @property
     def left(self) -> int:
@@ -120,6 +121,7 @@ def share_line(
     known = [(i, v) for i, v in enumerate(values) if v is not None]
     if not known:
         chart.empty = True
+        chart.withheld = bool(labels)
         return chart
     span_x = chart.right - chart.left
     span_y = chart.bottom - chart.top
@@ -131,7 +133,8 @@ def share_line(
     def y_of(v: float) -> float:
         return chart.bottom - span_y * v
 
-    chart.y_ticks = [(y_of(v), percent(v)) for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    # Whole percents on the axis: short enough to read on a phone.
+    chart.y_ticks = [(y_of(v), f"{round(100 * v)}\u00a0%") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
     chart.line = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in known)
     banded = [(i, b) for i, b in enumerate(bounds) if b is not None]
     if banded:
