@@ -174,3 +174,24 @@ async def change_password(
         raise AccountError(problem.value, min=min_length)
     user.password_hash = await hash_password(new)
     user.password_changed_at = now()
+
+
+async def reset_password(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    min_length: int,
+    now: Callable[[], datetime] = utcnow,
+) -> AdminUser:
+    """Set a new password for a user who lost theirs (not committed), and enable them again:
+    an administrator's act on the server, so no current password is asked for."""
+    user = await find_user(session, email)
+    if user is None:
+        raise AccountError("user_unknown")
+    problem = password_problem(password, user.email, min_length)
+    if problem is not None:
+        raise AccountError(problem.value, min=min_length)
+    user.password_hash = await hash_password(password)
+    user.password_changed_at = now()
+    user.disabled_at = None
+    return user

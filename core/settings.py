@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     admin_login_max_failures: int = Field(default=5, ge=1)
     admin_login_window_minutes: int = Field(default=15, ge=1)
     admin_password_min_length: int = Field(default=12, ge=8)
+    # Behind our reverse proxy the peer is the proxy: take the client from the last
+    # X-Forwarded-For hop (the one the proxy appended). Only set it behind such a proxy.
+    trust_forwarded_for: bool = False
 
     @property
     def is_sqlite(self) -> bool:

@@ -69,6 +69,9 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
+            from qanagat.users import admin_links
+
+            links += await admin_links(session, base)
             survey = surveys[settings.default_survey]
             invitation = await demo.fresh_invitation_link(session, survey, base)  # type: ignore[arg-type]
             if invitation:

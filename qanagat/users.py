@@ -131,3 +131,54 @@ def users_disable(email: str) -> None:
     except accounts.AccountError as error:
         raise click.ClickException(_message(error)) from None
     click.echo(f"disabled {disabled}")
+
+
+@users.command("password")
+@click.argument("email")
+def users_password(email: str) -> None:
+    """Set a new password for EMAIL (asked for, or read from stdin) and enable the user again;
+    their open sessions end."""
+    from admin import accounts
+    from admin.audit import Action, record
+    from admin.web.sessions import close_other_sessions
+    from core.clock import utcnow
+
+    settings = Settings()
+    password = _read_password(sys.stdin.isatty())
+
+    async def reset(session: AsyncSession) -> str:
+        user = await accounts.reset_password(
+            session, email, password, settings.admin_password_min_length
+        )
+        await close_other_sessions(session, user.id, keep=None)
+        record(
+            session,
+            Action.PASSWORD_CHANGED,
+            at=utcnow(),
+            actor="qanagat users password",
+            user_id=user.id,
+            details={"email": user.email, "by": "administrator"},
+        )
+        await session.commit()
+        return user.email
+
+    try:
+        changed = asyncio.run(_in_session(reset))
+    except accounts.AccountError as error:
+        raise click.ClickException(_message(error)) from None
+    click.echo(f"new password set for {changed}")
+
+
+async def admin_links(session: AsyncSession, base: str) -> list[tuple[str, str]]:
+    """What `qanagat serve` prints about the admin: its address, and how to create the first
+    user while there is none (no default account exists, not even for the demo)."""
+    from sqlalchemy import func, select
+
+    from core.models import AdminUser
+
+    links = [("admin web", f"{base}/admin/")]
+    if not await session.scalar(select(func.count()).select_from(AdminUser)):
+        links.append(
+            ("first admin user", ".venv/bin/qanagat users add you@example.kz --role admin")
+        )
+    return links

@@ -228,3 +228,28 @@ async def test_sign_in_goes_back_to_the_page_asked_for_but_never_elsewhere(site:
         ],
     )
     assert away.path == "/admin/"
+
+
+async def test_behind_the_proxy_each_client_is_throttled_on_its_own(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    settings = admin_settings(trust_forwarded_for=True, admin_login_max_failures=3)
+    async with running_admin(session_factory, seed, settings) as site:
+
+        async def attempt(client: str, email: str, password: str) -> int:
+            person = site.person()
+            await person.open("/admin/login")
+            async with person.session.post(
+                "/admin/login",
+                data={"csrf": person.csrf, "email": email, "password": password},
+                headers={"X-Forwarded-For": f"203.0.113.9, {client}"},
+                allow_redirects=False,
+            ) as response:
+                return response.status
+
+        for number in range(3):
+            assert await attempt("198.51.100.1", f"guess{number}@example.kz", "x") == 401
+        assert await attempt("198.51.100.1", ADMIN_EMAIL, PASSWORD) == 429
+        assert await attempt("198.51.100.2", ADMIN_EMAIL, PASSWORD) == 303
+        clients = {e.client for e in await site.audit() if e.action == "login_failed"}
+        assert clients == {"198.51.100.1"}

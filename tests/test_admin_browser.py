@@ -4,6 +4,7 @@ language, change the password, sign out. Screenshots of every page go to tests/a
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -95,7 +96,7 @@ async def download(page: Page, link: str) -> bytes:
     async with page.expect_download() as info:
         await page.locator(link).click()
     path = await (await info.value).path()
-    return Path(path).read_bytes()
+    return await asyncio.to_thread(Path(path).read_bytes)
 
 
 async def test_an_analyst_reads_exports_and_signs_out_on_a_laptop(

@@ -60,7 +60,7 @@ def test_adding_listing_and_disabling_users(run, database_url: str) -> None:  # 
 
     listed = run("list")
     lines = [line.split("\t") for line in listed.output.strip().splitlines()]
-    assert [(l[0], l[1], l[2], l[3], l[5]) for l in lines] == [
+    assert [(cells[0], cells[1], cells[2], cells[3], cells[5]) for cells in lines] == [
         ("ala@example.kz", "agency", "ALA", "kk", "active"),
         ("analyst@example.kz", "analyst", "-", "ru", "active"),
     ]
@@ -72,6 +72,15 @@ def test_adding_listing_and_disabling_users(run, database_url: str) -> None:  # 
     disabled = run("disable", "ANALYST@example.kz")
     assert disabled.exit_code == 0 and disabled.output.strip() == "disabled analyst@example.kz"
     assert "disabled" in run("list").output.splitlines()[1]
+
+    reset = run("password", "analyst@example.kz", password="a fresh pass phrase")
+    assert (
+        reset.exit_code == 0 and reset.output.strip() == "new password set for analyst@example.kz"
+    )
+    assert run("list").output.splitlines()[1].endswith("active")
+    [_ala, again] = users_in(database_url)
+    assert asyncio.run(accounts.password_matches(again.password_hash, "a fresh pass phrase"))
+    assert run("password", "analyst@example.kz", password="short").exit_code == 1
 
 
 @pytest.mark.parametrize(

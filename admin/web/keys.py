@@ -71,3 +71,13 @@ def signed_in(request: web.Request) -> Viewer:
 
 def lang_of(request: web.Request) -> str:
     return str(request.get(LANG, "ru"))
+
+
+def client_of(request: web.Request) -> str | None:
+    """The client's address, for throttling and the audit log. Behind our proxy, the hop it
+    appended to X-Forwarded-For (earlier hops are whatever the client claimed)."""
+    if config_of(request).settings.trust_forwarded_for:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        if hops[-1]:
+            return hops[-1][:64]
+    return request.remote

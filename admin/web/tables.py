@@ -18,7 +18,7 @@ from openpyxl.styles import Font
 
 from admin.audit import Action, record
 from admin.web import words
-from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page
 
 FORMATS = {
@@ -158,7 +158,7 @@ async def page_or_export(
             at=config.clock(),
             actor=viewer.email,
             user_id=viewer.user_id,
-            client=request.remote,
+            client=client_of(request),
             details={
                 "page": request.path,
                 "table": table.name,

@@ -12,7 +12,7 @@ from admin import accounts
 from admin.audit import Action, record
 from admin.web import sessions, words
 from admin.web.access import EVERYONE, add_route, allow, lifetimes, public
-from admin.web.keys import ADMIN, LANG, config_of, lang_of, signed_in, viewer_of
+from admin.web.keys import ADMIN, LANG, client_of, config_of, lang_of, signed_in, viewer_of
 from admin.web.render import page, redirect, url_for
 from admin.web.sessions import COOKIE, LANG_COOKIE, PRE_COOKIE
 from admin.web.throttle import throttle_keys
@@ -43,10 +43,6 @@ def _safe_next(request: web.Request, target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not parts.path.startswith(mount + "/") or "\\" in target:
         return None
     return target
-
-
-def client_of(request: web.Request) -> str | None:
-    return request.remote
 
 
 @public
