@@ -157,3 +157,19 @@ async def test_a_failing_page_apologises_in_the_users_language(
     assert page.status == 503 and page.lang == "ru"
     assert "Traceback" not in page.html and "RuntimeError" not in page.html
     assert page.error == "Что-то пошло не так. Попробуйте ещё раз через несколько минут."
+
+
+async def test_an_agency_user_without_an_agency_sees_nothing(site: AdminSite) -> None:
+    from dataclasses import dataclass
+
+    from core.models import AdminRole
+
+    @dataclass
+    class Broken:
+        role: AdminRole = AdminRole.AGENCY
+        agency_id: int | None = None
+
+    async with site.session_factory() as db:
+        assert await figures.visible_agency(db, Broken(), "ALA") is None
+        assert await figures.agency_summaries(db, Broken(), None) == []
+        assert await figures.responses_per_day(db, Broken(), None) == []

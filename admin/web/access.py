@@ -85,6 +85,8 @@ def add_route(
         raise TypeError(f"{handler.__qualname__} declares no access (@allow or @public)")
     route = app.router.add_route(method, path, handler, name=name)
     app[ACCESS_TABLE][route] = access
+    if method == "GET":  # HEAD answers like GET (monitoring, link checkers), same rule
+        app[ACCESS_TABLE][app.router.add_route("HEAD", path, handler)] = access
 
 
 def declare_route(app: web.Application, route: web.AbstractRoute, access: Access) -> None:
@@ -192,15 +194,9 @@ async def _viewer(request: web.Request) -> Viewer | None:
     config = config_of(request)
     async with config.session_factory() as db:
         found = await sessions.live_session(db, token, config.clock(), lifetimes(request))
-        if found is None:
-            return None
-        session, user = found
-        agency_code = None
-        if user.agency_id is not None:
-            from core.models import Agency
-
-            agency = await db.get(Agency, user.agency_id)
-            agency_code = agency.code if agency else None
+    if found is None:
+        return None
+    session, user, agency_code = found
     return Viewer(
         user_id=user.id,
         email=user.email,

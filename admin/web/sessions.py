@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import AdminSession, AdminUser
+from core.models import AdminSession, AdminUser, Agency
 
 COOKIE = "qanagat_admin"
 PRE_COOKIE = "qanagat_admin_pre"  # binds the sign-in form's CSRF token before a session exists
@@ -61,19 +61,21 @@ async def open_session(
 
 async def live_session(
     db: AsyncSession, token: str, now: datetime, lifetimes: Lifetimes
-) -> tuple[AdminSession, AdminUser] | None:
-    """The session behind `token` and its user, or None when it is unknown, past its idle or
-    absolute limit, or its user is disabled (an ended session is deleted). Touches last_seen."""
+) -> tuple[AdminSession, AdminUser, str | None] | None:
+    """The session behind `token`, its user and the user's agency code, in one query; None
+    when it is unknown, past its idle or absolute limit, or its user is disabled (an ended
+    session is deleted). Touches last_seen."""
     row = (
         await db.execute(
-            select(AdminSession, AdminUser)
+            select(AdminSession, AdminUser, Agency.code)
             .join(AdminUser, AdminUser.id == AdminSession.user_id)
+            .outerjoin(Agency, Agency.id == AdminUser.agency_id)
             .where(AdminSession.token_hash == token_hash(token))
         )
     ).first()
     if row is None:
         return None
-    found, user = row[0], row[1]
+    found, user, agency_code = row[0], row[1], row[2]
     ended = (
         now >= found.expires_at
         or now - found.last_seen_at >= lifetimes.idle
@@ -87,7 +89,7 @@ async def live_session(
     if now - found.last_seen_at >= TOUCH_EVERY:
         found.last_seen_at = now
         await db.commit()
-    return found, user
+    return found, user, agency_code
 
 
 async def close_session(db: AsyncSession, session_id: int) -> None:
