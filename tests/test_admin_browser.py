@@ -219,3 +219,11 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
     await other.goto(f"{base_url}/admin/password")
     assert await fits_the_screen(other)
     await shoot(other, "password-ru-phone")
+
+    admin = await phone(browser)
+    await sign_in(admin, base_url, ADMIN_EMAIL)
+    for name in ("users", "audit"):
+        await admin.goto(f"{base_url}/admin/{name}")
+        await expect(admin.locator("table.data")).to_be_visible()
+        assert await fits_the_screen(admin)
+        await shoot(admin, f"{name}-ru-phone")

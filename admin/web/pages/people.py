@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 from admin import accounts
@@ -114,4 +116,10 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
 def _details(details: object) -> str:
     if not isinstance(details, dict) or not details:
         return ""
-    return ", ".join(f"{k}={v}" for k, v in sorted(details.items()))
+
+    def shown(value: object) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    return ", ".join(f"{key}={shown(value)}" for key, value in sorted(details.items()))
