@@ -183,3 +183,11 @@ async def test_the_sign_in_form_needs_its_token_too(site: AdminSite) -> None:
     person = site.person()
     page = await person.post("/admin/login", [("email", EMAILS["admin"]), ("password", "x")])
     assert page.status == 403
+
+
+async def test_unknown_addresses_and_methods_get_a_page_not_a_bare_error(site: AdminSite) -> None:
+    person = site.person(accept_language="en")
+    missing = await person.open("/admin/no-such-page")
+    assert missing.status == 404 and missing.lang == "en" and missing.heading == "Not found"
+    wrong = await person.open("/admin/logout")  # a form's address, opened as a page
+    assert wrong.status == 405 and wrong.heading == "Method not allowed"
