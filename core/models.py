@@ -383,3 +383,69 @@ class LedgerEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# The admin side: people who read the aggregates, their sessions, and what they did ---------
+
+
+class AdminRole(enum.StrEnum):
+    ADMIN = "admin"  # everything, users included
+    ANALYST = "analyst"  # reads everything
+    AGENCY = "agency"  # reads its own agency only
+
+
+class AdminUser(Base):
+    """A person who signs in to the admin web. `email` is stored case-folded, so the unique
+    constraint makes e-mails unique case-insensitively."""
+
+    __tablename__ = "admin_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[AdminRole] = mapped_column(_enum(AdminRole, "admin_role"))
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id", ondelete="RESTRICT"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(2), default="ru")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    password_changed_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+    agency: Mapped[Agency | None] = relationship()
+
+
+class AdminSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a
+    copy of this table opens no session."""
+
+    __tablename__ = "admin_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute limit; the idle limit follows last_seen_at
+
+    user: Mapped[AdminUser] = relationship()
+
+
+class AuditEvent(Base):
+    """Who did what and when: sign-ins (also failed ones), exports, imports, user changes."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="SET NULL"), index=True
+    )
+    # The e-mail as typed or as it was: kept when the user row is gone, and for failed sign-ins.
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[Any] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     poster_grace_days: int = Field(default=1, ge=0, le=31)
     walk_in_limit_per_day: int = Field(default=1, ge=1)
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # The admin web (docs/admin.md): session lifetimes, sign-in throttling, passwords.
+    admin_session_idle_minutes: int = Field(default=30, ge=1)
+    admin_session_absolute_hours: int = Field(default=12, ge=1)
+    admin_login_max_failures: int = Field(default=5, ge=1)
+    admin_login_window_minutes: int = Field(default=15, ge=1)
+    admin_password_min_length: int = Field(default=12, ge=8)
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from admin.web.app import setup_admin
 from bot.engine.definition import SurveyDefinition, load_survey_dir
 from bot.opening import SurveyDesk
 from bot.telegram.app import build_bot, build_dispatcher
@@ -96,6 +97,7 @@ def build_app(
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+    setup_admin(app, settings=settings, session_factory=session_factory, redis=redis)
 
     if with_bot and settings.telegram_token is not None:
         bot = build_bot(settings)

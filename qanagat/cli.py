@@ -14,6 +14,7 @@ from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
 from qanagat.ledger import ledger
 from qanagat.posters import qr
+from qanagat.users import users
 
 
 @click.group()
@@ -77,6 +78,9 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
+            from qanagat.users import admin_links
+
+            links += await admin_links(session, base)
             survey = surveys[settings.default_survey]
             invitation = await demo.fresh_invitation_link(session, survey, base)  # type: ignore[arg-type]
             if invitation:
@@ -228,3 +232,4 @@ def surveys_schema() -> None:
 
 main.add_command(ledger)
 main.add_command(qr)
+main.add_command(users)

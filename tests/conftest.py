@@ -193,3 +193,11 @@ def make_invitation(session_factory: async_sessionmaker[AsyncSession], seed: See
             return issued.token
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _cheap_admin_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Admin tests hash at test strength (tests/admin_fixtures.py says why)."""
+    from tests.admin_fixtures import TEST_HASHER
+
+    monkeypatch.setattr("admin.accounts.HASHER", TEST_HASHER)

@@ -11,28 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.web.keys import SEALS_KEY, SETTINGS_KEY
 from core.integrity.flags import network_digest, note_network_address
+from core.network import client_address
 
 
-def client_address(request: web.Request, trusted_hops: int) -> str | None:
-    """The visitor's address: from X-Forwarded-For when `trusted_hops` proxies of ours sit in
-    front (each appends what it saw; only theirs can be believed), else the peer's."""
-    candidate = request.remote
-    if trusted_hops > 0:
-        seen = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-        seen = [part for part in seen if part]
-        if len(seen) >= trusted_hops:
-            candidate = seen[-trusted_hops]
-    try:
-        address = ipaddress.ip_address(candidate or "")
-    except ValueError:
+def client_network(request: web.Request, trusted_hops: int) -> str | None:
+    """The visitor's address, an IPv6 one by its /64 (what one subscriber usually gets)."""
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For", ""), trusted_hops
+    )
+    if address is None:
         return None
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    parsed = ipaddress.ip_address(address)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 async def note_origin(request: web.Request, session: AsyncSession, response_id: int) -> None:
-    address = client_address(request, request.app[SETTINGS_KEY].trusted_proxy_hops)
+    address = client_network(request, request.app[SETTINGS_KEY].trusted_proxy_hops)
     if address is None:
         return
     digest = network_digest(request.app[SEALS_KEY].secret, address)

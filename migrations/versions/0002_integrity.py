@@ -1,6 +1,6 @@
 """Response integrity: walk-in passes, anti-gaming signals and flags, the response hash chain.
 
-Revision ID: 0005_integrity
+Revision ID: 0002_integrity
 Revises: 0001_initial
 Create Date: 2026-12-01
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0005_integrity"
+revision: str = "0002_integrity"
 down_revision: str | Sequence[str] | None = "0001_initial"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

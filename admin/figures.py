@@ -1,0 +1,311 @@
+"""The figures of the admin pages, read from daily rollups only (never raw responses), each
+query narrowed by `scope` to what the reader may see.
+
+Satisfaction share: answers 4 or 5 to the `satisfaction` question among all its answers, with
+n and a Wilson 95 % interval; below the minimum sample the share is withheld."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin.scope import Reader, scope
+from core.models import Agency, AgencyKind, DailyRollup, PublicService, ServicePoint
+from core.rollups import RESPONSES_METRIC
+from scoring.compute import DEFAULT_MIN_SAMPLE
+from scoring.evidence import wilson_interval
+
+SATISFACTION = "satisfaction"
+SATISFIED_VALUES = ("4", "5")
+# A defect told by citizens: (name, the metric of its question, the answer that reports it).
+DEFECTS = (
+    ("deadline_missed", "deadline_met", "no"),
+    ("unjustified_refusal", "unjustified_refusal", "yes"),
+    ("extra_documents", "extra_documents_demanded", "yes"),
+    ("package_not_accepted", "full_package_once", "no"),
+)
+MIN_SAMPLE = DEFAULT_MIN_SAMPLE
+
+
+@dataclass(frozen=True)
+class Share:
+    """`hits` of `n`; share and interval are None when n is below the minimum sample."""
+
+    hits: int
+    n: int
+    share: float | None
+    interval: tuple[float, float] | None
+
+    @property
+    def insufficient(self) -> bool:
+        return self.n > 0 and self.share is None
+
+
+def shares(hits: Sequence[int], totals: Sequence[int], min_sample: int = MIN_SAMPLE) -> list[Share]:
+    """Shares with Wilson 95 % intervals, vectorised over many rows."""
+    if not hits:
+        return []
+    successes, n = pd.Series(list(hits), dtype="float64"), pd.Series(list(totals), dtype="float64")
+    low, high = wilson_interval(successes, n)
+    found = []
+    for h, t, lo, hi in zip(hits, totals, low.tolist(), high.tolist(), strict=True):
+        enough = t >= min_sample and t > 0
+        found.append(
+            Share(h, t, h / t if enough else None, (float(lo), float(hi)) if enough else None)
+        )
+    return found
+
+
+def _since(statement, since: date | None):  # type: ignore[no-untyped-def]
+    return statement.where(DailyRollup.day >= since.isoformat()) if since else statement
+
+
+async def responses_per_day(
+    db: AsyncSession, reader: Reader, since: date | None
+) -> list[tuple[str, int]]:
+    statement = (
+        select(DailyRollup.day, func.sum(DailyRollup.count))
+        .where(DailyRollup.metric == RESPONSES_METRIC)
+        .group_by(DailyRollup.day)
+        .order_by(DailyRollup.day)
+    )
+    statement = scope(_since(statement, since), reader, DailyRollup.agency_id)
+    return [(day, int(count)) for day, count in (await db.execute(statement)).tuples()]
+
+
+async def responses_by_channel(
+    db: AsyncSession, reader: Reader, since: date | None
+) -> list[tuple[str, int]]:
+    statement = (
+        select(DailyRollup.value_key, func.sum(DailyRollup.count))
+        .where(DailyRollup.metric == RESPONSES_METRIC)
+        .group_by(DailyRollup.value_key)
+    )
+    statement = scope(_since(statement, since), reader, DailyRollup.agency_id)
+    rows = [(channel, int(count)) for channel, count in (await db.execute(statement)).tuples()]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+
+async def satisfaction_by_month(
+    db: AsyncSession,
+    reader: Reader,
+    since: date | None,
+    agency_id: int | None = None,
+    service_id: int | None = None,
+) -> list[tuple[str, Share]]:
+    month = func.substr(DailyRollup.day, 1, 7)
+    statement = (
+        select(month, DailyRollup.value_key, func.sum(DailyRollup.count))
+        .where(DailyRollup.metric == SATISFACTION)
+        .group_by(month, DailyRollup.value_key)
+    )
+    if agency_id is not None:
+        statement = statement.where(DailyRollup.agency_id == agency_id)
+    if service_id is not None:
+        statement = statement.where(DailyRollup.service_id == service_id)
+    statement = scope(_since(statement, since), reader, DailyRollup.agency_id)
+    counts = await _hits_and_totals(db, statement)
+    months = sorted(counts)
+    found = shares([counts[m][0] for m in months], [counts[m][1] for m in months])
+    return list(zip(months, found, strict=True))
+
+
+async def _hits_and_totals(db: AsyncSession, statement) -> dict[object, list[int]]:  # type: ignore[no-untyped-def]
+    """(key, rating, count) rows -> key: [satisfied, all]."""
+    counts: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    for key, value, count in (await db.execute(statement)).tuples():
+        counts[key][1] += int(count)
+        if value in SATISFIED_VALUES:
+            counts[key][0] += int(count)
+    return counts
+
+
+@dataclass(frozen=True)
+class AgencySummary:
+    agency: Agency
+    responses: int
+    satisfaction: Share
+
+
+async def agency_summaries(
+    db: AsyncSession,
+    reader: Reader,
+    since: date | None,
+    kind: AgencyKind | None = None,
+    region: str | None = None,
+) -> list[AgencySummary]:
+    agencies_query = select(Agency).order_by(Agency.code)
+    if kind is not None:
+        agencies_query = agencies_query.where(Agency.kind == kind)
+    if region:
+        agencies_query = agencies_query.where(Agency.region == region)
+    agencies = list(await db.scalars(scope(agencies_query, reader, Agency.id)))
+    responses_query = (
+        select(DailyRollup.agency_id, func.sum(DailyRollup.count))
+        .where(DailyRollup.metric == RESPONSES_METRIC)
+        .group_by(DailyRollup.agency_id)
+    )
+    responses_query = scope(_since(responses_query, since), reader, DailyRollup.agency_id)
+    responses = {a: int(c) for a, c in (await db.execute(responses_query)).tuples()}
+    rating_query = (
+        select(DailyRollup.agency_id, DailyRollup.value_key, func.sum(DailyRollup.count))
+        .where(DailyRollup.metric == SATISFACTION)
+        .group_by(DailyRollup.agency_id, DailyRollup.value_key)
+    )
+    counts = await _hits_and_totals(
+        db, scope(_since(rating_query, since), reader, DailyRollup.agency_id)
+    )
+    found = shares(
+        [counts.get(a.id, [0, 0])[0] for a in agencies],
+        [counts.get(a.id, [0, 0])[1] for a in agencies],
+    )
+    return [
+        AgencySummary(agency, responses.get(agency.id, 0), share)
+        for agency, share in zip(agencies, found, strict=True)
+    ]
+
+
+async def regions(db: AsyncSession, reader: Reader) -> list[str]:
+    statement = select(Agency.region).where(Agency.region.is_not(None)).distinct()
+    return sorted(str(r) for r in await db.scalars(scope(statement, reader, Agency.id)))
+
+
+async def visible_agency(db: AsyncSession, reader: Reader, code: str) -> Agency | None:
+    """The agency with `code`, if `reader` may see it (None looks the same as unknown)."""
+    statement = scope(select(Agency).where(Agency.code == code), reader, Agency.id)
+    return await db.scalar(statement)
+
+
+async def visible_service(
+    db: AsyncSession, reader: Reader, agency: Agency, code: str
+) -> PublicService | None:
+    statement = select(PublicService).where(
+        PublicService.code == code, PublicService.agency_id == agency.id
+    )
+    return await db.scalar(scope(statement, reader, PublicService.agency_id))
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One service or office of an agency, by satisfaction."""
+
+    code: str
+    name: str
+    satisfaction: Share
+
+
+@dataclass
+class AgencyFigures:
+    responses: int
+    satisfaction: Share
+    defects: list[tuple[str, Share]]
+    services: list[Breakdown] = field(default_factory=list)
+    offices: list[Breakdown] = field(default_factory=list)
+    trend: list[tuple[str, Share]] = field(default_factory=list)
+
+
+async def agency_figures(
+    db: AsyncSession,
+    reader: Reader,
+    agency: Agency,
+    since: date | None,
+    lang: str,
+    service: PublicService | None = None,
+    no_office: str = "—",
+) -> AgencyFigures:
+    def narrowed(statement):  # type: ignore[no-untyped-def]
+        statement = statement.where(DailyRollup.agency_id == agency.id)
+        if service is not None:
+            statement = statement.where(DailyRollup.service_id == service.id)
+        return scope(_since(statement, since), reader, DailyRollup.agency_id)
+
+    metrics = {m for _name, m, _bad in DEFECTS} | {SATISFACTION, RESPONSES_METRIC}
+    rows = await db.execute(
+        narrowed(
+            select(DailyRollup.metric, DailyRollup.value_key, func.sum(DailyRollup.count))
+            .where(DailyRollup.metric.in_(metrics))
+            .group_by(DailyRollup.metric, DailyRollup.value_key)
+        )
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for metric, value, count in rows.tuples():
+        counts[metric][value] = int(count)
+    ratings = counts[SATISFACTION]
+    satisfied = sum(ratings.get(v, 0) for v in SATISFIED_VALUES)
+    defect_hits = [counts[m].get(bad, 0) for _n, m, bad in DEFECTS]
+    defect_totals = [counts[m].get("yes", 0) + counts[m].get("no", 0) for _n, m, _b in DEFECTS]
+    [overall, *defects] = shares([satisfied, *defect_hits], [sum(ratings.values()), *defect_totals])
+
+    by_service = await _hits_and_totals(
+        db,
+        narrowed(
+            select(DailyRollup.service_id, DailyRollup.value_key, func.sum(DailyRollup.count))
+            .where(DailyRollup.metric == SATISFACTION)
+            .group_by(DailyRollup.service_id, DailyRollup.value_key)
+        ),
+    )
+    by_office = await _hits_and_totals(
+        db,
+        narrowed(
+            select(
+                DailyRollup.service_point_key, DailyRollup.value_key, func.sum(DailyRollup.count)
+            )
+            .where(DailyRollup.metric == SATISFACTION)
+            .group_by(DailyRollup.service_point_key, DailyRollup.value_key)
+        ),
+    )
+    services_query = select(PublicService).where(PublicService.agency_id == agency.id)
+    if service is not None:
+        services_query = services_query.where(PublicService.id == service.id)
+    services = list(await db.scalars(scope(services_query, reader, PublicService.agency_id)))
+    offices = {
+        o.id: o
+        for o in await db.scalars(
+            scope(
+                select(ServicePoint).where(ServicePoint.agency_id == agency.id),
+                reader,
+                ServicePoint.agency_id,
+            )
+        )
+    }
+    return AgencyFigures(
+        responses=sum(counts[RESPONSES_METRIC].values()),
+        satisfaction=overall,
+        defects=[(name, share) for (name, _m, _b), share in zip(DEFECTS, defects, strict=True)],
+        services=_ranked([(s.code, s.name(lang), by_service.get(s.id, [0, 0])) for s in services]),
+        offices=_ranked(
+            [
+                (offices[key].code, offices[key].name(lang), value)
+                if key in offices
+                else ("", no_office, value)
+                for key, value in by_office.items()
+                if key == 0 or key in offices
+            ]
+        ),
+        trend=await satisfaction_by_month(
+            db, reader, since, agency.id, service.id if service else None
+        ),
+    )
+
+
+def _ranked(items: list[tuple[str, str, list[int]]]) -> list[Breakdown]:
+    """By satisfaction share, best first; withheld shares (small samples) last, by n."""
+    found = shares([v[0] for _c, _n, v in items], [v[1] for _c, _n, v in items])
+    rows = [
+        Breakdown(code, name, share) for (code, name, _v), share in zip(items, found, strict=True)
+    ]
+    return sorted(
+        rows,
+        key=lambda b: (
+            b.satisfaction.share is None,
+            -(b.satisfaction.share or 0),
+            -b.satisfaction.n,
+            b.name,
+        ),
+    )

@@ -1,0 +1,82 @@
+"""What the admin app keeps for its handlers, and who is asking (the viewer of a request)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import jinja2
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admin.web.throttle import LoginThrottle
+from core.models import AdminRole
+from core.network import client_address
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis | None
+    clock: Callable[[], datetime]
+    throttle: LoginThrottle
+    secure_cookies: bool
+    static_urls: dict[str, str]
+    mount: str  # where the admin app is mounted, e.g. "/admin"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person behind a request."""
+
+    user_id: int
+    email: str
+    role: AdminRole
+    agency_id: int | None
+    agency_code: str | None
+    language: str
+    session_id: int
+    csrf: str
+
+    @property
+    def is_agency(self) -> bool:
+        return self.role is AdminRole.AGENCY
+
+
+ADMIN = web.AppKey("qanagat_admin", AdminConfig)
+TEMPLATES = web.AppKey("qanagat_admin_templates", jinja2.Environment)
+VIEWER = "qanagat_admin_viewer"  # request key: Viewer | None
+LANG = "qanagat_admin_lang"  # request key: the language of the page
+
+
+def config_of(request: web.Request) -> AdminConfig:
+    return request.app[ADMIN]
+
+
+def viewer_of(request: web.Request) -> Viewer | None:
+    viewer = request.get(VIEWER)
+    return viewer if isinstance(viewer, Viewer) else None
+
+
+def signed_in(request: web.Request) -> Viewer:
+    """The viewer of a route that requires sign-in (the access middleware guarantees one)."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        raise web.HTTPUnauthorized()
+    return viewer
+
+
+def lang_of(request: web.Request) -> str:
+    return str(request.get(LANG, "ru"))
+
+
+def client_of(request: web.Request) -> str | None:
+    """The client's address, for throttling and the audit log (behind our proxies, the hop
+    they appended to X-Forwarded-For)."""
+    settings = config_of(request).settings
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return client_address(request.remote, forwarded, settings.trusted_proxy_hops)

@@ -1,0 +1,112 @@
+"""The national picture: responses per day, completed responses by channel, satisfaction by
+month; all from rollups."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from admin import figures
+from admin.web import words
+from admin.web.access import READERS, add_route, allow
+from admin.web.charts import bar_chart, share_line
+from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.period import PERIODS, period_of
+from admin.web.render import Formats, page
+from admin.web.tables import Column, Table, export_links, page_or_export
+
+
+def setup(app: web.Application) -> None:
+    add_route(app, "GET", "/", overview, name="overview")
+
+
+@allow(READERS, agency_home=True)
+async def overview(request: web.Request) -> web.StreamResponse:
+    viewer = signed_in(request)
+    lang = lang_of(request)
+    fmt = Formats(lang)
+    period, since = period_of(request)
+    async with config_of(request).session_factory() as db:
+        per_day = await figures.responses_per_day(db, viewer, since)
+        channels = await figures.responses_by_channel(db, viewer, since)
+        months = await figures.satisfaction_by_month(db, viewer, since)
+    total = sum(count for _d, count in per_day)
+    satisfied = sum(share.hits for _m, share in months)
+    rated = sum(share.n for _m, share in months)
+    [national] = figures.shares([satisfied], [rated])
+
+    days = Table(
+        "responses_per_day",
+        "table_responses_per_day",
+        [Column("day", "col_day"), Column("responses", "col_responses", "int")],
+        [{"day": d, "responses": c} for d, c in per_day],
+    )
+    by_channel = Table(
+        "responses_by_channel",
+        "table_responses_by_channel",
+        [
+            Column("channel", "col_channel"),
+            Column("responses", "col_responses", "int"),
+            Column("share", "col_share_of_all", "share"),
+        ],
+        [
+            {
+                "channel": words.say(f"channel_{c}", lang),
+                "responses": n,
+                "share": n / total if total else None,
+            }
+            for c, n in channels
+        ],
+    )
+    by_month = Table(
+        "satisfaction_by_month",
+        "table_satisfaction_by_month",
+        [
+            Column("month", "col_month"),
+            Column("share", "col_satisfied_share", "share"),
+            Column("n", "col_n", "int"),
+            Column("interval", "col_interval", "interval"),
+        ],
+        [
+            {
+                "month": m,
+                "share": s.share,
+                "n": s.n,
+                "interval": s.interval,
+                "small": s.insufficient,
+            }
+            for m, s in months
+        ],
+    )
+    tables = [days, by_channel, by_month]
+
+    def render() -> web.StreamResponse:
+        return page(
+            request,
+            "overview.html",
+            {
+                "period": period,
+                "periods": list(PERIODS),
+                "total": total,
+                "national": national,
+                "channels": channels,
+                "days_chart": bar_chart(
+                    [d for d, _c in per_day],
+                    [c for _d, c in per_day],
+                    words.say("chart_responses_per_day", lang),
+                    fmt.int,
+                    short=lambda d: d[5:],
+                ),
+                "months_chart": share_line(
+                    [m for m, _s in months],
+                    [s.share for _m, s in months],
+                    [s.interval for _m, s in months],
+                    words.say("chart_satisfaction_by_month", lang),
+                    fmt.share,
+                ),
+                "tables": {t.name: t for t in tables},
+                "exports": {t.name: export_links(request, t) for t in tables},
+                "min_sample": figures.MIN_SAMPLE,
+            },
+        )
+
+    return await page_or_export(request, tables, render)

@@ -1,0 +1,151 @@
+"""What a person gets back from the admin: pages in their language with our security headers,
+short message pages (403, 404, errors), redirects, and the addresses of our pages."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from admin.web import words
+from admin.web.keys import TEMPLATES, Viewer, config_of, lang_of, viewer_of
+from core.models import AdminRole
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+}
+
+# The navigation bar: (route name, message key, roles that see it). Pages join it as they land.
+NAVIGATION = (
+    ("overview", "nav_overview", {AdminRole.ADMIN, AdminRole.ANALYST}),
+    ("agencies", "nav_agencies", {AdminRole.ADMIN, AdminRole.ANALYST}),
+    ("my_agency", "nav_my_agency", {AdminRole.AGENCY}),
+    ("users", "nav_users", {AdminRole.ADMIN}),
+    ("audit", "nav_audit", {AdminRole.ADMIN}),
+)
+
+
+def url_for(
+    request: web.Request, name: str, query: Mapping[str, Any] | None = None, **parts: str
+) -> str:
+    """The address of a named admin route (under the mount point), with an optional query."""
+    url = request.app.router[name].url_for(**parts)
+    if query:
+        url = url.with_query({k: str(v) for k, v in query.items() if v not in (None, "")})
+    return str(url)
+
+
+def _navigation(request: web.Request, viewer: Viewer | None) -> list[dict[str, Any]]:
+    if viewer is None:
+        return []
+    items = []
+    current = request.match_info.route.name
+    for name, key, roles in NAVIGATION:
+        if viewer.role not in roles:
+            continue
+        if name == "my_agency":
+            if viewer.agency_code is None:
+                continue
+            href = url_for(request, "agency", code=viewer.agency_code)
+            active = current == "agency"
+        else:
+            href = url_for(request, name)
+            active = current == name or (name == "agencies" and current == "agency")
+        items.append({"href": href, "label": words.say(key, viewer.language), "active": active})
+    return items
+
+
+def page(
+    request: web.Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    status: int = 200,
+) -> web.Response:
+    config = config_of(request)
+    viewer = viewer_of(request)
+    lang = lang_of(request)
+    base: dict[str, Any] = {
+        "lang": lang,
+        "t": functools.partial(_say_in, lang),
+        "static": config.static_urls.get,
+        "viewer": viewer,
+        "csrf": viewer.csrf if viewer else request.get("qanagat_admin_pre_csrf", ""),
+        "nav": _navigation(request, viewer),
+        "url": functools.partial(url_for, request),
+        "here": request.path_qs,
+        "languages": [
+            {"code": code, "name": name, "current": code == lang}
+            for code, name in words.LANGUAGE_NAMES.items()
+        ],
+        "role_name": lambda role: words.say(f"role_{role}", lang),
+        "fmt": Formats(lang),
+    }
+    html = aiohttp_jinja2.render_string(
+        template, request, {**base, **(context or {})}, app_key=TEMPLATES
+    )
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def message_page(
+    request: web.Request, key: str, status: int, *, title_key: str | None = None
+) -> web.Response:
+    lang = lang_of(request)
+    context = {
+        "heading": words.say(title_key or f"status_{status}", lang),
+        "message": words.say(key, lang),
+        "status": status,
+    }
+    return page(request, "message.html", context, status=status)
+
+
+def redirect(location: str, status: int = 303) -> web.Response:
+    response = web.Response(status=status, headers={"Location": location})
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def login_redirect(request: web.Request) -> web.Response:
+    target = request.path_qs if request.method in ("GET", "HEAD") else ""
+    location = url_for(request, "login")
+    if target:
+        location += "?" + urlencode({"next": target})
+    return redirect(location)
+
+
+def _say_in(lang: str, key: str, **params: Any) -> str:
+    return words.say(key, lang, **params)
+
+
+class Formats:
+    """Numbers as each language writes them: 1 234 and 73,4 % (kk, ru); 1,234 and 73.4 % (en)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def _decimal(self, text: str) -> str:
+        return text if self.lang == "en" else text.replace(",", "\u202f").replace(".", ",")
+
+    def int(self, value: int | float | None) -> str:
+        return "—" if value is None else self._decimal(f"{round(value):,}")
+
+    def share(self, value: float | None) -> str:
+        return "—" if value is None else self._decimal(f"{100 * value:.1f}") + "\u00a0%"
+
+    def interval(self, bounds: tuple[float, float] | None) -> str:
+        if bounds is None:
+            return "—"
+        low, high = (self._decimal(f"{100 * b:.1f}") for b in bounds)
+        return f"{low}–{high}\u00a0%"

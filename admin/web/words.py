@@ -1,0 +1,76 @@
+"""The admin's words in kk, ru and en (admin/web/messages.yaml): one catalogue, every key in
+every language, checked by a test and at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOGUE = Path(__file__).parent / "messages.yaml"
+LANGUAGES = ("kk", "ru", "en")
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+DEFAULT_LANGUAGE = "ru"
+
+
+@cache
+def catalogue() -> Mapping[str, Mapping[str, str]]:
+    with CATALOGUE.open(encoding="utf-8") as file:
+        data = yaml.safe_load(file)
+    return {str(key): {str(k): str(v) for k, v in entry.items()} for key, entry in data.items()}
+
+
+def problems() -> list[str]:
+    """Keys missing a language or with an empty text, as readable lines."""
+    found = []
+    for key, entry in catalogue().items():
+        for lang in LANGUAGES:
+            if not entry.get(lang, "").strip():
+                found.append(f"{CATALOGUE.name}: '{key}' has no {lang} text")
+        found.extend(
+            f"{CATALOGUE.name}: '{key}' has an unknown language '{extra}'"
+            for extra in set(entry) - set(LANGUAGES)
+        )
+    return found
+
+
+def say(key: str, lang: str, **params: Any) -> str:
+    """The text of `key` in `lang`; a missing key shows itself rather than failing a page."""
+    entry = catalogue().get(key)
+    if entry is None:
+        return key
+    template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    try:
+        return template.format(**params) if params else template
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def known_language(value: str | None) -> str | None:
+    return value if value in LANGUAGES else None
+
+
+def preferred_language(header: str) -> str | None:
+    """The first of our languages in an Accept-Language header, by q-value."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")[:16]):
+        tag, _, params = part.partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        lang = tag.strip().lower().split("-")[0]
+        if lang in LANGUAGES:
+            ranked.append((-weight, index, lang))
+    return min(ranked)[2] if ranked else None
+
+
+def region_name(code: str, lang: str) -> str:
+    """A region's name; a code we have no name for shows as itself."""
+    key = f"region_{code}"
+    return say(key, lang) if key in catalogue() else code

@@ -1,0 +1,255 @@
+"""Accounts: passwords kept as argon2id, sign-in refused alike for an unknown e-mail and a
+wrong password, throttled after repeated failures, sessions that end when idle, when too old,
+when the user is disabled or changes the password; the password change page; the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admin import accounts
+from core.models import AdminSession, AdminUser
+from tests.admin_fixtures import (
+    ADMIN_EMAIL,
+    AGENCY_EMAIL,
+    ANALYST_EMAIL,
+    PASSWORD,
+    AdminSite,
+    admin_settings,
+    running_admin,
+)
+from tests.conftest import Seed
+from tests.web_fixtures import read_page
+
+
+@pytest.fixture
+async def site(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, redis_url: str | None
+) -> AsyncIterator[AdminSite]:
+    async with running_admin(session_factory, seed, redis_url=redis_url) as running:
+        yield running
+
+
+def test_production_passwords_are_argon2id_at_rfc_9106_strength(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.undo()  # the test-strength hasher of conftest.py
+    stored = accounts.HASHER.hash("a long enough password")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+async def test_a_user_signs_in_and_out_and_the_audit_log_says_so(site: AdminSite) -> None:
+    person = site.person()
+    page = await person.sign_in(ADMIN_EMAIL.upper())  # e-mails are case-insensitive
+    assert page.status == 200 and page.path == "/admin/"
+    cookie = next(c for c in person.session.cookie_jar if c.key == "qanagat_admin")
+    assert cookie["httponly"] and cookie["path"] == "/admin"
+    assert cookie["samesite"] == "Lax" and not cookie["secure"]
+    out = await person.send("/admin/logout")
+    assert out.path == "/admin/login"
+    assert (await person.open("/admin/")).path == "/admin/login"
+    async with site.session_factory() as db:
+        assert list(await db.scalars(select(AdminSession))) == []
+    actions = [(e.action, e.actor) for e in await site.audit()]
+    assert actions[-2:] == [("login", ADMIN_EMAIL), ("logout", ADMIN_EMAIL)]
+
+
+async def test_cookies_are_secure_when_the_public_url_is_https(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    settings = admin_settings(public_url="https://qanagat.example.kz")
+    async with running_admin(session_factory, seed, settings) as site:
+        person = site.person()
+        async with person.session.get("/admin/login") as form:
+            pre = form.cookies["qanagat_admin_pre"]
+            assert pre["secure"] and pre["httponly"]
+            person.page = read_page(form.status, str(form.url), await form.text())
+        # The test client speaks plain http, so it hands the Secure cookie back itself.
+        async with person.session.post(
+            "/admin/login",
+            data={"csrf": person.csrf, "email": ADMIN_EMAIL, "password": PASSWORD},
+            headers={"Cookie": f"qanagat_admin_pre={pre.value}"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 303
+            assert "Secure" in response.headers.getall("Set-Cookie")[0]
+
+
+async def test_unknown_email_and_wrong_password_get_the_same_answer(site: AdminSite) -> None:
+    unknown = await site.person().sign_in("nobody@example.kz", PASSWORD)
+    wrong = await site.person().sign_in(ADMIN_EMAIL, "not the password at all")
+    assert unknown.status == wrong.status == 401
+    assert unknown.error == wrong.error == "Неверная электронная почта или пароль."
+    failed = [e for e in await site.audit() if e.action == "login_failed"]
+    assert [e.actor for e in failed] == ["nobody@example.kz", ADMIN_EMAIL]
+
+
+async def test_five_failures_block_that_email_even_with_the_right_password(site: AdminSite) -> None:
+    for _ in range(5):
+        assert (await site.person().sign_in(ANALYST_EMAIL, "wrong password 123")).status == 401
+    blocked = await site.person().sign_in(ANALYST_EMAIL, PASSWORD)
+    assert blocked.status == 429
+    assert blocked.error == "Слишком много неудачных попыток. Попробуйте снова через 15 мин."
+    # Other people are not locked out by someone guessing this e-mail... from elsewhere; here
+    # every attempt comes from one address, which is throttled as well.
+    assert (await site.person().sign_in(ADMIN_EMAIL, PASSWORD)).status == 429
+
+
+async def test_the_block_ends_with_its_window(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    async with running_admin(session_factory, seed) as site:  # in-memory throttle, our clock
+        for _ in range(5):
+            await site.person().sign_in(ANALYST_EMAIL, "wrong password 123")
+        assert (await site.person().sign_in(ANALYST_EMAIL, PASSWORD)).status == 429
+        site.clock.advance(minutes=15)
+        assert (await site.person().sign_in(ANALYST_EMAIL, PASSWORD)).status == 200
+
+
+async def test_a_session_ends_after_30_idle_minutes(site: AdminSite) -> None:
+    person = await site.signed_in(ADMIN_EMAIL)
+    site.clock.advance(minutes=29)
+    assert (await person.open("/admin/agencies")).path == "/admin/agencies"
+    site.clock.advance(minutes=29)  # active 29 minutes ago: still alive
+    assert (await person.open("/admin/agencies")).path == "/admin/agencies"
+    site.clock.advance(minutes=30)
+    page = await person.open("/admin/agencies")
+    assert page.path == "/admin/login"
+    assert page.hidden("next") == "/admin/agencies"  # where sign-in will lead back to
+
+
+async def test_a_session_ends_after_12_hours_however_active(site: AdminSite) -> None:
+    person = await site.signed_in(ADMIN_EMAIL)
+    for _ in range(47):
+        site.clock.advance(minutes=15)
+        assert (await person.open("/admin/")).path == "/admin/"
+    site.clock.advance(minutes=15)  # 12 hours since sign-in
+    assert (await person.open("/admin/")).path == "/admin/login"
+
+
+async def test_a_disabled_user_is_out_at_once(site: AdminSite) -> None:
+    person = await site.signed_in(AGENCY_EMAIL)
+    async with site.session_factory() as db:
+        await accounts.disable_user(db, AGENCY_EMAIL)
+        await db.commit()
+    assert (await person.open("/admin/agencies/ALA")).path == "/admin/login"
+    again = await site.person().sign_in(AGENCY_EMAIL)
+    assert again.status == 401
+
+
+async def test_changing_the_password(site: AdminSite) -> None:
+    person = await site.signed_in(ANALYST_EMAIL)
+    elsewhere = await site.signed_in(ANALYST_EMAIL)
+    await person.open("/admin/password")
+    wrong = await person.send(
+        "/admin/password", ("current", "nope"), ("new", "x" * 12), ("repeat", "x" * 12)
+    )
+    assert wrong.status == 400 and wrong.error == "Текущий пароль неверен."
+    mismatch = await person.send(
+        "/admin/password",
+        ("current", PASSWORD),
+        ("new", "a new pass phrase"),
+        ("repeat", "another one"),
+    )
+    assert mismatch.error == "Новые пароли не совпадают."
+    short = await person.send(
+        "/admin/password", ("current", PASSWORD), ("new", "short"), ("repeat", "short")
+    )
+    assert short.error == "Пароль слишком короткий, нужно не меньше 12 символов."
+    email = await person.send(
+        "/admin/password",
+        ("current", PASSWORD),
+        ("new", ANALYST_EMAIL.upper()),
+        ("repeat", ANALYST_EMAIL.upper()),
+    )
+    assert email.error == "Пароль не должен совпадать с электронной почтой."
+
+    done = await person.send(
+        "/admin/password",
+        ("current", PASSWORD),
+        ("new", "a new pass phrase"),
+        ("repeat", "a new pass phrase"),
+    )
+    assert done.status == 200 and done.path == "/admin/password"
+    assert "Пароль изменён." in done.html
+    assert (await person.open("/admin/")).path == "/admin/"  # this browser stays signed in
+    assert (await elsewhere.open("/admin/")).path == "/admin/login"  # the other session ended
+    assert (await site.person().sign_in(ANALYST_EMAIL, PASSWORD)).status == 401
+    assert (await site.person().sign_in(ANALYST_EMAIL, "a new pass phrase")).status == 200
+    async with site.session_factory() as db:
+        user = await accounts.find_user(db, ANALYST_EMAIL)
+        assert isinstance(user, AdminUser) and user.password_changed_at == site.clock()
+    assert "password_changed" in [e.action for e in await site.audit()]
+
+
+async def test_the_language_is_remembered_for_the_user(site: AdminSite) -> None:
+    person = await site.signed_in(ADMIN_EMAIL)
+    await person.open("/admin/agencies")
+    page = await person.send("/admin/language", ("lang", "kk"), ("back", "/admin/agencies"))
+    assert page.path == "/admin/agencies" and page.lang == "kk"
+    assert "Мемлекеттік органдар" in page.headings
+    later = await site.signed_in(ADMIN_EMAIL)  # another browser, the same person
+    assert (await later.open("/admin/")).lang == "kk"
+
+
+async def test_the_sign_in_page_speaks_the_browsers_language(site: AdminSite) -> None:
+    page = await site.person(accept_language="kk-KZ,kk;q=0.9,ru;q=0.8").open("/admin/login")
+    assert page.lang == "kk" and page.heading == "Жүйеге кіру"
+    chosen = await site.person().open("/admin/login?lang=en")
+    assert chosen.lang == "en" and chosen.heading == "Sign in"
+
+
+async def test_sign_in_goes_back_to_the_page_asked_for_but_never_elsewhere(site: AdminSite) -> None:
+    person = site.person()
+    page = await person.open("/admin/agencies?kind=local")
+    assert page.path == "/admin/login"
+    back = await person.post(
+        "/admin/login",
+        [
+            ("csrf", person.csrf),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("next", page.hidden("next") or ""),
+        ],
+    )
+    assert back.path == "/admin/agencies" and "kind=local" in back.url
+    other = site.person()
+    await other.open("/admin/login")
+    away = await other.post(
+        "/admin/login",
+        [
+            ("csrf", other.csrf),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("next", "//evil.example/admin/"),
+        ],
+    )
+    assert away.path == "/admin/"
+
+
+async def test_behind_the_proxy_each_client_is_throttled_on_its_own(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    settings = admin_settings(trusted_proxy_hops=1, admin_login_max_failures=3)
+    async with running_admin(session_factory, seed, settings) as site:
+
+        async def attempt(client: str, email: str, password: str) -> int:
+            person = site.person()
+            await person.open("/admin/login")
+            async with person.session.post(
+                "/admin/login",
+                data={"csrf": person.csrf, "email": email, "password": password},
+                headers={"X-Forwarded-For": f"203.0.113.9, {client}"},
+                allow_redirects=False,
+            ) as response:
+                return response.status
+
+        for number in range(3):
+            assert await attempt("198.51.100.1", f"guess{number}@example.kz", "x") == 401
+        assert await attempt("198.51.100.1", ADMIN_EMAIL, PASSWORD) == 429
+        assert await attempt("198.51.100.2", ADMIN_EMAIL, PASSWORD) == 303
+        clients = {e.client for e in await site.audit() if e.action == "login_failed"}
+        assert clients == {"198.51.100.1"}
