@@ -203,3 +203,9 @@ def surveys_validate(paths: tuple[Path, ...]) -> None:
 def surveys_schema() -> None:
     """Print the JSON Schema of survey files (for editors)."""
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+from qanagat.score_commands import import_group, score_command  # noqa: E402
+
+main.add_command(import_group)
+main.add_command(score_command)
