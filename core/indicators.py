@@ -21,7 +21,7 @@ from core.clock import utcnow
 from core.indicator_file import IndicatorRow, InputRule, parse_indicator_file
 from core.models import Agency, AgencyKind, IndicatorValue
 
-BATCH = 1000  # rows per INSERT: well under SQLite's limit of bound parameters
+BATCH = 5000  # rows per executemany
 
 
 async def agency_kinds(session: AsyncSession) -> dict[str, str]:
@@ -44,31 +44,31 @@ async def store_indicators(
     now = utcnow()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for start in range(0, len(rows), BATCH):
-        statement = insert(IndicatorValue).values(
-            [
-                {
-                    "agency_code": row.agency,
-                    "period": row.period,
-                    "input": row.input,
-                    "value": row.value,
-                    "agency_kind": AgencyKind(row.kind) if row.kind else None,
-                    "source_file": source_file[-300:],
-                    "imported_at": now,
-                }
-                for row in rows[start : start + BATCH]
-            ]
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["agency_code", "period", "input"],
-            set_={
-                "value": statement.excluded.value,
-                "agency_kind": statement.excluded.agency_kind,
-                "source_file": statement.excluded.source_file,
-                "imported_at": statement.excluded.imported_at,
-            },
-        )
-        await session.execute(statement)
+    statement = insert(IndicatorValue)
+    # one statement compiled once, executed for every row (executemany)
+    statement = statement.on_conflict_do_update(
+        index_elements=["agency_code", "period", "input"],
+        set_={
+            "value": statement.excluded.value,
+            "agency_kind": statement.excluded.agency_kind,
+            "source_file": statement.excluded.source_file,
+            "imported_at": statement.excluded.imported_at,
+        },
+    )
+    records = [
+        {
+            "agency_code": row.agency,
+            "period": row.period,
+            "input": row.input,
+            "value": row.value,
+            "agency_kind": AgencyKind(row.kind) if row.kind else None,
+            "source_file": source_file[-300:],
+            "imported_at": now,
+        }
+        for row in rows
+    ]
+    for start in range(0, len(records), BATCH):
+        await session.execute(statement, records[start : start + BATCH])
     return len(rows)
 
 

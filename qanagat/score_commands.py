@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from core.indicator_file import IndicatorFileError, parse_indicator_file
 from core.periods import Period, PeriodError, parse_period
 from core.settings import Settings
-from scoring import Methodology, MethodologyError, compare, load_methodology
+
+if TYPE_CHECKING:  # pandas and scoring load when a command needs them, not for every command
+    import pandas as pd
+
+    from scoring import Methodology
 
 OUTPUT_COLUMNS = ["agency", "period", "node", "value", "grade", "n", "ci_low", "ci_high", "status"]
 
@@ -114,6 +118,8 @@ def score_command(
         )
     results = _score(methodologies, parsed, inputs, agencies, min_sample, store=not inputs_file)
     if compared:
+        from scoring import compare
+
         table = compare(results[0][0], results[1][0], agencies=agencies)
         _print_comparison(table, *names)
         if out:
@@ -128,6 +134,8 @@ def score_command(
 
 
 def _methodology(name: str) -> Methodology:
+    from scoring import MethodologyError, load_methodology
+
     try:
         return load_methodology(name)
     except MethodologyError as error:
@@ -224,6 +232,8 @@ def _summary(scores: pd.DataFrame, run_id: int | None) -> None:
 
 
 def _print_comparison(table: pd.DataFrame, name_a: str, name_b: str) -> None:
+    import pandas as pd
+
     def number(value: object) -> str:
         return "—" if pd.isna(value) else f"{float(value):.2f}"  # type: ignore[arg-type]
 
