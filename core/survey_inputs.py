@@ -55,38 +55,45 @@ async def survey_counts(
     unknown = [level for level in by if level not in GROUPS]
     if unknown:
         raise ValueError(f"cannot group survey inputs by {', '.join(unknown)}")
-    keys = [Agency.code.label("agency")]
-    if "service" in by:
-        keys.append(PublicService.code.label("service"))
-    if "office" in by:
-        # responses without an office (eGov, proactive) have key 0: an empty office code
-        keys.append(func.coalesce(ServicePoint.code, "").label("office"))
     metrics = [RESPONSES_METRIC, *(share.metric for share in SURVEY_SHARES)]
-    query = (
+    # Sum by ids first, name them after: the join then touches the few summed rows, not every
+    # rollup row of the period.
+    ids = [DailyRollup.agency_id]
+    if "service" in by:
+        ids.append(DailyRollup.service_id)
+    if "office" in by:
+        ids.append(DailyRollup.service_point_key)
+    sums = (
         select(
-            *keys,
+            *ids,
             DailyRollup.metric,
             DailyRollup.value_key,
             func.sum(DailyRollup.count).label("count"),
         )
-        .select_from(DailyRollup)
-        .join(Agency, Agency.id == DailyRollup.agency_id)
         .where(
             DailyRollup.day >= period.first.isoformat(),
             DailyRollup.day < period.end.isoformat(),
             DailyRollup.metric.in_(metrics),
         )
-        .group_by(*keys, DailyRollup.metric, DailyRollup.value_key)
+        .group_by(*ids, DailyRollup.metric, DailyRollup.value_key)
+        .subquery()
     )
+    keys = [Agency.code.label("agency")]
+    query = select(Agency.code.label("agency")).join(sums, sums.c.agency_id == Agency.id)
     if "service" in by:
-        query = query.join(PublicService, PublicService.id == DailyRollup.service_id)
+        keys.append(PublicService.code.label("service"))
+        query = query.join(PublicService, PublicService.id == sums.c.service_id)
     if "office" in by:
-        query = query.outerjoin(ServicePoint, ServicePoint.id == DailyRollup.service_point_key)
+        # responses without an office (eGov, proactive) have key 0: an empty office code
+        keys.append(func.coalesce(ServicePoint.code, "").label("office"))
+        query = query.outerjoin(ServicePoint, ServicePoint.id == sums.c.service_point_key)
+    query = query.with_only_columns(*keys, sums.c.metric, sums.c.value_key, sums.c.count)
     rows = (await session.execute(query)).all()
     group = ["agency", *(level for level in GROUPS if level in by)]
-    sums = pd.DataFrame(rows, columns=[*group, "metric", "value_key", "count"])
-    sums["count"] = sums["count"].astype("int64")
-    return _counts(sums, group)
+    frame = pd.DataFrame(rows, columns=[*group, "metric", "value_key", "count"])
+    frame["count"] = frame["count"].astype("int64")
+    # grouped by ids: an agency's rows are summed again under its code (codes are unique)
+    return _counts(frame, group)
 
 
 def _counts(sums: pd.DataFrame, group: list[str]) -> pd.DataFrame:
