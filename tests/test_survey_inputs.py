@@ -4,6 +4,8 @@ computed shares per period, agency, service and office, and the real completion 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.conversation import Conversation
@@ -218,3 +220,24 @@ def test_periods_are_years_quarters_and_months(text: str, first: str, end: str) 
 def test_bad_periods_say_what_a_period_looks_like(text: str) -> None:
     with pytest.raises(PeriodError, match="a quarter"):
         parse_period(text)
+
+
+@given(st.text(max_size=12))
+def test_any_text_is_a_period_or_a_clear_refusal(text: str) -> None:
+    try:
+        period = parse_period(text)
+    except PeriodError as error:
+        assert "is not a period" in str(error)  # noqa: PT017
+    else:
+        assert period.first < period.end and period.contains(period.first)
+        assert not period.contains(period.end)
+
+
+@given(st.integers(1900, 2999), st.integers(1, 12))
+def test_the_months_of_a_year_tile_its_quarters_and_the_year(year: int, month: int) -> None:
+    month_period = parse_period(f"{year}-{month:02d}")
+    quarter = parse_period(f"{year}-Q{(month - 1) // 3 + 1}")
+    whole = parse_period(str(year))
+    assert whole.first <= quarter.first <= month_period.first
+    assert month_period.end <= quarter.end <= whole.end
+    assert (whole.end - whole.first).days in (365, 366)
