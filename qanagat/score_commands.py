@@ -141,6 +141,8 @@ def _methodology(name: str) -> Methodology:
     except MethodologyError as error:
         raise click.ClickException(f"the methodology file is not valid:\n{error}") from None
     except FileNotFoundError as error:
+        if error.filename:  # a path that names no file
+            raise click.ClickException(f"{name}: no such methodology file") from None
         raise click.ClickException(str(error)) from None
 
 

@@ -107,6 +107,7 @@ def test_compare_prints_both_totals_grades_and_the_rank_change(tmp_path: Path) -
             "no methodology named 'kz-2021'; did you mean 'kz-2020'?",
         ),
         (["--methodology", "kz-2020", "--period", "2025-13"], 2, "is not a period"),
+        (["--methodology", "nowhere/x.yaml"], 1, "nowhere/x.yaml: no such methodology file"),
         ([], 2, "give either --methodology NAME or --compare A B"),
         (["--methodology", "kz-2020", "--period", "2024"], 1, "no inputs for 2024"),
     ],
