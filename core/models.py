@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -449,3 +450,64 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     client: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[Any] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
+
+
+class IndicatorValue(Base):
+    """An official indicator imported from a file (`qanagat import indicators`), one per agency,
+    period and input; a re-import replaces the value. `agency_kind` is kept for agencies the
+    database does not know (the file's `kind` column)."""
+
+    __tablename__ = "indicator_value"
+    __table_args__ = (UniqueConstraint("agency_code", "period", "input"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    input: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float(53))
+    agency_kind: Mapped[AgencyKind | None] = mapped_column(_enum(AgencyKind, "indicator_kind"))
+    source_file: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime]
+
+
+class ScoreRun(Base):
+    """One scoring of one period under one methodology, with what it takes to recompute it."""
+
+    __tablename__ = "score_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    methodology: Mapped[str] = mapped_column(String(64))
+    methodology_version: Mapped[str] = mapped_column(String(32))
+    methodology_hash: Mapped[str] = mapped_column(String(64))
+    inputs_hash: Mapped[str] = mapped_column(String(64))
+    agencies_hash: Mapped[str] = mapped_column(String(64))
+    min_sample: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(16))
+    code_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    values: Mapped[list[ScoreValue]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="ScoreValue.id"
+    )
+
+
+class ScoreValue(Base):
+    """One node of one agency in a score run (`status` says why `value` may be empty)."""
+
+    __tablename__ = "score_value"
+    __table_args__ = (UniqueConstraint("run_id", "agency", "period", "node"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("score_run.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    node: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float(53))
+    grade: Mapped[str | None] = mapped_column(String(32))
+    n: Mapped[int | None] = mapped_column(Integer)
+    ci_low: Mapped[float | None] = mapped_column(Float(53))
+    ci_high: Mapped[float | None] = mapped_column(Float(53))
+    status: Mapped[str] = mapped_column(String(32))
+    missing_inputs: Mapped[str | None] = mapped_column(String(1000))
+
+    run: Mapped[ScoreRun] = relationship(back_populates="values")

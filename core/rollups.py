@@ -1,10 +1,15 @@
 """Daily rollups: a completed response adds its metric values to per-day counters, in the same
-transaction that completes it, so dashboards and scoring never scan raw responses."""
+transaction that completes it, so dashboards and scoring never scan raw responses.
+
+`rollup_rows` is the one definition of what a response adds; `add_rollup_rows` adds any number
+of such rows in bulk (the demo loader sums many responses' rows first, with `merge_rollup_rows`,
+and gets the same counters as completing them one by one)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,16 +19,19 @@ from core.clock import reporting_day, utcnow
 from core.models import DailyRollup, Response
 
 RESPONSES_METRIC = "responses"
+KEY = ("day", "service_id", "service_point_key", "metric", "value_key")
+BATCH = 5000  # rows per executemany
 
 
-async def add_completed_response(
-    session: AsyncSession, response: Response, agency_id: int, metrics: Iterable[tuple[str, str]]
-) -> None:
-    """Count one completed response and its (metric, value) pairs into its day's rollup rows."""
-    completed = response.completed_at or utcnow()
+def rollup_rows(
+    response: Response, agency_id: int, metrics: Iterable[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The counters one completed response adds: one per (metric, value), plus `responses`."""
+    now = utcnow()
+    completed = response.completed_at or now
     counts = Counter(metrics)
     counts[(RESPONSES_METRIC, response.channel.value)] += 1
-    rows = [
+    return [
         {
             "day": reporting_day(completed).isoformat(),
             "agency_id": agency_id,
@@ -32,18 +40,48 @@ async def add_completed_response(
             "metric": metric[:64],
             "value_key": value[:64],
             "count": count,
-            "updated_at": utcnow(),
+            "updated_at": now,
         }
         for (metric, value), count in sorted(counts.items())
     ]
+
+
+def merge_rollup_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with the same key summed into one, in key order."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[column] for column in KEY)
+        if key in merged:
+            merged[key]["count"] += row["count"]
+        else:
+            merged[key] = dict(row)
+    return [merged[key] for key in sorted(merged)]
+
+
+def _upsert(session: AsyncSession, rows: Any) -> Any:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DailyRollup).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["day", "service_id", "service_point_key", "metric", "value_key"],
+    statement = insert(DailyRollup) if rows is None else insert(DailyRollup).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY),
         set_={
             "count": DailyRollup.count + statement.excluded.count,
             "updated_at": func.now(),
         },
     )
-    await session.execute(statement)
+
+
+async def add_rollup_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Add the rows' counts to the stored counters (insert or increment), many rows at once:
+    one statement compiled once and executed for every row (executemany)."""
+    statement = _upsert(session, None)
+    for start in range(0, len(rows), BATCH):
+        await session.execute(statement, list(rows[start : start + BATCH]))
+
+
+async def add_completed_response(
+    session: AsyncSession, response: Response, agency_id: int, metrics: Iterable[tuple[str, str]]
+) -> None:
+    """Count one completed response and its (metric, value) pairs into its day's rollup rows."""
+    # one multi-row statement: a single round trip on the bot's path
+    await session.execute(_upsert(session, rollup_rows(response, agency_id, metrics)))

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +15,7 @@ from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
 from qanagat.ledger import ledger
 from qanagat.posters import qr
+from qanagat.score_commands import import_group, score_command
 from qanagat.users import users
 
 
@@ -171,21 +173,36 @@ def demo() -> None:
 
 
 @demo.command("load")
-@click.option("--responses", default=400, show_default=True, help="Synthetic responses to create.")
-def demo_load(responses: int) -> None:
-    """Load demo agencies, services, offices and responses (once; reruns add nothing)."""
-    from qanagat.app import load_surveys
+@click.option(
+    "--responses", type=int, default=None, help="Synthetic responses to create [default: 6600]."
+)
+def demo_load(responses: int | None) -> None:
+    """Load demo agencies, services, offices, indicators and responses (once; reruns add
+    nothing)."""
+    from bot.engine.definition import load_survey_dir
+    from qanagat import demo as demo_data
 
     settings = Settings()
-    surveys = load_surveys(settings)
-    summary = asyncio.run(_load_demo(settings, surveys[settings.default_survey], responses))
+    # the survey files alone: importing the app (aiogram and all) would double the load's time
+    surveys = load_survey_dir(settings.survey_dir)
+    if settings.default_survey not in surveys:
+        raise click.ClickException(
+            f"no survey '{settings.default_survey}' in {settings.survey_dir}"
+        )
+    wanted = demo_data.DEMO_RESPONSES if responses is None else responses
+    summary = asyncio.run(_load_demo(settings, surveys[settings.default_survey], wanted))
     click.echo(
         f"demo data: {summary.agencies} agencies, {summary.services} services, "
-        f"{summary.offices} offices, {summary.responses} responses"
+        f"{summary.offices} offices, {summary.indicators} indicators, "
+        f"{summary.responses} responses"
+    )
+    click.echo(
+        f"score the demo year: qanagat score --compare kz-2020 proposed-s30 "
+        f"--period {demo_data.DEMO_PERIOD}"
     )
 
 
-async def _load_demo(settings: Settings, survey: object, responses: int) -> object:
+async def _load_demo(settings: Settings, survey: object, responses: int) -> Any:
     from core.db import create_engine, create_session_factory
     from qanagat import demo as demo_data
 
@@ -230,6 +247,8 @@ def surveys_schema() -> None:
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
 
+main.add_command(import_group)
 main.add_command(ledger)
 main.add_command(qr)
+main.add_command(score_command)
 main.add_command(users)

@@ -1,35 +1,46 @@
 """Demo data for `make run`: the real structure of the evaluation (16 central bodies, 14 regions
-and 3 cities), services, offices, and a few hundred synthetic responses through the real
-storage path (answers, completion, rollups). Deterministic: the same seed gives the same data."""
+and 3 cities), services, offices, the demo indicators (qanagat/demo_indicators.csv, imported
+through the import path) and about 200 synthetic completed responses per body for the demo year,
+stored in bulk with the rollups a live completion would add. Deterministic: the same seed gives
+the same data (only the invitation tokens are random)."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.definition import QuestionType, SurveyDefinition
-from bot.engine.flow import AnswerValue, Ask, metric_values, next_step
+from bot.engine.flow import AnswerValue, Ask, complaint_requested, metric_values, next_step
 from core import invitations
 from core.clock import utcnow
-from core.identity import respondent_key
+from core.identity import respondent_key, token_hash
+from core.indicators import check_indicator_file, store_indicators
+from core.integrity import ledger
+from core.integrity.completion import current_rules
 from core.models import (
     Agency,
     AgencyKind,
     Answer,
+    Base,
     Channel,
+    ComplaintRequest,
     DeliveryChannel,
+    IndicatorValue,
+    Invitation,
     PublicService,
     Respondent,
     Response,
+    ResponseSignal,
     ResponseStatus,
     ServiceEvent,
     ServicePoint,
 )
-from core.responses import ResponseStore
+from core.rollups import add_rollup_rows, merge_rollup_rows, rollup_rows
+from qanagat.demo_indicators import DEMO_PERIOD, INDICATORS_FILE, demo_codes, profiles
 
 CENTRAL = [
     ("MJ", "Әділет министрлігі", "Министерство юстиции", "Ministry of Justice"),
@@ -146,6 +157,17 @@ LOCAL_SERVICES = [
 
 DEMO_OFFICE = "ALA-01"
 DEMO_SERVICE = "ALA-S1"
+DEMO_RESPONSES = 6600  # about 200 per body: every body above the minimum sample of 100
+MIN_PER_AGENCY = 110
+EVENT_PREFIX = f"demo-{DEMO_PERIOD}-"
+# how services were delivered, and how often (service centres carry most of the load)
+DELIVERY = (
+    (DeliveryChannel.SERVICE_CENTRE, 5),
+    (DeliveryChannel.AGENCY_OFFICE, 2),
+    (DeliveryChannel.EGOV, 3),
+    (DeliveryChannel.PROACTIVE, 1),
+)
+AT_AN_OFFICE = (DeliveryChannel.SERVICE_CENTRE, DeliveryChannel.AGENCY_OFFICE)
 
 
 @dataclass(frozen=True)
@@ -154,6 +176,7 @@ class DemoSummary:
     services: int
     offices: int
     responses: int
+    indicators: int
 
 
 async def is_loaded(session: AsyncSession) -> bool:
@@ -164,14 +187,22 @@ async def load(
     session: AsyncSession,
     survey: SurveyDefinition,
     secret: bytes,
-    responses: int = 400,
+    responses: int = DEMO_RESPONSES,
     seed: int = 2026,
 ) -> DemoSummary:
-    """Create the demo agencies, services, offices and responses (once; later calls add nothing)."""
-    if await is_loaded(session):
-        return await summary(session)
-    rng = random.Random(seed)
-    services: list[tuple[PublicService, ServicePoint | None, float]] = []
+    """Create the demo bodies, services and offices, import the demo indicators and add
+    `responses` synthetic completed responses for the demo year (each step once: a later call
+    adds nothing)."""
+    if not await is_loaded(session):
+        await _create_agencies(session, survey)
+    await import_demo_indicators(session)
+    if not await _responses_loaded(session):
+        await _synthetic_responses(session, survey, secret, responses, seed)
+    await session.commit()
+    return await summary(session)
+
+
+async def _create_agencies(session: AsyncSession, survey: SurveyDefinition) -> None:
     for kind, rows, catalogue in (
         (AgencyKind.CENTRAL, CENTRAL, CENTRAL_SERVICES),
         (AgencyKind.LOCAL, LOCAL, LOCAL_SERVICES),
@@ -188,98 +219,267 @@ async def load(
             )
             session.add(agency)
             await session.flush()
-            office = ServicePoint(
-                code=f"{code}-01",
-                agency_id=agency.id,
-                region=agency.region,
-                name_kk=f"{kk}: №1 қызмет көрсету орталығы",
-                name_ru=f"{ru}: центр обслуживания №1",
-                name_en=f"{en}: service centre No 1",
-            )
-            session.add(office)
-            # Each agency gets its own level of satisfaction, so scores spread believably.
-            quality = rng.uniform(0.45, 0.95)
-            for number, (skk, sru, sen) in enumerate(catalogue, start=1):
-                service = PublicService(
-                    code=f"{code}-S{number}",
-                    agency_id=agency.id,
-                    name_kk=skk,
-                    name_ru=sru,
-                    name_en=sen,
-                    survey_id=survey.id,
+            for number in (1, 2):
+                session.add(
+                    ServicePoint(
+                        code=f"{code}-{number:02d}",
+                        agency_id=agency.id,
+                        region=agency.region,
+                        name_kk=f"{kk}: №{number} қызмет көрсету орталығы",
+                        name_ru=f"{ru}: центр обслуживания №{number}",
+                        name_en=f"{en}: service centre No {number}",
+                    )
                 )
-                session.add(service)
-                services.append((service, office, quality))
+            for number, (skk, sru, sen) in enumerate(catalogue, start=1):
+                session.add(
+                    PublicService(
+                        code=f"{code}-S{number}",
+                        agency_id=agency.id,
+                        name_kk=skk,
+                        name_ru=sru,
+                        name_en=sen,
+                        survey_id=survey.id,
+                    )
+                )
     await session.flush()
-    store = ResponseStore(session)
-    for number in range(responses):
-        service, office, quality = rng.choice(services)
-        await _synthetic_response(store, survey, service, office, quality, rng, secret, number)
-    await session.commit()
-    return await summary(session)
 
 
-async def _synthetic_response(
-    store: ResponseStore,
-    survey: SurveyDefinition,
-    service: PublicService,
-    office: ServicePoint | None,
-    quality: float,
-    rng: random.Random,
-    secret: bytes,
-    number: int,
+async def import_demo_indicators(session: AsyncSession) -> int:
+    """Import the shipped demo indicators through the import path (a re-import replaces)."""
+    from qanagat.scores import input_rules
+
+    content = INDICATORS_FILE.read_bytes()
+    rows = await check_indicator_file(session, content, INDICATORS_FILE.name, input_rules())
+    return await store_indicators(session, rows, INDICATORS_FILE.name)
+
+
+async def _responses_loaded(session: AsyncSession) -> bool:
+    found = await session.scalar(
+        select(ServiceEvent.id).where(ServiceEvent.external_id.startswith(EVENT_PREFIX)).limit(1)
+    )
+    return found is not None
+
+
+def _allocate(total: int, sizes: list[float]) -> list[int]:
+    """`total` responses over the bodies: a floor each, the rest by size (largest remainder)."""
+    floor = min(MIN_PER_AGENCY, total // len(sizes))
+    rest = total - floor * len(sizes)
+    shares = [rest * size / sum(sizes) for size in sizes]
+    counts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: counts[i] - shares[i])
+    for i in by_remainder[: rest - sum(counts)]:
+        counts[i] += 1
+    return [floor + count for count in counts]
+
+
+async def _synthetic_responses(
+    session: AsyncSession, survey: SurveyDefinition, secret: bytes, total: int, seed: int
 ) -> None:
-    session = store.session
-    delivered = utcnow() - timedelta(days=rng.randint(0, 89), minutes=rng.randint(0, 600))
-    event = ServiceEvent(
-        external_id=f"demo-{number}",
-        service_id=service.id,
-        service_point_id=office.id if office else None,
-        delivery_channel=rng.choice(list(DeliveryChannel)),
-        delivered_at=delivered,
-    )
-    session.add(event)
-    await session.flush()
-    issued = await invitations.issue(session, event, survey.id, survey.invitation_ttl_hours)
-    respondent = Respondent(
-        key=respondent_key(secret, "demo", number), language=rng.choice(["kk", "ru", "ru", "en"])
-    )
-    session.add(respondent)
-    await session.flush()
-    answers = _synthetic_answers(survey, quality, rng)
-    completed = delivered + timedelta(minutes=rng.randint(3, 90))
-    response = Response(
-        respondent_id=respondent.id,
-        survey_id=survey.id,
-        survey_version=survey.version,
-        channel=rng.choice([Channel.TELEGRAM, Channel.TELEGRAM, Channel.WEB]),
-        language=respondent.language or "kk",
-        status=ResponseStatus.COMPLETED,
-        invitation_id=issued.invitation.id,
-        service_event_id=event.id,
-        service_id=service.id,
-        service_point_id=event.service_point_id,
-        started_at=completed - timedelta(minutes=2),
-        updated_at=completed,
-        completed_at=completed,
-    )
-    session.add(response)
-    await session.flush()
-    issued.invitation.used_at = response.started_at
-    session.add_all(
-        Answer(response_id=response.id, question=name, value=value, answered_at=completed)
-        for name, value in answers.items()
-    )
-    from core.integrity import on_completed
+    """Completed responses spread over the demo year, stored in bulk: events, invitations,
+    pseudonymous respondents, responses, answers, complaint requests, and their rollups built
+    by the same `rollup_rows` a live completion uses."""
+    rng = random.Random(seed)
+    agencies = list(await session.scalars(select(Agency).order_by(Agency.id)))
+    services: dict[int, list[PublicService]] = {}
+    for service in await session.scalars(select(PublicService).order_by(PublicService.id)):
+        services.setdefault(service.agency_id, []).append(service)
+    offices: dict[int, list[ServicePoint]] = {}
+    for office in await session.scalars(select(ServicePoint).order_by(ServicePoint.id)):
+        offices.setdefault(office.agency_id, []).append(office)
+    quality = {profile.code: profile for profile in profiles(demo_codes())}
+    known = [agency for agency in agencies if agency.code in quality and services.get(agency.id)]
+    if not known:
+        return
+    counts = _allocate(total, [quality[agency.code].size for agency in known])
+    year = date.fromisoformat(f"{DEMO_PERIOD}-01-01")
+    # 08:00 in Kazakhstan on the year's first day; every response within opening hours
+    opening = datetime(year.year, 1, 1, 3, 0, tzinfo=UTC)
+    days = (date(year.year + 1, 1, 1) - year).days
+    channels, weights = zip(*DELIVERY, strict=True)
 
-    # Like a real completion: rollups (or a flag) and the ledger.
-    await on_completed(session, response, service.agency_id, metric_values(survey, answers))
+    planned: list[tuple[Agency, PublicService, ServicePoint | None, DeliveryChannel, datetime]] = []
+    for agency, count in zip(known, counts, strict=True):
+        for _ in range(count):
+            delivery = rng.choices(channels, weights)[0]
+            office = rng.choice(offices[agency.id]) if delivery in AT_AN_OFFICE else None
+            moment = opening + timedelta(days=rng.randrange(days), minutes=rng.randint(0, 540))
+            planned.append((agency, rng.choice(services[agency.id]), office, delivery, moment))
+
+    event_ids = await _insert_returning(
+        session,
+        ServiceEvent,
+        [
+            {
+                "external_id": f"{EVENT_PREFIX}{number}",
+                "service_id": service.id,
+                "service_point_id": office.id if office else None,
+                "delivery_channel": delivery,
+                "delivered_at": moment,
+                "created_at": moment,
+            }
+            for number, (_, service, office, delivery, moment) in enumerate(planned)
+        ],
+        "external_id",
+    )
+    finished = [moment + timedelta(minutes=rng.randint(3, 90)) for *_, moment in planned]
+    invitation_ids = await _insert_returning(
+        session,
+        Invitation,
+        [
+            {
+                "service_event_id": event_id,
+                "token_hash": token_hash(invitations.fresh_token()),
+                "survey_id": survey.id,
+                "created_at": moment,
+                "expires_at": moment + timedelta(hours=survey.invitation_ttl_hours),
+                "used_at": done - timedelta(minutes=2),
+            }
+            for event_id, (*_, moment), done in zip(event_ids, planned, finished, strict=True)
+        ],
+        "service_event_id",
+    )
+    languages = [rng.choice(["kk", "kk", "ru", "ru", "en"]) for _ in planned]
+    respondent_ids = await _insert_returning(
+        session,
+        Respondent,
+        [
+            {
+                "key": respondent_key(secret, "demo", f"{DEMO_PERIOD}-{number}"),
+                "language": language,
+                "created_at": done,
+            }
+            for number, (language, done) in enumerate(zip(languages, finished, strict=True))
+        ],
+        "key",
+    )
+    responses: list[Response] = []
+    for number, (_, service, office, _, _) in enumerate(planned):
+        responses.append(
+            Response(
+                respondent_id=respondent_ids[number],
+                survey_id=survey.id,
+                survey_version=survey.version,
+                channel=rng.choice([Channel.TELEGRAM, Channel.TELEGRAM, Channel.WEB]),
+                language=languages[number],
+                status=ResponseStatus.COMPLETED,
+                invitation_id=invitation_ids[number],
+                service_event_id=event_ids[number],
+                service_id=service.id,
+                service_point_id=office.id if office else None,
+                walk_in=False,
+                started_at=finished[number] - timedelta(minutes=2),
+                updated_at=finished[number],
+                completed_at=finished[number],
+            )
+        )
+    response_ids = await _insert_returning(
+        session,
+        Response,
+        [
+            {column: getattr(response, column) for column in RESPONSE_COLUMNS}
+            for response in responses
+        ],
+        "service_event_id",
+    )
+    answer_rows: list[dict[str, object]] = []
+    rollups: list[dict[str, object]] = []
+    complaints: list[dict[str, object]] = []
+    counted: list[list[list[str]]] = []
+    for response_id, response, (agency, *_) in zip(response_ids, responses, planned, strict=True):
+        answers = _synthetic_answers(survey, quality[agency.code].survey_quality, rng)
+        done = response.completed_at
+        answer_rows.extend(
+            {"response_id": response_id, "question": name, "value": value, "answered_at": done}
+            for name, value in answers.items()
+        )
+        pairs = metric_values(survey, answers)
+        counted.append([list(pair) for pair in pairs])
+        rollups.extend(rollup_rows(response, agency.id, pairs))
+        if complaint_requested(survey, answers):
+            complaints.append({"response_id": response_id, "created_at": done})
+    for start in range(0, len(answer_rows), BATCH):
+        await session.execute(insert(Answer.__table__), answer_rows[start : start + BATCH])
+    if complaints:
+        await session.execute(insert(ComplaintRequest.__table__), complaints)
+    await add_rollup_rows(session, merge_rollup_rows(rollups))
+    # What a live completion also leaves: the anti-gaming rules' signal of each response (so
+    # a flag raised later takes out exactly what it added) and its place in the ledger, in
+    # the order the responses were completed.
+    top = current_rules().office_top_burst
+    await session.execute(
+        insert(ResponseSignal.__table__),
+        [
+            {
+                "response_id": response_id,
+                "service_point_key": response.service_point_id or 0,
+                "top_score": [top.metric, top.top_value] in pairs,
+                "completed_at": response.completed_at,
+                "counted": pairs,
+            }
+            for response_id, response, pairs in zip(response_ids, responses, counted, strict=True)
+        ],
+    )
+    in_completion_order = sorted(
+        range(len(responses)), key=lambda i: (responses[i].completed_at, response_ids[i])
+    )
+    await ledger.append_many(session, [response_ids[i] for i in in_completion_order])
+
+
+RESPONSE_COLUMNS = (
+    "respondent_id",
+    "survey_id",
+    "survey_version",
+    "channel",
+    "language",
+    "status",
+    "invitation_id",
+    "service_event_id",
+    "service_id",
+    "service_point_id",
+    "walk_in",
+    "started_at",
+    "updated_at",
+    "completed_at",
+)
+BATCH = 2000
+
+
+async def _insert_returning(
+    session: AsyncSession,
+    model: type[Base],
+    rows: list[dict[str, object]],
+    key: str,
+) -> list[int]:
+    """Insert rows in bulk (one executemany per batch, no ORM units of work), then read the new
+    ids back by a unique column `key`, in the rows' order."""
+    table = model.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), BATCH):
+        await session.execute(insert(table), rows[start : start + BATCH])
+    wanted = {row[key] for row in rows}
+    found: dict[object, int] = {}
+    column = table.c[key]
+    values = sorted(wanted, key=str)
+    for start in range(0, len(values), BATCH):
+        part = values[start : start + BATCH]
+        result = await session.execute(select(column, table.c.id).where(column.in_(part)))
+        found.update({value: row_id for value, row_id in result.all()})
+    return [found[row[key]] for row in rows]
 
 
 def _synthetic_answers(
     survey: SurveyDefinition, quality: float, rng: random.Random
 ) -> dict[str, AnswerValue]:
-    """Walk the survey like a respondent of this quality would, following its skip logic."""
+    """Walk the survey like a respondent of this quality would, following its skip logic.
+
+    Defects are rarer than bad ratings: a body of quality 0.6 refuses 6 % unjustly, asks 12 %
+    for extra documents, and accepts 84 % of packages at once."""
+    bad = 1 - quality
+    chance_of_yes = {
+        "deadline_met": 1 - 0.3 * bad,
+        "unjustified_refusal": 0.15 * bad,
+        "extra_documents_demanded": 0.3 * bad,
+        "full_package_once": 1 - 0.4 * bad,
+    }
     answers: dict[str, AnswerValue] = {}
     while isinstance(step := next_step(survey, answers), Ask):
         question = step.question
@@ -290,10 +490,10 @@ def _synthetic_answers(
         elif question.type is QuestionType.NPS:
             value = rng.randint(8, 10) if good else rng.randint(0, 7)
         elif question.type is QuestionType.YES_NO:
-            bad_when_yes = question.metric in ("unjustified_refusal", "extra_documents_demanded")
-            value = (not good) if bad_when_yes else good
             if question.action is not None:
                 value = rng.random() < 0.3
+            else:
+                value = rng.random() < chance_of_yes.get(str(question.metric), quality)
         elif question.type is QuestionType.SELECT_ONE:
             value = rng.choice(question.choices).name
         elif question.type is QuestionType.SELECT_MULTIPLE:
@@ -313,6 +513,7 @@ async def summary(session: AsyncSession) -> DemoSummary:
         await count(PublicService),
         await count(ServicePoint),
         await count(Response),
+        await count(IndicatorValue),
     )
 
 

@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0003_admin"
+HEAD = "0004_scoring"
 MODEL_TABLES = set(Base.metadata.tables)
 
 
@@ -187,9 +187,8 @@ def test_offline_sql_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         sql = capsys.readouterr().out
         assert "CREATE TABLE daily_rollup" in sql
         assert "INSERT INTO alembic_version" in sql
-        # One revision inserts the head; a chain of them updates the row to it at the end.
         assert "CREATE TABLE ledger_entry" in sql
-        assert f"'{HEAD}'" in sql  # INSERT for one revision, UPDATE after the first
+        assert f"version_num='{HEAD}'" in sql  # the last revision moves the version to head
     assert not (tmp_path / "offline.sqlite3").exists()
 
 

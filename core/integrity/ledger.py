@@ -110,35 +110,45 @@ async def contents(session: AsyncSession, response_ids: Sequence[int]) -> dict[i
 
 
 async def append(session: AsyncSession, response_id: int) -> dict[str, Any]:
-    """Append a just-completed response to the chain, inside the caller's transaction.
+    """Append a just-completed response to the chain, inside the caller's transaction."""
+    return (await append_many(session, [response_id]))[0]
+
+
+async def append_many(session: AsyncSession, response_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Append completed responses to the chain in the given order, inside the caller's
+    transaction (a bulk load appends thousands at once under one lock).
 
     PostgreSQL: a transaction-scoped advisory lock serialises appenders until commit, and the
     head is read after the lock is held (READ COMMITTED: each statement sees the latest
     commits). SQLite: the completing transaction already holds the database's write lock.
     Call it last before commit: the lock is held from here to the commit."""
-    content = (await contents(session, [response_id]))[response_id]
+    if not response_ids:
+        return []
+    found: dict[int, Content] = {}
+    for start in range(0, len(response_ids), BATCH):
+        found.update(await contents(session, response_ids[start : start + BATCH]))
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    last = (
-        await session.execute(
-            select(LedgerEntry.seq, LedgerEntry.entry_hash)
-            .order_by(LedgerEntry.seq.desc())
-            .limit(1)
-        )
-    ).first()
-    seq = last[0] + 1 if last is not None else 1
+        await session.execute(LOCK_CHAIN, {"key": CHAIN_LOCK_KEY})
+    last = (await session.execute(LAST_ENTRY)).first()
+    seq = last[0] if last is not None else 0
     prev = last[1] if last is not None else GENESIS
-    digest = content_hash(content)
-    entry = {
-        "seq": seq,
-        "response_id": response_id,
-        "content_hash": digest,
-        "prev_hash": prev,
-        "entry_hash": entry_hash(prev, digest, seq),
-        "created_at": utcnow(),
-    }
-    await session.execute(APPEND, entry)
-    return entry
+    now = utcnow()
+    entries = []
+    for response_id in response_ids:
+        seq += 1
+        digest = content_hash(found[response_id])
+        entry = {
+            "seq": seq,
+            "response_id": response_id,
+            "content_hash": digest,
+            "prev_hash": prev,
+            "entry_hash": entry_hash(prev, digest, seq),
+            "created_at": now,
+        }
+        entries.append(entry)
+        prev = entry["entry_hash"]
+    await session.execute(APPEND, entries)
+    return entries
 
 
 # Verifying against the database ---------------------------------------------

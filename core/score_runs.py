@@ -1,0 +1,103 @@
+"""Stored score runs: what was computed, under which rules, from which inputs, by which code.
+
+    run_id = await store_score_run(session, provenance, period="2025", scores=frame)
+    frame = await score_run_values(session, run_id)
+
+`provenance` holds the fields of scoring's run record (methodology, methodology_version,
+methodology_hash, inputs_hash, agencies_hash, min_sample, code_version); `scores` is the long
+frame scoring returns. The admin reads runs back from here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import utcnow
+from core.models import ScoreRun, ScoreValue
+
+SCORE_VALUE_COLUMNS = (
+    "agency",
+    "period",
+    "node",
+    "value",
+    "grade",
+    "n",
+    "ci_low",
+    "ci_high",
+    "status",
+    "missing_inputs",
+)
+PROVENANCE_FIELDS = (
+    "methodology",
+    "methodology_version",
+    "methodology_hash",
+    "inputs_hash",
+    "agencies_hash",
+    "min_sample",
+    "code_version",
+)
+BATCH = 500
+
+
+def _cell(value: Any) -> Any:
+    """pandas' missing markers (NaN, NA, the text 'nan' of an empty grade) as SQL NULL."""
+    if value is None or value is pd.NA or value == "":
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+async def store_score_run(
+    session: AsyncSession, provenance: Mapping[str, Any], period: str, scores: pd.DataFrame
+) -> int:
+    """Store a run and every row of its scores; the caller commits. Returns the run's id."""
+    run = ScoreRun(
+        **{field: provenance[field] for field in PROVENANCE_FIELDS},
+        period=period,
+        created_at=utcnow(),
+    )
+    session.add(run)
+    await session.flush()
+    table = scores.loc[:, list(SCORE_VALUE_COLUMNS)].astype(object)
+    records: list[dict[str, Any]] = [
+        {"run_id": run.id, **{str(key): _cell(value) for key, value in row.items()}}
+        for row in table.to_dict(orient="records")
+    ]
+    for record in records:
+        if record["n"] is not None:
+            record["n"] = int(record["n"])
+    for start in range(0, len(records), BATCH):
+        await session.execute(insert(ScoreValue), records[start : start + BATCH])
+    return run.id
+
+
+async def score_run_values(session: AsyncSession, run_id: int) -> pd.DataFrame:
+    """The stored rows of a run, in the order they were computed (the tree's order)."""
+    rows = await session.execute(
+        select(*(getattr(ScoreValue, column) for column in SCORE_VALUE_COLUMNS))
+        .where(ScoreValue.run_id == run_id)
+        .order_by(ScoreValue.id)
+    )
+    frame = pd.DataFrame(rows.all(), columns=list(SCORE_VALUE_COLUMNS))
+    for column in ("value", "ci_low", "ci_high"):
+        frame[column] = frame[column].astype("float64")
+    frame["n"] = frame["n"].astype("Int64")
+    return frame
+
+
+async def latest_score_run(session: AsyncSession, methodology: str, period: str) -> ScoreRun | None:
+    """The newest stored run of `methodology` for `period`."""
+    run: ScoreRun | None = await session.scalar(
+        select(ScoreRun)
+        .where(ScoreRun.methodology == methodology, ScoreRun.period == period)
+        .order_by(ScoreRun.id.desc())
+        .limit(1)
+    )
+    return run

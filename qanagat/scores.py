@@ -1,0 +1,121 @@
+"""Scoring composed over the database: which inputs exist, where a period's inputs come from,
+and the provenance of a run.
+
+Inputs of a period from the database = the survey inputs from the daily rollups + the imported
+indicators. Where an agency has survey responses in the rollups for the period, all its survey
+inputs (`responses` and the shares) come from the rollups and imported values of those names
+are ignored for it: Qanagat's own measurement wins, and `responses` never describes another
+sample than the shares it goes with. An agency without responses keeps the imported ones (public
+monitoring figures, for instance).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.indicator_file import IndicatorRow, InputRule
+from core.indicators import indicator_inputs, scored_agencies
+from core.periods import Period
+from core.score_runs import store_score_run
+from core.survey_inputs import SURVEY_INPUTS, survey_inputs
+from scoring import Methodology, available_methodologies, load_methodology, run_record, score
+from scoring.model import UNIT_RANGE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def input_rules() -> dict[str, InputRule]:
+    """Every input a shipped methodology reads, with the range its unit allows."""
+    rules: dict[str, InputRule] = {}
+    for name in available_methodologies():
+        for spec in load_methodology(name).inputs.values():
+            low, high = UNIT_RANGE[spec.unit]
+            rules.setdefault(spec.name, InputRule(low, high, whole=spec.unit == "count"))
+    return rules
+
+
+@cache
+def code_version() -> str:
+    """The package version, with the git commit when the code runs from a checkout."""
+    version = metadata.version("qanagat")
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 (git from PATH)
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return version
+    return f"{version}+{commit}" if commit else version
+
+
+def rows_to_inputs(rows: list[IndicatorRow]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A checked file's rows as scoring's inputs and agencies (kinds from the file)."""
+    inputs = pd.DataFrame(
+        [(row.agency, row.period, row.input, row.value) for row in rows],
+        columns=["agency", "period", "input", "value"],
+    )
+    kinds = {row.agency: row.kind for row in rows if row.kind}
+    agencies = pd.DataFrame(sorted(kinds.items()), columns=["agency", "kind"])
+    return inputs, agencies
+
+
+def combine(survey: pd.DataFrame, imported: pd.DataFrame) -> pd.DataFrame:
+    """Survey inputs from rollups, then imported ones; see the module docstring for who wins."""
+    surveyed = set(survey["agency"])
+    overridden = imported["agency"].isin(surveyed) & imported["input"].isin(SURVEY_INPUTS)
+    frames = [frame for frame in (survey, imported.loc[~overridden]) if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=["agency", "period", "input", "value"])
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.sort_values(["agency", "input"], kind="stable").reset_index(drop=True)
+
+
+async def database_inputs(
+    session: AsyncSession, period: Period
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The inputs of `period` (survey + imported) and every agency's kind."""
+    survey = await survey_inputs(session, period)
+    imported = await indicator_inputs(session, period.name)
+    return combine(survey, imported), await scored_agencies(session)
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    methodology: Methodology
+    scores: pd.DataFrame
+    run_id: int | None  # None when scored from a file (not stored)
+
+
+def score_inputs(
+    methodology: Methodology, inputs: pd.DataFrame, agencies: pd.DataFrame, min_sample: int
+) -> pd.DataFrame:
+    return score(methodology, inputs, agencies, min_sample=min_sample)
+
+
+async def score_and_store(
+    session: AsyncSession,
+    methodology: Methodology,
+    period: Period,
+    inputs: pd.DataFrame,
+    agencies: pd.DataFrame,
+    min_sample: int,
+) -> ScoredRun:
+    """Score and store the run with its provenance (the caller commits)."""
+    scores = score_inputs(methodology, inputs, agencies, min_sample)
+    record = run_record(
+        methodology, inputs, agencies, code_version=code_version(), min_sample=min_sample
+    )
+    run_id = await store_score_run(session, asdict(record), period.name, scores)
+    return ScoredRun(methodology, scores, run_id)
