@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _WORD: Final = re.compile(r"[^\W\d_]+")
 _PLACEHOLDER: Final = re.compile(r"\[(?:IIN|PHONE|EMAIL|CARD|IBAN|NAME)\]")
 # An abbreviation with a Russian case ending: ЦОНе, ЦОНа → цон.
-_ABBREVIATION: Final = re.compile(r"([A-ZА-ЯЁ]{2,})[a-zа-яё]{1,3}")
+_ABBREVIATION: Final = re.compile(r"(?<![^\W\d_])([A-ZА-ЯЁ]{2,})[a-zа-яё]{1,3}(?![^\W\d_])")
 _OUR_SCRIPTS: Final = re.compile(r"[a-z\u00c0-\u024f\u0400-\u052f]+")
 MIN_TERM_LENGTH: Final = 2
 
@@ -97,24 +97,30 @@ def _term(word: str, lang: Language | None) -> str | None:
 def tokenise(text: str) -> list[str]:
     """The words of ``text``, lower case, "ё" written "е"; placeholders and digits dropped."""
     text = _PLACEHOLDER.sub(" ", text)
-    words = []
-    for match in _WORD.finditer(text):
-        word = match.group()
-        abbreviation = _ABBREVIATION.fullmatch(word)
-        if abbreviation:
-            word = abbreviation.group(1)
-        words.append(word.lower().replace("ё", "е"))
-    return words
+    text = _ABBREVIATION.sub(r"\1", text)
+    return _WORD.findall(text.lower().replace("ё", "е"))
+
+
+_MISSING: Final = ""
+# Terms by language and word; bounded so that a stream of unique garbage cannot grow it.
+_TERMS: dict[Language | None, dict[str, str | None]] = {}
+_MAX_CACHED_WORDS: Final = 500_000
 
 
 def terms_with_words(text: str, lang: Language | None) -> list[tuple[str, str]]:
     """Each term of ``text`` (see :func:`normalise`) with the word it came from."""
+    known = _TERMS.setdefault(lang, {})
     pairs = []
     for word in tokenise(text):
-        if len(word) < MIN_TERM_LENGTH:
-            continue
-        term = _term(word, lang)
-        if term is not None and len(term) >= MIN_TERM_LENGTH:
+        term = known.get(word, _MISSING)
+        if term == _MISSING:
+            if len(known) >= _MAX_CACHED_WORDS:
+                known.clear()
+            term = _term(word, lang) if len(word) >= MIN_TERM_LENGTH else None
+            if term is not None and len(term) < MIN_TERM_LENGTH:
+                term = None
+            known[word] = term
+        if term is not None:
             pairs.append((term, word))
     return pairs
 
