@@ -264,6 +264,34 @@ def test_a_handful_of_texts_still_gives_themes() -> None:
     assert {3, 4}.isdisjoint({label for theme in found for label in theme.members})
 
 
+def test_many_identical_complaints_make_one_theme() -> None:
+    texts = pd.Series(["Огромная очередь в ЦОН, ждал три часа"] * 40)
+    found = themes(texts, max_themes=5, seed=0)
+    assert len(found) == 1
+    assert found[0].size == 40
+    assert found[0].quotes == ("Огромная очередь в ЦОН, ждал три часа",)
+
+
+complaint_like = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(
+        ["Очередь в ЦОН", "Кезек ұзын", "😀", "", "Мой ИИН 850115300120", "the queue", "東京"]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(complaint_like, max_size=30), st.integers(1, 6), st.integers(0, 3))
+def test_themes_of_any_texts_are_well_formed(texts: list[str], most: int, seed: int) -> None:
+    series = pd.Series(texts, index=[f"t{n}" for n in range(len(texts))], dtype=object)
+    found = themes(series, max_themes=most, seed=seed, min_size=1)
+    assert len(found) <= most
+    members = [label for theme in found for label in theme.members]
+    assert len(members) == len(set(members)) and set(members) <= set(series.index)
+    for theme in found:
+        assert theme.quotes and all("850115300120" not in quote for quote in theme.quotes)
+
+
 # --- quotes ---------------------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ LANGUAGES: Final[tuple[Language, ...]] = ("kk", "ru", "en")
 KAZAKH_LETTERS: Final = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 KAZAKH_LETTERS_OVERRIDE: Final = 0.9
 MIN_LETTERS: Final = 2
-SAMPLE_CHARS: Final = 400
+SAMPLE_CHARS: Final = 200
 
 _CYRILLIC: Final = re.compile(r"[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 _LATIN: Final = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")

@@ -14,10 +14,11 @@ centroid (:mod:`scoring.text.quotes`). The same texts and seed give the same the
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,7 @@ def themes(
     belong to none. Deterministic for a given ``seed``.
     """
     from sklearn.decomposition import NMF
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.exceptions import ConvergenceWarning
 
     if max_themes < 1:
         raise ValueError("max_themes must be at least 1")
@@ -119,22 +120,21 @@ def themes(
     kept_index = present.index[kept_positions]
     scrubbed_values = scrubbed.to_numpy()
     lang_values = langs.to_numpy()
-    vectoriser = TfidfVectorizer(
-        analyzer=_identity,
-        min_df=2 if len(kept) >= 20 else 1,
-        max_df=MAX_DOCUMENT_SHARE if len(kept) >= 20 else 1.0,
-        max_features=MAX_FEATURES,
-        sublinear_tf=True,
-        dtype=np.float32,
-    )
+    strict = len(kept) >= 20
     try:
-        matrix = vectoriser.fit_transform(kept)
-    except ValueError:  # no term left after the document-frequency limits
-        return []
+        vectoriser, matrix = _weigh(kept, strict=strict)
+    except ValueError:  # every term too rare or too common (e.g. all texts alike)
+        if not strict:
+            return []
+        vectoriser, matrix = _weigh(kept, strict=False)
     vocabulary = vectoriser.get_feature_names_out()
     components = min(max_themes, matrix.shape[0], matrix.shape[1])
     model = NMF(n_components=components, init="nndsvda", random_state=seed, max_iter=400)
-    weights = model.fit_transform(matrix)
+    # A degenerate matrix (one repeated text) makes NMF's loss a tiny negative number under a
+    # square root, and a hard one may stop short of convergence: neither changes the themes.
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        weights = model.fit_transform(matrix)
     assignment = np.where(weights.max(axis=1) > 0, weights.argmax(axis=1), -1)
     readable = _readable(words)
 
@@ -174,3 +174,18 @@ def themes(
 
 def _identity(document: list[str]) -> list[str]:
     return document
+
+
+def _weigh(documents: list[list[str]], *, strict: bool) -> tuple[Any, Any]:
+    """TF-IDF of the documents' terms; ``strict`` drops terms in one text or in most of them."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(
+        analyzer=_identity,
+        min_df=2 if strict else 1,
+        max_df=MAX_DOCUMENT_SHARE if strict else 1.0,
+        max_features=MAX_FEATURES,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    return vectoriser, vectoriser.fit_transform(documents)
