@@ -27,3 +27,9 @@ __all__ = [
     "run_record",
     "score",
 ]
+
+# Complaint texts (docs/complaint-analytics.md): personal data scrubbing and text analytics.
+from scoring.privacy import scrub, scrub_report
+from scoring.text import Theme, detect_language, normalise, themes
+
+__all__ += ["Theme", "detect_language", "normalise", "scrub", "scrub_report", "themes"]
