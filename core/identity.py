@@ -41,6 +41,23 @@ class AddressBox:
             return None
 
 
+class SecretBox:
+    """Encrypts small secrets kept for later use (an invitation's token, an API key's signing
+    secret), each purpose with its own key derived from the server secret."""
+
+    def __init__(self, secret: bytes, purpose: str) -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derived(secret, purpose)))
+
+    def seal(self, value: str) -> bytes:
+        return self._fernet.encrypt(value.encode())
+
+    def open(self, sealed: bytes) -> str | None:
+        try:
+            return self._fernet.decrypt(sealed).decode()
+        except InvalidToken:
+            return None
+
+
 def new_token() -> str:
     """A single-use token: 128 random bits, safe in URLs and Telegram deep links (22 chars)."""
     return secrets.token_urlsafe(16)

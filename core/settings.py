@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     address_retention_days: int = Field(default=30, ge=1)
     worker_interval_s: int = Field(default=3600, ge=1)
     log_level: str = "INFO"
+    invitation_cooldown_days: int = Field(default=7, ge=0)
+    api_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from admin.api import setup_api
 from bot.engine.definition import SurveyDefinition, load_survey_dir
 from bot.opening import SurveyDesk
 from bot.telegram.app import build_bot, build_dispatcher
@@ -89,6 +90,15 @@ def build_app(
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+    setup_api(
+        app,
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        survey_ttl_hours={survey.id: survey.invitation_ttl_hours for survey in surveys.values()},
+        # Merge: enqueue_invitation=core.outbox.enqueue_invitation (the delivery dispatcher).
+        enqueue_invitation=None,
+    )
 
     if with_bot and settings.telegram_token is not None:
         bot = build_bot(settings)

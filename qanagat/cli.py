@@ -203,3 +203,8 @@ def surveys_validate(paths: tuple[Path, ...]) -> None:
 def surveys_schema() -> None:
     """Print the JSON Schema of survey files (for editors)."""
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+from qanagat.apikeys import apikeys_group  # noqa: E402
+
+main.add_command(apikeys_group)
