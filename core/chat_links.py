@@ -48,7 +48,9 @@ async def new_code(session: AsyncSession, secret: bytes, respondent_id: int) -> 
         .values(revoked_at=now)
     )
     code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-    session.add(ChatLink(code_hash=code_hash(secret, code), respondent_id=respondent_id))
+    session.add(
+        ChatLink(code_hash=code_hash(secret, code), respondent_id=respondent_id, created_at=now)
+    )
     await session.commit()
     return display(code)
 
