@@ -208,3 +208,6 @@ def surveys_schema() -> None:
 from qanagat.apikeys import apikeys_group  # noqa: E402
 
 main.add_command(apikeys_group)
+from qanagat.sampling import services_group  # noqa: E402
+
+main.add_command(services_group)
