@@ -26,7 +26,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import funnel
-from core.clock import utcnow
+from core.clock import reporting_day, utcnow
 from core.identity import SecretBox, token_hash
 from core.invitations import fresh_token
 from core.models import (
@@ -47,7 +47,7 @@ class Outcome(enum.StrEnum):
     COOLDOWN = "cooldown"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IncomingEvent:
     """A valid event with its codes resolved."""
 
@@ -63,7 +63,7 @@ class IncomingEvent:
     respondent_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventResult:
     external_id: str
     created: bool
@@ -339,12 +339,14 @@ def _funnel_counts(
     events: Sequence[IncomingEvent], inserted: dict[str, int], outcomes: dict[str, Outcome]
 ) -> dict[funnel.FunnelKey, Any]:
     pairs = []
+    days: dict[datetime, str] = {}  # a batch has few distinct times; the day is computed once
     for event in events:
         if event.external_id not in inserted:
             continue
-        key = funnel.FunnelKey.of(
-            event.delivered_at, event.agency_id, event.service_id, event.service_point_id
-        )
+        day = days.get(event.delivered_at)
+        if day is None:
+            day = days[event.delivered_at] = reporting_day(event.delivered_at).isoformat()
+        key = funnel.FunnelKey(day, event.service_id, event.service_point_id or 0, event.agency_id)
         pairs.append((key, funnel.FunnelStep.SERVED))
         if outcomes[event.external_id] is Outcome.ISSUED:
             pairs.append((key, funnel.FunnelStep.INVITED))
@@ -382,9 +384,11 @@ async def _insert_events(
     outcomes: dict[str, Outcome],
     now: datetime,
 ) -> dict[str, int]:
-    """Insert the events; external id -> id of those this call inserted."""
+    """Insert the events; external id -> id of those this call inserted. In external-id
+    order: two batches sharing ids then wait for each other in one order, never in a cycle."""
     if not events:
         return {}
+    events = sorted(events, key=lambda event: event.external_id)
     if _is_postgres(session):
         result = await session.execute(
             _PG_INSERT_EVENTS,

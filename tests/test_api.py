@@ -656,3 +656,36 @@ async def test_keys_are_stored_only_as_hashes(site: ApiSite) -> None:
     assert queue.key.encode() not in key.key_hash
     assert key.sealed_signing_secret is not None
     assert queue.signing_secret.encode() not in key.sealed_signing_secret
+
+
+async def test_the_survey_files_ttl_reaches_the_api_through_the_composition(
+    database_url: str, seed: Seed
+) -> None:
+    """`invitation_ttl_hours` in a survey's YAML decides its links' expiry in the running app."""
+    from aiohttp.test_utils import TestServer
+
+    from bot.engine.definition import parse_survey
+    from qanagat.app import build_app
+    from tests.api_fixtures import Integration
+    from tests.conftest import ROOT
+
+    source = (ROOT / "survey_definitions" / "post_service.yaml").read_text()
+    assert "invitation_ttl_hours: 72" in source
+    survey = parse_survey(source.replace("invitation_ttl_hours: 72", "invitation_ttl_hours: 6"))
+    settings = api_settings(database_url=database_url)
+    server = TestServer(build_app(settings, with_bot=False, surveys={survey.id: survey}))
+    await server.start_server()
+    try:
+        from core.db import create_engine, create_session_factory
+
+        engine = create_engine(database_url)
+        async with create_session_factory(engine)() as session:
+            created = await apikeys.create(session, settings.secret_bytes(), "q", ["ALA"])
+        await engine.dispose()
+        queue = Integration(server, created.key)
+        reply = await queue.post(event("ttl-1"))
+        await queue.close()
+    finally:
+        await server.close()
+    expires = datetime.fromisoformat(reply.body["events"][0]["expires_at"])
+    assert timedelta(hours=5, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=6)
