@@ -689,3 +689,63 @@ async def test_the_survey_files_ttl_reaches_the_api_through_the_composition(
         await server.close()
     expires = datetime.fromisoformat(reply.body["events"][0]["expires_at"])
     assert timedelta(hours=5, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=6)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+EVENT_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "external_id": JSON_VALUES,
+        "agency_code": st.just("ALA") | JSON_VALUES,
+        "service_code": st.just("ALA-S1") | JSON_VALUES,
+        "office_code": JSON_VALUES,
+        "channel": st.sampled_from(["egov", "service_centre"]) | JSON_VALUES,
+        "delivered_at": st.just("2026-11-30T10:15:00+05:00") | JSON_VALUES,
+        "telegram_ref": JSON_VALUES,
+    },
+)
+
+
+def outcome_of(body: bytes) -> tuple[list[object] | None, object]:
+    """What parse_events makes of a body: (events, None) or (None, the refusal)."""
+    from admin.api.errors import ApiError
+    from admin.api.events import parse_events
+
+    try:
+        events, _single = parse_events(body)
+    except ApiError as error:
+        return None, error
+    return list(events), None
+
+
+@given(
+    st.one_of(
+        JSON_VALUES,
+        EVENT_FIELDS,
+        st.fixed_dictionaries({"events": st.lists(EVENT_FIELDS | JSON_VALUES, max_size=5)}),
+    )
+)
+def test_any_json_body_is_parsed_or_refused_with_a_path(body: object) -> None:
+    from admin.api.errors import ApiError
+
+    events, refusal = outcome_of(json.dumps(body).encode())
+    if refusal is None:
+        assert events
+    else:
+        assert isinstance(refusal, ApiError)
+        assert 400 <= refusal.status < 500 and refusal.message
+        assert refusal.status != 422 or refusal.problems
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_are_parsed_or_refused(body: bytes) -> None:
+    from admin.api.errors import ApiError
+
+    _events, refusal = outcome_of(body)
+    assert refusal is None or (isinstance(refusal, ApiError) and refusal.status in (400, 422))
