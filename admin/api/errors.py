@@ -33,7 +33,7 @@ class ApiError(Exception):
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value)  # ASCII escapes: any text, even a lone surrogate, can be sent
 
 
 def path_of(location: Sequence[str | int]) -> str:
