@@ -43,3 +43,31 @@ async def test_codes_resolve_to_their_respondent_until_replaced(
         second = await chat_links.new_code(session, SECRET, respondent.id)
         assert await chat_links.resolve(session, SECRET, [first, second]) == {second: respondent.id}
         assert await chat_links.resolve(session, b"another secret", [second]) == {}
+
+
+async def test_the_worker_keeps_the_address_of_a_linked_citizen(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from core.clock import utcnow
+    from core.identity import AddressBox
+    from core.models import Channel, ChatAddress
+    from core.retention import purge_idle_addresses
+
+    box = AddressBox(SECRET)
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        linked = await store.respondent("linked")
+        idle = await store.respondent("idle")
+        await store.remember_address(linked, Channel.TELEGRAM, "1", box)
+        await store.remember_address(idle, Channel.TELEGRAM, "2", box)
+        await chat_links.new_code(session, SECRET, linked.id)
+        for address in await session.scalars(select(ChatAddress)):
+            address.created_at = utcnow() - timedelta(days=40)
+        await session.commit()
+        assert await purge_idle_addresses(session, idle_days=30) == 1
+        left = (await session.scalars(select(ChatAddress))).one()
+        assert left.respondent_id == linked.id
