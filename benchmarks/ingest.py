@@ -22,6 +22,9 @@ How it is run:
   answer of the measured batches. Afterwards the database is counted: every event stored once,
   one invitation each (sampling is 1 in 1), the funnel's served count equal to the events.
 
+``--profile DIR`` runs the server under cProfile and writes ``DIR/ingest.prof``; the figures
+of such a run are not comparable.
+
 The last line printed is one JSON object: ``{"events_per_s": ..., ...}``; the goal is 5,000.
 """
 
@@ -82,9 +85,25 @@ def serve(args: argparse.Namespace) -> None:
     )
     app = build_app(settings, with_bot=False)
     settle_heap()
-    web.run_app(
-        app, host="127.0.0.1", port=args.port, access_log=None, print=None, shutdown_timeout=2.0
-    )
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    try:
+        web.run_app(
+            app,
+            host="127.0.0.1",
+            port=args.port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=2.0,
+        )
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(Path(args.profile) / "ingest.prof"))
 
 
 # ------------------------------------------------------------------------------- database
@@ -256,6 +275,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 str(port),
                 "--database-url",
                 database.url,
+                *(["--profile", args.profile] if args.profile else []),
                 cwd=ROOT,
                 stdout=log_fd,
                 stderr=log_fd,
@@ -333,6 +353,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--database-url",
         default=os.environ.get("QANAGAT_TEST_DATABASE_URL") or DEFAULT_DATABASE_URL,
+    )
+    parser.add_argument(
+        "--profile", help="run the server under cProfile, write DIR/ingest.prof (slower)"
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import String, any_, bindparam, select, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import funnel
@@ -218,7 +219,8 @@ class Intake:
                 Invitation.respondent_id,
             )
             .outerjoin(Invitation, Invitation.service_event_id == ServiceEvent.id)
-            .where(ServiceEvent.external_id.in_(list(set(external_ids))))
+            .where(_one_of(session, ServiceEvent.external_id, "external_ids")),
+            {"external_ids": list(set(external_ids))},
         )
         return {row[0]: _Stored(*row) for row in rows}
 
@@ -376,6 +378,14 @@ _PG_INSERT_INVITATIONS = text(
 
 def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def _one_of(session: AsyncSession, column: Any, name: str) -> Any:
+    """`column` is one of the list bound as `name`: on PostgreSQL `= ANY(array)`, one cached
+    statement whatever the length; elsewhere an expanding IN."""
+    if _is_postgres(session):
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 async def _insert_events(

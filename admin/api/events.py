@@ -253,22 +253,33 @@ async def _resolve(
     refs = await chat_links.resolve(
         session, context.server_secret, [e.telegram_ref for e in events if e.telegram_ref]
     )
+    # Plain values per code, read once: a batch names few services and offices.
+    services = {
+        code: (
+            service.id,
+            service.agency_id,
+            service.survey_id,
+            context.survey_ttl_hours.get(service.survey_id)
+            or context.survey_ttl_hours[context.default_survey],
+            max(1, service.invitation_sample_every),
+        )
+        for code, service in catalogue.services.items()
+    }
+    offices = {code: office.id for code, office in catalogue.offices.items()}
     incoming = []
     for event in events:
-        service = catalogue.services[event.service_code]
-        office = catalogue.offices.get(event.office_code) if event.office_code else None
-        ttl = context.survey_ttl_hours.get(service.survey_id)
+        service_id, agency_id, survey_id, ttl_hours, sample_every = services[event.service_code]
         incoming.append(
             intake.IncomingEvent(
                 external_id=event.external_id,
-                agency_id=service.agency_id,
-                service_id=service.id,
-                service_point_id=office.id if office else None,
+                agency_id=agency_id,
+                service_id=service_id,
+                service_point_id=offices[event.office_code] if event.office_code else None,
                 channel=event.channel,
                 delivered_at=event.delivered_at,
-                survey_id=service.survey_id,
-                ttl_hours=ttl or context.survey_ttl_hours[context.default_survey],
-                sample_every=max(1, service.invitation_sample_every),
+                survey_id=survey_id,
+                ttl_hours=ttl_hours,
+                sample_every=sample_every,
                 respondent_id=refs.get(event.telegram_ref) if event.telegram_ref else None,
             )
         )
