@@ -87,7 +87,6 @@ def setup_api(
         public_url=settings.public_url.rstrip("/"),
         bot_username=settings.telegram_bot_username,
         max_body_bytes=settings.api_max_body_bytes,
-        redis=redis,
     )
     api.router.add_post("/service-events", post_service_events)
     api.router.add_get("/openapi.json", get_openapi)

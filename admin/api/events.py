@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from redis.asyncio import Redis
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,7 +47,6 @@ class ApiContext:
     public_url: str
     bot_username: str
     max_body_bytes: int
-    redis: Redis | None
 
 
 API_CONTEXT = web.AppKey("api_context", ApiContext)
