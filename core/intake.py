@@ -176,15 +176,24 @@ class Intake:
         new = [event for event in events if event.external_id not in existing]
         outcomes = await self._decide(session, new, now)
         inserted = await _insert_events(session, new, outcomes, now)
+        # Events another request inserted between our look-up and our insert: our INSERT
+        # waited for it to commit, so they are visible now; duplicates, or conflicts.
+        late = {event.external_id for event in new if event.external_id not in inserted}
+        if late:
+            existing.update(await self._existing(session, list(late)))
+            clashes = [
+                Conflict(index, event.external_id)
+                for index, event in enumerate(events)
+                if event.external_id in late and not _same(existing[event.external_id], event)
+            ]
+            if clashes:
+                await session.rollback()
+                raise ConflictingEvents(clashes)
         fresh = [event for event in new if event.external_id in inserted]
         issued = await self._issue(session, fresh, inserted, outcomes, now)
         await funnel.add(session, _funnel_counts(new, inserted, outcomes))
         await self._enqueue_chat_invitations(session, issued)
         await session.commit()
-        # Events someone else inserted between our look-up and our insert are duplicates too.
-        late = [e.external_id for e in new if e.external_id not in inserted]
-        if late:
-            existing.update(await self._existing(session, late))
         results = []
         for event in events:
             if event.external_id in inserted:

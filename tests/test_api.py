@@ -170,6 +170,27 @@ async def test_the_same_batch_posted_twice_at_once_is_recorded_once(
     assert (row.served, row.invited) == (200, 200)
 
 
+@pytest.mark.postgres
+async def test_the_same_ids_for_two_services_at_once_one_wins_the_other_is_refused(
+    site: ApiSite, postgres_database: str | None
+) -> None:
+    if postgres_database is None:
+        pytest.skip("needs PostgreSQL (QANAGAT_TEST_DATABASE_URL)")
+    queue = await site.integration(["ALA"])
+    one = {"events": [event(f"clash-{n}") for n in range(300)]}
+    other = {"events": [event(f"clash-{n}", service_code="ALA-S2") for n in range(300)]}
+
+    replies = await asyncio.gather(queue.post(one), queue.post(other))
+
+    assert sorted(reply.status for reply in replies) == [201, 409], [r.body for r in replies]
+    [refused] = [reply for reply in replies if reply.status == 409]
+    assert refused.error == "external_id_conflict"
+    assert await site.counts() == (300, 300)
+    async with site.session_factory() as session:
+        services = set(await session.scalars(select(ServiceEvent.service_id)))
+    assert len(services) == 1
+
+
 async def test_an_external_id_of_another_service_is_a_conflict(site: ApiSite) -> None:
     queue = await site.integration(["ALA"])
     await queue.post(event("con-1"))
