@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,6 +89,28 @@ async def add(session: AsyncSession, counts: Mapping[FunnelKey, Mapping[FunnelSt
     await session.execute(statement)
 
 
+_UPSERT_ONE = (
+    "INSERT INTO funnel_daily (day, agency_id, service_id, service_point_key, served, invited, "
+    "delivered, started, completed, updated_at) VALUES (:day, :agency_id, :service_id, "
+    ":service_point_key, :served, :invited, :delivered, :started, :completed, :updated_at) "
+    "ON CONFLICT (day, service_id, service_point_key) DO UPDATE SET "
+)
+
+
+def _one_step_upsert(step: FunnelStep) -> TextClause:
+    # Written as text so its compiled form is cached (the dialects' on-conflict inserts are
+    # compiled anew on every call): this runs when a survey starts and completes. The only
+    # name put into it is one of our enum's, never input.
+    column = step.value
+    increment = f"{column} = funnel_daily.{column} + excluded.{column}"
+    return text(_UPSERT_ONE + increment + ", updated_at = excluded.updated_at").bindparams(
+        bindparam("updated_at", type_=FunnelDaily.__table__.c.updated_at.type)
+    )
+
+
+_ONE_STEP = {step: _one_step_upsert(step) for step in STEPS}
+
+
 async def count(
     session: AsyncSession,
     step: FunnelStep | str,
@@ -100,8 +122,19 @@ async def count(
     n: int = 1,
 ) -> None:
     """Count `n` of one step for one service delivered at `delivered_at`. Does not commit."""
+    step = FunnelStep(step)
     key = FunnelKey.of(delivered_at, agency_id, service_id, service_point_id)
-    await add(session, {key: {FunnelStep(step): n}})
+    await session.execute(
+        _ONE_STEP[step],
+        {
+            "day": key.day,
+            "agency_id": key.agency_id,
+            "service_id": key.service_id,
+            "service_point_key": key.service_point_key,
+            "updated_at": utcnow(),
+            **{other.value: (n if other is step else 0) for other in STEPS},
+        },
+    )
 
 
 async def count_event(
