@@ -1,7 +1,7 @@
 """POST /api/v1/service-events: one event or a batch of up to 1,000, all or nothing.
 
-The order of checks is the order of the error codes in the docs: the key (401), the body's
-size (413) and media type (415), the signature (401/409), the body's bytes and JSON (400), its
+The checks, in the order they run: the key (401), the media type (415), the body's size
+(413), the signature (401/409), the body's bytes and JSON (400), its
 fields (422), what its codes name (422), the key's agencies (403), external ids already used
 by other events (409). Only then is anything written, in one transaction."""
 
