@@ -125,6 +125,8 @@ class PublicService(Base):
     name_ru: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300))
     survey_id: Mapped[str] = mapped_column(String(64), default="post_service")
+    # Invite 1 in N of this service's events (1: every one); which ones is fixed by the event.
+    invitation_sample_every: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     agency: Mapped[Agency] = relationship(back_populates="services")
 
@@ -170,6 +172,9 @@ class ServiceEvent(Base):
     )
     delivered_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # What the integration API decided (issued, not_sampled, cooldown): a repeat of the event
+    # is told the same thing.
+    invitation_outcome: Mapped[str | None] = mapped_column(String(16))
 
     service: Mapped[PublicService] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()
@@ -189,6 +194,14 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # The citizen it is for, when the event carried a recognised chat reference (the dispatcher
+    # delivers it to them in Telegram); None for links printed on a receipt.
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondent.id", ondelete="SET NULL"), index=True
+    )
+    # The token, encrypted with a key derived from the server secret, so that a repeated event
+    # gets the same link back; a database alone still opens no invitation.
+    sealed_token: Mapped[bytes | None] = mapped_column(LargeBinary(256))
 
     service_event: Mapped[ServiceEvent] = relationship()
 
@@ -511,3 +524,62 @@ class ScoreValue(Base):
     missing_inputs: Mapped[str | None] = mapped_column(String(1000))
 
     run: Mapped[ScoreRun] = relationship(back_populates="values")
+
+
+class ApiKey(Base):
+    """A key of one integration (a queue system, eGov). Only its SHA-256 is stored; a key is
+    192 random bits, so a plain hash is enough. `agency_codes` None means every agency."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    agency_codes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Encrypted with a key derived from the server secret; set means requests must be signed.
+    sealed_signing_secret: Mapped[bytes | None] = mapped_column(LargeBinary(256))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    def allows(self, agency_code: str) -> bool:
+        return self.agency_codes is None or agency_code in self.agency_codes
+
+
+class ChatLink(Base):
+    """A short code a citizen got from the bot (/link) and gives to a service centre once, so
+    later invitations reach them in Telegram. Only an HMAC of the code is stored."""
+
+    __tablename__ = "chat_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondent.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+
+
+class FunnelDaily(Base):
+    """The invitation funnel per agency x service x office x day of the service (Kazakhstan
+    time): served -> invited -> delivered -> started -> completed."""
+
+    __tablename__ = "funnel_daily"
+    __table_args__ = (
+        UniqueConstraint("day", "service_id", "service_point_key", name="uq_funnel_daily_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("public_service.id", ondelete="CASCADE"))
+    # 0 when the event has no office (eGov, proactive): keeps the unique key NULL-free.
+    service_point_key: Mapped[int] = mapped_column(Integer, default=0)
+    served: Mapped[int] = mapped_column(Integer, default=0)
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from core import funnel
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.integrity import on_completed
@@ -192,6 +193,14 @@ class ResponseStore:
         self.session.add(response)
         invitation.used_at = now
         try:
+            await funnel.count(
+                self.session,
+                funnel.FunnelStep.STARTED,
+                agency_id=event.service.agency_id,
+                service_id=event.service_id,
+                service_point_id=event.service_point_id,
+                delivered_at=event.delivered_at,
+            )
             await self.session.commit()
         except IntegrityError:
             # Two taps on the same link at once: the other one won.
@@ -298,4 +307,7 @@ class ResponseStore:
         if complaint_requested:
             self.session.add(ComplaintRequest(response_id=response_id, created_at=now))
         await on_completed(self.session, response, response.service.agency_id, metrics)
+        await funnel.count_event(
+            self.session, funnel.FunnelStep.COMPLETED, response.service_event_id
+        )
         await self.session.commit()

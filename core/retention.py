@@ -9,11 +9,12 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
-from core.models import ChatAddress, Response, ResponseStatus
+from core.models import ChatAddress, ChatLink, Response, ResponseStatus
 
 
 async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
-    """Delete addresses whose owner has no survey in progress and none touched in `idle_days`."""
+    """Delete addresses whose owner has no survey in progress and none touched in `idle_days`,
+    unless they asked for invitations in their chat (/link) and have not replaced the code."""
     cutoff = utcnow() - timedelta(days=idle_days)
     recent_or_open = (
         select(Response.id)
@@ -23,9 +24,14 @@ async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
         )
         .correlate(ChatAddress)
     )
+    linked = (
+        select(ChatLink.id)
+        .where(ChatLink.respondent_id == ChatAddress.respondent_id, ChatLink.revoked_at.is_(None))
+        .correlate(ChatAddress)
+    )
     result = await session.execute(
         delete(ChatAddress)
-        .where(ChatAddress.created_at < cutoff, ~exists(recent_or_open))
+        .where(ChatAddress.created_at < cutoff, ~exists(recent_or_open), ~exists(linked))
         .execution_options(synchronize_session=False)
     )
     await session.commit()

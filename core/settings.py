@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     admin_login_max_failures: int = Field(default=5, ge=1)
     admin_login_window_minutes: int = Field(default=15, ge=1)
     admin_password_min_length: int = Field(default=12, ge=8)
+    # Invitations and the integration API (docs/integration-api.md)
+    invitation_cooldown_days: int = Field(default=7, ge=0)
+    api_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from admin.api import setup_api
 from admin.web.app import setup_admin
 from bot.engine.definition import SurveyDefinition, load_survey_dir
 from bot.opening import SurveyDesk
@@ -98,6 +99,15 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
     setup_admin(app, settings=settings, session_factory=session_factory, redis=redis)
+    setup_api(
+        app,
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        survey_ttl_hours={survey.id: survey.invitation_ttl_hours for survey in surveys.values()},
+        # Merge: enqueue_invitation=core.outbox.enqueue_invitation (the delivery dispatcher).
+        enqueue_invitation=None,
+    )
 
     if with_bot and settings.telegram_token is not None:
         bot = build_bot(settings)

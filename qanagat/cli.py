@@ -13,8 +13,10 @@ import click
 
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
+from qanagat.apikeys import apikeys_group
 from qanagat.ledger import ledger
 from qanagat.posters import qr
+from qanagat.sampling import services_group
 from qanagat.score_commands import import_group, score_command
 from qanagat.users import users
 
@@ -247,8 +249,10 @@ def surveys_schema() -> None:
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
 
+main.add_command(apikeys_group)
 main.add_command(import_group)
 main.add_command(ledger)
 main.add_command(qr)
 main.add_command(score_command)
+main.add_command(services_group)
 main.add_command(users)

@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0004_scoring"
+HEAD = "0005_integration"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

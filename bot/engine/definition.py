@@ -97,7 +97,12 @@ class SurveyFile(_Strict):
     title: Text
     intro: Text | None = None
     thanks: Text
-    invitation_ttl_hours: int = Field(default=72, ge=1, le=24 * 60)
+    invitation_ttl_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 60,
+        description="How long an invitation link to this survey works, in hours (default 72)",
+    )
     questions: tuple[Question, ...] = Field(min_length=1)
 
     _languages = field_validator("title", "thanks")(_check_languages)

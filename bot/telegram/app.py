@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
-from bot.telegram import common, start, survey
+from bot.telegram import common, link, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     DbSessionMiddleware,
@@ -36,9 +36,24 @@ from core.identity import AddressBox
 from core.settings import Settings
 
 COMMANDS = {
-    "kk": [("help", "Анықтама"), ("lang", "Тілді ауыстыру"), ("stop", "Тоқтату және мені ұмыту")],
-    "ru": [("help", "Справка"), ("lang", "Сменить язык"), ("stop", "Прервать и забыть меня")],
-    "en": [("help", "Help"), ("lang", "Change language"), ("stop", "Stop and forget me")],
+    "kk": [
+        ("help", "Анықтама"),
+        ("lang", "Тілді ауыстыру"),
+        ("link", "Шақыруларды осында алу"),
+        ("stop", "Тоқтату және мені ұмыту"),
+    ],
+    "ru": [
+        ("help", "Справка"),
+        ("lang", "Сменить язык"),
+        ("link", "Получать приглашения здесь"),
+        ("stop", "Прервать и забыть меня"),
+    ],
+    "en": [
+        ("help", "Help"),
+        ("lang", "Change language"),
+        ("link", "Get invitations here"),
+        ("stop", "Stop and forget me"),
+    ],
 }
 
 
@@ -78,6 +93,7 @@ def build_dispatcher(
         storage=storage,
         desk=desk,
         box=AddressBox(settings.secret_bytes()),
+        link_secret=settings.secret_bytes(),
     )
     dispatcher.update.outer_middleware(DeduplicateMiddleware(SeenUpdates(redis)))
     for observer in (dispatcher.message, dispatcher.callback_query):
@@ -85,7 +101,9 @@ def build_dispatcher(
         observer.outer_middleware(PersonLockMiddleware(PersonLocks(redis)))
         observer.outer_middleware(DbSessionMiddleware(session_factory))
         observer.outer_middleware(RespondentMiddleware(settings.secret_bytes()))
-    dispatcher.include_routers(start.build_router(), survey.build_router(), common.build_router())
+    dispatcher.include_routers(
+        start.build_router(), link.build_router(), survey.build_router(), common.build_router()
+    )
     return dispatcher
 
 

@@ -1,0 +1,34 @@
+"""/link: a citizen asks for a short code to give a service centre or eGov once, so that later
+invitations to rate a service reach them here. The code resolves to their pseudonym only."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot.messages import text
+from core import chat_links
+from core.identity import AddressBox
+from core.models import Channel, Respondent
+from core.responses import ResponseStore
+
+
+async def on_link(
+    message: Message,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    box: AddressBox,
+    link_secret: bytes,
+) -> None:
+    # The dispatcher needs the chat to write to: kept encrypted, apart from the answers.
+    await store.remember_address(respondent, Channel.TELEGRAM, str(message.chat.id), box)
+    code = await chat_links.new_code(store.session, link_secret, respondent.id)
+    await message.answer(text("link_code", lang, code=code))
+
+
+def build_router() -> Router:
+    router = Router(name="link")
+    router.message.register(on_link, Command("link"))
+    return router
