@@ -39,7 +39,11 @@ class JobQueue:
             else InMemoryBroker(await_inplace=True)
         )
         self._listeners: list[Callable[[], None]] = []
-        self._wake_task = self.broker.register_task(self._on_wake, task_name=WAKE_DELIVERY)
+
+        async def wake_delivery() -> None:  # a plain function: taskiq renames what it wraps
+            await self._on_wake()
+
+        self._wake_task = self.broker.register_task(wake_delivery, task_name=WAKE_DELIVERY)
         self._receiver: asyncio.Task[None] | None = None
         self._kicks: set[asyncio.Task[None]] = set()
         self._started = False

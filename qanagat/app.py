@@ -19,7 +19,9 @@ from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.runner import mount_webhook, polling_context
 from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
+from core.job_queue import JobQueue
 from core.settings import Settings
+from qanagat.delivery import connect_outbox, server_delivery_context
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class Runtime:
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
+JOB_QUEUE = web.AppKey("job_queue", JobQueue)
 
 
 def load_surveys(settings: Settings) -> dict[str, SurveyDefinition]:
@@ -85,8 +88,18 @@ def build_app(
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     desk = SurveyDesk(surveys, settings.default_survey)
 
+    # Invitations enqueued by this process wake the dispatcher: through Redis in production,
+    # in this process in the embedded mode, where the dispatcher then runs here too.
+    queue = JobQueue(settings.redis_url)
+    connect_outbox(settings, session_factory, queue)
+    dispatch_here = with_bot and settings.telegram_token is not None and queue.in_process
+
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
+    app[JOB_QUEUE] = queue
+    app.cleanup_ctx.append(
+        server_delivery_context(settings, session_factory, queue, dispatch=dispatch_here)
+    )
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
 
