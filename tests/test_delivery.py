@@ -10,16 +10,19 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import invitations
+from core.clock import utcnow
 from core.db import create_engine, create_session_factory
 from core.models import Base, ChatAddress, DeliveryStatus, Invitation
-from core.outbox import configure_outbox, enqueue_invitation
+from core.outbox import claim_due, configure_outbox, enqueue_invitation, new_claim
 from tests.conftest import Seed
 from tests.delivery_fixtures import (
     SECRET,
@@ -60,6 +63,19 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
+def record_send_starts(bot: Bot) -> list[float]:
+    """The moments the dispatcher starts each sendMessage (on the event loop's clock)."""
+    starts: list[float] = []
+    send = bot.send_message
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        starts.append(asyncio.get_running_loop().time())
+        return await send(*args, **kwargs)
+
+    bot.send_message = timed  # type: ignore[method-assign]
+    return starts
+
+
 def start_payload(message_url: str) -> str:
     return parse_qs(urlparse(message_url).query)["start"][0]
 
@@ -71,6 +87,7 @@ async def test_every_invitation_arrives_once_within_the_rate_despite_429_and_5xx
     fake.fail_randomly(0.15, seed=7)
     queued = await queue_invitations(outbox_sessions, seed.service.id, seed.office.id, 60)
     bot = fake_bot(fake.url)
+    starts = record_send_starts(bot)
     try:
         outcome = await dispatcher(bot, outbox_sessions, rate_per_s=30).deliver_due()
         # Rows retried after a 5xx come due a little later: the dispatcher's loop picks them up.
@@ -89,10 +106,11 @@ async def test_every_invitation_arrives_once_within_the_rate_despite_429_and_5xx
     assert [r.status for r in rows] == [DeliveryStatus.SENT] * 60
     assert all(r.encrypted_token is None and r.telegram_message_id for r in rows)
     assert outcome["retried"] > 0  # the 5xx were met and retried
-    # The dispatcher keeps to 30 a second itself: Telegram's 429 is not its pacing.
-    assert max_in_window(fake.send_attempt_times()) <= 31
+    # The dispatcher keeps to 30 a second itself: Telegram's 429 is not its pacing. (Arrivals
+    # at the fake can bunch when this one event loop is starved of CPU; starts cannot.)
+    assert max_in_window(starts) <= 30
     refused = [c for c in fake.calls_to("sendMessage") if c.error_code == 429]
-    assert len(refused) <= 2
+    assert len(refused) <= 0.05 * len(starts)
 
 
 async def test_retry_after_holds_every_send_back(
@@ -302,35 +320,47 @@ async def test_enqueueing_twice_queues_one_message_and_wakes_after_commit_only(
     assert len(await outbox_rows(session_factory)) == 1
 
 
-async def test_a_dispatcher_cancelled_mid_batch_loses_nothing_and_resends_nothing_sent(
+async def test_a_dispatcher_stopped_mid_batch_hands_back_its_rows_and_a_restart_finishes(
     fake: FakeTelegram, outbox_sessions: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
     queued = await queue_invitations(outbox_sessions, seed.service.id, seed.office.id, 60)
-    clock = ShiftedClock()
     bot = fake_bot(fake.url)
     try:
-        first = dispatcher(bot, outbox_sessions, clock=clock, rate_per_s=60, lease_s=30)
+        first = dispatcher(bot, outbox_sessions, rate_per_s=60)
         task = asyncio.create_task(first.deliver_due())
         await fake.wait_for(lambda: sum(fake.sent_per_chat().values()) >= 20, timeout=10)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        at_crash = {r.invitation_id: r.status for r in await outbox_rows(outbox_sessions)}
-        received_at_crash = fake.sent_per_chat()
-        assert DeliveryStatus.PENDING in at_crash.values()  # it really stopped midway
+        at_stop = Counter(r.status for r in await outbox_rows(outbox_sessions))
+        # Sends in flight were recorded, claimed rows given back: nothing waits for a lease.
+        assert at_stop[DeliveryStatus.SENDING] == 0
+        assert at_stop[DeliveryStatus.PENDING] > 0, "it really stopped midway"
+        assert at_stop[DeliveryStatus.SENT] == sum(fake.sent_per_chat().values())
 
-        clock.offset = timedelta(seconds=31)  # the dead claims' leases are over
-        second = dispatcher(bot, outbox_sessions, clock=clock, rate_per_s=60, lease_s=30)
-        await second.deliver_due()
+        await dispatcher(bot, outbox_sessions, rate_per_s=60).deliver_due()
     finally:
         await bot.session.close()
-
-    per_chat = fake.sent_per_chat()
-    assert all(per_chat[q.chat_id] >= 1 for q in queued), "an invitation was lost"
-    for q in queued:
-        if at_crash[q.invitation_id] == DeliveryStatus.SENT:
-            assert per_chat[q.chat_id] == 1, "a message committed as sent went again"
-        if per_chat[q.chat_id] > 1:
-            # Only a send cut off between Telegram's answer and the commit may go twice.
-            assert at_crash[q.invitation_id] == DeliveryStatus.SENDING
-            assert received_at_crash[q.chat_id] == 1
+    assert fake.sent_per_chat() == Counter({q.chat_id: 1 for q in queued})
     assert all(r.status == DeliveryStatus.SENT for r in await outbox_rows(outbox_sessions))
+
+
+async def test_rows_of_a_dispatcher_that_died_are_sent_when_their_lease_ends(
+    fake: FakeTelegram, outbox_sessions: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    queued = await queue_invitations(outbox_sessions, seed.service.id, seed.office.id, 5)
+    async with outbox_sessions() as session:  # a dispatcher claims, then dies before sending
+        lease = timedelta(seconds=60)
+        await claim_due(session, now=utcnow(), limit=3, lease=lease, claim=new_claim())
+        await session.commit()
+    clock = ShiftedClock()
+    bot = fake_bot(fake.url)
+    try:
+        await dispatcher(bot, outbox_sessions, clock=clock).deliver_due()
+        assert sum(fake.sent_per_chat().values()) == 2  # the held rows wait for their lease
+        clock.offset = timedelta(seconds=61)
+        await dispatcher(bot, outbox_sessions, clock=clock).deliver_due()
+    finally:
+        await bot.session.close()
+    assert fake.sent_per_chat() == Counter({q.chat_id: 1 for q in queued})
+    rows = await outbox_rows(outbox_sessions)
+    assert sorted(r.attempts for r in rows) == [0, 0, 1, 1, 1]  # a taken-over lease counts

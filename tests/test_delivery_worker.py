@@ -84,7 +84,7 @@ async def test_a_worker_killed_with_sigkill_and_restarted_loses_nothing_and_rese
             worker.kill()
     at_crash = {r.invitation_id: r.status for r in await outbox_rows(outbox_sessions)}
     received_at_crash = fake.sent_per_chat()
-    assert DeliveryStatus.PENDING in at_crash.values(), "the worker finished before the kill"
+    assert set(at_crash.values()) != {DeliveryStatus.SENT}, "the worker finished before the kill"
 
     restarted = start_worker(database_url, fake.url)
     try:
@@ -170,8 +170,8 @@ async def test_two_dispatchers_on_postgresql_never_take_the_same_row(
         await second.rollback()
 
     bots = [fake_bot(fake.url), fake_bot(fake.url)]
-    # Batches of 40: each claims its share while the other is sending.
-    couriers = [dispatcher(bot, outbox_sessions, rate_per_s=20) for bot in bots]
+    # Batches of 60 (five seconds at 12/s): each claims half while the other is sending.
+    couriers = [dispatcher(bot, outbox_sessions, rate_per_s=12) for bot in bots]
     try:
         await asyncio.gather(*(c.deliver_due() for c in couriers))
     finally:

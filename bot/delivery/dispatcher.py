@@ -69,7 +69,7 @@ class DeliveryPolicy:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 900.0
     send_timeout_s: float = 10.0
-    rate_slack: float = 0.03
+    rate_slack: float = 0.02
     max_in_flight: int = 20
     unauthorized_pause_s: float = 60.0
 
@@ -85,9 +85,9 @@ class DeliveryPolicy:
 
     @property
     def batch_size(self) -> int:
-        """About two seconds of sending per claim: short enough for leases, long enough that
-        claiming costs little."""
-        return max(10, min(500, int(self.rate_per_s * 2)))
+        """About five seconds of sending per claim: well inside the lease, and claiming (one
+        round trip, made while the last sends are in flight) costs little."""
+        return max(10, min(500, int(self.rate_per_s * 5)))
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt `attempts + 1` after a transient failure (doubling)."""
@@ -167,17 +167,16 @@ class InvitationDispatcher:
         return max(timeout, self._pacer.paused_for)
 
     async def deliver_due(self) -> Counter[str]:
-        """Send everything due now; return what happened. On cancellation, rows claimed but not
-        yet sent are given back; sends in flight are cut off and their rows wait for the lease
-        (Telegram may or may not have taken them)."""
+        """Send everything due now; return what happened. On cancellation (a clean stop), sends
+        in flight get `send_timeout_s` to finish and be recorded, and rows claimed but not yet
+        sent are given back, so a restart finds nothing waiting for a lease."""
         before = self.stats.copy()
         try:
             while batch := await self._claim():
                 await self._send_batch(batch)
             await self._drain()
         except asyncio.CancelledError:
-            await self._stop_in_flight()
-            await asyncio.shield(self._release_held())
+            await asyncio.shield(self._stop())
             raise
         except Exception:
             await self._drain()  # let sends already made be recorded
@@ -374,11 +373,16 @@ class InvitationDispatcher:
         while self._in_flight:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
 
-    async def _stop_in_flight(self) -> None:
+    async def _stop(self) -> None:
         tasks = list(self._in_flight)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # Cutting a send off is what could make Telegram deliver a message we then send
+            # again: let it finish and be recorded.
+            _done, late = await asyncio.wait(tasks, timeout=self.policy.send_timeout_s)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self._release_held()
 
     async def _release_held(self, ids: list[int] | None = None) -> None:
         chosen = list(self._held) if ids is None else [i for i in ids if i in self._held]

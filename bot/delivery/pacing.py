@@ -4,20 +4,27 @@ minimum interval per chat. Both count in the event loop's clock, within one proc
 from __future__ import annotations
 
 import asyncio
+import math
+from collections import deque
 
 
 class Pacer:
-    """Hands out send slots at least `(1 + slack) / rate` seconds apart.
+    """Hands out send slots: evenly spaced, and never more than `rate` in one second.
 
-    Slots follow a schedule rather than the moment the previous send really started, so
-    sleeping late does not slow the pace down; and after an idle spell the schedule restarts
-    from now, so there is never a burst. Any window of one second therefore holds at most
-    `rate` slots, with `slack / rate` seconds to spare for the jitter between a slot and the
-    request reaching Telegram. `pause` (a 429's retry_after) holds every slot back.
+    Slots follow a schedule `(1 + slack) / rate` seconds apart rather than the moment the
+    previous send really started, so sleeping late does not slow the pace down; after an idle
+    spell the schedule restarts from now, so there is no burst. On top of the schedule a
+    sliding window over the slots really taken holds any `rate` of them to at least
+    `1 s + margin` apart: when the process is starved of CPU and slots come late, the next
+    ones do not bunch up behind them. `slack` and `margin` are the room left for the jitter
+    between taking a slot and the request reaching Telegram. `pause` (a 429's retry_after)
+    holds every slot back.
     """
 
-    def __init__(self, rate_per_s: float, slack: float = 0.03) -> None:
+    def __init__(self, rate_per_s: float, slack: float = 0.02, margin: float = 0.015) -> None:
         self.interval = (1.0 + slack) / rate_per_s
+        self._window = 1.0 + margin
+        self._taken: deque[float] = deque(maxlen=max(1, math.floor(rate_per_s)))
         self._next = 0.0
         self._paused_until = 0.0
 
@@ -29,20 +36,23 @@ class Pacer:
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - asyncio.get_running_loop().time())
 
+    def _earliest(self, now: float) -> float:
+        at = max(self._next, now, self._paused_until)
+        if len(self._taken) == self._taken.maxlen:
+            at = max(at, self._taken[0] + self._window)
+        return at
+
     async def slot(self) -> None:
         """Wait for the next slot (one caller at a time)."""
         loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            at = max(self._next, now, self._paused_until)
-            if at <= now:
-                self._next = at + self.interval
-                return
+        scheduled = self._earliest(loop.time())
+        # A loop, not one sleep: a 429 met meanwhile can push the slot further.
+        while (now := loop.time()) < (at := self._earliest(now)):  # noqa: ASYNC110
             await asyncio.sleep(at - now)
-            if loop.time() >= self._paused_until:
-                # The slot that was waited for, not a fresh one from now: no drift.
-                self._next = max(at, self._next) + self.interval
-                return
+        # The schedule moves on from the slot planned, not from when we woke (no drift), unless
+        # we woke very late: then from now, less the half interval a late wake-up may eat.
+        self._next = max(scheduled, now - self.interval / 2) + self.interval
+        self._taken.append(now)
 
 
 class ChatSpacing:
