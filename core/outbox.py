@@ -13,7 +13,7 @@ of its own derived from the server secret) and is erased as soon as the row is s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -83,26 +83,44 @@ def _setup(session: AsyncSession) -> OutboxSetup:
     return setup if isinstance(setup, OutboxSetup) else _default_setup()
 
 
+@dataclass(frozen=True)
+class InvitationToSend:
+    invitation_id: int
+    respondent_id: int
+    token: str
+
+
 async def enqueue_invitation(
     session: AsyncSession, *, invitation_id: int, respondent_id: int, token: str
 ) -> None:
     """Queue the Telegram message of an invitation, in the caller's transaction (not committed
     here). A second call for the same invitation adds nothing: one invitation, one message."""
+    await enqueue_invitations(session, [InvitationToSend(invitation_id, respondent_id, token)])
+
+
+async def enqueue_invitations(session: AsyncSession, batch: Iterable[InvitationToSend]) -> None:
+    """`enqueue_invitation` for many invitations in one statement (an API batch)."""
     setup = _setup(session)
-    values = {
-        "invitation_id": invitation_id,
-        "respondent_id": respondent_id,
-        "status": DeliveryStatus.PENDING,
-        "encrypted_token": setup.box.seal(token),
-        "attempts": 0,
-        "next_attempt_at": utcnow(),
-        "created_at": utcnow(),
-    }
+    now = utcnow()
+    rows = [
+        {
+            "invitation_id": item.invitation_id,
+            "respondent_id": item.respondent_id,
+            "status": DeliveryStatus.PENDING,
+            "encrypted_token": setup.box.seal(item.token),
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for item in batch
+    ]
+    if not rows:
+        return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
         insert(InvitationDelivery)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["invitation_id"])
     )
     if setup.wake is not None:
@@ -136,6 +154,7 @@ class ClaimedDelivery:
 
     id: int
     invitation_id: int
+    service_event_id: int
     respondent_id: int
     claim: str
     attempts: int
@@ -208,6 +227,7 @@ async def claim_due(
             ServicePoint,
             Invitation.expires_at,
             Invitation.used_at,
+            Invitation.service_event_id,
         )
         .join(Invitation, Invitation.id == InvitationDelivery.invitation_id)
         .join(Respondent, Respondent.id == InvitationDelivery.respondent_id)
@@ -221,12 +241,23 @@ async def claim_due(
         .execution_options(populate_existing=True)
     )
     result = []
-    for row, address, respondent_lang, agency_lang, service, office, expires, used in rows:
+    for (
+        row,
+        address,
+        respondent_lang,
+        agency_lang,
+        service,
+        office,
+        expires,
+        used,
+        event_id,
+    ) in rows:
         lang = respondent_lang or agency_lang or "kk"
         result.append(
             ClaimedDelivery(
                 id=row.id,
                 invitation_id=row.invitation_id,
+                service_event_id=event_id,
                 respondent_id=row.respondent_id,
                 claim=claim,
                 attempts=row.attempts,

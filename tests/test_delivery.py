@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,11 +19,19 @@ from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.pacing import Pacer
 from core import invitations
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
 from core.models import Base, ChatAddress, DeliveryStatus, Invitation
-from core.outbox import claim_due, configure_outbox, enqueue_invitation, new_claim
+from core.outbox import (
+    InvitationToSend,
+    claim_due,
+    configure_outbox,
+    enqueue_invitation,
+    enqueue_invitations,
+    new_claim,
+)
 from tests.conftest import Seed
 from tests.delivery_fixtures import (
     SECRET,
@@ -320,6 +329,23 @@ async def test_enqueueing_twice_queues_one_message_and_wakes_after_commit_only(
     assert len(await outbox_rows(session_factory)) == 1
 
 
+async def test_a_batch_of_invitations_is_queued_in_one_statement_once_each(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    configure_outbox(session_factory, SECRET)
+    first, second = await queue_invitations(session_factory, seed.service.id, seed.office.id, 2)
+    async with session_factory() as session:
+        again = [
+            InvitationToSend(q.invitation_id, q.respondent_id, q.token) for q in (first, second)
+        ]
+        await enqueue_invitations(session, again)  # an API batch retried: nothing doubles
+        await enqueue_invitations(session, [])
+        await session.commit()
+    rows = await outbox_rows(session_factory)
+    assert sorted(r.invitation_id for r in rows) == [first.invitation_id, second.invitation_id]
+    assert all(r.status == DeliveryStatus.PENDING and r.encrypted_token for r in rows)
+
+
 async def test_a_dispatcher_stopped_mid_batch_hands_back_its_rows_and_a_restart_finishes(
     fake: FakeTelegram, outbox_sessions: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
@@ -364,3 +390,32 @@ async def test_rows_of_a_dispatcher_that_died_are_sent_when_their_lease_ends(
     assert fake.sent_per_chat() == Counter({q.chat_id: 1 for q in queued})
     rows = await outbox_rows(outbox_sessions)
     assert sorted(r.attempts for r in rows) == [0, 0, 1, 1, 1]  # a taken-over lease counts
+
+
+async def test_the_pacer_never_gives_more_than_the_rate_in_a_second_even_after_a_stall() -> None:
+    pacer = Pacer(40)
+    loop = asyncio.get_running_loop()
+    taken: list[float] = []
+    for index in range(120):
+        await pacer.slot()
+        taken.append(loop.time())
+        if index == 30:
+            time.sleep(0.25)  # noqa: ASYNC251 (the loop starved of CPU: later slots must not bunch)
+        if index == 70:
+            pacer.pause(0.3)  # a 429's retry_after
+    assert max_in_window(taken) <= 40
+    assert taken[71] - taken[70] >= 0.3
+    pace = (len(taken) - 1) / (taken[-1] - taken[0] - 0.25 - 0.3)
+    assert 40 * 0.93 <= pace <= 40  # near the rate, not far below it
+
+
+async def test_a_429_widens_the_pacers_room_and_calm_narrows_it_back() -> None:
+    pacer = Pacer(100, slack=0.02, calm_s=0.2)
+    pacer.refused(0.05)
+    pacer.refused(0.05)  # the other sends of the same burst: one widening
+    assert pacer.slack == pytest.approx(0.04)
+    await pacer.slot()
+    assert pacer.paused_for == 0
+    await asyncio.sleep(0.25)
+    await pacer.slot()
+    assert pacer.slack == pytest.approx(0.035)

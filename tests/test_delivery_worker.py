@@ -66,6 +66,7 @@ def start_worker(database_url: str, api_url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(QANAGAT), "worker"], env=env, stderr=subprocess.PIPE)  # noqa: S603
 
 
+@pytest.mark.timeout(240)  # two worker processes start: slow on a busy machine
 async def test_a_worker_killed_with_sigkill_and_restarted_loses_nothing_and_resends_nothing_sent(
     fake: FakeTelegram,
     outbox_sessions: async_sessionmaker[AsyncSession],
@@ -76,7 +77,7 @@ async def test_a_worker_killed_with_sigkill_and_restarted_loses_nothing_and_rese
     received = lambda: sum(fake.sent_per_chat().values())  # noqa: E731
     worker = start_worker(database_url, fake.url)
     try:
-        await fake.wait_for(lambda: received() >= 15, timeout=30, what="15 invitations sent")
+        await fake.wait_for(lambda: received() >= 15, timeout=90, what="15 invitations sent")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
@@ -90,7 +91,7 @@ async def test_a_worker_killed_with_sigkill_and_restarted_loses_nothing_and_rese
     try:
         chats = {q.chat_id for q in queued}
         await fake.wait_for(
-            lambda: chats <= set(fake.sent_per_chat()), timeout=30, what="every invitation"
+            lambda: chats <= set(fake.sent_per_chat()), timeout=90, what="every invitation"
         )
         await asyncio.sleep(0.3)  # the last commits
         restarted.send_signal(signal.SIGTERM)

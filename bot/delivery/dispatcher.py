@@ -51,10 +51,11 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-async def funnel_delivered(session: AsyncSession, invitation_id: int) -> None:
-    """The funnel's "delivered" step for one invitation, in the transaction that marks its
-    message sent. The one place to call the funnel from delivery: the funnel module
-    (`core.funnel`) is not part of this code base yet, so this records nothing today."""
+async def funnel_delivered(session: AsyncSession, service_event_id: int) -> None:
+    """The funnel's "delivered" step for the service event whose invitation just went out, in
+    the transaction that marks the message sent. The one place delivery calls the funnel; the
+    funnel module (`core.funnel`, its `count_event(session, FunnelStep.DELIVERED, event_id)`)
+    is not in this code base yet, so until it is wired here this records nothing."""
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ class InvitationDispatcher:
                 )
             except TelegramRetryAfter as error:
                 self.stats["rate_limited"] += 1
-                self._pacer.pause(error.retry_after)
+                self._pacer.refused(error.retry_after)
                 await self._settle(
                     delivery,
                     outbox.retry_later,
@@ -354,7 +355,7 @@ class InvitationDispatcher:
                 async with self.session_factory() as session:
                     held = await change(session, delivery.id, delivery.claim, **values)
                     if held and then is not None:
-                        await then(session, delivery.invitation_id)
+                        await then(session, delivery.service_event_id)
                     await session.commit()
             except (SQLAlchemyError, OSError) as error:
                 if attempt == 3:
