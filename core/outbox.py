@@ -44,6 +44,7 @@ OUTBOX_INFO = "qanagat.outbox"
 _WAKE_PENDING = "qanagat.outbox.wake_pending"
 _LISTENING = "qanagat.outbox.listening"
 ERROR_LIMIT = 300  # last_error column width
+LANGUAGE_COLUMNS = {"kk": 0, "ru": 1, "en": 2}  # order of the name_* columns selected
 
 
 @dataclass(frozen=True)
@@ -217,17 +218,25 @@ async def claim_due(
     ids = list(claimed.scalars())
     if not ids:
         return []
+    # Plain columns, no ORM objects: this runs on the dispatcher's event loop between sends,
+    # and every millisecond it holds the loop makes a send late.
+    service_names = (PublicService.name_kk, PublicService.name_ru, PublicService.name_en)
+    office_names = (ServicePoint.name_kk, ServicePoint.name_ru, ServicePoint.name_en)
     rows = await session.execute(
         select(
-            InvitationDelivery,
+            InvitationDelivery.id,
+            InvitationDelivery.invitation_id,
+            Invitation.service_event_id,
+            InvitationDelivery.respondent_id,
+            InvitationDelivery.attempts,
+            InvitationDelivery.encrypted_token,
             ChatAddress.encrypted_address,
             Respondent.language,
             Agency.language,
-            PublicService,
-            ServicePoint,
             Invitation.expires_at,
             Invitation.used_at,
-            Invitation.service_event_id,
+            *service_names,
+            *office_names,
         )
         .join(Invitation, Invitation.id == InvitationDelivery.invitation_id)
         .join(Respondent, Respondent.id == InvitationDelivery.respondent_id)
@@ -238,35 +247,28 @@ async def claim_due(
         .outerjoin(ServicePoint, ServicePoint.id == ServiceEvent.service_point_id)
         .where(InvitationDelivery.id.in_(ids))
         .order_by(InvitationDelivery.next_attempt_at, InvitationDelivery.id)
-        .execution_options(populate_existing=True)
     )
     result = []
-    for (
-        row,
-        address,
-        respondent_lang,
-        agency_lang,
-        service,
-        office,
-        expires,
-        used,
-        event_id,
-    ) in rows:
+    for row in rows.tuples():
+        (delivery_id, invitation_id, event_id, respondent_id, attempts, token, address) = row[:7]
+        respondent_lang, agency_lang, expires, used = row[7:11]
+        services, offices = row[11:14], row[14:17]
         lang = respondent_lang or agency_lang or "kk"
+        pick = LANGUAGE_COLUMNS.get(lang, 1)  # ru when a language has no column
         result.append(
             ClaimedDelivery(
-                id=row.id,
-                invitation_id=row.invitation_id,
+                id=delivery_id,
+                invitation_id=invitation_id,
                 service_event_id=event_id,
-                respondent_id=row.respondent_id,
+                respondent_id=respondent_id,
                 claim=claim,
-                attempts=row.attempts,
+                attempts=attempts,
                 lease_expires_at=now + lease,
-                encrypted_token=row.encrypted_token,
+                encrypted_token=token,
                 encrypted_address=address,
                 language=lang,
-                service_name=service.name(lang),
-                office_name=office.name(lang) if office is not None else None,
+                service_name=services[pick] or services[1],
+                office_name=(offices[pick] or offices[1]) if offices[1] is not None else None,
                 invitation_expires_at=expires,
                 invitation_used=used is not None,
             )

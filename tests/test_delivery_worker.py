@@ -171,7 +171,7 @@ async def test_two_dispatchers_on_postgresql_never_take_the_same_row(
         await second.rollback()
 
     bots = [fake_bot(fake.url), fake_bot(fake.url)]
-    # Batches of 60 (five seconds at 12/s): each claims half while the other is sending.
+    # Batches of 36 (three seconds at 12/s): each claims a share while the other is sending.
     couriers = [dispatcher(bot, outbox_sessions, rate_per_s=12) for bot in bots]
     try:
         await asyncio.gather(*(c.deliver_due() for c in couriers))

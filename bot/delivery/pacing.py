@@ -15,8 +15,9 @@ class Pacer:
     previous send really started, so sleeping late does not slow the pace down; after an idle
     spell the schedule restarts from now, so there is no burst. On top of the schedule a
     sliding window over the slots really taken holds any `rate` of them to at least
-    `1 + 3/4 slack` seconds apart: when the process is starved of CPU and slots come late, the
-    next ones do not bunch up behind them.
+    `1 + slack/4` seconds apart: when the process is starved of CPU and slots come late, the
+    next ones do not bunch up behind them (a slot late by less than 3/4 of the slack costs
+    nothing later).
 
     `slack` is the room left for the jitter between taking a slot and the request reaching
     Telegram. A 429 (`refused`) holds every slot back for its retry_after and says the jitter
@@ -65,7 +66,7 @@ class Pacer:
     def _earliest(self, now: float) -> float:
         at = max(self._next, now, self._paused_until)
         if len(self._taken) == self._taken.maxlen:
-            at = max(at, self._taken[0] + 1.0 + 0.75 * self.slack)
+            at = max(at, self._taken[0] + 1.0 + 0.25 * self.slack)
         return at
 
     async def slot(self) -> None:
