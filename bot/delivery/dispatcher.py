@@ -138,8 +138,11 @@ class InvitationDispatcher:
         self._chats = ChatSpacing(self.policy.per_chat_interval_s)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(self.policy.max_in_flight)
+        self._slots = asyncio.Semaphore(self.policy.max_in_flight)  # sends waiting or in flight
+        self._pace_lock = asyncio.Lock()
+        self._stopping = False
         self._held: dict[int, str] = {}  # claimed, not yet handed to a send
+        self._introduced = False
 
     def wake(self) -> None:
         """Something was enqueued: stop sleeping (safe to call from any callback on the loop)."""
@@ -173,6 +176,7 @@ class InvitationDispatcher:
         sent are given back, so a restart finds nothing waiting for a lease."""
         before = self.stats.copy()
         try:
+            await self._introduce()
             while batch := await self._claim():
                 await self._send_batch(batch)
             await self._drain()
@@ -184,6 +188,26 @@ class InvitationDispatcher:
             await self._release_held()
             raise
         return self.stats - before
+
+    async def _introduce(self) -> None:
+        """getMe once before the first send: it opens the connection (a first send slowed by
+        the TCP handshake arrives bunched with the next ones and can trip the flood limit), and
+        it checks that the deep links name this bot."""
+        if self._introduced:
+            return
+        self._introduced = True
+        try:
+            me = await self.bot.get_me(request_timeout=max(1, int(self.policy.send_timeout_s)))
+        except TelegramAPIError as error:
+            log.warning("getMe failed: %s", error.message)
+            return
+        if me.username and me.username.lower() != self.bot_username.lower():
+            log.error(
+                "QANAGAT_TELEGRAM_BOT_USERNAME is %s but the token belongs to @%s: invitation "
+                "links would open another bot",
+                self.bot_username,
+                me.username,
+            )
 
     async def _claim(self) -> list[ClaimedDelivery]:
         async with self.session_factory() as session:
@@ -222,11 +246,6 @@ class InvitationDispatcher:
                 )
                 continue
             await self._slots.acquire()
-            try:
-                await self._pacer.slot()
-            except BaseException:
-                self._slots.release()
-                raise
             self._chats.record(chat_id)
             self._held.pop(delivery.id, None)
             task = asyncio.create_task(self._send(delivery, chat_id, token))
@@ -264,6 +283,15 @@ class InvitationDispatcher:
     async def _send(self, delivery: ClaimedDelivery, chat_id: int, token: str) -> None:
         try:
             body, keyboard = invitation_message(delivery, token, self.bot_username)
+            # The slot is taken here, in the task that sends, with nothing that yields between
+            # it and the request: the pace Telegram sees is the pace of the slots. The lock
+            # hands slots out in batch order.
+            async with self._pace_lock:
+                if not self._stopping:
+                    await self._pacer.slot()
+            if self._stopping:
+                await self._settle(delivery, outbox.release)
+                return
             try:
                 message = await self.bot.send_message(
                     chat_id,
@@ -375,6 +403,7 @@ class InvitationDispatcher:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
 
     async def _stop(self) -> None:
+        self._stopping = True  # sends still waiting for a slot give their rows back
         tasks = list(self._in_flight)
         if tasks:
             # Cutting a send off is what could make Telegram deliver a message we then send
@@ -384,6 +413,7 @@ class InvitationDispatcher:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         await self._release_held()
+        self._stopping = False
 
     async def _release_held(self, ids: list[int] | None = None) -> None:
         chosen = list(self._held) if ids is None else [i for i in ids if i in self._held]
