@@ -28,10 +28,11 @@ def _derived(secret: bytes, purpose: str) -> bytes:
 
 
 class AddressBox:
-    """Encrypts and decrypts write-back addresses (chat ids) with a key derived from the secret."""
+    """Encrypts and decrypts write-back addresses (chat ids) with a key derived from the secret;
+    another `purpose` gives another key (the outbox keeps invitation tokens under its own)."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._fernet = Fernet(base64.urlsafe_b64encode(_derived(secret, "chat-address")))
+    def __init__(self, secret: bytes, purpose: str = "chat-address") -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derived(secret, purpose)))
 
     def seal(self, address: str) -> bytes:
         return self._fernet.encrypt(address.encode())

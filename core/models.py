@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -583,3 +584,43 @@ class FunnelDaily(Base):
     started: Mapped[int] = mapped_column(Integer, default=0)
     completed: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one invitation message stands in the outbox."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a dispatcher until lease_expires_at
+    SENT = "sent"
+    FAILED = "failed"  # given up: attempts used up, invitation expired, no address left
+    BLOCKED = "blocked"  # the citizen blocked the bot
+
+
+class InvitationDelivery(Base):
+    """The outbox: one Telegram message to send per invitation, written in the transaction that
+    issues the invitation. The clear token rides here encrypted, only until it is sent or given
+    up; the database refuses a second message for one invitation."""
+
+    __tablename__ = "invitation_delivery"
+    __table_args__ = (Index("ix_invitation_delivery_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), unique=True
+    )
+    # /stop deletes the respondent, and with it any message still waiting for them.
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondent.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    encrypted_token: Mapped[bytes | None] = mapped_column(LargeBinary(256))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    claim: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)

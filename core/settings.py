@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     default_survey: str = "post_service"
     address_retention_days: int = Field(default=30, ge=1)
     worker_interval_s: int = Field(default=3600, ge=1)
+    delivery_rate_per_s: float = Field(default=25.0, gt=0, le=1000)
+    delivery_per_chat_interval_s: float = Field(default=1.0, ge=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_lease_s: float = Field(default=60.0, ge=1)
+    delivery_poll_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
     # Response integrity (core/integrity, core/walk_ins.py)
     anti_gaming_rules: Path = PROJECT_ROOT / "core" / "integrity" / "rules.yaml"

@@ -23,8 +23,11 @@ from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
+from core.job_queue import JobQueue
+from core.outbox import enqueue_invitation
 from core.settings import Settings
 from core.walk_ins import WalkIns
+from qanagat.delivery import connect_outbox, server_delivery_context
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class Runtime:
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
+JOB_QUEUE = web.AppKey("job_queue", JobQueue)
 
 
 def load_surveys(settings: Settings) -> dict[str, SurveyDefinition]:
@@ -94,8 +98,18 @@ def build_app(
     )
     desk = SurveyDesk(surveys, settings.default_survey, walk_ins)
 
+    # Invitations enqueued by this process wake the dispatcher: through Redis in production,
+    # in this process in the embedded mode, where the dispatcher then runs here too.
+    queue = JobQueue(settings.redis_url)
+    connect_outbox(settings, session_factory, queue)
+    dispatch_here = with_bot and settings.telegram_token is not None and queue.in_process
+
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
+    app[JOB_QUEUE] = queue
+    app.cleanup_ctx.append(
+        server_delivery_context(settings, session_factory, queue, dispatch=dispatch_here)
+    )
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
     setup_admin(app, settings=settings, session_factory=session_factory, redis=redis)
@@ -105,8 +119,7 @@ def build_app(
         session_factory=session_factory,
         redis=redis,
         survey_ttl_hours={survey.id: survey.invitation_ttl_hours for survey in surveys.values()},
-        # Merge: enqueue_invitation=core.outbox.enqueue_invitation (the delivery dispatcher).
-        enqueue_invitation=None,
+        enqueue_invitation=enqueue_invitation,
     )
 
     if with_bot and settings.telegram_token is not None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
@@ -118,30 +121,51 @@ def _poster_link(settings: Settings) -> str:
 @main.command()
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 def worker(once: bool) -> None:
-    """Background jobs: delete write-back addresses no longer needed (more jobs join later)."""
+    """Background jobs: deliver Telegram invitations (continuously) and delete write-back
+    addresses no longer needed (every QANAGAT_WORKER_INTERVAL_S)."""
     settings = Settings()
-    asyncio.run(_work(settings, once))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_work(settings, once))
 
 
 async def _work(settings: Settings, once: bool) -> None:
     from core.db import create_engine, create_session_factory
+    from qanagat.delivery import run_worker_delivery
+
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    # SIGTERM (docker stop) ends the jobs like Ctrl-C: claimed rows not yet sent go back.
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if main_task is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+    try:
+        async with asyncio.TaskGroup() as jobs:
+            jobs.create_task(_purge_addresses(settings, session_factory, once))
+            jobs.create_task(run_worker_delivery(settings, session_factory, once=once))
+    except asyncio.CancelledError:
+        logging.getLogger("qanagat.worker").info("worker stopped")
+    finally:
+        await engine.dispose()
+
+
+async def _purge_addresses(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], once: bool
+) -> None:
     from core.integrity.retention import forget_old_traces
     from core.retention import purge_idle_addresses
 
-    engine = create_engine(settings.database_url)
     log = logging.getLogger("qanagat.worker")
-    try:
-        while True:
-            async with create_session_factory(engine)() as session:
-                purged = await purge_idle_addresses(session, settings.address_retention_days)
-                passes, digests = await forget_old_traces(session, settings.address_retention_days)
-            log.info("deleted %d idle write-back addresses", purged)
-            log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
-            if once:
-                return
-            await asyncio.sleep(settings.worker_interval_s)
-    finally:
-        await engine.dispose()
+    while True:
+        async with session_factory() as session:
+            purged = await purge_idle_addresses(session, settings.address_retention_days)
+            passes, digests = await forget_old_traces(session, settings.address_retention_days)
+        log.info("deleted %d idle write-back addresses", purged)
+        log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
+        if once:
+            return
+        await asyncio.sleep(settings.worker_interval_s)
 
 
 @main.group()

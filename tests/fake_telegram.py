@@ -21,9 +21,10 @@ import inspect
 import itertools
 import json
 import math
+import random
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -187,6 +188,7 @@ class ApiCall:
     error_code: int | None = None
     description: str | None = None
     result: Any = None
+    at: float = 0.0  # time.monotonic() when the call arrived
 
     def __repr__(self) -> str:
         outcome = "ok" if self.ok else f"{self.error_code} {self.description}"
@@ -493,6 +495,8 @@ class FakeTelegram:
         self._next_update_id = 1
         self._ids = itertools.count(1)
         self._failures: dict[str, deque[_Failure]] = {}
+        self._random_failures: dict[str, tuple[float, tuple[int, ...]]] = {}
+        self._random = random.Random(0)
         self._send_times: deque[float] = deque()
         self._files: dict[str, _StoredFile] = {}
         self._files_by_path: dict[str, _StoredFile] = {}
@@ -656,6 +660,36 @@ class FakeTelegram:
         failure = _Failure(error_code, description, retry_after, times)
         self._failures.setdefault(method.lower(), deque()).append(failure)
 
+    def fail_randomly(
+        self,
+        probability: float,
+        *,
+        seed: int,
+        methods: Iterable[str] = ("sendMessage",),
+        codes: Iterable[int] = (500, 502),
+    ) -> None:
+        """Make each call of `methods` fail with one of `codes` with `probability`, drawn from
+        a generator seeded with `seed` (the same seed and call order give the same failures).
+        A failed call stores nothing, as when Telegram answers 5xx before taking the message."""
+        self._random = random.Random(seed)
+        for method in methods:
+            self._random_failures[method.lower()] = (probability, tuple(codes))
+
+    def block_chat(self, chat_id: int) -> None:
+        """The person behind `chat_id` blocked the bot: sends there fail with 403 (no update
+        is sent; `FakeUser.block_bot` also sends the my_chat_member update)."""
+        self.blocked_chats.add(chat_id)
+
+    def sent_per_chat(self) -> Counter[int]:
+        """How many messages each chat received (accepted sends, edits not counted)."""
+        return Counter(
+            {chat_id: sum(e.kind == "sent" for e in c.events) for chat_id, c in self.chats.items()}
+        )
+
+    def send_attempt_times(self, method: str = "sendMessage") -> list[float]:
+        """Arrival times (time.monotonic) of every call of `method`, refused ones included."""
+        return [c.at for c in self.calls_to(method)]
+
     async def send_update(self, update: JSON) -> JSON:
         """Inject a raw update; `update_id` is assigned if missing. Returns the update."""
         if "update_id" not in update:
@@ -790,10 +824,15 @@ class FakeTelegram:
     async def _execute(
         self, token: str, method: str, params: JSON, via: Literal["http", "webhook"]
     ) -> tuple[int, JSON]:
-        call = ApiCall(method, params, token, via)
+        call = ApiCall(method, params, token, via, at=time.monotonic())
         self.calls.append(call)
         name = method.lower()
         try:
+            if (chance := self._random_failures.get(name)) is not None:
+                probability, codes = chance
+                if self._random.random() < probability:
+                    code = self._random.choice(codes)
+                    raise _ApiError(code, "Internal Server Error" if code == 500 else "Bad Gateway")
             failures = self._failures.get(name)
             if failures:
                 failure = failures[0]

@@ -1,0 +1,1 @@
+"""Invitation delivery: the outbox dispatcher and its pacing."""
