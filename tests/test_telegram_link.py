@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
@@ -13,11 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import apikeys
-from core.models import ChatAddress, ChatLink, Invitation
+from core.models import ChatAddress, ChatLink, FunnelDaily, Invitation
 from core.settings import Settings
+from qanagat.delivery import run_worker_delivery
 from tests.api_fixtures import event
 from tests.conftest import Seed
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import BOT_USERNAME, FakeTelegram
 from tests.test_telegram_bot import bot_settings, free_port, running_app
 
 CODE = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
@@ -120,3 +122,28 @@ async def test_the_code_is_explained_in_kazakh_and_english(counter: Counter) -> 
     english = counter.fake.user(7104, language_code="en")
     await english.send("/link")
     await english.wait_for_message(containing="Your code")
+
+
+async def test_a_linked_citizens_invitation_reaches_their_chat_and_opens_the_survey(
+    counter: Counter, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    code = await ask_for_code(counter, 7102)
+    citizen = counter.fake.user(7102, language_code="ru")
+
+    [result] = await counter.report(event("link-deliver", telegram_ref=code))
+    assert result["invitation"] == "issued"
+    # The worker's dispatcher (in the embedded mode the server's own may be first: either way
+    # the outbox's lease lets exactly one of them send it).
+    worker = counter.settings.model_copy(update={"telegram_bot_username": BOT_USERNAME})
+    await run_worker_delivery(worker, session_factory, once=True)
+
+    invitation = await citizen.wait_for_message(containing="Оцените")
+    [button] = [b for row in invitation.button_rows() for b in row]
+    token = parse_qs(urlparse(str(button["url"])).query)["start"][0]
+    await citizen.send(f"/start {token}")
+    await citizen.wait_for_message()
+    async with session_factory() as session:
+        [funnel] = list(await session.scalars(select(FunnelDaily)))
+        assert (funnel.served, funnel.invited, funnel.delivered, funnel.started) == (1, 1, 1, 1)
+    sent = [m for m in counter.fake.chat(7102).messages.values() if m.contains("Оцените")]
+    assert len(sent) == 1

@@ -24,6 +24,9 @@ async def on_link(
 ) -> None:
     # The dispatcher needs the chat to write to: kept encrypted, apart from the answers.
     await store.remember_address(respondent, Channel.TELEGRAM, str(message.chat.id), box)
+    if respondent.language is None:
+        # Invitations sent later speak the language this reply speaks, not a default.
+        await store.set_language(respondent, lang)
     code = await chat_links.new_code(store.session, link_secret, respondent.id)
     await message.answer(text("link_code", lang, code=code))
 
