@@ -6,14 +6,18 @@ point (each answer, each completion), so a crash or a lost Redis never loses an 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Executable
 
 from core.clock import utcnow
 from core.identity import AddressBox
@@ -35,17 +39,141 @@ from core.rollups import add_completed_response
 
 AnswerValue = Any
 
-# The hot path of every answer. Written as text so SQLAlchemy caches its compiled form (the
-# dialects' on-conflict inserts are recompiled on every call); the same SQL runs on SQLite
-# and PostgreSQL. The unique (response, question) key makes a second answer a no-op.
+_VALUE_TYPE = Answer.__table__.c.value.type
+_TIME_TYPE = Answer.__table__.c.answered_at.type
+
+# Storing an answer on PostgreSQL: one statement, one round trip, committed on its own. It
+# checks that the response is open and (with `owner`) whose it is, and (with `known`) that it
+# holds exactly the answers the caller decided on; then inserts the answer (a second answer to
+# a question is a no-op: the unique key), bumps `updated_at`, and says what it did and which
+# language the owner speaks. Text, so its compiled form is cached.
+RECORD_ANSWER_POSTGRESQL = text(
+    """
+WITH target AS (
+    SELECT r.id,
+           r.status = 'in_progress' AND (
+               CAST(:owner AS VARCHAR) IS NULL
+               OR r.respondent_id = (
+                   SELECT p.id FROM respondent p WHERE p.key = CAST(:owner AS VARCHAR)
+               )
+           ) AS open,
+           CAST(:known AS INTEGER) IS NULL OR (
+               SELECT count(*) FROM answer a WHERE a.response_id = r.id
+           ) = CAST(:known AS INTEGER) AS current
+    FROM response r
+    WHERE r.id = :response_id
+),
+stored AS (
+    INSERT INTO answer (response_id, question, value, answered_at)
+    SELECT id, CAST(:question AS VARCHAR), CAST(:value AS JSONB), :answered_at
+    FROM target WHERE open AND current
+    ON CONFLICT (response_id, question) DO NOTHING
+    RETURNING response_id
+),
+touched AS (
+    UPDATE response SET updated_at = :answered_at
+    WHERE id = (SELECT response_id FROM stored)
+)
+SELECT target.open,
+       EXISTS (SELECT 1 FROM stored) AS stored,
+       (SELECT p.language FROM respondent p WHERE p.key = CAST(:owner AS VARCHAR)) AS language
+FROM target
+"""
+).bindparams(
+    bindparam("value", type_=_VALUE_TYPE),
+    bindparam("answered_at", type_=_TIME_TYPE),
+)
+
+# The same on SQLite (no data-modifying WITH there), as statements of one transaction.
 INSERT_ANSWER = text(
     "INSERT INTO answer (response_id, question, value, answered_at) "
     "VALUES (:response_id, :question, :value, :answered_at) "
     "ON CONFLICT (response_id, question) DO NOTHING"
 ).bindparams(
-    bindparam("value", type_=Answer.__table__.c.value.type),
-    bindparam("answered_at", type_=Answer.__table__.c.answered_at.type),
+    bindparam("value", type_=_VALUE_TYPE),
+    bindparam("answered_at", type_=_TIME_TYPE),
 )
+_OWNER_ID = select(Respondent.id).where(Respondent.key == bindparam("owner")).scalar_subquery()
+_OWNER_LANGUAGE = (
+    select(Respondent.language).where(Respondent.key == bindparam("owner")).scalar_subquery()
+)
+RESPONSE_STATE = select(
+    Response.status,
+    Response.respondent_id == _OWNER_ID,
+    select(func.count())
+    .select_from(Answer)
+    .where(Answer.response_id == Response.id)
+    .scalar_subquery(),
+    _OWNER_LANGUAGE,
+).where(Response.id == bindparam("response_id"))
+
+# What answering needs to know about one response, in one round trip: its survey, service,
+# state and owner, the owner's language, and the answers so far (one row each).
+LIVE_RESPONSE = (
+    select(
+        Response.status,
+        Response.survey_id,
+        Response.respondent_id == _OWNER_ID,
+        _OWNER_LANGUAGE,
+        PublicService.id,
+        PublicService.name_kk,
+        PublicService.name_ru,
+        PublicService.name_en,
+        Answer.question,
+        Answer.value,
+    )
+    .join(PublicService, PublicService.id == Response.service_id)
+    .outerjoin(Answer, Answer.response_id == Response.id)
+    .where(Response.id == bindparam("response_id"))
+)
+
+_AUTOCOMMIT: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, each statement committed on its own (no BEGIN, no COMMIT)."""
+    found = _AUTOCOMMIT.get(engine.sync_engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine.sync_engine] = engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ServiceNames:
+    id: int
+    name_kk: str
+    name_ru: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return str(getattr(self, f"name_{lang}", None) or self.name_ru)
+
+
+@dataclass
+class LiveResponse:
+    """What answering needs to know about one open response: read in one round trip, and
+    remembered between updates by the worker that read it. Remembered `answers` may be behind
+    the database (another worker took the next one); the statement that stores an answer
+    checks them, so a decision made on them is never stored wrongly."""
+
+    id: int
+    survey_id: str
+    service: ServiceNames
+    owner_key: str
+    language: str | None  # the owner's chosen language
+    answers: dict[str, AnswerValue]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What storing an answer did. `open`: the response is in progress (and the owner's);
+    `stored`: the answer was stored (False: the question had one, or the answers moved on)."""
+
+    open: bool
+    stored: bool
+    language: str | None = None
 
 
 class ResponseStore:
@@ -257,6 +385,100 @@ class ResponseStore:
     async def office(self, office_id: int) -> ServicePoint | None:
         return await self.session.get(ServicePoint, office_id)
 
+    # Answering, lean: few round trips, no ORM objects --------------------------------------
+
+    async def live_response(
+        self, response_id: int, owner_key: str
+    ) -> LiveResponse | ResponseStatus | None:
+        """The response as answering needs it, if it is in progress and `owner_key`'s; else
+        None (unknown, or someone else's) or its status (completed, stopped)."""
+        rows = await self._read(LIVE_RESPONSE, {"response_id": response_id, "owner": owner_key})
+        if not rows:
+            return None
+        status, survey_id, mine, language, service_id, kk, ru, en = rows[0][:8]
+        if not mine:
+            return None
+        if status is not ResponseStatus.IN_PROGRESS:
+            return ResponseStatus(status)
+        answers = {row[8]: row[9] for row in rows if row[8] is not None}
+        return LiveResponse(
+            response_id,
+            survey_id,
+            ServiceNames(service_id, kk, ru, en),
+            owner_key,
+            language,
+            answers,
+        )
+
+    async def record_answer(
+        self,
+        response_id: int,
+        question: str,
+        value: AnswerValue,
+        *,
+        known: int | None = None,
+        owner_key: str | None = None,
+    ) -> Recorded:
+        """Store one answer, committed at once, if the response is in progress, is
+        `owner_key`'s (when given) and holds exactly `known` answers (when given)."""
+        params = {
+            "response_id": response_id,
+            "question": question,
+            "value": value,
+            "answered_at": utcnow(),
+            "known": known,
+            "owner": owner_key,
+        }
+        if self._dialect() == "postgresql":
+            rows = await self._write_alone(RECORD_ANSWER_POSTGRESQL, params)
+            if not rows:
+                return Recorded(open=False, stored=False)
+            is_open, stored, language = rows[0]
+            return Recorded(bool(is_open), bool(stored), language)
+        return await self._record_answer_in_transaction(params)
+
+    async def _record_answer_in_transaction(self, params: dict[str, Any]) -> Recorded:
+        state = (await self.session.execute(RESPONSE_STATE, params)).first()
+        if state is None:
+            await self.session.rollback()
+            return Recorded(open=False, stored=False)
+        status, mine, count, language = state
+        is_open = status is ResponseStatus.IN_PROGRESS and (params["owner"] is None or bool(mine))
+        if not is_open or (params["known"] is not None and count != params["known"]):
+            await self.session.rollback()
+            return Recorded(is_open, False, language)
+        inserted = await self.session.execute(INSERT_ANSWER, params)
+        stored = getattr(inserted, "rowcount", 1) == 1
+        if stored:
+            await self.session.execute(
+                update(Response)
+                .where(Response.id == params["response_id"])
+                .values(updated_at=params["answered_at"])
+            )
+        await self.session.commit()
+        return Recorded(True, stored, language)
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+        """Rows of one query: inside the unit of work's transaction if one is open, else on a
+        connection of its own that begins and commits nothing (one round trip)."""
+        if self.session.in_transaction() or not isinstance(self.session.bind, AsyncEngine):
+            return (await self.session.execute(statement, params)).all()
+        async with _autocommit(self.session.bind).connect() as connection:
+            return (await connection.execute(statement, params)).all()
+
+    async def _write_alone(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> Sequence[Row[Any]]:
+        """One statement, committed when it returns."""
+        if self.session.in_transaction() or not isinstance(self.session.bind, AsyncEngine):
+            rows = (await self.session.execute(statement, params)).all()
+            await self.session.commit()
+            return rows
+        return await self._read(statement, params)
+
     # The engine's AnswerStore ---------------------------------------------------------------
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
@@ -265,19 +487,11 @@ class ResponseStore:
         )
         return {question: value for question, value in rows}
 
-    async def save_answer(self, response_id: int, question: str, value: AnswerValue) -> bool:
-        now = utcnow()
-        inserted = await self.session.execute(
-            INSERT_ANSWER,
-            {"response_id": response_id, "question": question, "value": value, "answered_at": now},
-        )
-        if getattr(inserted, "rowcount", 1) != 1:
-            return False
-        await self.session.execute(
-            update(Response).where(Response.id == response_id).values(updated_at=now)
-        )
-        await self.session.commit()
-        return True
+    async def save_answer(
+        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+    ) -> bool:
+        recorded = await self.record_answer(response_id, question, value, known=known)
+        return recorded.stored
 
     async def complete(
         self,

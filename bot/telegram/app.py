@@ -25,12 +25,12 @@ from bot.opening import SurveyDesk
 from bot.telegram import common, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
+    CardStateMiddleware,
+    ClaimMiddleware,
     DbSessionMiddleware,
-    DeduplicateMiddleware,
-    PersonLockMiddleware,
-    PersonLocks,
+    PersonMiddleware,
     RespondentMiddleware,
-    SeenUpdates,
+    UpdateClaims,
 )
 from core.identity import AddressBox
 from core.settings import Settings
@@ -72,19 +72,23 @@ def build_dispatcher(
     desk: SurveyDesk,
     redis: Redis | None = None,
 ) -> Dispatcher:
-    """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory."""
+    """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
+    aiogram's FSM middleware is off: it reads the state of every update, and we keep none
+    there but the live card's message id, read when a card is replaced."""
     storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
     dispatcher = Dispatcher(
         storage=storage,
+        disable_fsm=True,
         desk=desk,
         box=AddressBox(settings.secret_bytes()),
     )
-    dispatcher.update.outer_middleware(DeduplicateMiddleware(SeenUpdates(redis)))
+    dispatcher.update.outer_middleware(ClaimMiddleware(UpdateClaims(redis)))
+    dispatcher.update.outer_middleware(CardStateMiddleware(storage))
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ApologyMiddleware())
-        observer.outer_middleware(PersonLockMiddleware(PersonLocks(redis)))
         observer.outer_middleware(DbSessionMiddleware(session_factory))
-        observer.outer_middleware(RespondentMiddleware(settings.secret_bytes()))
+        observer.outer_middleware(PersonMiddleware(settings.secret_bytes()))
+        observer.middleware(RespondentMiddleware())
     dispatcher.include_routers(start.build_router(), survey.build_router(), common.build_router())
     return dispatcher
 

@@ -13,6 +13,7 @@ from bot.engine.flow import Step
 from bot.opening import SurveyDesk
 from bot.telegram.render import Card, card
 from core.models import Response
+from core.responses import LiveResponse
 
 log = logging.getLogger(__name__)
 CARD_KEY = "card_message_id"  # the FSM remembers which message is the live card (may be lost)
@@ -23,7 +24,7 @@ async def send_card(
     chat_id: int,
     step: Step,
     desk: SurveyDesk,
-    response: Response,
+    response: Response | LiveResponse,
     lang: str,
     state: FSMContext,
     notice: str | None = None,
@@ -38,7 +39,7 @@ async def edit_card(
     message: MaybeInaccessibleMessageUnion | None,
     step: Step,
     desk: SurveyDesk,
-    response: Response,
+    response: Response | LiveResponse,
     lang: str,
     state: FSMContext,
     notice: str | None = None,
