@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 
 from core.clock import utcnow
@@ -127,6 +128,16 @@ LIVE_RESPONSE = (
     .where(Response.id == bindparam("response_id"))
 )
 
+RESPONDENT = select(Respondent.id, Respondent.language, Respondent.created_at).where(
+    Respondent.key == bindparam("key")
+)
+ADDRESS = select(ChatAddress.encrypted_address).where(
+    ChatAddress.respondent_id == bindparam("respondent_id")
+)
+ANSWERS = select(Answer.question, Answer.value).where(
+    Answer.response_id == bindparam("response_id")
+)
+
 _AUTOCOMMIT: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
 
 
@@ -184,7 +195,7 @@ class ResponseStore:
 
     async def respondent(self, key: str, language: str | None = None) -> Respondent:
         """The respondent with this pseudonym, created on first contact (race-safe)."""
-        found = await self.session.scalar(select(Respondent).where(Respondent.key == key))
+        found = await self._find_respondent(key)
         if found is not None:
             return found
         await self.session.execute(
@@ -193,9 +204,25 @@ class ResponseStore:
             .on_conflict_do_nothing(index_elements=["key"])
         )
         await self.session.commit()
-        created = await self.session.scalar(select(Respondent).where(Respondent.key == key))
+        created = await self._find_respondent(key)
         assert created is not None
         return created
+
+    async def _find_respondent(self, key: str) -> Respondent | None:
+        # Read without opening a transaction (one round trip), then put it in the session as
+        # if loaded there, so that changes to it are saved by the next commit.
+        rows = await self._read(RESPONDENT, {"key": key})
+        if not rows:
+            return None
+        respondent_id, language, created_at = rows[0]
+        sync = self.session.sync_session
+        known = sync.identity_map.get(identity_key(Respondent, respondent_id))
+        if isinstance(known, Respondent):
+            return known
+        respondent = Respondent(id=respondent_id, key=key, language=language, created_at=created_at)
+        make_transient_to_detached(respondent)
+        self.session.add(respondent)
+        return respondent
 
     async def set_language(self, respondent: Respondent, language: str) -> None:
         respondent.language = language
@@ -213,10 +240,8 @@ class ResponseStore:
         self, respondent: Respondent, channel: Channel, address: str, box: AddressBox
     ) -> None:
         """Keep (encrypted, apart from answers) what is needed to write back to this person."""
-        existing = await self.session.scalar(
-            select(ChatAddress.encrypted_address).where(ChatAddress.respondent_id == respondent.id)
-        )
-        if existing is not None and box.open(existing) == address:
+        rows = await self._read(ADDRESS, {"respondent_id": respondent.id})
+        if rows and box.open(rows[0][0]) == address:
             return
         statement = self._insert(ChatAddress).values(
             respondent_id=respondent.id,
@@ -317,6 +342,7 @@ class ResponseStore:
             started_at=now,
             updated_at=now,
         )
+        response.service = event.service  # loaded with the invitation: no reload after commit
         self.session.add(response)
         invitation.used_at = now
         try:
@@ -325,7 +351,7 @@ class ResponseStore:
             # Two taps on the same link at once: the other one won.
             await self.session.rollback()
             return InvitationProblem.USED
-        return await self._reload(response.id)
+        return response
 
     async def start_walk_in(
         self,
@@ -482,9 +508,7 @@ class ResponseStore:
     # The engine's AnswerStore ---------------------------------------------------------------
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
-        rows = await self.session.execute(
-            select(Answer.question, Answer.value).where(Answer.response_id == response_id)
-        )
+        rows = await self._read(ANSWERS, {"response_id": response_id})
         return {question: value for question, value in rows}
 
     async def save_answer(
@@ -500,16 +524,32 @@ class ResponseStore:
         complaint_requested: bool,
     ) -> None:
         now = utcnow()
-        result = await self.session.execute(
-            update(Response)
-            .where(Response.id == response_id, Response.status == ResponseStatus.IN_PROGRESS)
-            .values(status=ResponseStatus.COMPLETED, completed_at=now, updated_at=now)
-        )
-        if getattr(result, "rowcount", 1) == 0:
+        completed = (
+            await self.session.execute(
+                update(Response)
+                .where(Response.id == response_id, Response.status == ResponseStatus.IN_PROGRESS)
+                .values(status=ResponseStatus.COMPLETED, completed_at=now, updated_at=now)
+                .returning(
+                    Response.channel,
+                    Response.service_id,
+                    Response.service_point_id,
+                    select(PublicService.agency_id)
+                    .where(PublicService.id == Response.service_id)
+                    .scalar_subquery(),
+                )
+            )
+        ).first()
+        if completed is None:
+            await self.session.rollback()
             return  # completed already (a duplicate delivery)
-        response = await self._reload(response_id)
-        response.completed_at = now
+        channel, service_id, service_point_id, agency_id = completed
+        counted = Response(
+            channel=channel,
+            service_id=service_id,
+            service_point_id=service_point_id,
+            completed_at=now,
+        )
         if complaint_requested:
             self.session.add(ComplaintRequest(response_id=response_id, created_at=now))
-        await add_completed_response(self.session, response, response.service.agency_id, metrics)
+        await add_completed_response(self.session, counted, agency_id, metrics)
         await self.session.commit()
