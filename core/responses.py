@@ -6,6 +6,7 @@ point (each answer, each completion), so a crash or a lost Redis never loses an 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,46 +45,50 @@ _VALUE_TYPE = Answer.__table__.c.value.type
 _TIME_TYPE = Answer.__table__.c.answered_at.type
 
 # Storing an answer on PostgreSQL: one statement, one round trip, committed on its own. It
-# checks that the response is open and (with `owner`) whose it is, and (with `known`) that it
-# holds exactly the answers the caller decided on; then inserts the answer (a second answer to
-# a question is a no-op: the unique key), bumps `updated_at`, and says what it did and which
-# language the owner speaks. Text, so its compiled form is cached.
-RECORD_ANSWER_POSTGRESQL = text(
-    """
+# checks that the response is open and (with an owner, $6) whose it is, and (with a count,
+# $5) that it holds exactly the answers the caller decided on; then inserts the answer (a
+# second answer to a question is a no-op: the unique key), bumps `updated_at`, and says what
+# it did and which language the owner speaks. Sent to asyncpg itself: on the path of every
+# answer, SQLAlchemy's execution costs more CPU than the driver's (the pool is still its).
+RECORD_ANSWER_POSTGRESQL = """
 WITH target AS (
     SELECT r.id,
            r.status = 'in_progress' AND (
-               CAST(:owner AS VARCHAR) IS NULL
-               OR r.respondent_id = (
-                   SELECT p.id FROM respondent p WHERE p.key = CAST(:owner AS VARCHAR)
-               )
+               $6::varchar IS NULL
+               OR r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $6::varchar)
            ) AS open,
-           CAST(:known AS INTEGER) IS NULL OR (
+           $5::integer IS NULL OR (
                SELECT count(*) FROM answer a WHERE a.response_id = r.id
-           ) = CAST(:known AS INTEGER) AS current
+           ) = $5::integer AS current
     FROM response r
-    WHERE r.id = :response_id
+    WHERE r.id = $1
 ),
 stored AS (
     INSERT INTO answer (response_id, question, value, answered_at)
-    SELECT id, CAST(:question AS VARCHAR), CAST(:value AS JSONB), :answered_at
-    FROM target WHERE open AND current
+    SELECT id, $2::varchar, $3::jsonb, $4::timestamptz FROM target WHERE open AND current
     ON CONFLICT (response_id, question) DO NOTHING
     RETURNING response_id
 ),
 touched AS (
-    UPDATE response SET updated_at = :answered_at
+    UPDATE response SET updated_at = $4::timestamptz
     WHERE id = (SELECT response_id FROM stored)
 )
 SELECT target.open,
        EXISTS (SELECT 1 FROM stored) AS stored,
-       (SELECT p.language FROM respondent p WHERE p.key = CAST(:owner AS VARCHAR)) AS language
+       (SELECT p.language FROM respondent p WHERE p.key = $6::varchar) AS language
 FROM target
 """
-).bindparams(
-    bindparam("value", type_=_VALUE_TYPE),
-    bindparam("answered_at", type_=_TIME_TYPE),
-)
+# What answering needs to know about one response, as LIVE_RESPONSE below, for asyncpg.
+LIVE_RESPONSE_POSTGRESQL = """
+SELECT r.status, r.survey_id,
+       r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $2),
+       (SELECT p.language FROM respondent p WHERE p.key = $2),
+       s.id, s.name_kk, s.name_ru, s.name_en, a.question, a.value
+FROM response r
+JOIN public_service s ON s.id = r.service_id
+LEFT JOIN answer a ON a.response_id = r.id
+WHERE r.id = $1
+"""
 
 # The same on SQLite (no data-modifying WITH there), as statements of one transaction.
 INSERT_ANSWER = text(
@@ -418,15 +423,21 @@ class ResponseStore:
     ) -> LiveResponse | ResponseStatus | None:
         """The response as answering needs it, if it is in progress and `owner_key`'s; else
         None (unknown, or someone else's) or its status (completed, stopped)."""
-        rows = await self._read(LIVE_RESPONSE, {"response_id": response_id, "owner": owner_key})
+        rows: Sequence[Sequence[Any]]
+        if self._on_asyncpg():
+            rows = await self._on_driver(LIVE_RESPONSE_POSTGRESQL, response_id, owner_key)
+        else:
+            rows = await self._read(LIVE_RESPONSE, {"response_id": response_id, "owner": owner_key})
+        # (SQLAlchemy gives the pool's asyncpg connections a JSONB codec: values come decoded,
+        # and go in as JSON text.)
+        answers = {row[8]: row[9] for row in rows if row[8] is not None}
         if not rows:
             return None
         status, survey_id, mine, language, service_id, kk, ru, en = rows[0][:8]
         if not mine:
             return None
-        if status is not ResponseStatus.IN_PROGRESS:
+        if ResponseStatus(status) is not ResponseStatus.IN_PROGRESS:
             return ResponseStatus(status)
-        answers = {row[8]: row[9] for row in rows if row[8] is not None}
         return LiveResponse(
             response_id,
             survey_id,
@@ -455,8 +466,19 @@ class ResponseStore:
             "known": known,
             "owner": owner_key,
         }
-        if self._dialect() == "postgresql":
-            rows = await self._write_alone(RECORD_ANSWER_POSTGRESQL, params)
+        if self._on_asyncpg():
+            in_transaction = self.session.in_transaction()
+            rows = await self._on_driver(
+                RECORD_ANSWER_POSTGRESQL,
+                response_id,
+                question,
+                json.dumps(value),
+                params["answered_at"],
+                known,
+                owner_key,
+            )
+            if in_transaction:
+                await self.session.commit()
             if not rows:
                 return Recorded(open=False, stored=False)
             is_open, stored, language = rows[0]
@@ -484,8 +506,19 @@ class ResponseStore:
         await self.session.commit()
         return Recorded(True, stored, language)
 
-    def _dialect(self) -> str:
-        return self.session.get_bind().dialect.name
+    def _on_asyncpg(self) -> bool:
+        return self.session.get_bind().dialect.driver == "asyncpg"
+
+    async def _on_driver(self, sql: str, *args: Any) -> Sequence[Sequence[Any]]:
+        """Rows of one statement sent to asyncpg on a connection of the pool: inside the unit
+        of work's transaction if one is open, else on its own (it commits as it runs)."""
+        if self.session.in_transaction() or not isinstance(self.session.bind, AsyncEngine):
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            return list(await raw.driver_connection.fetch(sql, *args))  # type: ignore[union-attr]
+        async with self.session.bind.connect() as connection:
+            raw = await connection.get_raw_connection()
+            return list(await raw.driver_connection.fetch(sql, *args))  # type: ignore[union-attr]
 
     async def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
         """Rows of one query: inside the unit of work's transaction if one is open, else on a
@@ -494,16 +527,6 @@ class ResponseStore:
             return (await self.session.execute(statement, params)).all()
         async with _autocommit(self.session.bind).connect() as connection:
             return (await connection.execute(statement, params)).all()
-
-    async def _write_alone(
-        self, statement: Executable, params: Mapping[str, Any]
-    ) -> Sequence[Row[Any]]:
-        """One statement, committed when it returns."""
-        if self.session.in_transaction() or not isinstance(self.session.bind, AsyncEngine):
-            rows = (await self.session.execute(statement, params)).all()
-            await self.session.commit()
-            return rows
-        return await self._read(statement, params)
 
     # The engine's AnswerStore ---------------------------------------------------------------
 
