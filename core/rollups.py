@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,14 +37,18 @@ async def add_completed_response(
         }
         for (metric, value), count in sorted(counts.items())
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DailyRollup).values(rows)
-    statement = statement.on_conflict_do_update(
+    # One statement for all rows (executemany): built once, so compiled once; a VALUES list
+    # of as many rows as this response has metrics was compiled afresh on every completion.
+    await session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
+
+
+def _upsert(insert: Any) -> Any:
+    table = DailyRollup.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=["day", "service_id", "service_point_key", "metric", "value_key"],
-        set_={
-            "count": DailyRollup.count + statement.excluded.count,
-            "updated_at": func.now(),
-        },
+        set_={"count": table.c.count + statement.excluded.count, "updated_at": func.now()},
     )
-    await session.execute(statement)
+
+
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
