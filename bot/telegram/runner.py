@@ -13,7 +13,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import JsonPayload, Payload, web
 
-from bot.telegram.app import announce_commands
+from bot.telegram.app import announce_commands, json_params
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -48,15 +48,12 @@ class JsonReplyRequestHandler(SimpleRequestHandler):
     def _build_response_writer(self, bot: Bot, result: TelegramMethod[Any] | None) -> Payload:
         if not result:
             return JsonPayload({})
-        files: dict[str, Any] = {}
-        reply: dict[str, Any] = {"method": result.__api_method__}
-        for key, value in result.model_dump(warnings=False).items():
-            prepared = bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared:  # as aiogram's form: empty values are left out
-                reply[key] = prepared
-        if files:
+        params = json_params(bot.session, bot, result)
+        if params is None:
             return super()._build_response_writer(bot, result)
-        return JsonPayload(reply, dumps=bot.session.json_dumps)
+        return JsonPayload(
+            {"method": result.__api_method__, **params}, dumps=bot.session.json_dumps
+        )
 
 
 def mount_webhook(
