@@ -122,7 +122,8 @@ def build_dispatcher(
         observer.outer_middleware(DbSessionMiddleware(session_factory))
         observer.outer_middleware(PersonMiddleware(settings.secret_bytes()))
         observer.middleware(RespondentMiddleware())
-    dispatcher.include_routers(start.build_router(), survey.build_router(), common.build_router())
+    # Answers first: they are most updates, and aiogram tries handlers' filters in this order.
+    dispatcher.include_routers(survey.build_router(), start.build_router(), common.build_router())
     return dispatcher
 
 
