@@ -195,6 +195,7 @@ class Recorded:
 class ResponseStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._opened: set[int] = set()  # responses this unit of work created: no answers yet
 
     # Respondents ----------------------------------------------------------------------------
 
@@ -356,6 +357,7 @@ class ResponseStore:
             # Two taps on the same link at once: the other one won.
             await self.session.rollback()
             return InvitationProblem.USED
+        self._opened.add(response.id)
         return response
 
     async def start_walk_in(
@@ -384,6 +386,7 @@ class ResponseStore:
         )
         self.session.add(response)
         await self.session.commit()
+        self._opened.add(response.id)
         return await self._reload(response.id)
 
     async def _stop_other_open_responses(self, respondent: Respondent) -> None:
@@ -458,6 +461,7 @@ class ResponseStore:
     ) -> Recorded:
         """Store one answer, committed at once, if the response is in progress, is
         `owner_key`'s (when given) and holds exactly `known` answers (when given)."""
+        self._opened.discard(response_id)
         params = {
             "response_id": response_id,
             "question": question,
@@ -531,6 +535,8 @@ class ResponseStore:
     # The engine's AnswerStore ---------------------------------------------------------------
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
+        if response_id in self._opened:
+            return {}
         rows = await self._read(ANSWERS, {"response_id": response_id})
         return {question: value for question, value in rows}
 

@@ -218,3 +218,17 @@ async def test_someone_elses_or_a_finished_survey_is_refused_even_when_remembere
         await session.commit()
     assert await press(session_factory, desk, response.id, "overall", "5") == Refused("completed")
     assert await stored_answers(session_factory, response.id) == {}
+
+
+async def test_a_response_just_opened_is_empty_then_holds_what_was_stored(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        respondent = await store.respondent(OWNER, "ru")
+        token = await make_invitation()
+        response = await worker().open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
+        assert isinstance(response, Response)
+        assert await store.load_answers(response.id) == {}  # known without a read
+        assert await store.save_answer(response.id, "overall", 5)
+        assert await store.load_answers(response.id) == {"overall": 5}
