@@ -160,11 +160,11 @@ class CardStateMiddleware(BaseMiddleware):
         context: EventContext | None = data.get(EVENT_CONTEXT_KEY)
         if context is not None and context.user_id is not None:
             bot: Bot = data["bot"]
+            # The key aiogram's FSM middleware would use (its default, user in chat).
             key = StorageKey(
                 bot_id=bot.id,
                 chat_id=context.chat_id if context.chat_id is not None else context.user_id,
                 user_id=context.user_id,
-                thread_id=context.thread_id,
                 business_connection_id=context.business_connection_id,
             )
             data["state"] = FSMContext(storage=self.storage, key=key)
