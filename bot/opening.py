@@ -3,22 +3,17 @@ channel. Channels translate their events into these calls and render what comes 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engine.conversation import Conversation
-from bot.engine.definition import SurveyDefinition
+from bot.engine.definition import Question, QuestionType, SurveyDefinition
+from bot.engine.flow import AnswerValue, Completed, RawValue, Step
 from core import invitations
 from core.invitations import InvitationProblem
-from core.models import (
-    Channel,
-    PublicService,
-    Respondent,
-    Response,
-    ResponseStatus,
-    ServicePoint,
-)
-from core.responses import ResponseStore
+from core.models import Channel, PublicService, Respondent, Response, ResponseStatus, ServicePoint
+from core.responses import LiveResponse, ResponseStore, ServiceNames
 from core.walk_ins import WalkIns
 
 STALE_OFFICE_CODE = "office_code_stale"
@@ -40,6 +35,84 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True)
+class Pressed:
+    """A button of the live question of the presser's own open survey. `fresh`: the response
+    was just read from the database, not remembered from an earlier update."""
+
+    live: LiveResponse
+    question: Question
+    fresh: bool
+
+
+class LiveResponses:
+    """This worker's memory of the open responses it served last, so that the next answer
+    needs no read first. Safe across workers: every answer stored on what it remembers is
+    checked by the storing statement (owner, status, answers so far), and a refusal is only
+    given on what was just read. Bounded: the least recently used are forgotten."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._live: OrderedDict[int, LiveResponse] = OrderedDict()
+
+    def get(self, response_id: int, owner_key: str) -> LiveResponse | None:
+        live = self._live.get(response_id)
+        if live is None or live.owner_key != owner_key:
+            return None
+        self._live.move_to_end(response_id)
+        return live
+
+    def keep(self, live: LiveResponse) -> None:
+        self._live[live.id] = live
+        self._live.move_to_end(live.id)
+        if len(self._live) > self.capacity:
+            self._live.popitem(last=False)
+
+    def drop(self, response_id: int) -> None:
+        self._live.pop(response_id, None)
+
+    def forget_owner(self, owner_key: str) -> None:
+        """/stop or a new language: nothing remembered of this person stays."""
+        for response_id in [i for i, live in self._live.items() if live.owner_key == owner_key]:
+            del self._live[response_id]
+
+
+class ResponseClosed(Exception):
+    """The response is no longer open to its presser (finished, stopped, someone else's)."""
+
+
+class _OwnedAnswers:
+    """The engine's AnswerStore over one live response, on behalf of its owner: a response
+    that is closed or not theirs raises ResponseClosed instead of taking an answer."""
+
+    def __init__(self, store: ResponseStore, live: LiveResponse) -> None:
+        self.store = store
+        self.live = live
+
+    async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
+        found = await self.store.live_response(response_id, self.live.owner_key)
+        if not isinstance(found, LiveResponse):
+            raise ResponseClosed
+        self.live.language = found.language
+        return dict(found.answers)
+
+    async def save_answer(
+        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+    ) -> bool:
+        recorded = await self.store.record_answer(
+            response_id, question, value, known=known, owner_key=self.live.owner_key
+        )
+        if not recorded.open:
+            raise ResponseClosed
+        self.live.language = recorded.language
+        return recorded.stored
+
+    async def complete(
+        self, response_id: int, metrics: list[tuple[str, str]], complaint_requested: bool
+    ) -> None:
+        await self.store.complete(response_id, metrics, complaint_requested)
+
+
 class SurveyDesk:
     """Opens and resumes conversations over the shipped survey definitions."""
 
@@ -53,6 +126,7 @@ class SurveyDesk:
         self.default_survey = default_survey
         # Without a walk-in policy (no key to read poster codes with), offices open nothing.
         self.walk_ins = walk_ins
+        self.live = LiveResponses()
 
     def definition(self, survey_id: str) -> SurveyDefinition:
         return self.surveys.get(survey_id) or self.surveys[self.default_survey]
@@ -138,3 +212,73 @@ class SurveyDesk:
 
     async def conversation(self, store: ResponseStore, response: Response) -> Conversation:
         return await Conversation.resume(self.definition(response.survey_id), store, response.id)
+
+    async def resume(
+        self, store: ResponseStore, response: Response, respondent: Respondent
+    ) -> Conversation:
+        """The conversation of an open response, remembered for the answers that follow."""
+        conversation = await self.conversation(store, response)
+        service = response.service
+        self.live.keep(
+            LiveResponse(
+                response.id,
+                response.survey_id,
+                ServiceNames(service.id, service.name_kk, service.name_ru, service.name_en),
+                respondent.key,
+                respondent.language,
+                dict(conversation.answers),
+            )
+        )
+        return conversation
+
+    async def press(
+        self,
+        store: ResponseStore,
+        owner_key: str,
+        response_id: int,
+        index: int,
+        kind: QuestionType | None = None,
+        *,
+        fresh: bool = False,
+    ) -> Pressed | Refused:
+        """What a button refers to, or why it refers to nothing: someone else's or an unknown
+        survey, a question index or type that does not match, a finished survey. Remembered
+        responses serve the first look; a refusal is only given on a fresh one."""
+        live = None if fresh else self.live.get(response_id, owner_key)
+        remembered = live is not None
+        if live is None:
+            found = await store.live_response(response_id, owner_key)
+            if not isinstance(found, LiveResponse):
+                self.live.drop(response_id)
+                return Refused("completed" if found is not None else "stale_button")
+            live = found
+            self.live.keep(live)
+        questions = self.definition(live.survey_id).questions
+        if not 0 <= index < len(questions) or (
+            kind is not None and questions[index].type is not kind
+        ):
+            if remembered:
+                return await self.press(store, owner_key, response_id, index, kind, fresh=True)
+            return Refused("stale_button")
+        return Pressed(live, questions[index], fresh=not remembered)
+
+    async def answer(self, store: ResponseStore, pressed: Pressed, raw: RawValue) -> Step | Refused:
+        """Answer the pressed question; the step to show next, or why nothing was taken."""
+        live = pressed.live
+        conversation = Conversation(
+            self.definition(live.survey_id),
+            _OwnedAnswers(store, live),
+            live.id,
+            live.answers,
+            fresh=pressed.fresh,
+        )
+        try:
+            step = await conversation.answer(pressed.question.name, raw)
+        except ResponseClosed:
+            self.live.drop(live.id)
+            found = await store.live_response(live.id, live.owner_key)
+            return Refused("completed" if isinstance(found, ResponseStatus) else "stale_button")
+        live.answers = conversation.answers
+        if isinstance(step, Completed):
+            self.live.drop(live.id)
+        return step

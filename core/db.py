@@ -20,8 +20,10 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 20)
+    # Kept open: a webhook worker serves a couple of hundred updates at once, and overflow
+    # connections are closed when returned (a new backend and a new login for the next burst).
+    kwargs.setdefault("pool_size", 40)
+    kwargs.setdefault("max_overflow", 10)
     # Recycle instead of pre-ping: a ping is one more round trip on every checkout.
     kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(database_url, **kwargs)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
 from core.identity import new_token, token_hash
@@ -64,9 +64,9 @@ async def find(session: AsyncSession, token: str) -> Invitation | InvitationProb
     invitation = await session.scalar(
         select(Invitation)
         .where(Invitation.token_hash == token_hash(token))
-        .options(
-            selectinload(Invitation.service_event).selectinload(ServiceEvent.service),
-            selectinload(Invitation.service_event).selectinload(ServiceEvent.service_point),
+        .options(  # joined: one round trip (each citizen's /start goes through here)
+            joinedload(Invitation.service_event).joinedload(ServiceEvent.service),
+            joinedload(Invitation.service_event).joinedload(ServiceEvent.service_point),
         )
     )
     if invitation is None:

@@ -6,14 +6,20 @@ point (each answer, each completion), so a crash or a lost Redis never loses an 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql import Executable
 
 from core import funnel
 from core.clock import utcnow
@@ -36,28 +42,167 @@ from core.models import (
 
 AnswerValue = Any
 
-# The hot path of every answer. Written as text so SQLAlchemy caches its compiled form (the
-# dialects' on-conflict inserts are recompiled on every call); the same SQL runs on SQLite
-# and PostgreSQL. The unique (response, question) key makes a second answer a no-op.
+_VALUE_TYPE = Answer.__table__.c.value.type
+_TIME_TYPE = Answer.__table__.c.answered_at.type
+
+# Storing an answer on PostgreSQL: one statement, one round trip, committed on its own. It
+# checks that the response is open and (with an owner, $6) whose it is, and (with a count,
+# $5) that it holds exactly the answers the caller decided on; then inserts the answer (a
+# second answer to a question is a no-op: the unique key), bumps `updated_at`, and says what
+# it did and which language the owner speaks. Sent to asyncpg itself: on the path of every
+# answer, SQLAlchemy's execution costs more CPU than the driver's (the pool is still its).
+RECORD_ANSWER_POSTGRESQL = """
+WITH target AS (
+    SELECT r.id,
+           r.status = 'in_progress' AND (
+               $6::varchar IS NULL
+               OR r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $6::varchar)
+           ) AS open,
+           $5::integer IS NULL OR (
+               SELECT count(*) FROM answer a WHERE a.response_id = r.id
+           ) = $5::integer AS current
+    FROM response r
+    WHERE r.id = $1
+),
+stored AS (
+    INSERT INTO answer (response_id, question, value, answered_at)
+    SELECT id, $2::varchar, $3::jsonb, $4::timestamptz FROM target WHERE open AND current
+    ON CONFLICT (response_id, question) DO NOTHING
+    RETURNING response_id
+),
+touched AS (
+    UPDATE response SET updated_at = $4::timestamptz
+    WHERE id = (SELECT response_id FROM stored)
+)
+SELECT target.open,
+       EXISTS (SELECT 1 FROM stored) AS stored,
+       (SELECT p.language FROM respondent p WHERE p.key = $6::varchar) AS language
+FROM target
+"""
+# What answering needs to know about one response, as LIVE_RESPONSE below, for asyncpg.
+LIVE_RESPONSE_POSTGRESQL = """
+SELECT r.status, r.survey_id,
+       r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $2),
+       (SELECT p.language FROM respondent p WHERE p.key = $2),
+       s.id, s.name_kk, s.name_ru, s.name_en, a.question, a.value
+FROM response r
+JOIN public_service s ON s.id = r.service_id
+LEFT JOIN answer a ON a.response_id = r.id
+WHERE r.id = $1
+"""
+
+# The same on SQLite (no data-modifying WITH there), as statements of one transaction.
 INSERT_ANSWER = text(
     "INSERT INTO answer (response_id, question, value, answered_at) "
     "VALUES (:response_id, :question, :value, :answered_at) "
     "ON CONFLICT (response_id, question) DO NOTHING"
 ).bindparams(
-    bindparam("value", type_=Answer.__table__.c.value.type),
-    bindparam("answered_at", type_=Answer.__table__.c.answered_at.type),
+    bindparam("value", type_=_VALUE_TYPE),
+    bindparam("answered_at", type_=_TIME_TYPE),
 )
+_OWNER_ID = select(Respondent.id).where(Respondent.key == bindparam("owner")).scalar_subquery()
+_OWNER_LANGUAGE = (
+    select(Respondent.language).where(Respondent.key == bindparam("owner")).scalar_subquery()
+)
+RESPONSE_STATE = select(
+    Response.status,
+    Response.respondent_id == _OWNER_ID,
+    select(func.count())
+    .select_from(Answer)
+    .where(Answer.response_id == Response.id)
+    .scalar_subquery(),
+    _OWNER_LANGUAGE,
+).where(Response.id == bindparam("response_id"))
+
+# What answering needs to know about one response, in one round trip: its survey, service,
+# state and owner, the owner's language, and the answers so far (one row each).
+LIVE_RESPONSE = (
+    select(
+        Response.status,
+        Response.survey_id,
+        Response.respondent_id == _OWNER_ID,
+        _OWNER_LANGUAGE,
+        PublicService.id,
+        PublicService.name_kk,
+        PublicService.name_ru,
+        PublicService.name_en,
+        Answer.question,
+        Answer.value,
+    )
+    .join(PublicService, PublicService.id == Response.service_id)
+    .outerjoin(Answer, Answer.response_id == Response.id)
+    .where(Response.id == bindparam("response_id"))
+)
+
+RESPONDENT = select(Respondent.id, Respondent.language, Respondent.created_at).where(
+    Respondent.key == bindparam("key")
+)
+ADDRESS = select(ChatAddress.encrypted_address).where(
+    ChatAddress.respondent_id == bindparam("respondent_id")
+)
+ANSWERS = select(Answer.question, Answer.value).where(
+    Answer.response_id == bindparam("response_id")
+)
+
+_AUTOCOMMIT: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, each statement committed on its own (no BEGIN, no COMMIT)."""
+    found = _AUTOCOMMIT.get(engine.sync_engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine.sync_engine] = engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ServiceNames:
+    id: int
+    name_kk: str
+    name_ru: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return str(getattr(self, f"name_{lang}", None) or self.name_ru)
+
+
+@dataclass
+class LiveResponse:
+    """What answering needs to know about one open response: read in one round trip, and
+    remembered between updates by the worker that read it. Remembered `answers` may be behind
+    the database (another worker took the next one); the statement that stores an answer
+    checks them, so a decision made on them is never stored wrongly."""
+
+    id: int
+    survey_id: str
+    service: ServiceNames
+    owner_key: str
+    language: str | None  # the owner's chosen language
+    answers: dict[str, AnswerValue]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What storing an answer did. `open`: the response is in progress (and the owner's);
+    `stored`: the answer was stored (False: the question had one, or the answers moved on)."""
+
+    open: bool
+    stored: bool
+    language: str | None = None
 
 
 class ResponseStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._opened: set[int] = set()  # responses this unit of work created: no answers yet
 
     # Respondents ----------------------------------------------------------------------------
 
     async def respondent(self, key: str, language: str | None = None) -> Respondent:
         """The respondent with this pseudonym, created on first contact (race-safe)."""
-        found = await self.session.scalar(select(Respondent).where(Respondent.key == key))
+        found = await self._find_respondent(key)
         if found is not None:
             return found
         await self.session.execute(
@@ -66,9 +211,25 @@ class ResponseStore:
             .on_conflict_do_nothing(index_elements=["key"])
         )
         await self.session.commit()
-        created = await self.session.scalar(select(Respondent).where(Respondent.key == key))
+        created = await self._find_respondent(key)
         assert created is not None
         return created
+
+    async def _find_respondent(self, key: str) -> Respondent | None:
+        # Read without opening a transaction (one round trip), then put it in the session as
+        # if loaded there, so that changes to it are saved by the next commit.
+        rows = await self._read(RESPONDENT, {"key": key})
+        if not rows:
+            return None
+        respondent_id, language, created_at = rows[0]
+        sync = self.session.sync_session
+        known = sync.identity_map.get(identity_key(Respondent, respondent_id))
+        if isinstance(known, Respondent):
+            return known
+        respondent = Respondent(id=respondent_id, key=key, language=language, created_at=created_at)
+        make_transient_to_detached(respondent)
+        self.session.add(respondent)
+        return respondent
 
     async def set_language(self, respondent: Respondent, language: str) -> None:
         respondent.language = language
@@ -86,10 +247,8 @@ class ResponseStore:
         self, respondent: Respondent, channel: Channel, address: str, box: AddressBox
     ) -> None:
         """Keep (encrypted, apart from answers) what is needed to write back to this person."""
-        existing = await self.session.scalar(
-            select(ChatAddress.encrypted_address).where(ChatAddress.respondent_id == respondent.id)
-        )
-        if existing is not None and box.open(existing) == address:
+        rows = await self._read(ADDRESS, {"respondent_id": respondent.id})
+        if rows and box.open(rows[0][0]) == address:
             return
         statement = self._insert(ChatAddress).values(
             respondent_id=respondent.id,
@@ -190,6 +349,7 @@ class ResponseStore:
             started_at=now,
             updated_at=now,
         )
+        response.service = event.service  # loaded with the invitation: no reload after commit
         self.session.add(response)
         invitation.used_at = now
         try:
@@ -206,7 +366,8 @@ class ResponseStore:
             # Two taps on the same link at once: the other one won.
             await self.session.rollback()
             return InvitationProblem.USED
-        return await self._reload(response.id)
+        self._opened.add(response.id)
+        return response
 
     async def start_walk_in(
         self,
@@ -234,6 +395,7 @@ class ResponseStore:
         )
         self.session.add(response)
         await self.session.commit()
+        self._opened.add(response.id)
         return await self._reload(response.id)
 
     async def _stop_other_open_responses(self, respondent: Respondent) -> None:
@@ -266,27 +428,132 @@ class ResponseStore:
     async def office(self, office_id: int) -> ServicePoint | None:
         return await self.session.get(ServicePoint, office_id)
 
+    # Answering, lean: few round trips, no ORM objects --------------------------------------
+
+    async def live_response(
+        self, response_id: int, owner_key: str
+    ) -> LiveResponse | ResponseStatus | None:
+        """The response as answering needs it, if it is in progress and `owner_key`'s; else
+        None (unknown, or someone else's) or its status (completed, stopped)."""
+        rows: Sequence[Sequence[Any]]
+        if self._on_asyncpg():
+            rows = await self._on_driver(LIVE_RESPONSE_POSTGRESQL, response_id, owner_key)
+        else:
+            rows = await self._read(LIVE_RESPONSE, {"response_id": response_id, "owner": owner_key})
+        # (SQLAlchemy gives the pool's asyncpg connections a JSONB codec: values come decoded,
+        # and go in as JSON text.)
+        answers = {row[8]: row[9] for row in rows if row[8] is not None}
+        if not rows:
+            return None
+        status, survey_id, mine, language, service_id, kk, ru, en = rows[0][:8]
+        if not mine:
+            return None
+        if ResponseStatus(status) is not ResponseStatus.IN_PROGRESS:
+            return ResponseStatus(status)
+        return LiveResponse(
+            response_id,
+            survey_id,
+            ServiceNames(service_id, kk, ru, en),
+            owner_key,
+            language,
+            answers,
+        )
+
+    async def record_answer(
+        self,
+        response_id: int,
+        question: str,
+        value: AnswerValue,
+        *,
+        known: int | None = None,
+        owner_key: str | None = None,
+    ) -> Recorded:
+        """Store one answer, committed at once, if the response is in progress, is
+        `owner_key`'s (when given) and holds exactly `known` answers (when given)."""
+        self._opened.discard(response_id)
+        params = {
+            "response_id": response_id,
+            "question": question,
+            "value": value,
+            "answered_at": utcnow(),
+            "known": known,
+            "owner": owner_key,
+        }
+        if self._on_asyncpg():
+            in_transaction = self.session.in_transaction()
+            rows = await self._on_driver(
+                RECORD_ANSWER_POSTGRESQL,
+                response_id,
+                question,
+                json.dumps(value),
+                params["answered_at"],
+                known,
+                owner_key,
+            )
+            if in_transaction:
+                await self.session.commit()
+            if not rows:
+                return Recorded(open=False, stored=False)
+            is_open, stored, language = rows[0]
+            return Recorded(bool(is_open), bool(stored), language)
+        return await self._record_answer_in_transaction(params)
+
+    async def _record_answer_in_transaction(self, params: dict[str, Any]) -> Recorded:
+        state = (await self.session.execute(RESPONSE_STATE, params)).first()
+        if state is None:
+            await self.session.rollback()
+            return Recorded(open=False, stored=False)
+        status, mine, count, language = state
+        is_open = status is ResponseStatus.IN_PROGRESS and (params["owner"] is None or bool(mine))
+        if not is_open or (params["known"] is not None and count != params["known"]):
+            await self.session.rollback()
+            return Recorded(is_open, False, language)
+        inserted = await self.session.execute(INSERT_ANSWER, params)
+        stored = getattr(inserted, "rowcount", 1) == 1
+        if stored:
+            await self.session.execute(
+                update(Response)
+                .where(Response.id == params["response_id"])
+                .values(updated_at=params["answered_at"])
+            )
+        await self.session.commit()
+        return Recorded(True, stored, language)
+
+    def _on_asyncpg(self) -> bool:
+        return self.session.get_bind().dialect.driver == "asyncpg"
+
+    async def _on_driver(self, sql: str, *args: Any) -> Sequence[Sequence[Any]]:
+        """Rows of one statement sent to asyncpg on a connection of the pool: inside the unit
+        of work's transaction if one is open, else on its own (it commits as it runs)."""
+        if self.session.in_transaction() or not isinstance(self.session.bind, AsyncEngine):
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            return list(await raw.driver_connection.fetch(sql, *args))  # type: ignore[union-attr]
+        async with self.session.bind.connect() as connection:
+            raw = await connection.get_raw_connection()
+            return list(await raw.driver_connection.fetch(sql, *args))  # type: ignore[union-attr]
+
+    async def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+        """Rows of one query: inside the unit of work's transaction if one is open, else on a
+        connection of its own that begins and commits nothing (one round trip)."""
+        if self.session.in_transaction() or not isinstance(self.session.bind, AsyncEngine):
+            return (await self.session.execute(statement, params)).all()
+        async with _autocommit(self.session.bind).connect() as connection:
+            return (await connection.execute(statement, params)).all()
+
     # The engine's AnswerStore ---------------------------------------------------------------
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
-        rows = await self.session.execute(
-            select(Answer.question, Answer.value).where(Answer.response_id == response_id)
-        )
+        if response_id in self._opened:
+            return {}
+        rows = await self._read(ANSWERS, {"response_id": response_id})
         return {question: value for question, value in rows}
 
-    async def save_answer(self, response_id: int, question: str, value: AnswerValue) -> bool:
-        now = utcnow()
-        inserted = await self.session.execute(
-            INSERT_ANSWER,
-            {"response_id": response_id, "question": question, "value": value, "answered_at": now},
-        )
-        if getattr(inserted, "rowcount", 1) != 1:
-            return False
-        await self.session.execute(
-            update(Response).where(Response.id == response_id).values(updated_at=now)
-        )
-        await self.session.commit()
-        return True
+    async def save_answer(
+        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+    ) -> bool:
+        recorded = await self.record_answer(response_id, question, value, known=known)
+        return recorded.stored
 
     async def complete(
         self,
@@ -295,19 +562,43 @@ class ResponseStore:
         complaint_requested: bool,
     ) -> None:
         now = utcnow()
-        result = await self.session.execute(
-            update(Response)
-            .where(Response.id == response_id, Response.status == ResponseStatus.IN_PROGRESS)
-            .values(status=ResponseStatus.COMPLETED, completed_at=now, updated_at=now)
-        )
-        if getattr(result, "rowcount", 1) == 0:
+        completed = (
+            await self.session.execute(
+                update(Response)
+                .where(Response.id == response_id, Response.status == ResponseStatus.IN_PROGRESS)
+                .values(status=ResponseStatus.COMPLETED, completed_at=now, updated_at=now)
+                .returning(
+                    Response.channel,
+                    Response.service_id,
+                    Response.service_point_id,
+                    Response.respondent_id,
+                    Response.started_at,
+                    Response.service_event_id,
+                    select(PublicService.agency_id)
+                    .where(PublicService.id == Response.service_id)
+                    .scalar_subquery(),
+                )
+            )
+        ).first()
+        if completed is None:
+            await self.session.rollback()
             return  # completed already (a duplicate delivery)
-        response = await self._reload(response_id)
-        response.completed_at = now
+        channel, service_id, service_point_id, respondent_id, started_at, service_event_id = (
+            completed[:6]
+        )
+        agency_id = completed[6]
+        # What the rollups and the integrity rules read of it, without loading the row again.
+        counted = Response(
+            id=response_id,
+            channel=channel,
+            service_id=service_id,
+            service_point_id=service_point_id,
+            respondent_id=respondent_id,
+            started_at=started_at,
+            completed_at=now,
+        )
         if complaint_requested:
             self.session.add(ComplaintRequest(response_id=response_id, created_at=now))
-        await on_completed(self.session, response, response.service.agency_id, metrics)
-        await funnel.count_event(
-            self.session, funnel.FunnelStep.COMPLETED, response.service_event_id
-        )
+        await on_completed(self.session, counted, agency_id, metrics)
+        await funnel.count_event(self.session, funnel.FunnelStep.COMPLETED, service_event_id)
         await self.session.commit()

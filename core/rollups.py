@@ -58,23 +58,24 @@ def merge_rollup_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [merged[key] for key in sorted(merged)]
 
 
-def _upsert(session: AsyncSession, rows: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DailyRollup) if rows is None else insert(DailyRollup).values(rows)
+def _upsert(insert: Any) -> Any:
+    table = DailyRollup.__table__
+    statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=list(KEY),
-        set_={
-            "count": DailyRollup.count + statement.excluded.count,
-            "updated_at": func.now(),
-        },
+        set_={"count": table.c.count + statement.excluded.count, "updated_at": func.now()},
     )
+
+
+# Built once, so compiled once: a VALUES list of as many rows as a response has metrics was
+# compiled afresh on every completion.
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 async def add_rollup_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Add the rows' counts to the stored counters (insert or increment), many rows at once:
-    one statement compiled once and executed for every row (executemany)."""
-    statement = _upsert(session, None)
+    one statement executed for every row (executemany)."""
+    statement = _UPSERTS[session.get_bind().dialect.name]
     for start in range(0, len(rows), BATCH):
         await session.execute(statement, list(rows[start : start + BATCH]))
 
@@ -83,5 +84,4 @@ async def add_completed_response(
     session: AsyncSession, response: Response, agency_id: int, metrics: Iterable[tuple[str, str]]
 ) -> None:
     """Count one completed response and its (metric, value) pairs into its day's rollup rows."""
-    # one multi-row statement: a single round trip on the bot's path
-    await session.execute(_upsert(session, rollup_rows(response, agency_id, metrics)))
+    await add_rollup_rows(session, rollup_rows(response, agency_id, metrics))

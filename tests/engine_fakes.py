@@ -14,9 +14,11 @@ class MemoryAnswers:
     async def load_answers(self, response_id: int) -> dict[str, Any]:
         return dict(self.answers.get(response_id, {}))
 
-    async def save_answer(self, response_id: int, question: str, value: Any) -> bool:
+    async def save_answer(
+        self, response_id: int, question: str, value: Any, known: int | None = None
+    ) -> bool:
         stored = self.answers.setdefault(response_id, {})
-        if question in stored:
+        if question in stored or (known is not None and len(stored) != known):
             return False
         stored[question] = value
         return True

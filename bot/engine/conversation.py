@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.engine.definition import SurveyDefinition
@@ -13,7 +14,6 @@ from bot.engine.flow import (
     InvalidAnswer,
     RawValue,
     Step,
-    ValidAnswer,
     metric_values,
     next_step,
     validate,
@@ -25,8 +25,12 @@ class AnswerStore(Protocol):
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]: ...
 
-    async def save_answer(self, response_id: int, question: str, value: AnswerValue) -> bool:
-        """Store one answer durably; False when that question already had an answer."""
+    async def save_answer(
+        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+    ) -> bool:
+        """Store one answer durably. False when it was not stored: that question had an answer
+        already, or (when `known` is given) the response no longer holds exactly `known`
+        answers, so the ones the decision was made on are out of date."""
         ...
 
     async def complete(
@@ -37,18 +41,34 @@ class AnswerStore(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Take:
+    """The answer is for the current question and valid: store it."""
+
+    question: str
+    value: AnswerValue
+
+
 class Conversation:
+    """`answers` are the response's answers as last seen. `fresh`: just read from the store.
+    Remembered answers (a worker's memory between updates) may be behind the store; whatever
+    is decided on them is checked when storing (`known`), and decided again on fresh answers
+    when the check fails or when they would refuse the answer."""
+
     def __init__(
         self,
         definition: SurveyDefinition,
         store: AnswerStore,
         response_id: int,
         answers: Mapping[str, AnswerValue],
+        *,
+        fresh: bool = True,
     ) -> None:
         self.definition = definition
         self.store = store
         self.response_id = response_id
         self.answers = dict(answers)
+        self.fresh = fresh
 
     @classmethod
     async def resume(
@@ -62,6 +82,32 @@ class Conversation:
     async def answer(self, question_name: str, raw: RawValue) -> Step:
         """Take an answer to `question_name`. Answers to anything but the current question
         (a double tap, an old button, a forged callback) change nothing and re-ask."""
+        for _attempt in range(3):
+            decided = self._decide(question_name, raw)
+            if isinstance(decided, _Take):
+                known = len(self.answers)
+                if await self.store.save_answer(
+                    self.response_id, decided.question, decided.value, known=known
+                ):
+                    return await self._stored(decided)
+            elif self.fresh:
+                return decided
+            # Not stored (the same update delivered twice, another worker was first), or
+            # refused on answers that may be behind: look at the stored ones and decide again.
+            await self.reload()
+        step = self.current()
+        if isinstance(step, Ask):
+            return Ask(step.question, step.number, step.total, InvalidAnswer("already_answered"))
+        return step
+
+    async def skip(self, question_name: str) -> Step:
+        return await self.answer(question_name, None)
+
+    async def reload(self) -> None:
+        self.answers = await self.store.load_answers(self.response_id)
+        self.fresh = True
+
+    def _decide(self, question_name: str, raw: RawValue) -> Step | _Take:
         step = self.current()
         if isinstance(step, Completed):
             return step
@@ -71,22 +117,11 @@ class Conversation:
         result = validate(step.question, raw)
         if isinstance(result, InvalidAnswer):
             return Ask(step.question, step.number, step.total, result)
-        return await self._store(step.question.name, result)
+        return _Take(step.question.name, result.value)
 
-    async def skip(self, question_name: str) -> Step:
-        return await self.answer(question_name, None)
-
-    async def _store(self, name: str, result: ValidAnswer) -> Step:
-        if not await self.store.save_answer(self.response_id, name, result.value):
-            # Someone (the same update delivered twice) got there first: show where we really are.
-            self.answers = await self.store.load_answers(self.response_id)
-            step = self.current()
-            if isinstance(step, Ask):
-                return Ask(
-                    step.question, step.number, step.total, InvalidAnswer("already_answered")
-                )
-            return step
-        self.answers[name] = result.value
+    async def _stored(self, taken: _Take) -> Step:
+        # The store held exactly our answers and now this one too: still up to date.
+        self.answers[taken.question] = taken.value
         step = self.current()
         if isinstance(step, Completed):
             await self.store.complete(

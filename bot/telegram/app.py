@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
@@ -16,8 +19,11 @@ from aiogram.methods import (
     EditMessageText,
     Response,
     SendMessage,
+    TelegramMethod,
 )
+from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand
+from aiohttp import JsonPayload
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,12 +31,12 @@ from bot.opening import SurveyDesk
 from bot.telegram import common, link, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
+    CardStateMiddleware,
+    ClaimMiddleware,
     DbSessionMiddleware,
-    DeduplicateMiddleware,
-    PersonLockMiddleware,
-    PersonLocks,
+    PersonMiddleware,
     RespondentMiddleware,
-    SeenUpdates,
+    UpdateClaims,
 )
 from core.identity import AddressBox
 from core.settings import Settings
@@ -71,9 +77,36 @@ _BUILT_RESPONSE_TYPES = [
 ]
 
 
+def json_params(
+    session: BaseSession, bot: Bot, method: TelegramMethod[Any]
+) -> dict[str, Any] | None:
+    """A Bot API method's parameters as one JSON object, or None when it sends files. aiogram
+    leaves out None and empty values; so does this."""
+    files: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        if prepared is not None and prepared != "":
+            params[key] = prepared
+    return None if files else params
+
+
+class JsonBodySession(AiohttpSession):
+    """Bot API calls with a JSON body. aiogram sends form fields, each value JSON-encoded on
+    its own and the whole form URL-encoded again, on every call (a card and its keyboard on
+    every answer); Telegram takes the same parameters as one JSON object. Files still go as
+    multipart form data."""
+
+    def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> Any:
+        params = json_params(self, bot, method)
+        if params is None:
+            return super().build_form_data(bot, method)
+        return JsonPayload(params, dumps=self.json_dumps)
+
+
 def build_bot(settings: Settings) -> Bot:
     assert settings.telegram_token is not None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         settings.telegram_token.get_secret_value(),
         session=session,
@@ -87,22 +120,27 @@ def build_dispatcher(
     desk: SurveyDesk,
     redis: Redis | None = None,
 ) -> Dispatcher:
-    """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory."""
+    """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
+    aiogram's FSM middleware is off: it reads the state of every update, and we keep none
+    there but the live card's message id, read when a card is replaced."""
     storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
     dispatcher = Dispatcher(
         storage=storage,
+        disable_fsm=True,
         desk=desk,
         box=AddressBox(settings.secret_bytes()),
         link_secret=settings.secret_bytes(),
     )
-    dispatcher.update.outer_middleware(DeduplicateMiddleware(SeenUpdates(redis)))
+    dispatcher.update.outer_middleware(ClaimMiddleware(UpdateClaims(redis)))
+    dispatcher.update.outer_middleware(CardStateMiddleware(storage))
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ApologyMiddleware())
-        observer.outer_middleware(PersonLockMiddleware(PersonLocks(redis)))
         observer.outer_middleware(DbSessionMiddleware(session_factory))
-        observer.outer_middleware(RespondentMiddleware(settings.secret_bytes()))
+        observer.outer_middleware(PersonMiddleware(settings.secret_bytes()))
+        observer.middleware(RespondentMiddleware())
+    # Answers first: they are most updates, and aiogram tries handlers' filters in this order.
     dispatcher.include_routers(
-        start.build_router(), link.build_router(), survey.build_router(), common.build_router()
+        survey.build_router(), start.build_router(), link.build_router(), common.build_router()
     )
     return dispatcher
 

@@ -13,9 +13,15 @@ from bot.engine.flow import Step
 from bot.opening import SurveyDesk
 from bot.telegram.render import Card, card
 from core.models import Response
+from core.responses import LiveResponse
 
 log = logging.getLogger(__name__)
 CARD_KEY = "card_message_id"  # the FSM remembers which message is the live card (may be lost)
+
+
+async def _remember_card(state: FSMContext, message_id: int | None) -> None:
+    # The card is all the FSM data holds: set it whole, one round trip (no read first).
+    await state.set_data({CARD_KEY: message_id} if message_id else {})
 
 
 async def send_card(
@@ -23,7 +29,7 @@ async def send_card(
     chat_id: int,
     step: Step,
     desk: SurveyDesk,
-    response: Response,
+    response: Response | LiveResponse,
     lang: str,
     state: FSMContext,
     notice: str | None = None,
@@ -31,14 +37,14 @@ async def send_card(
     await _retire_previous_card(bot, chat_id, state)
     shown = card(step, desk.definition(response.survey_id), response, lang, notice)
     sent = await bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
-    await state.update_data({CARD_KEY: sent.message_id if shown.markup else None})
+    await _remember_card(state, sent.message_id if shown.markup else None)
 
 
 async def edit_card(
     message: MaybeInaccessibleMessageUnion | None,
     step: Step,
     desk: SurveyDesk,
-    response: Response,
+    response: Response | LiveResponse,
     lang: str,
     state: FSMContext,
     notice: str | None = None,
@@ -52,11 +58,11 @@ async def edit_card(
     if not await _edit(message, shown):
         # Too old to edit, or deleted: send the step as a fresh card instead.
         sent = await message.answer(shown.text, reply_markup=shown.markup)
-        await state.update_data({CARD_KEY: sent.message_id if shown.markup else None})
+        await _remember_card(state, sent.message_id if shown.markup else None)
     elif becomes_card and shown.markup:
-        await state.update_data({CARD_KEY: message.message_id})
+        await _remember_card(state, message.message_id)
     elif shown.markup is None:
-        await state.update_data({CARD_KEY: None})  # finished: no live card left to retire
+        await _remember_card(state, None)  # finished: no live card left to retire
 
 
 async def _edit(message: Message, shown: Card) -> bool:

@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.messages import text
+from bot.opening import SurveyDesk
 from core.models import Respondent
 from core.responses import ResponseStore
 
@@ -17,8 +18,14 @@ async def on_help(message: Message, lang: str) -> None:
 
 
 async def on_stop(
-    message: Message, store: ResponseStore, respondent: Respondent, lang: str, state: FSMContext
+    message: Message,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    state: FSMContext,
+    desk: SurveyDesk,
 ) -> None:
+    desk.live.forget_owner(respondent.key)
     await store.forget(respondent)
     await state.clear()
     await message.answer(text("stopped", lang))

@@ -12,6 +12,7 @@ from bot.messages import LANGUAGE_NAMES, LANGUAGES, text
 from core.models import PublicService
 
 CHECKED, UNCHECKED = "☑", "☐"
+CALLBACK_SEPARATOR = ":"  # aiogram's CallbackData default; each class below keeps it
 
 
 class AnswerCallback(CallbackData, prefix="a"):
@@ -64,9 +65,57 @@ def services_keyboard(
     return builder.as_markup()
 
 
+# A question's buttons, laid out once per question and language: rows of (label, callback data
+# before and after the response id). A card then only puts its response id in: building the
+# keyboard with InlineKeyboardBuilder and packing every button costs more than the rest of an
+# answer's rendering together.
+_Row = tuple[tuple[str, str, str], ...]
+_LAYOUTS: dict[tuple[int, int, str], tuple[Question, tuple[_Row, ...]]] = {}
+
+
 def question_keyboard(
     response_id: int, index: int, question: Question, lang: str
 ) -> InlineKeyboardMarkup | None:
+    rows = _layout(index, question, lang)
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=label, callback_data=f"{before}{response_id}{after}")
+                for label, before, after in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+def _layout(index: int, question: Question, lang: str) -> tuple[_Row, ...]:
+    key = (id(question), index, lang)
+    cached = _LAYOUTS.get(key)
+    if cached is not None and cached[0] is question:
+        return cached[1]
+    markup = build_question_keyboard(0, index, question, lang)
+    rows = tuple(
+        tuple((button.text, *_around_response(button.callback_data or "")) for button in row)
+        for row in (markup.inline_keyboard if markup is not None else [])
+    )
+    _LAYOUTS[key] = (question, rows)  # holds the question, so its id is not reused
+    return rows
+
+
+def _around_response(packed: str) -> tuple[str, str]:
+    """Callback data packed with response id 0 (the first field), split around that id."""
+    prefix, response, rest = packed.split(CALLBACK_SEPARATOR, 2)
+    assert response == "0", packed
+    return f"{prefix}{CALLBACK_SEPARATOR}", f"{CALLBACK_SEPARATOR}{rest}"
+
+
+def build_question_keyboard(
+    response_id: int, index: int, question: Question, lang: str
+) -> InlineKeyboardMarkup | None:
+    """The keyboard of a question, built button by button (`question_keyboard` is the same,
+    from a layout kept per question and language)."""
     builder = InlineKeyboardBuilder()
 
     def answer(label: str, value: str) -> None:

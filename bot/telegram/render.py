@@ -12,6 +12,7 @@ from bot.engine.flow import Ask, Completed, InvalidAnswer, Step
 from bot.messages import text
 from bot.telegram.keyboards import question_keyboard
 from core.models import Response
+from core.responses import LiveResponse
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def refusal(error: InvalidAnswer, lang: str) -> str:
 def card(
     step: Step,
     definition: SurveyDefinition,
-    response: Response,
+    response: Response | LiveResponse,
     lang: str,
     notice: str | None = None,
 ) -> Card:

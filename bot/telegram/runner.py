@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
+from aiohttp import JsonPayload, Payload, web
 
-from bot.telegram.app import announce_commands
+from bot.telegram.app import announce_commands, json_params
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -37,11 +39,28 @@ def polling_context(bot: Bot, dispatcher: Dispatcher) -> web.CleanupContext:  # 
     return run
 
 
+class JsonReplyRequestHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, answering with the Bot API method as JSON. aiogram writes it
+    as multipart form data, which aiohttp sends in many small pieces, a system call each;
+    Telegram takes JSON as well, sent in one. (Files, which we never reply with, still go
+    as multipart.)"""
+
+    def _build_response_writer(self, bot: Bot, result: TelegramMethod[Any] | None) -> Payload:
+        if not result:
+            return JsonPayload({})
+        params = json_params(bot.session, bot, result)
+        if params is None:
+            return super()._build_response_writer(bot, result)
+        return JsonPayload(
+            {"method": result.__api_method__, **params}, dumps=bot.session.json_dumps
+        )
+
+
 def mount_webhook(
     app: web.Application, bot: Bot, dispatcher: Dispatcher, public_url: str, secret: str | None
 ) -> None:
     """Serve Telegram's webhook calls on the app and register the webhook on start-up."""
-    SimpleRequestHandler(
+    JsonReplyRequestHandler(
         dispatcher=dispatcher, bot=bot, secret_token=secret, handle_in_background=False
     ).register(app, path=WEBHOOK_PATH)
 

@@ -62,7 +62,7 @@ async def start_without_payload(
     if response is None:
         await message.answer(text("welcome", lang))
         return
-    conversation = await desk.conversation(store, response)
+    conversation = await desk.resume(store, response, respondent)
     await send_card(
         bot,
         message.chat.id,
@@ -93,7 +93,7 @@ async def begin(
             chat_id, text("choose_language", lang), reply_markup=language_keyboard()
         )
         return
-    conversation = await desk.conversation(store, response)
+    conversation = await desk.resume(store, response, respondent)
     await send_card(bot, chat_id, conversation.current(), desk, response, lang, state)
 
 
@@ -137,6 +137,7 @@ async def on_language(
     state: FSMContext,
 ) -> None:
     lang = callback_data.lang
+    desk.live.forget_owner(respondent.key)
     await store.set_language(respondent, lang)
     await query.answer(text("language_set", lang))
     response = await store.open_response(respondent)
@@ -144,7 +145,7 @@ async def on_language(
         if query.message is not None:
             await query.message.edit_text(text("language_set", lang))  # type: ignore[union-attr]
         return
-    conversation = await desk.conversation(store, response)
+    conversation = await desk.resume(store, response, respondent)
     await edit_card(
         query.message, conversation.current(), desk, response, lang, state, becomes_card=True
     )

@@ -3,17 +3,15 @@ Telegram event, asks the conversation, and shows the step it returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 
-from bot.engine.definition import Question, QuestionType
-from bot.engine.flow import Ask
+from bot.engine.definition import QuestionType
+from bot.engine.flow import Ask, RawValue
 from bot.messages import text
-from bot.opening import SurveyDesk
+from bot.opening import Pressed, Refused, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
 from bot.telegram.keyboards import (
     AnswerCallback,
@@ -22,37 +20,9 @@ from bot.telegram.keyboards import (
     checked_choices,
     toggled,
 )
-from core.models import Respondent, Response, ResponseStatus
+from bot.telegram.middlewares import Person
+from core.models import Respondent
 from core.responses import ResponseStore
-
-
-@dataclass(frozen=True)
-class Pressed:
-    """A button of the live question of the presser's own open survey."""
-
-    response: Response
-    question: Question
-
-
-async def pressed(
-    store: ResponseStore,
-    respondent: Respondent,
-    desk: SurveyDesk,
-    response_id: int,
-    index: int,
-    kind: QuestionType | None = None,
-) -> Pressed | str:
-    """What a button refers to, or why it refers to nothing (a message key): someone else's or
-    an unknown survey, a question index or type that does not match, a finished survey."""
-    response = await store.response(response_id)
-    if response is None or response.respondent_id != respondent.id:
-        return "stale_button"
-    if response.status is not ResponseStatus.IN_PROGRESS:
-        return "completed"
-    questions = desk.definition(response.survey_id).questions
-    if not 0 <= index < len(questions) or (kind is not None and questions[index].type is not kind):
-        return "stale_button"
-    return Pressed(response, questions[index])
 
 
 async def refuse(query: CallbackQuery, lang: str, reason: str) -> AnswerCallbackQuery:
@@ -65,35 +35,34 @@ async def on_answer(
     query: CallbackQuery,
     callback_data: AnswerCallback,
     store: ResponseStore,
-    respondent: Respondent,
-    lang: str,
+    person: Person,
     desk: SurveyDesk,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    found = await pressed(store, respondent, desk, callback_data.r, callback_data.q)
-    if isinstance(found, str):
-        return await refuse(query, lang, found)
-    conversation = await desk.conversation(store, found.response)
-    step = await conversation.answer(found.question.name, callback_data.v or None)
-    await edit_card(query.message, step, desk, found.response, lang, state)
-    # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
-    return query.answer()
+    found = await desk.press(store, person.key, callback_data.r, callback_data.q)
+    return await _answer(query, found, callback_data.v or None, store, person, desk, state)
 
 
 async def on_toggle(
     query: CallbackQuery,
     callback_data: ToggleCallback,
     store: ResponseStore,
-    respondent: Respondent,
-    lang: str,
+    person: Person,
     desk: SurveyDesk,
 ) -> AnswerCallbackQuery:
-    found = await pressed(
-        store, respondent, desk, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
+    # Read afresh: a tick stores nothing, so no later statement would check a remembered one.
+    found = await desk.press(
+        store,
+        person.key,
+        callback_data.r,
+        callback_data.q,
+        QuestionType.SELECT_MULTIPLE,
+        fresh=True,
     )
     message = query.message
-    if isinstance(found, str):
-        return await refuse(query, lang, found)
+    if isinstance(found, Refused):
+        return await refuse(query, person.language, found.reason)
+    lang = _speak(person, found)
     if (
         not 0 <= callback_data.c < len(found.question.choices)
         or not isinstance(message, Message)
@@ -108,24 +77,46 @@ async def on_done(
     query: CallbackQuery,
     callback_data: DoneCallback,
     store: ResponseStore,
-    respondent: Respondent,
-    lang: str,
+    person: Person,
     desk: SurveyDesk,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    found = await pressed(
-        store, respondent, desk, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
+    found = await desk.press(
+        store, person.key, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
     )
-    if isinstance(found, str):
-        return await refuse(query, lang, found)
-    choices = found.question.choices
-    markup = query.message.reply_markup if isinstance(query.message, Message) else None
-    picked = checked_choices(markup, callback_data.r, callback_data.q)
-    names = [choices[i].name for i in picked if 0 <= i < len(choices)]
-    conversation = await desk.conversation(store, found.response)
-    step = await conversation.answer(found.question.name, names)
-    await edit_card(query.message, step, desk, found.response, lang, state)
+    names: list[str] = []
+    if isinstance(found, Pressed):
+        choices = found.question.choices
+        markup = query.message.reply_markup if isinstance(query.message, Message) else None
+        picked = checked_choices(markup, callback_data.r, callback_data.q)
+        names = [choices[i].name for i in picked if 0 <= i < len(choices)]
+    return await _answer(query, found, names, store, person, desk, state)
+
+
+async def _answer(
+    query: CallbackQuery,
+    found: Pressed | Refused,
+    raw: RawValue,
+    store: ResponseStore,
+    person: Person,
+    desk: SurveyDesk,
+    state: FSMContext,
+) -> AnswerCallbackQuery:
+    if isinstance(found, Refused):
+        return await refuse(query, person.language, found.reason)
+    step = await desk.answer(store, found, raw)
+    lang = _speak(person, found)
+    if isinstance(step, Refused):
+        return await refuse(query, lang, step.reason)
+    await edit_card(query.message, step, desk, found.live, lang, state)
+    # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
+
+
+def _speak(person: Person, pressed: Pressed) -> str:
+    """The owner's chosen language, as the database last told it."""
+    person.language = pressed.live.language or person.language
+    return person.language
 
 
 async def on_text(
@@ -144,6 +135,7 @@ async def on_text(
     conversation = await desk.conversation(store, response)
     current = conversation.current()
     if isinstance(current, Ask) and current.question.type is QuestionType.TEXT:
+        desk.live.drop(response.id)  # what this worker remembers of it is behind now
         step = await conversation.answer(current.question.name, message.text)
         await send_card(bot, message.chat.id, step, desk, response, lang, state)
         return

@@ -1,0 +1,234 @@
+"""Answering a button press, lean: one statement stores an answer and checks the response's
+owner, status and answers so far, and each worker remembers the responses it served. These
+tests play several workers (one `SurveyDesk` each, so one memory each) over one database, on
+SQLite here and PostgreSQL in CI, and check that a memory that is behind never stores an
+answer wrongly nor refuses a right one."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.engine.flow import Ask, Completed, InvalidAnswer
+from bot.opening import Pressed, Refused, SurveyDesk
+from core.identity import respondent_key
+from core.models import Answer, Channel, Respondent, Response, ResponseStatus
+from core.responses import LiveResponse, ResponseStore
+from tests.conftest import SURVEYS
+
+SECRET = b"test-secret"
+OWNER = respondent_key(SECRET, "telegram", 1)
+STRANGER = respondent_key(SECRET, "telegram", 2)
+QUESTIONS = [q.name for q in SURVEYS["post_service"].questions]
+
+
+def worker() -> SurveyDesk:
+    return SurveyDesk(SURVEYS, "post_service")
+
+
+async def opened_by(
+    session_factory: async_sessionmaker[AsyncSession],
+    desk: SurveyDesk,
+    token: str,
+    key: str = OWNER,
+) -> Response:
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        respondent = await store.respondent(key, "ru")
+        response = await desk.open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
+        assert isinstance(response, Response), response
+        await desk.resume(store, response, respondent)
+        return response
+
+
+async def press(
+    session_factory: async_sessionmaker[AsyncSession],
+    desk: SurveyDesk,
+    response_id: int,
+    question: str,
+    raw: str | None,
+    key: str = OWNER,
+) -> Ask | Completed | Refused:
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        found = await desk.press(store, key, response_id, QUESTIONS.index(question))
+        if isinstance(found, Refused):
+            return found
+        return await desk.answer(store, found, raw)
+
+
+async def stored_answers(
+    session_factory: async_sessionmaker[AsyncSession], response_id: int
+) -> dict[str, object]:
+    async with session_factory() as session:
+        rows = await session.execute(
+            select(Answer.question, Answer.value).where(Answer.response_id == response_id)
+        )
+        return dict(rows.all())
+
+
+async def test_record_answer_checks_owner_status_and_the_answers_it_was_decided_on(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    response = await opened_by(session_factory, worker(), await make_invitation())
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        stranger = await store.record_answer(response.id, "overall", 1, known=0, owner_key=STRANGER)
+        assert (stranger.open, stranger.stored) == (False, False)
+        behind = await store.record_answer(response.id, "overall", 5, known=3, owner_key=OWNER)
+        assert (behind.open, behind.stored, behind.language) == (True, False, "ru")
+        taken = await store.record_answer(response.id, "overall", 5, known=0, owner_key=OWNER)
+        assert (taken.open, taken.stored) == (True, True)
+        twice = await store.record_answer(response.id, "overall", 2, known=None, owner_key=OWNER)
+        assert (twice.open, twice.stored) == (True, False)
+        unknown = await store.record_answer(response.id + 1000, "overall", 2, owner_key=OWNER)
+        assert unknown.open is False
+    assert await stored_answers(session_factory, response.id) == {"overall": 5}
+    async with session_factory() as session:
+        stored = await session.get(Response, response.id)
+        assert stored is not None and stored.updated_at >= stored.started_at
+
+
+async def test_a_closed_response_takes_no_answer(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    response = await opened_by(session_factory, worker(), await make_invitation())
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        respondent = await store.respondent(OWNER)
+        await store.forget(respondent)  # /stop: stopped and unlinked
+        recorded = await store.record_answer(response.id, "overall", 5, known=0, owner_key=OWNER)
+        assert recorded.open is False and recorded.stored is False
+        assert await store.live_response(response.id, OWNER) is None
+    assert await stored_answers(session_factory, response.id) == {}
+
+
+async def test_live_response_reads_survey_service_language_and_answers(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation, seed
+) -> None:
+    response = await opened_by(session_factory, worker(), await make_invitation())
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        await store.save_answer(response.id, "overall", 4)
+        live = await store.live_response(response.id, OWNER)
+        assert isinstance(live, LiveResponse)
+        assert (live.survey_id, live.language, live.answers) == (
+            "post_service",
+            "ru",
+            {"overall": 4},
+        )
+        assert live.service.name("kk") == seed.service.name_kk
+        assert await store.live_response(response.id, STRANGER) is None
+
+
+async def test_workers_taking_turns_store_every_answer_and_refuse_none(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    """Webhook workers behind a balancer: each press may land on either; each worker's memory
+    of the response is behind whenever the other took the last answer."""
+    first, second = worker(), worker()
+    response = await opened_by(session_factory, first, await make_invitation())
+    script = [
+        ("overall", "5"),
+        ("deadline_met", "yes"),
+        ("refused", "no"),
+        ("extra_documents", "no"),
+        ("full_package", "yes"),
+    ]
+    for turn, (question, raw) in enumerate(script):
+        desk = (first, second)[turn % 2]
+        step = await press(session_factory, desk, response.id, question, raw)
+        assert isinstance(step, Ask), step
+        assert step.error is None, (question, step.error)
+    assert await stored_answers(session_factory, response.id) == {
+        "overall": 5,
+        "deadline_met": True,
+        "refused": False,
+        "extra_documents": False,
+        "full_package": True,
+    }
+
+
+async def test_an_old_question_pressed_on_a_worker_that_is_behind_is_already_answered(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    first, second = worker(), worker()
+    response = await opened_by(session_factory, first, await make_invitation())
+    await press(session_factory, first, response.id, "overall", "5")
+    await press(session_factory, second, response.id, "deadline_met", "yes")
+    # `first` still remembers only "overall": the double tap must not be stored again.
+    step = await press(session_factory, first, response.id, "deadline_met", "no")
+    assert isinstance(step, Ask)
+    assert step.error == InvalidAnswer("already_answered")
+    assert step.question.name == "refused"
+    assert await stored_answers(session_factory, response.id) == {
+        "overall": 5,
+        "deadline_met": True,
+    }
+
+
+async def test_stop_on_one_worker_is_respected_by_another_that_remembers_the_survey(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    first, second = worker(), worker()
+    response = await opened_by(session_factory, first, await make_invitation())
+    await press(session_factory, first, response.id, "overall", "4")
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        respondent = await store.respondent(OWNER)
+        second.live.forget_owner(OWNER)
+        await store.forget(respondent)
+    step = await press(session_factory, first, response.id, "deadline_met", "yes")
+    assert step == Refused("stale_button")
+    assert await stored_answers(session_factory, response.id) == {"overall": 4}
+
+
+async def test_a_new_language_chosen_on_another_worker_is_spoken_at_once(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    first = worker()
+    response = await opened_by(session_factory, first, await make_invitation())
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        respondent = (
+            await session.scalars(select(Respondent).where(Respondent.key == OWNER))
+        ).one()
+        await store.set_language(respondent, "kk")  # on another worker
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        found = await first.press(store, OWNER, response.id, 0)
+        assert isinstance(found, Pressed)
+        step = await first.answer(store, found, "5")
+        assert isinstance(step, Ask)
+        assert found.live.language == "kk"
+
+
+async def test_someone_elses_or_a_finished_survey_is_refused_even_when_remembered(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    desk = worker()
+    response = await opened_by(session_factory, desk, await make_invitation())
+    assert await press(session_factory, desk, response.id, "overall", "5", key=STRANGER) == (
+        Refused("stale_button")
+    )
+    async with session_factory() as session:
+        stored = await session.get(Response, response.id)
+        assert stored is not None
+        stored.status = ResponseStatus.COMPLETED  # finished elsewhere
+        await session.commit()
+    assert await press(session_factory, desk, response.id, "overall", "5") == Refused("completed")
+    assert await stored_answers(session_factory, response.id) == {}
+
+
+async def test_a_response_just_opened_is_empty_then_holds_what_was_stored(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        respondent = await store.respondent(OWNER, "ru")
+        token = await make_invitation()
+        response = await worker().open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
+        assert isinstance(response, Response)
+        assert await store.load_answers(response.id) == {}  # known without a read
+        assert await store.save_answer(response.id, "overall", 5)
+        assert await store.load_answers(response.id) == {"overall": 5}
