@@ -34,7 +34,12 @@ from tests.test_web_channel import HAPPY_RU, answer_in_order
 from tests.web_fixtures import SECRET as WEB_SECRET
 from tests.web_fixtures import WebApp, running_web_app
 
-TODAY = reporting_day(utcnow())
+
+def today() -> date:
+    # Asked each time: a long run can cross midnight in Kazakhstan (19:00 UTC).
+    return reporting_day(utcnow())
+
+
 CODES = OfficeCodes(b"poster-test-secret", grace_days=1)
 DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -43,14 +48,14 @@ DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def test_todays_and_yesterdays_codes_open_the_office_older_ones_do_not() -> None:
-    assert CODES.read(CODES.code("ALA-01", TODAY), TODAY) == "ALA-01"
-    assert CODES.read(CODES.code("ALA-01", TODAY - timedelta(days=1)), TODAY) == "ALA-01"
-    assert CODES.read(CODES.code("ALA-01", TODAY - timedelta(days=2)), TODAY) is None
-    assert CODES.read(CODES.code("ALA-01", TODAY + timedelta(days=1)), TODAY) is None
+    assert CODES.read(CODES.code("ALA-01", today()), today()) == "ALA-01"
+    assert CODES.read(CODES.code("ALA-01", today() - timedelta(days=1)), today()) == "ALA-01"
+    assert CODES.read(CODES.code("ALA-01", today() - timedelta(days=2)), today()) is None
+    assert CODES.read(CODES.code("ALA-01", today() + timedelta(days=1)), today()) is None
     strict = OfficeCodes(b"poster-test-secret", grace_days=0)
-    assert strict.read(CODES.code("ALA-01", TODAY - timedelta(days=1)), TODAY) is None
+    assert strict.read(CODES.code("ALA-01", today() - timedelta(days=1)), today()) is None
     longer = OfficeCodes(b"poster-test-secret", grace_days=7)
-    assert longer.read(CODES.code("ALA-01", TODAY - timedelta(days=7)), TODAY) == "ALA-01"
+    assert longer.read(CODES.code("ALA-01", today() - timedelta(days=7)), today()) == "ALA-01"
 
 
 def test_a_service_choice_offered_from_a_valid_code_expires_with_it() -> None:
@@ -60,38 +65,38 @@ def test_a_service_choice_offered_from_a_valid_code_expires_with_it() -> None:
 
 
 def test_forged_and_unsigned_codes_open_nothing() -> None:
-    code = CODES.code("ALA-01", TODAY)
+    code = CODES.code("ALA-01", today())
     office, stamp, mac = code.rsplit("-", 2)
-    other_day = (TODAY - timedelta(days=1)).strftime("%Y%m%d")
+    other_day = (today() - timedelta(days=1)).strftime("%Y%m%d")
     for forged in (
         "ALA-01",  # an old, unsigned poster
         f"{office}-{other_day}-{mac}",  # another day, the same mac
         f"ALA-02-{stamp}-{mac}",  # another office, the same mac
         f"{office}-{stamp}-{'0' * 16}",
         f"{office}-{stamp}-{mac.upper()}",
-        OfficeCodes(b"another-secret").code("ALA-01", TODAY),
+        OfficeCodes(b"another-secret").code("ALA-01", today()),
         code + "0",
         "",
     ):
-        assert CODES.read(forged, TODAY) is None, forged
+        assert CODES.read(forged, today()) is None, forged
 
 
 @given(st.from_regex(rf"[A-Za-z0-9_-]{{1,{MAX_OFFICE_CODE}}}", fullmatch=True))
 def test_every_postable_office_code_fits_a_telegram_deep_link(office: str) -> None:
-    payload = CODES.payload(office, TODAY)
+    payload = CODES.payload(office, today())
     assert DEEP_LINK.fullmatch(payload), payload
-    assert CODES.read(payload.removeprefix("o-"), TODAY) == office
+    assert CODES.read(payload.removeprefix("o-"), today()) == office
 
 
 @given(st.text(max_size=100))
 def test_any_text_is_read_without_failing(text: str) -> None:
-    assert CODES.read(text, TODAY) is None
+    assert CODES.read(text, today()) is None
 
 
 def test_an_office_code_a_deep_link_cannot_carry_is_refused_with_a_reason() -> None:
     for bad in ("A" * (MAX_OFFICE_CODE + 1), "ЦОН-1", "ALA 01", ""):
         with pytest.raises(PosterCodeError, match="cannot go on a poster"):
-            CODES.code(bad, TODAY)
+            CODES.code(bad, today())
 
 
 # Telegram ----------------------------------------
@@ -102,11 +107,11 @@ async def test_telegram_opens_todays_and_yesterdays_poster_only(bot: Running, se
     stale = messages.text("office_code_stale", "ru")
     await citizen.send(f"/start {poster_payload(seed.office.code)}")
     await citizen.wait_for_message(containing="Какую услугу")
-    await citizen.send(f"/start {poster_payload(seed.office.code, TODAY - timedelta(days=1))}")
+    await citizen.send(f"/start {poster_payload(seed.office.code, today() - timedelta(days=1))}")
     await citizen.wait_for_message(containing="Какую услугу")
     for payload in (
-        poster_payload(seed.office.code, TODAY - timedelta(days=2)),  # an old photo
-        "o-" + OfficeCodes(b"forger").code(seed.office.code, TODAY),  # forged
+        poster_payload(seed.office.code, today() - timedelta(days=2)),  # an old photo
+        "o-" + OfficeCodes(b"forger").code(seed.office.code, today()),  # forged
         f"o-{seed.office.code}",  # the old, unsigned form
     ):
         await citizen.send(f"/start {payload}")
@@ -145,16 +150,16 @@ async def test_the_web_opens_todays_and_yesterdays_poster_only(site: WebApp, see
     web_codes = OfficeCodes(WEB_SECRET.encode())
     citizen = site.citizen(accept_language="kk")
     for days_ago, status in ((0, 200), (1, 200), (2, 410), (30, 410)):
-        code = web_codes.code(seed.office.code, TODAY - timedelta(days=days_ago))
+        code = web_codes.code(seed.office.code, today() - timedelta(days=days_ago))
         page = await citizen.open(f"/o/{code}")
         assert page.status == status, days_ago
         if status == 410:
             assert page.heading == messages.text("office_code_stale", "kk")
-    forged = OfficeCodes(b"forger").code(seed.office.code, TODAY)
+    forged = OfficeCodes(b"forger").code(seed.office.code, today())
     page = await citizen.open(f"/o/{forged}")
     assert (page.status, page.heading) == (410, messages.text("office_code_stale", "kk"))
     # The form of an old code can't be posted either.
-    old = web_codes.code(seed.office.code, TODAY - timedelta(days=2))
+    old = web_codes.code(seed.office.code, today() - timedelta(days=2))
     page = await citizen.post(f"/o/{old}", [("service", str(seed.service.id))])
     assert page.status in (403, 410)
     assert await site.responses() == []
@@ -200,7 +205,7 @@ def test_the_poster_shows_the_office_and_its_qr_codes_decode_to_the_days_links()
 
 def test_office_names_are_escaped_in_the_svg() -> None:
     office = PosterOffice("X-1", "<script>&", 'a"b')
-    poster = render_poster(office, TODAY, CODES, public_url="http://h", bot_username="b")
+    poster = render_poster(office, today(), CODES, public_url="http://h", bot_username="b")
     assert "<script>" not in poster.svg and "&lt;script&gt;&amp;" in poster.svg
 
 

@@ -426,12 +426,13 @@ def test_odd_input_does_not_crash(text: str) -> None:
     assert scrub(text) == scrub(scrub(text))
 
 
-def _best_of_two(text: str) -> float:
+def _best_of_three(text: str) -> float:
+    # CPU time of this thread, best of three: other processes on a busy machine don't count.
     best = float("inf")
-    for _ in range(2):
-        started = time.perf_counter()
+    for _ in range(3):
+        started = time.thread_time()
         scrub(text)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.thread_time() - started)
     return best
 
 
@@ -444,15 +445,15 @@ def test_hostile_input_costs_time_in_proportion_to_its_length(unit: str) -> None
     plain = ("В ЦОН огромная очередь, прождал три часа, окно работало одно. " * 2000)[:size]
     hostile = (unit * size)[:size]
     half = hostile[: size // 2]
-    baseline = _best_of_two(plain)
-    spent = _best_of_two(hostile)
+    baseline = _best_of_three(plain)
+    spent = _best_of_three(hostile)
     # Generous bounds: catastrophic backtracking is thousands of times slower, and doubling
     # the input would quadruple the time (or worse) instead of doubling it.
     assert spent < 300 * baseline + 0.05
-    assert spent < 4 * _best_of_two(half) + 0.05
+    assert spent < 4 * _best_of_three(half) + 0.05
 
 
 def test_a_run_of_spaces_after_an_introducing_word_is_linear() -> None:
     short = "менеджер" + " " * 50_000
     long = "менеджер" + " " * 100_000
-    assert _best_of_two(long) < 4 * _best_of_two(short) + 0.05
+    assert _best_of_three(long) < 4 * _best_of_three(short) + 0.05
