@@ -24,6 +24,7 @@ from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
 from core.settings import Settings
 from core.walk_ins import WalkIns
+from qanagat.scores import score_period
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,13 @@ def build_app(
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
-    setup_admin(app, settings=settings, session_factory=session_factory, redis=redis)
+    setup_admin(
+        app,
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        scorer=score_period,
+    )
 
     if with_bot and settings.telegram_token is not None:
         bot = build_bot(settings)
