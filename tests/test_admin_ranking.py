@@ -182,6 +182,7 @@ async def test_an_agency_page_shows_its_tree_of_scores_under_both_methodologies(
     assert f"Нет данных: {MISSING_FOR_MJ}" in html  # the missing input is named
     goals = expected_value(year, "kz-2020", "MJ", "goals")
     assert goals is not None and f"{goals:.1f}".replace(".", ",") in html
+    assert "0,45" in html  # weights as Russian writes decimals
     ast = await analyst.open(f"/admin/agencies/AST?period={PERIOD}")
     assert "мало ответов" in ast.html  # S withheld below the minimum sample
     assert "n = 40" in ast.html
@@ -201,7 +202,7 @@ async def test_the_methodology_page_explains_both_files_and_their_difference(
     html = page.html
     assert "Оценка эффективности деятельности государственных органов, методика 2020 года" in html
     assert "удовлетворённость — отдельное направление S" in html  # the file's own words
-    assert "0.135" in html and "не 0,3" in html
+    assert "S составляет 0,135 итога" in html and "не 0,3" in html
     assert "60 * satisfied_share" in html and "50 * satisfied_share" in html
     assert "satisfied_recipients" in html and "satisfaction_level" in html  # new / removed
     assert "изменён вес" in html and "удалён" in html and "новый" in html

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from admin import standings
 from admin.standings import PUBLISHED, effective_weight
+from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import lang_of
 from admin.web.render import page
@@ -33,18 +34,23 @@ class Change:
     after: str
 
 
-def weights_text(node: Node, applies: bool = True) -> str:
-    """`0.45` when both kinds weigh the same, else `central 0.333 · local 0.5`."""
+def weights_text(node: Node, lang: str = "en") -> str:
+    """`0.45` when both kinds weigh the same, else `central 0.3333 · local 0.5`."""
     if not node.weights:
         return ""
     values = {kind: node.weights[kind] for kind in KINDS if kind in node.weights}
     if len(set(values.values())) == 1 and len(values) == len(KINDS):
-        return _number(next(iter(values.values())))
-    return " · ".join(f"{kind} {_number(value)}" for kind, value in values.items())
+        return number_text(next(iter(values.values())), lang)
+    return " · ".join(
+        f"{words.say(f'kind_short_{kind}', lang)} {number_text(value, lang)}"
+        for kind, value in values.items()
+    )
 
 
-def _number(value: float) -> str:
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+def number_text(value: float, lang: str = "en") -> str:
+    """A weight as the language writes decimals: 0.135 (en), 0,135 (kk, ru)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return text if lang == "en" else text.replace(".", ",")
 
 
 def shares_of_total(method: Methodology, key: str) -> dict[str, float | None]:
@@ -61,7 +67,13 @@ def differences(a: Methodology, b: Methodology, lang: str) -> list[Change]:
         old = a.nodes[key]
         if dict(old.weights) != dict(node.weights):
             changes.append(
-                Change(key, node.label[lang], "weight", weights_text(old), weights_text(node))
+                Change(
+                    key,
+                    node.label[lang],
+                    "weight",
+                    weights_text(old, lang),
+                    weights_text(node, lang),
+                )
             )
         if (old.formula_text or "") != (node.formula_text or ""):
             changes.append(
@@ -74,7 +86,9 @@ def differences(a: Methodology, b: Methodology, lang: str) -> list[Change]:
                 )
             )
         elif old.label[lang] != node.label[lang]:
-            changes.append(Change(key, node.label[lang], "label", old.label[lang], ""))
+            changes.append(
+                Change(key, node.label[lang], "label", old.label[lang], node.label[lang])
+            )
     changes += [
         Change(key, node.label[lang], "only_a", node.formula_text or "", "")
         for key, node in a.nodes.items()
@@ -96,8 +110,8 @@ async def methodology_page(request: web.Request) -> web.StreamResponse:
         {
             "methods": methods,
             "kinds": KINDS,
-            "weights_text": weights_text,
-            "share_text": lambda value: "—" if value is None else _number(value),
+            "weights_text": lambda node: weights_text(node, lang),
+            "share_text": lambda value: "—" if value is None else number_text(value, lang),
             "shares_of_total": shares_of_total,
             "changes": differences(current, proposed, lang),
             "current": current,

@@ -114,6 +114,18 @@ def _columns(show: str) -> list[Column]:
     return columns
 
 
+# On screen the name cell says the kind and region, and the headers are grouped by methodology,
+# so they are short; exports keep every column with its full label.
+SCREEN_HIDDEN = {"code", "kind", "region"}
+SHORT_LABELS = {
+    **{f"rank_{s}": "col_rank" for s in SHORT.values()},
+    **{f"total_{s}": "col_value" for s in SHORT.values()},
+    **{f"grade_{s}": "col_grade" for s in SHORT.values()},
+    **{f"interaction_{s}": "col_interaction_short" for s in SHORT.values()},
+    "s_b": "col_s_short",
+    "ci_b": "col_interval_short",
+    "rank_change": "col_rank_change_short",
+}
 ASCENDING_FIRST = {"code", "name", "kind", "region", "rank_a", "rank_b"}
 
 
@@ -146,6 +158,15 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
         sort = default_sort
     order = request.query.get("order", "asc" if sort in ASCENDING_FIRST else "desc")
     table.sorted_by(sort, order == "desc")
+    screen_columns = [c for c in table.columns if c.key not in SCREEN_HIDDEN]
+    group_starts = {
+        next((c.key for c in screen_columns if c.key.endswith(f"_{short}")), "")
+        for short in SHORT.values()
+    } | {"rank_change"}
+    group_sizes = {
+        short: sum(1 for c in screen_columns if c.key.endswith(f"_{short}"))
+        for short in SHORT.values()
+    }
     shown_runs = {
         name: run for name, run in runs.items() if show in ("both", name)
     }  # the runs the shown columns come from
@@ -156,6 +177,10 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
             "ranking.html",
             {
                 "table": table,
+                "screen_columns": screen_columns,
+                "short_labels": SHORT_LABELS,
+                "group_starts": group_starts,
+                "group_sizes": group_sizes,
                 "exports": export_links(request, table),
                 "period": period,
                 "score_periods": offered,

@@ -70,7 +70,10 @@ def tree_helpers(lang: str) -> dict[str, Any]:
         return spec.about if spec is not None else ""
 
     def weight(value: float | None) -> str:
-        return "—" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
+        if value is None:
+            return "—"
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
+        return text if lang == "en" else text.replace(".", ",")
 
     return {
         "node_label": label,
