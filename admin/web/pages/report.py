@@ -117,6 +117,7 @@ async def report_card(request: web.Request) -> web.StreamResponse:
             "published": PUBLISHED,
             "figures": found,
             "defects": defects,
+            "trend": trend,
             "min_sample": figures.MIN_SAMPLE,
             "printed_on": config_of(request).clock().strftime("%Y-%m-%d"),
             "trend_chart": share_line(
