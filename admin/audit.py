@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     IMPORT = "import"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    SCORES_COMPUTED = "scores_computed"
 
 
 def record(

@@ -218,9 +218,14 @@ async def agency_figures(
     lang: str,
     service: PublicService | None = None,
     no_office: str = "—",
+    until: date | None = None,
 ) -> AgencyFigures:
+    """`until`: the first day not counted (a report card covers its scoring period only)."""
+
     def narrowed(statement):  # type: ignore[no-untyped-def]
         statement = statement.where(DailyRollup.agency_id == agency.id)
+        if until is not None:
+            statement = statement.where(DailyRollup.day < until.isoformat())
         if service is not None:
             statement = statement.where(DailyRollup.service_id == service.id)
         return scope(_since(statement, since), reader, DailyRollup.agency_id)

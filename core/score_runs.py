@@ -11,7 +11,7 @@ frame scoring returns. The admin reads runs back from here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -78,13 +78,24 @@ async def store_score_run(
     return run.id
 
 
-async def score_run_values(session: AsyncSession, run_id: int) -> pd.DataFrame:
-    """The stored rows of a run, in the order they were computed (the tree's order)."""
-    rows = await session.execute(
-        select(*(getattr(ScoreValue, column) for column in SCORE_VALUE_COLUMNS))
-        .where(ScoreValue.run_id == run_id)
-        .order_by(ScoreValue.id)
+async def score_run_values(
+    session: AsyncSession,
+    run_id: int,
+    *,
+    nodes: Sequence[str] | None = None,
+    agencies: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The stored rows of a run, in the order they were computed (the tree's order); only the
+    given `nodes` and `agencies` when asked (a ranking reads three nodes, an agency page one
+    agency)."""
+    statement = select(*(getattr(ScoreValue, column) for column in SCORE_VALUE_COLUMNS)).where(
+        ScoreValue.run_id == run_id
     )
+    if nodes is not None:
+        statement = statement.where(ScoreValue.node.in_(list(nodes)))
+    if agencies is not None:
+        statement = statement.where(ScoreValue.agency.in_(list(agencies)))
+    rows = await session.execute(statement.order_by(ScoreValue.id))
     frame = pd.DataFrame(rows.all(), columns=list(SCORE_VALUE_COLUMNS))
     for column in ("value", "ci_low", "ci_high"):
         frame[column] = frame[column].astype("float64")
@@ -101,3 +112,9 @@ async def latest_score_run(session: AsyncSession, methodology: str, period: str)
         .limit(1)
     )
     return run
+
+
+async def scored_periods(session: AsyncSession) -> list[str]:
+    """The periods that have at least one stored run, newest name first."""
+    found = await session.scalars(select(ScoreRun.period).distinct())
+    return sorted(found, reverse=True)

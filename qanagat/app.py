@@ -28,6 +28,7 @@ from core.outbox import enqueue_invitation
 from core.settings import Settings
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
+from qanagat.scores import score_period
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,13 @@ def build_app(
     )
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
-    setup_admin(app, settings=settings, session_factory=session_factory, redis=redis)
+    setup_admin(
+        app,
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        scorer=score_period,
+    )
     setup_api(
         app,
         settings=settings,

@@ -26,6 +26,7 @@ from core.periods import Period
 from core.score_runs import store_score_run
 from core.survey_inputs import SURVEY_INPUTS, survey_inputs
 from scoring import Methodology, available_methodologies, load_methodology, run_record, score
+from scoring.compute import DEFAULT_MIN_SAMPLE
 from scoring.model import UNIT_RANGE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,3 +120,24 @@ async def score_and_store(
     )
     run_id = await store_score_run(session, asdict(record), period.name, scores)
     return ScoredRun(methodology, scores, run_id)
+
+
+PUBLISHED_METHODOLOGIES = ("kz-2020", "proposed-s30")
+
+
+async def score_period(
+    session: AsyncSession,
+    period: Period,
+    methodologies: tuple[str, ...] = PUBLISHED_METHODOLOGIES,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
+) -> list[ScoredRun]:
+    """Score `period` from the database under each methodology and store the runs, exactly as
+    `qanagat score` does (the caller commits). Nothing is stored when the period has no inputs:
+    the result is then empty. The admin's "compute now" and `qanagat demo load` call this."""
+    inputs, agencies = await database_inputs(session, period)
+    if inputs.empty:
+        return []
+    return [
+        await score_and_store(session, load_methodology(name), period, inputs, agencies, min_sample)
+        for name in methodologies
+    ]

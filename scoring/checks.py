@@ -547,6 +547,7 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
             graded=flat.spec.graded,
             depth=flat.depth,
             sources=_sources(flat.spec),
+            explain=flat.spec.explain or {},
         )
         for key, flat in checker.nodes.items()
     }
@@ -556,6 +557,7 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
         version=spec.version,
         title=spec.title,
         about=spec.about,
+        explain=spec.explain or {},
         file=file,
         hash=digest,
         root=root,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -93,6 +93,7 @@ class Node:
     graded: bool
     depth: int
     sources: Mapping[str, str]  # field (weight, formula, clamp) -> source
+    explain: Mapping[str, str] = field(default_factory=dict)  # plain words per language
 
     @property
     def weighted(self) -> bool:
@@ -108,6 +109,7 @@ class Methodology:
     version: str
     title: Mapping[str, str]
     about: str
+    explain: Mapping[str, str]  # plain words per language (empty when the file has none)
     file: str
     hash: str
     root: str

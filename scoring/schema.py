@@ -27,6 +27,11 @@ def check_languages(value: dict[str, str]) -> dict[str, str]:
     return {lang: str(value[lang]).strip() for lang in LANGUAGES}
 
 
+def check_explain(value: dict[str, str] | None) -> dict[str, str] | None:
+    """An optional plain-language explanation: all three languages when given."""
+    return None if value is None else check_languages(value)
+
+
 def check_source(value: str) -> str:
     """A source must cite DOMAIN.md, an issue, or admit to being an assumption."""
     if not SOURCE.search(value):
@@ -101,6 +106,7 @@ class TableSpec(_Strict):
 class NodeSpec(_Strict):
     label: dict[str, str]
     about: str = ""
+    explain: dict[str, str] | None = None  # for readers of the admin's methodology page
     weight: Any = None
     formula: str | None = None
     clamp: tuple[float, float] | None = None
@@ -110,6 +116,7 @@ class NodeSpec(_Strict):
     children: dict[str, NodeSpec] = Field(default_factory=dict)
 
     _languages = field_validator("label")(check_languages)
+    _explain = field_validator("explain")(check_explain)
     _weight = field_validator("weight")(
         lambda value: None if value is None else check_weight(value)
     )
@@ -133,6 +140,7 @@ class MethodologyFile(_Strict):
     version: str = Field(min_length=1, max_length=32)
     title: dict[str, str]
     about: str = ""
+    explain: dict[str, str] | None = None
     grades: GradesSpec
     inputs: dict[str, InputSpecModel] = Field(min_length=1)
     constants: dict[str, ConstantSpec] = Field(default_factory=dict)
@@ -140,6 +148,7 @@ class MethodologyFile(_Strict):
     tree: dict[str, NodeSpec]
 
     _languages = field_validator("title")(check_languages)
+    _explain = field_validator("explain")(check_explain)
 
     @field_validator("tree")
     @classmethod

@@ -33,6 +33,7 @@ from core.models import (
 )
 from core.rollups import add_completed_response
 from core.settings import Settings
+from qanagat.scores import score_period
 from tests.conftest import Seed
 from tests.web_fixtures import PageView, read_page
 
@@ -172,7 +173,14 @@ def build_admin_server_app(
     redis: Redis | None = None,
 ) -> web.Application:
     app = web.Application()
-    setup_admin(app, settings=settings, session_factory=session_factory, redis=redis, clock=clock)
+    setup_admin(
+        app,
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        clock=clock,
+        scorer=score_period,
+    )
     return app
 
 

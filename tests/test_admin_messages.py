@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 from admin.audit import Action
 from admin.figures import DEFECTS
@@ -12,6 +13,9 @@ from admin.web import words
 from admin.web.period import PERIODS
 from admin.web.render import NAVIGATION
 from core.models import AdminRole, AgencyKind, Channel
+from scoring import load_methodology
+from scoring.compute import STATUSES
+from scoring.model import Unit
 
 ADMIN = Path(__file__).parent.parent / "admin"
 
@@ -44,7 +48,13 @@ def test_every_key_built_from_a_name_exists() -> None:
         + [f"defect_{name}" for name, _m, _v in DEFECTS]
         + [f"period_{p}" for p in PERIODS]
         + [key for _route, key, _roles in NAVIGATION]
-        + [f"status_{s}" for s in (400, 403, 404, 405, 503)]
+        + [f"status_{s}" for s in (400, 403, 404, 405, 409, 503)]
+        + [f"grade_{band.key}" for band in load_methodology("kz-2020").grades]
+        + [f"grade_range_{band.key}" for band in load_methodology("kz-2020").grades]
+        + [f"score_status_{status}" for status in STATUSES]
+        + [f"unit_{unit}" for unit in get_args(Unit)]
+        + [f"change_{what}" for what in ("only_a", "only_b", "weight", "formula", "label")]
+        + [f"only_kind_{k.value}" for k in AgencyKind]
     )
     assert sorted(set(built) - set(words.catalogue())) == []
 
@@ -56,3 +66,6 @@ def test_numbers_are_written_as_each_language_writes_them() -> None:
     assert Formats("kk").int(12345) == "12\u202f345"
     assert Formats("en").int(12345) == "12,345"
     assert Formats("en").interval((0.5, 0.625)) == "50.0–62.5\u00a0%"
+    assert Formats("ru").points(73.46) == "73,5" and Formats("en").points(None) == "—"
+    assert Formats("en").points_interval((61.25, 70.0)) == "61.2–70.0"
+    assert [Formats("en").change(c) for c in (2, 0, -1, None)] == ["+2", "0", "\u22121", "—"]

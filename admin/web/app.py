@@ -3,6 +3,10 @@
     GET  /admin/                 national overview                      pages/overview.py
     GET  /admin/agencies         agencies, filter by kind and region     pages/agencies.py
     GET  /admin/agencies/{code}  one agency's survey figures
+    GET  /admin/ranking          scores from stored runs, both methods   pages/ranking.py
+    POST /admin/ranking/compute  store runs for a period (admins)
+    GET  /admin/agencies/{code}/report  printable report card          pages/report.py
+    GET  /admin/methodology      the methodologies in plain words        pages/methodology.py
     GET  /admin/users            users (admins)                          pages/people.py
     GET  /admin/audit            audit log (admins)
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
@@ -26,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.web import words
 from admin.web.access import ACCESS_TABLE, Access, access_middleware, declare_route
-from admin.web.keys import ADMIN, TEMPLATES, AdminConfig
-from admin.web.pages import account, agencies, overview, people
+from admin.web.keys import ADMIN, TEMPLATES, AdminConfig, Scorer
+from admin.web.pages import account, agencies, methodology, overview, people, ranking, report
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
 from core.settings import Settings
@@ -43,6 +47,7 @@ def build_admin_app(
     session_factory: async_sessionmaker[AsyncSession],
     redis: Redis | None = None,
     clock: Callable[[], datetime] = utcnow,
+    scorer: Scorer | None = None,
 ) -> web.Application:
     """The admin as an app of its own, to be mounted at MOUNT (see `setup_admin`)."""
     missing = words.problems()
@@ -66,6 +71,7 @@ def build_admin_app(
         secure_cookies=settings.public_url.startswith("https://"),
         static_urls=_static_urls(),
         mount=MOUNT,
+        scorer=scorer,
     )
     aiohttp_jinja2.setup(
         app,
@@ -77,6 +83,9 @@ def build_admin_app(
     )
     overview.setup(app)
     agencies.setup(app)
+    ranking.setup(app)
+    report.setup(app)
+    methodology.setup(app)
     people.setup(app)
     account.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
@@ -92,9 +101,10 @@ def setup_admin(
     session_factory: async_sessionmaker[AsyncSession],
     redis: Redis | None = None,
     clock: Callable[[], datetime] = utcnow,
+    scorer: Scorer | None = None,
 ) -> web.Application:
     """Mount the admin at /admin on `app` (and /admin itself redirects to /admin/)."""
-    admin = build_admin_app(settings, session_factory, redis, clock)
+    admin = build_admin_app(settings, session_factory, redis, clock, scorer)
     app.router.add_get(MOUNT, _to_admin)
     app.add_subapp(MOUNT, admin)
     app[ADMIN_APP] = admin

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import jinja2
 from aiohttp import web
@@ -14,7 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin.web.throttle import LoginThrottle
 from core.models import AdminRole
 from core.network import client_address
+from core.periods import Period
 from core.settings import Settings
+from scoring import Methodology
+
+
+class StoredRun(Protocol):
+    """What a scorer returns per run (qanagat.scores.ScoredRun)."""
+
+    @property
+    def run_id(self) -> int | None: ...
+    @property
+    def methodology(self) -> Methodology: ...
+
+
+Scorer = Callable[[AsyncSession, Period], Awaitable[Sequence[StoredRun]]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,9 @@ class AdminConfig:
     secure_cookies: bool
     static_urls: dict[str, str]
     mount: str  # where the admin app is mounted, e.g. "/admin"
+    # Scores a period from the database under the published methodologies and stores the runs
+    # (the same path as `qanagat score`); given by the composition (qanagat/), None: not offered.
+    scorer: Scorer | None = None
 
 
 @dataclass(frozen=True)

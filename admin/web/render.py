@@ -30,7 +30,9 @@ SECURITY_HEADERS = {
 NAVIGATION = (
     ("overview", "nav_overview", {AdminRole.ADMIN, AdminRole.ANALYST}),
     ("agencies", "nav_agencies", {AdminRole.ADMIN, AdminRole.ANALYST}),
+    ("ranking", "nav_ranking", {AdminRole.ADMIN, AdminRole.ANALYST}),
     ("my_agency", "nav_my_agency", {AdminRole.AGENCY}),
+    ("methodology", "nav_methodology", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
@@ -58,7 +60,7 @@ def _navigation(request: web.Request, viewer: Viewer | None) -> list[dict[str, A
             if viewer.agency_code is None:
                 continue
             href = url_for(request, "agency", code=viewer.agency_code)
-            active = current == "agency"
+            active = current in ("agency", "agency_report")
         else:
             href = url_for(request, name)
             active = current == name or (name == "agencies" and current == "agency")
@@ -143,6 +145,22 @@ class Formats:
 
     def share(self, value: float | None) -> str:
         return "—" if value is None else self._decimal(f"{100 * value:.1f}") + "\u00a0%"
+
+    def points(self, value: float | None) -> str:
+        """A score on the 0-100 scale, one decimal: 73,4 (kk, ru), 73.4 (en)."""
+        return "—" if value is None else self._decimal(f"{value:.1f}")
+
+    def points_interval(self, bounds: tuple[float, float] | None) -> str:
+        if bounds is None:
+            return "—"
+        low, high = (self._decimal(f"{b:.1f}") for b in bounds)
+        return f"{low}–{high}"
+
+    def change(self, value: int | None) -> str:
+        """A rank change: +2 (climbs), −1 (falls), 0."""
+        if value is None:
+            return "—"
+        return f"+{value}" if value > 0 else ("0" if value == 0 else f"\u2212{-value}")
 
     def interval(self, bounds: tuple[float, float] | None) -> str:
         if bounds is None:

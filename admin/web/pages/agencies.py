@@ -10,6 +10,7 @@ from admin.web import words
 from admin.web.access import EVERYONE, READERS, add_route, allow
 from admin.web.charts import share_line
 from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.pages import report
 from admin.web.period import PERIODS, period_of
 from admin.web.render import Formats, message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
@@ -118,6 +119,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
         found = await figures.agency_figures(
             db, viewer, agency, since, lang, service, no_office=words.say("no_office", lang)
         )
+        scores = await report.score_context(request, db, agency)  # stored score runs
     choices = (all_services or found).services
 
     defects = Table(
@@ -211,6 +213,9 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                     fmt.share,
                 ),
                 "min_sample": figures.MIN_SAMPLE,
+                "scores": scores,
+                "published": report.PUBLISHED,
+                **report.tree_helpers(lang),
             },
         )
 

@@ -1,0 +1,139 @@
+"""An agency's scores from stored runs: the tree shown on its page (every node with value,
+grade, status, n and interval, what it is made of and the inputs it read) and the printable
+one-page report card (/agencies/{code}/report: scores, grade, trend chart, top defects).
+
+An agency user opens only its own agency: another agency's code looks unknown (404), through
+the same `figures.visible_agency` rule as the agency page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin import figures, standings
+from admin.standings import PUBLISHED, Tree
+from admin.web import words
+from admin.web.access import EVERYONE, add_route, allow
+from admin.web.charts import share_line
+from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.pages.ranking import score_period_choice
+from admin.web.render import Formats, message_page, page
+from core.models import Agency
+from core.periods import parse_period
+
+REPORT_DEFECTS = 3  # the report card lists the most frequent defects
+
+
+def setup(app: web.Application) -> None:
+    add_route(app, "GET", "/agencies/{code}/report", report_card, name="agency_report")
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    period: str
+    periods: list[str]
+    trees: list[Tree]
+    missing: list[str]  # published methodologies without a stored run for the period
+
+    def tree(self, name: str) -> Tree | None:
+        return next((t for t in self.trees if t.methodology.name == name), None)
+
+    def headline(self, name: str, node: str) -> standings.NodeScore:
+        tree = self.tree(name)
+        if tree is None:
+            return standings.NO_SCORE
+        row = next((r for r in tree.rows if r.node.key == node), None)
+        return row.score if row else standings.NO_SCORE
+
+
+async def score_context(request: web.Request, db: AsyncSession, agency: Agency) -> ScoreContext:
+    """The agency's trees for the scoring period asked (`?period=`) or the newest stored."""
+    stored = await standings.periods(db)
+    period, offered = await score_period_choice(request, stored)
+    runs = await standings.latest_runs(db, period)
+    trees = await standings.agency_tree(db, agency, runs)
+    return ScoreContext(period, offered, trees, [n for n, run in runs.items() if run is None])
+
+
+def tree_helpers(lang: str) -> dict[str, Any]:
+    """What the score tree template needs to say a node's formula and inputs in words."""
+
+    def label(method: Any, key: str) -> str:
+        node = method.nodes.get(key)
+        return node.label[lang] if node is not None else key
+
+    def input_about(method: Any, name: str) -> str:
+        spec = method.inputs.get(name)
+        return spec.about if spec is not None else ""
+
+    def weight(value: float | None) -> str:
+        if value is None:
+            return "—"
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
+        return text if lang == "en" else text.replace(".", ",")
+
+    return {
+        "node_label": label,
+        "input_about": input_about,
+        "weight_text": weight,
+        "grade_name": lambda key: words.say(f"grade_{key}", lang) if key else "—",
+        "status_name": lambda status: words.say(f"score_status_{status}", lang),
+    }
+
+
+@allow(EVERYONE)
+async def report_card(request: web.Request) -> web.StreamResponse:
+    viewer = signed_in(request)
+    lang = lang_of(request)
+    fmt = Formats(lang)
+    async with config_of(request).session_factory() as db:
+        agency = await figures.visible_agency(db, viewer, request.match_info["code"])
+        if agency is None:
+            return message_page(request, "agency_not_found", 404)
+        scores = await score_context(request, db, agency)
+        period = parse_period(scores.period)
+        # the survey figures of the scoring period only, as the scores are
+        found = await figures.agency_figures(
+            db, viewer, agency, period.first, lang, until=period.end
+        )
+    last_month = period.end.isoformat()[:7]
+    trend = [(month, share) for month, share in found.trend if month < last_month]
+    defects = sorted(
+        (item for item in found.defects if item[1].share is not None),
+        key=lambda item: -(item[1].share or 0.0),
+    )[:REPORT_DEFECTS]
+    return page(
+        request,
+        "report.html",
+        {
+            "agency": agency,
+            "agency_name": agency.name(lang),
+            "kind": words.say(f"kind_{agency.kind.value}", lang),
+            "region": words.region_name(agency.region, lang) if agency.region else "",
+            "scores": scores,
+            "published": PUBLISHED,
+            "figures": found,
+            "defects": defects,
+            "trend": trend,
+            "min_sample": figures.MIN_SAMPLE,
+            "printed_on": config_of(request).clock().strftime("%Y-%m-%d"),
+            "trend_chart": share_line(
+                [m for m, _s in trend],
+                [s.share for _m, s in trend],
+                [s.interval for _m, s in trend],
+                words.say("chart_satisfaction_by_month", lang),
+                fmt.share,
+            ),
+            "grades": standings.methodology(PUBLISHED[0]).grades,
+            "blocks": [
+                key
+                for key in standings.methodology(PUBLISHED[1]).nodes
+                if standings.methodology(PUBLISHED[1]).nodes[key].depth <= 2
+                and agency.kind.value in standings.methodology(PUBLISHED[1]).nodes[key].applies_to
+            ],
+            **tree_helpers(lang),
+        },
+    )

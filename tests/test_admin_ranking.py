@@ -1,0 +1,233 @@
+"""The ranking, an agency's tree of scores, the methodology page and the report card, all read
+from score runs stored through the `qanagat score` path: the figures equal what
+`scoring.score` gives for the same inputs, ranks and rank changes equal `scoring.compare`'s,
+filters and sorting work, exports read back, and an agency sees only its own report card."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.models import ScoreRun
+from tests.admin_fixtures import ADMIN_EMAIL, AGENCY_EMAIL, ANALYST_EMAIL, AdminSite, running_admin
+from tests.conftest import Seed
+from tests.ranking_fixtures import (
+    MISSING_FOR_MJ,
+    PERIOD,
+    ScoredYear,
+    add_scored_year,
+    expected_value,
+)
+
+
+@pytest.fixture
+async def site(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> AsyncIterator[AdminSite]:
+    async with running_admin(session_factory, seed) as running:
+        yield running
+
+
+@pytest.fixture
+async def year(site: AdminSite) -> ScoredYear:
+    return await add_scored_year(site.session_factory)
+
+
+def rows_of(body: bytes) -> list[dict[str, str]]:
+    assert body.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def number(cell: str) -> float | None:
+    return float(cell) if cell else None
+
+
+async def test_the_ranking_shows_the_stored_runs_as_scoring_computes_them(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    page = await analyst.open(f"/admin/ranking?period={PERIOD}")
+    assert page.status == 200 and page.heading == "Рейтинг государственных органов"
+    for run_id in year.run_ids.values():  # which run each column comes from
+        assert f"№ {run_id}" in page.html
+    assert "Мало данных" in page.html  # Astana's S: 40 responses
+    status, _h, body = await analyst.download(
+        f"/admin/ranking?period={PERIOD}&export=ranking&format=csv"
+    )
+    assert status == 200
+    table = {row["Код"]: row for row in rows_of(body)}
+    assert set(table) == {"ALA", "AST", "MJ", "SHY", "KAR"}
+    for code, row in table.items():
+        assert number(row["Балл (kz-2020)"]) == expected_value(year, "kz-2020", code, "total")
+        assert number(row["Балл (s30)"]) == expected_value(year, "proposed-s30", code, "total")
+        assert number(row["S (удовлетворённость)"]) == expected_value(
+            year, "proposed-s30", code, "satisfaction"
+        )
+        assert number(row["Взаимодействие (s30)"]) == expected_value(
+            year, "proposed-s30", code, "interaction"
+        )
+    comparison = year.comparison.set_index("agency")
+    changes = {}
+    for code, row in table.items():
+        want = comparison.loc[code, "rank_change"]
+        changes[code] = row["Изменение места"]
+        assert row["Изменение места"] == ("" if want is None or str(want) == "<NA>" else str(want))
+        want_a = comparison.loc[code, "rank_a"]
+        assert row["Место (kz-2020)"] == ("" if str(want_a) == "<NA>" else str(want_a))
+    assert any(change not in ("", "0") for change in changes.values())  # the order changes
+    assert table["AST"]["Балл (s30)"] == "" and table["AST"]["Балл (kz-2020)"] == ""
+    assert (table["ALA"]["Изменение места"], table["SHY"]["Изменение места"]) == ("1", "-1")
+    assert (table["KAR"]["Оценка (kz-2020)"], table["KAR"]["Оценка (s30)"]) == (
+        "высокая",
+        "средняя",
+    )
+    assert table["ALA"]["Оценка (kz-2020)"] in ("высокая", "средняя", "низкая", "неэффективная")
+    assert table["AST"]["n"] == "40"
+
+
+async def test_the_ranking_filters_sorts_and_exports_xlsx(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    analyst = await site.signed_in(ANALYST_EMAIL)
+
+    async def codes(query: str) -> list[str]:
+        _s, _h, body = await analyst.download(
+            f"/admin/ranking?period={PERIOD}&{query}&export=ranking&format=csv"
+        )
+        return [row["Код"] for row in rows_of(body)]
+
+    assert await codes("kind=central") == ["MJ"]
+    assert await codes("region=SHY") == ["SHY"]
+    by_b = await codes("sort=total_b&order=desc")
+    totals_b = {
+        code: expected_value(year, "proposed-s30", code, "total")
+        for code in ("ALA", "SHY", "KAR", "MJ", "AST")
+    }
+    scored = sorted((c for c, v in totals_b.items() if v is not None), key=lambda c: -totals_b[c])  # type: ignore[operator]
+    assert by_b[: len(scored)] == scored and set(by_b[len(scored) :]) == {"AST", "MJ"}
+    assert await codes("sort=code&order=asc") == ["ALA", "AST", "KAR", "MJ", "SHY"]
+    ascending_a = await codes("sort=total_a&order=asc")
+    descending_a = await codes("sort=total_a&order=desc")
+    assert ascending_a[:3] == list(reversed(descending_a[:3])) == ["ALA", "SHY", "KAR"]
+    assert set(ascending_a[3:]) == {"AST", "MJ"}  # no total: last in either order
+    # one methodology only: its columns, nothing of the other
+    _s, _h, body = await analyst.download(
+        f"/admin/ranking?period={PERIOD}&show=kz-2020&export=ranking&format=xlsx"
+    )
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    assert "Балл (kz-2020)" in values[0] and "Балл (s30)" not in values[0]
+    column = values[0].index("Балл (kz-2020)")
+    exported = {row[0]: row[column] for row in values[1:]}
+    assert exported["KAR"] == expected_value(year, "kz-2020", "KAR", "total")
+    # made-up values are ignored, not a failure
+    assert (await analyst.open("/admin/ranking?period=soon&show=x&kind=y&sort=z")).status == 200
+
+
+async def test_without_stored_runs_the_page_says_so_and_an_admin_computes_them(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    empty = await analyst.open("/admin/ranking?period=2024")
+    assert "Нет расчёта за 2024" in empty.html
+    assert "Рассчитать сейчас" not in empty.html  # analysts read, admins compute
+    refused = await analyst.send("/admin/ranking/compute", ("period", PERIOD))
+    assert refused.status == 403
+
+    admin = await site.signed_in(ADMIN_EMAIL)
+    await admin.open(f"/admin/ranking?period={PERIOD}&show=both")
+    async with site.session_factory() as db:
+        before = await db.scalar(select(func.count()).select_from(ScoreRun))
+    no_token = await admin.post("/admin/ranking/compute", [("period", PERIOD)])
+    assert no_token.status == 403
+    done = await admin.send("/admin/ranking/compute", ("period", PERIOD))
+    assert done.status == 200 and done.path == "/admin/ranking"
+    assert f"Расчёты за {PERIOD} сохранены." in done.html
+    async with site.session_factory() as db:
+        after = await db.scalar(select(func.count()).select_from(ScoreRun))
+        newest = list(await db.scalars(select(ScoreRun).order_by(ScoreRun.id.desc()).limit(2)))
+    assert after == (before or 0) + 2
+    assert {run.methodology for run in newest} == {"kz-2020", "proposed-s30"}
+    for run in newest:
+        assert f"№ {run.id}" in done.html  # the page now reads the new runs
+    events = [e for e in await site.audit() if e.action == "scores_computed"]
+    assert len(events) == 1 and events[0].actor == ADMIN_EMAIL
+    assert events[0].details["period"] == PERIOD
+    assert sorted(events[0].details["runs"]) == sorted(run.id for run in newest)
+    nothing = await admin.send("/admin/ranking/compute", ("period", "2019"))
+    assert "За 2019 нет данных" in nothing.html
+
+
+async def test_an_agency_page_shows_its_tree_of_scores_under_both_methodologies(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    page = await analyst.open(f"/admin/agencies/MJ?period={PERIOD}")
+    assert page.status == 200
+    html = page.html
+    for name in ("kz-2020", "proposed-s30"):
+        assert f'id="tree-{name}"' in html
+    # every node of both trees that applies to a central body, with its stored value
+    for name in ("kz-2020", "proposed-s30"):
+        expected = year.expected[name].query("agency == 'MJ'")
+        for node in expected["node"]:
+            assert f'data-node="{node}"' in html
+    assert f"Нет данных: {MISSING_FOR_MJ}" in html  # the missing input is named
+    goals = expected_value(year, "kz-2020", "MJ", "goals")
+    assert goals is not None and f"{goals:.1f}".replace(".", ",") in html
+    assert "0,45" in html  # weights as Russian writes decimals
+    ast = await analyst.open(f"/admin/agencies/AST?period={PERIOD}")
+    assert "мало ответов" in ast.html  # S withheld below the minimum sample
+    assert "n = 40" in ast.html
+    almaty = await site.signed_in(AGENCY_EMAIL)
+    own = await almaty.open(f"/admin/agencies/ALA?period={PERIOD}")
+    assert own.status == 200 and 'id="tree-proposed-s30"' in own.html
+    automation = 'data-node="automation"'
+    assert automation not in own.html  # K3 applies to central bodies only
+
+
+async def test_the_methodology_page_explains_both_files_and_their_difference(
+    site: AdminSite,
+) -> None:
+    reader = await site.signed_in(AGENCY_EMAIL)  # the rules are open to those they judge
+    page = await reader.open("/admin/methodology")
+    assert page.status == 200 and page.heading == "Методики оценки"
+    html = page.html
+    assert "Оценка эффективности деятельности государственных органов, методика 2020 года" in html
+    assert "удовлетворённость — отдельное направление S" in html  # the file's own words
+    assert "S составляет 0,135 итога" in html and "не 0,3" in html
+    assert "60 * satisfied_share" in html and "50 * satisfied_share" in html
+    assert "satisfied_recipients" in html and "satisfaction_level" in html  # new / removed
+    assert "изменён вес" in html and "удалён" in html and "новый" in html
+    english = await site.signed_in(ANALYST_EMAIL)
+    await english.send("/admin/language", ("lang", "en"))
+    page = await english.open("/admin/methodology")
+    assert "so S is 0.135 of the total" in page.html
+
+
+async def test_the_report_card_is_one_agencys_and_only_its_own(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    almaty = await site.signed_in(AGENCY_EMAIL)
+    own = await almaty.open(f"/admin/agencies/ALA/report?period={PERIOD}")
+    assert own.status == 200 and own.heading == "Акимат города Алматы"
+    total = expected_value(year, "proposed-s30", "ALA", "total")
+    assert total is not None and f"{total:.1f}".replace(".", ",") in own.html
+    assert "Частые нарушения" in own.html and "Доля удовлетворённых по месяцам" in own.html
+    this_year = await almaty.open("/admin/agencies/ALA/report")  # the newest scored period
+    assert this_year.status == 200
+    other = await almaty.open(f"/admin/agencies/AST/report?period={PERIOD}")
+    assert other.status == 404 and "Астан" not in other.html
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    assert (await analyst.open("/admin/agencies/AST/report")).status == 200
+    assert (await analyst.open("/admin/agencies/NOPE/report")).status == 404
+    anonymous = site.person()
+    await anonymous.open("/admin/agencies/ALA/report")
+    assert anonymous.page is not None and anonymous.page.path == "/admin/login"
