@@ -225,6 +225,9 @@ class Response(Base):
     __table_args__ = (
         Index("ix_response_respondent_status", "respondent_id", "status"),
         Index("ix_response_completed_at", "completed_at"),
+        # the admin's responses explorer: newest first within a service or an office
+        Index("ix_response_service_completed", "service_id", "completed_at"),
+        Index("ix_response_point_completed", "service_point_id", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -511,3 +514,28 @@ class ScoreValue(Base):
     missing_inputs: Mapped[str | None] = mapped_column(String(1000))
 
     run: Mapped[ScoreRun] = relationship(back_populates="values")
+
+
+class IndicatorUpload(Base):
+    """An indicators file uploaded in the admin: checked first (its problems shown, nothing
+    stored), then stored on confirmation from this copy, never from what the browser sends back.
+    The content is dropped once stored or refused; the row stays as the list of past imports."""
+
+    __tablename__ = "indicator_upload"
+    __table_args__ = (Index("ix_indicator_upload_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(254))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # checked | refused | stored
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    stored_at: Mapped[datetime | None]

@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0004_scoring"
+HEAD = "0011_explore"
 MODEL_TABLES = set(Base.metadata.tables)
 
 
