@@ -5,6 +5,7 @@
     GET  /admin/agencies/{code}  one agency's survey figures
     GET  /admin/users            users (admins)                          pages/people.py
     GET  /admin/audit            audit log (admins)
+    GET  /admin/responses        responses explorer                     pages/responses.py
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin.web import words
 from admin.web.access import ACCESS_TABLE, Access, access_middleware, declare_route
 from admin.web.keys import ADMIN, TEMPLATES, AdminConfig
-from admin.web.pages import account, agencies, imports, overview, people
+from admin.web.pages import account, agencies, imports, overview, people, responses
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
 from core.settings import Settings
@@ -81,6 +82,7 @@ def build_admin_app(
     people.setup(app)
     account.setup(app)
     imports.setup(app)
+    responses.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))
