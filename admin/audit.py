@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     IMPORT = "import"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    POSTER = "poster"
 
 
 def record(

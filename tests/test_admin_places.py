@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.admin_fixtures import AGENCY_EMAIL, EMAILS, AdminSite, running_admin
+from tests.admin_fixtures import AGENCY_EMAIL, EMAILS, OTHER_AGENCY_EMAIL, AdminSite, running_admin
 from tests.conftest import Seed
 from tests.explorer_fixtures import ASTANA_COMMENT, IIN, store_raw_responses
 
@@ -79,6 +79,7 @@ async def test_comments_are_shown_scrubbed_on_the_agency_page(site: AdminSite) -
         "/admin/agencies/ALA/services/AST-S1",
         "/admin/agencies/AST/offices/AST-01",
         "/admin/agencies/ALA/offices/AST-01",
+        "/admin/agencies/ALA/offices/AST-01/poster?format=svg",
     ],
 )
 async def test_another_agencys_service_or_office_is_not_found(site: AdminSite, path: str) -> None:
@@ -96,3 +97,47 @@ async def test_a_service_under_the_wrong_agency_is_not_found_for_analysts_either
     analyst = await site.signed_in(EMAILS["analyst"])
     assert (await analyst.open("/admin/agencies/ALA/services/AST-S1")).status == 404
     assert (await analyst.open("/admin/agencies/AST/services/AST-S1")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kind", "magic"),
+    [
+        ("svg", "image/svg+xml", b"<svg"),
+        ("png", "image/png", b"\x89PNG"),
+        ("pdf", "application/pdf", b"%PDF"),
+    ],
+)
+async def test_an_admin_downloads_todays_poster(
+    site: AdminSite, fmt: str, kind: str, magic: bytes
+) -> None:
+    admin = await site.signed_in(EMAILS["admin"])
+    status, headers, body = await admin.download(
+        f"/admin/agencies/AST/offices/AST-01/poster?format={fmt}"
+    )
+    assert status == 200 and headers["Content-Type"] == kind
+    assert body.startswith(magic)
+    assert (
+        "attachment" in headers["Content-Disposition"]
+        and "poster-AST-01-" in headers["Content-Disposition"]
+    )
+    [event] = [e for e in await site.audit() if e.action == "poster"]
+    assert event.details["office"] == "AST-01" and event.details["format"] == fmt
+
+
+async def test_an_agency_user_downloads_its_own_offices_poster_only(site: AdminSite) -> None:
+    almaty = await site.signed_in(AGENCY_EMAIL)
+    office = await almaty.open("/admin/agencies/ALA/offices/ALA-01")
+    assert "/admin/agencies/ALA/offices/ALA-01/poster?format=pdf" in office.html
+    status, _h, body = await almaty.download("/admin/agencies/ALA/offices/ALA-01/poster?format=svg")
+    assert status == 200 and "ЦОН №1".encode() in body
+    astana = await site.signed_in(OTHER_AGENCY_EMAIL)
+    status, _h, _b = await astana.download("/admin/agencies/ALA/offices/ALA-01/poster?format=svg")
+    assert status == 404
+
+
+async def test_analysts_get_no_posters(site: AdminSite) -> None:
+    analyst = await site.signed_in(EMAILS["analyst"])
+    office = await analyst.open("/admin/agencies/ALA/offices/ALA-01")
+    assert "/poster" not in office.html
+    page = await analyst.open("/admin/agencies/ALA/offices/ALA-01/poster?format=svg")
+    assert page.status == 403

@@ -4,6 +4,7 @@
     GET  /admin/agencies         agencies, filter by kind and region     pages/agencies.py
     GET  /admin/agencies/{code}  one agency's survey figures
     GET  /admin/agencies/{code}/services/{service}, .../offices/{office}  pages/places.py
+    GET  /admin/agencies/{code}/offices/{office}/poster?format=svg|png|pdf  pages/posters.py
     GET  /admin/users            users (admins)                          pages/people.py
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin.web import words
 from admin.web.access import ACCESS_TABLE, Access, access_middleware, declare_route
 from admin.web.keys import ADMIN, TEMPLATES, AdminConfig
-from admin.web.pages import account, agencies, imports, overview, people, places, responses
+from admin.web.pages import account, agencies, imports, overview, people, places, posters, responses
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
 from core.settings import Settings
@@ -85,6 +86,7 @@ def build_admin_app(
     imports.setup(app)
     responses.setup(app)
     places.setup(app)
+    posters.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))
