@@ -309,6 +309,10 @@ class DailyRollup(Base):
             name="uq_daily_rollup_key",
         ),
         Index("ix_daily_rollup_service_id", "service_id"),
+        # national figures of a period (overview, agency list): one metric, a range of days
+        Index("ix_daily_rollup_metric_day", "metric", "day"),
+        # one agency's figures of a period (agency, service and office pages)
+        Index("ix_daily_rollup_agency_metric_day", "agency_id", "metric", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

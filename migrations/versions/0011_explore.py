@@ -1,5 +1,6 @@
-"""Admin explorer: uploaded indicator files (checked, then stored on confirmation) and the
-indexes the responses explorer reads newest-first within a service or an office.
+"""Admin explorer: uploaded indicator files (checked, then stored on confirmation), the
+indexes the responses explorer reads newest-first within a service or an office, and the
+rollups' (metric, day) and (agency, metric, day) indexes the pages read a period through.
 
 Revision ID: 0011_explore
 Revises: 0004_scoring
@@ -48,9 +49,15 @@ def upgrade() -> None:
     op.create_index(op.f("ix_indicator_upload_user_id"), "indicator_upload", ["user_id"])
     op.create_index("ix_response_service_completed", "response", ["service_id", "completed_at"])
     op.create_index("ix_response_point_completed", "response", ["service_point_id", "completed_at"])
+    op.create_index("ix_daily_rollup_metric_day", "daily_rollup", ["metric", "day"])
+    op.create_index(
+        "ix_daily_rollup_agency_metric_day", "daily_rollup", ["agency_id", "metric", "day"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_daily_rollup_agency_metric_day", table_name="daily_rollup")
+    op.drop_index("ix_daily_rollup_metric_day", table_name="daily_rollup")
     op.drop_index("ix_response_point_completed", table_name="response")
     op.drop_index("ix_response_service_completed", table_name="response")
     op.drop_index(op.f("ix_indicator_upload_user_id"), table_name="indicator_upload")
