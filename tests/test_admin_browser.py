@@ -27,6 +27,7 @@ from tests.admin_fixtures import (
     populate,
 )
 from tests.conftest import Seed
+from tests.explorer_fixtures import IIN, store_raw_responses
 from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, artifact, fits_the_screen
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,7 @@ async def base_url(
 ) -> AsyncIterator[str]:
     """The admin on a real port of this machine, in the test's own event loop."""
     await populate(session_factory, seed)
+    await store_raw_responses(session_factory)
     runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -198,7 +200,7 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
     await sign_in(page, base_url, AGENCY_EMAIL)
     # The agency's user lands on its own agency, and the menu offers nothing else to read.
     await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
-    await expect(page.locator("nav.nav a")).to_have_count(1)
+    await expect(page.locator("nav.nav a")).to_have_count(2)  # its agency, its responses
     assert await fits_the_screen(page)
     await shoot(page, "agency-ru-phone")
     await page.goto(f"{base_url}/admin/agencies/AST")
@@ -227,3 +229,115 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
         await expect(admin.locator("table.data")).to_be_visible()
         assert await fits_the_screen(admin)
         await shoot(admin, f"{name}-ru-phone")
+
+
+BAD_FILE = b"agency,period,input,value\nALA,2025,openness_score,171.5\nZZZ,2025,openness_score,50\n"
+GOOD_FILE = b"agency,period,input,value\nALA,2025,openness_score,71.5\nAST,2025,openness_score,64\n"
+
+
+async def test_an_admin_imports_explores_and_opens_a_service_on_a_laptop(
+    browser: Browser, base_url: str, tmp_path: Path
+) -> None:
+    page = await laptop(browser)
+    await sign_in(page, base_url, ADMIN_EMAIL)
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Импорт", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Импорт показателей")
+    bad = tmp_path / "indicators-2025.csv"
+    bad.write_bytes(BAD_FILE)
+    await page.locator("input[type=file]").set_input_files(str(bad))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Проверить").click()
+    await expect(page.get_by_role("heading", name="indicators-2025.csv: ошибки")).to_be_visible()
+    problems = page.locator("table.problems tbody tr")
+    await expect(problems).to_have_count(2)
+    await expect(problems.first).to_contain_text("2")
+    await expect(problems.nth(1)).to_contain_text("ZZZ")
+    await expect(page.locator(".alert")).to_contain_text("Ничего не сохранено")
+    await shoot(page, "imports-errors-ru")
+    good = tmp_path / "indicators-fixed.csv"
+    good.write_bytes(GOOD_FILE)
+    await page.locator("input[type=file]").set_input_files(str(good))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Проверить").click()
+    await expect(page.get_by_role("heading", name="indicators-fixed.csv: проверен")).to_be_visible()
+    await shoot(page, "imports-preview-ru")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Сохранить (2 строк)").click()
+    await expect(page.get_by_role("status")).to_contain_text("Сохранено значений: 2")
+    await expect(page.locator("section[aria-labelledby=h-imports] tbody tr")).to_have_count(2)
+    await shoot(page, "imports-ru")
+
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Ответы", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Обзор ответов")
+    await expect(page.locator("li.response")).to_have_count(50)
+    await expect(page.locator("main")).not_to_contain_text(IIN)
+    await expect(page.locator("main")).to_contain_text("мой ИИН [IIN]")
+    await page.locator("select[name=flagged]").select_option("yes")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(page.locator("li.response")).to_have_count(1)
+    await expect(page.locator("li.response.flagged .badge.bad")).to_have_text(
+        "Заполнен слишком быстро"
+    )
+    await shoot(page, "responses-flagged-ru")
+    await page.locator("select[name=flagged]").select_option("")
+    await page.locator("select[name=agency]").select_option("ALA")
+    await page.locator("select[name=score]").select_option("5")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(page.locator("li.response")).to_have_count(12)
+    await shoot(page, "responses-ru")
+    body = await download(page, "a:text('CSV')")
+    exported = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(exported) == 13 and all(row[7] == "5" for row in exported[1:])
+
+    await page.goto(f"{base_url}/admin/agencies/ALA")
+    await expect(page.locator("#h-comments")).to_be_visible()
+    async with page.expect_navigation():
+        await (
+            page.locator("section[aria-labelledby=h-services]")
+            .get_by_role("link", name="Постановка в очередь в детский сад")
+            .click()
+        )
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Постановка в очередь в детский сад"
+    )
+    await expect(page.locator(".kpi-value").nth(1)).to_have_text("80,0\u00a0%")
+    await expect(page.locator("#h-trend")).to_be_visible()
+    await shoot(page, "service-ru")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="ЦОН №1").first.click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("ЦОН №1")
+    await shoot(page, "office-ru")
+    poster = await download(page, "a:text('SVG')")
+    assert poster.startswith(b"<svg")
+
+
+async def test_an_agency_user_explores_its_responses_on_a_phone(
+    browser: Browser, base_url: str
+) -> None:
+    page = await phone(browser)
+    await sign_in(page, base_url, AGENCY_EMAIL)
+    await page.goto(f"{base_url}/admin/responses")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Обзор ответов")
+    await expect(page.locator("select[name=flagged]")).to_have_count(0)
+    await expect(page.locator("main")).not_to_contain_text(IIN)
+    assert await fits_the_screen(page)
+    await shoot(page, "responses-ru-phone")
+    await page.goto(f"{base_url}/admin/agencies/ALA/offices/ALA-01")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("ЦОН №1")
+    assert await fits_the_screen(page)
+    await shoot(page, "office-ru-phone")
+    await page.goto(f"{base_url}/admin/agencies/ALA/services/ALA-S1")
+    assert await fits_the_screen(page)
+    await shoot(page, "service-ru-phone")
+    await page.goto(f"{base_url}/admin/responses?agency=AST")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Не найдено")
+
+    admin = await phone(browser)
+    await sign_in(admin, base_url, ADMIN_EMAIL)
+    await admin.goto(f"{base_url}/admin/imports")
+    assert await fits_the_screen(admin)
+    await shoot(admin, "imports-ru-phone")
