@@ -33,8 +33,9 @@ class Stored:
 
 
 async def store_raw_responses(session_factory: async_sessionmaker[AsyncSession]) -> Stored:
-    """Almaty (ALA): 60 responses over 30 days, ratings 1..5 in turn, Telegram and web, ru and
-    kk; one with an IIN in its comment (the newest), one flagged fast. Astana (AST): 5."""
+    """Almaty (ALA): 60 responses over 25 days (inside a 30-day period whatever the hour),
+    ratings 1..5 in turn, Telegram and web, ru and kk; one with an IIN in its comment (the
+    newest), one flagged fast. Astana (AST): 5."""
     now = datetime.now(UTC).replace(minute=7, second=13)
     async with session_factory() as db:
         services = {s.code: s for s in await db.scalars(select(PublicService))}
@@ -44,7 +45,7 @@ async def store_raw_responses(session_factory: async_sessionmaker[AsyncSession])
             response = _response(
                 services["ALA-S1" if number % 2 else "ALA-S2"],
                 offices["ALA-01"] if number % 3 else None,
-                now - timedelta(hours=12 * number),
+                now - timedelta(hours=10 * number),
                 Channel.WEB if number % 4 == 0 else Channel.TELEGRAM,
                 "kk" if number % 5 == 0 else "ru",
                 rating=number % 5 + 1,
