@@ -21,8 +21,8 @@ How it is run:
   engine of core.db) in a child process of its own, on a free port of 127.0.0.1.
 - The load: another child process, 20 simulated users (``--users``), each signed in with its
   own session, requesting a page, waiting for it, pausing 1 s, and so on for ``--seconds`` (60)
-  after a 5 s warm-up that is not counted (an open-ish loop: about 20 requests/s offered, as
-  /work's BENCHMARKS convention for the admin says). Pages: the ranking (``/admin/ranking``
+  after a 5 s warm-up that is not counted (about 20 requests/s while pages stay fast, as
+  the project's benchmark convention for the admin says). Pages: the ranking (``/admin/ranking``
   when the route exists, otherwise the overview and the agencies list) and agency pages (a
   random agency each time), half and half, each with the default period (90 days).
 - A request counts as an error unless it answers 200 with a page.
@@ -43,6 +43,7 @@ import random
 import socket
 import statistics
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -259,7 +260,7 @@ def run(arguments: argparse.Namespace) -> dict[str, object]:
         codes = [f"C{i:02d}" for i in range(scoring_bench.CENTRAL)] + [
             f"L{i:02d}" for i in range(scoring_bench.AGENCIES - scoring_bench.CENTRAL)
         ]
-        out = Path(os.environ.get("TMPDIR", "/tmp")) / f"admin_load_{os.getpid()}.json"  # noqa: S108
+        out = Path(tempfile.gettempdir()) / f"admin_load_{os.getpid()}.json"
         generator = context.Process(
             target=load,
             args=(f"http://127.0.0.1:{port}", arguments.users, arguments.seconds, codes, str(out)),
