@@ -23,6 +23,7 @@ class Action(enum.StrEnum):
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
     SCORES_COMPUTED = "scores_computed"
+    POSTER = "poster"
 
 
 def record(

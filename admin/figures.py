@@ -98,6 +98,7 @@ async def satisfaction_by_month(
     since: date | None,
     agency_id: int | None = None,
     service_id: int | None = None,
+    office_id: int | None = None,
 ) -> list[tuple[str, Share]]:
     month = func.substr(DailyRollup.day, 1, 7)
     statement = (
@@ -109,6 +110,8 @@ async def satisfaction_by_month(
         statement = statement.where(DailyRollup.agency_id == agency_id)
     if service_id is not None:
         statement = statement.where(DailyRollup.service_id == service_id)
+    if office_id is not None:
+        statement = statement.where(DailyRollup.service_point_key == office_id)
     statement = scope(_since(statement, since), reader, DailyRollup.agency_id)
     counts = await _hits_and_totals(db, statement)
     months = sorted(counts)
@@ -191,6 +194,15 @@ async def visible_service(
     return await db.scalar(scope(statement, reader, PublicService.agency_id))
 
 
+async def visible_office(
+    db: AsyncSession, reader: Reader, agency: Agency, code: str
+) -> ServicePoint | None:
+    statement = select(ServicePoint).where(
+        ServicePoint.code == code, ServicePoint.agency_id == agency.id
+    )
+    return await db.scalar(scope(statement, reader, ServicePoint.agency_id))
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """One service or office of an agency, by satisfaction."""
@@ -219,6 +231,7 @@ async def agency_figures(
     service: PublicService | None = None,
     no_office: str = "—",
     until: date | None = None,
+    office: ServicePoint | None = None,
 ) -> AgencyFigures:
     """`until`: the first day not counted (a report card covers its scoring period only)."""
 
@@ -228,6 +241,8 @@ async def agency_figures(
             statement = statement.where(DailyRollup.day < until.isoformat())
         if service is not None:
             statement = statement.where(DailyRollup.service_id == service.id)
+        if office is not None:
+            statement = statement.where(DailyRollup.service_point_key == office.id)
         return scope(_since(statement, since), reader, DailyRollup.agency_id)
 
     metrics = {m for _name, m, _bad in DEFECTS} | {SATISFACTION, RESPONSES_METRIC}
@@ -294,7 +309,12 @@ async def agency_figures(
             ]
         ),
         trend=await satisfaction_by_month(
-            db, reader, since, agency.id, service.id if service else None
+            db,
+            reader,
+            since,
+            agency.id,
+            service.id if service else None,
+            office.id if office else None,
         ),
     )
 

@@ -287,9 +287,9 @@ def _raw_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def load(url: str, data: Synthetic) -> dict[str, float]:
-    """Tables, agencies, services, indicators (through core), then COPY of rollups and raw rows."""
-    import asyncpg
+async def create_catalogue(url: str, data: Synthetic) -> tuple[np.ndarray, np.ndarray]:
+    """Tables, agencies, services and indicators (through core); the agencies' and services'
+    database ids, by position."""
     from sqlalchemy import insert, select
 
     from core.db import create_engine, create_session_factory
@@ -298,7 +298,6 @@ async def load(url: str, data: Synthetic) -> dict[str, float]:
     from core.models import Agency, AgencyKind, Base, PublicService
     from qanagat.demo_indicators import Profile, indicators
 
-    timings: dict[str, float] = {}
     engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
@@ -347,53 +346,64 @@ async def load(url: str, data: Synthetic) -> dict[str, float]:
         await store_indicators(session, rows, "benchmark")
         await session.commit()
     await engine.dispose()
+    return agency_ids, service_ids
 
+
+async def copy_rollups(connection, rollups: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    """Bulk-load rollup rows into daily_rollup with COPY (asyncpg `connection`)."""
+    buffer = io.BytesIO()
+    rollups.assign(updated_at="2026-01-01 00:00:00+00").to_csv(buffer, index=False, header=False)
+    buffer.seek(0)
+    # as any bulk load: constraints and indexes off during COPY, rebuilt in one pass after
+    # (the table ends exactly as core/models.py defines it)
+    definitions = await connection.fetch(
+        "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+        "WHERE conrelid = 'daily_rollup'::regclass AND contype IN ('u', 'f')"
+    )
+    indexes = await connection.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'daily_rollup' "
+        "AND indexname LIKE 'ix_%'"
+    )
+    for row in definitions:
+        await connection.execute(f'ALTER TABLE daily_rollup DROP CONSTRAINT "{row["conname"]}"')
+    for row in indexes:
+        await connection.execute(f'DROP INDEX "{row["indexname"]}"')
+    await connection.copy_to_table(
+        "daily_rollup",
+        source=buffer,
+        columns=[
+            "day",
+            "agency_id",
+            "service_id",
+            "service_point_key",
+            "metric",
+            "value_key",
+            "count",
+            "updated_at",
+        ],
+        format="csv",
+    )
+    for row in definitions:
+        await connection.execute(
+            f'ALTER TABLE daily_rollup ADD CONSTRAINT "{row["conname"]}" {row["definition"]}'
+        )
+    for row in indexes:
+        await connection.execute(row["indexdef"])
+
+
+async def load(url: str, data: Synthetic) -> dict[str, float]:
+    """Tables, agencies, services, indicators (through core), then COPY of rollups and raw rows."""
+    import asyncpg
+
+    timings: dict[str, float] = {}
+    agency_ids, service_ids = await create_catalogue(url, data)
     started = time.perf_counter()
     rollups = rollup_frame(data, agency_ids, service_ids)
     timings["rollup_rows"] = len(rollups)
     connection = await asyncpg.connect(_raw_dsn(url))
     try:
-        buffer = io.BytesIO()
-        rollups.assign(updated_at="2026-01-01 00:00:00+00").to_csv(
-            buffer, index=False, header=False
-        )
+        await copy_rollups(connection, rollups)
         del rollups
-        buffer.seek(0)
-        # as any bulk load: constraints and indexes off during COPY, rebuilt in one pass after
-        # (the table ends exactly as core/models.py defines it)
-        definitions = await connection.fetch(
-            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-            "WHERE conrelid = 'daily_rollup'::regclass AND contype IN ('u', 'f')"
-        )
-        indexes = await connection.fetch(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'daily_rollup' "
-            "AND indexname LIKE 'ix_%'"
-        )
-        for row in definitions:
-            await connection.execute(f'ALTER TABLE daily_rollup DROP CONSTRAINT "{row["conname"]}"')
-        for row in indexes:
-            await connection.execute(f'DROP INDEX "{row["indexname"]}"')
-        await connection.copy_to_table(
-            "daily_rollup",
-            source=buffer,
-            columns=[
-                "day",
-                "agency_id",
-                "service_id",
-                "service_point_key",
-                "metric",
-                "value_key",
-                "count",
-                "updated_at",
-            ],
-            format="csv",
-        )
-        for row in definitions:
-            await connection.execute(
-                f'ALTER TABLE daily_rollup ADD CONSTRAINT "{row["conname"]}" {row["definition"]}'
-            )
-        for row in indexes:
-            await connection.execute(row["indexdef"])
         timings["load_rollups_s"] = time.perf_counter() - started
         started = time.perf_counter()
         await connection.execute(

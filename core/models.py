@@ -239,6 +239,9 @@ class Response(Base):
     __table_args__ = (
         Index("ix_response_respondent_status", "respondent_id", "status"),
         Index("ix_response_completed_at", "completed_at"),
+        # the admin's responses explorer: newest first within a service or an office
+        Index("ix_response_service_completed", "service_id", "completed_at"),
+        Index("ix_response_point_completed", "service_point_id", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -320,6 +323,10 @@ class DailyRollup(Base):
             name="uq_daily_rollup_key",
         ),
         Index("ix_daily_rollup_service_id", "service_id"),
+        # national figures of a period (overview, agency list): one metric, a range of days
+        Index("ix_daily_rollup_metric_day", "metric", "day"),
+        # one agency's figures of a period (agency, service and office pages)
+        Index("ix_daily_rollup_agency_metric_day", "agency_id", "metric", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -624,3 +631,28 @@ class InvitationDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IndicatorUpload(Base):
+    """An indicators file uploaded in the admin: checked first (its problems shown, nothing
+    stored), then stored on confirmation from this copy, never from what the browser sends back.
+    The content is dropped once stored or refused; the row stays as the list of past imports."""
+
+    __tablename__ = "indicator_upload"
+    __table_args__ = (Index("ix_indicator_upload_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(254))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # checked | refused | stored
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    stored_at: Mapped[datetime | None]

@@ -260,7 +260,7 @@ async def _create_agencies(session: AsyncSession, survey: SurveyDefinition) -> N
 
 async def import_demo_indicators(session: AsyncSession) -> int:
     """Import the shipped demo indicators through the import path (a re-import replaces)."""
-    from qanagat.scores import input_rules
+    from admin.indicator_uploads import input_rules
 
     content = INDICATORS_FILE.read_bytes()
     rows = await check_indicator_file(session, content, INDICATORS_FILE.name, input_rules())

@@ -54,9 +54,9 @@ def _read(file: Path) -> bytes:
 
 
 async def _import(settings: Settings, content: bytes, name: str) -> int:
+    from admin.indicator_uploads import input_rules
     from core.db import create_engine, create_session_factory
     from core.indicators import check_indicator_file, store_indicators
-    from qanagat.scores import input_rules
 
     engine = create_engine(settings.database_url)
     try:
@@ -147,7 +147,8 @@ def _methodology(name: str) -> Methodology:
 
 
 def _inputs(period: Period, inputs_file: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from qanagat.scores import input_rules, rows_to_inputs
+    from admin.indicator_uploads import input_rules
+    from qanagat.scores import rows_to_inputs
 
     if inputs_file is not None:
         try:

@@ -20,29 +20,18 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.indicator_file import IndicatorRow, InputRule
+from core.indicator_file import IndicatorRow
 from core.indicators import indicator_inputs, scored_agencies
 from core.periods import Period
 from core.score_runs import store_score_run
 from core.survey_inputs import SURVEY_INPUTS, survey_inputs
-from scoring import Methodology, available_methodologies, load_methodology, run_record, score
+from scoring import Methodology, load_methodology, run_record, score
 from scoring.compute import DEFAULT_MIN_SAMPLE
-from scoring.model import UNIT_RANGE
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @cache
-def input_rules() -> dict[str, InputRule]:
-    """Every input a shipped methodology reads, with the range its unit allows."""
-    rules: dict[str, InputRule] = {}
-    for name in available_methodologies():
-        for spec in load_methodology(name).inputs.values():
-            low, high = UNIT_RANGE[spec.unit]
-            rules.setdefault(spec.name, InputRule(low, high, whole=spec.unit == "count"))
-    return rules
-
-
 @cache
 def code_version() -> str:
     """The package version, with the git commit when the code runs from a checkout."""

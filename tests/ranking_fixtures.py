@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.indicator_uploads import input_rules
 from core.indicators import check_indicator_file, store_indicators
 from core.models import Agency, AgencyKind
 from core.periods import parse_period
-from qanagat.scores import database_inputs, input_rules, score_period
+from qanagat.scores import database_inputs, score_period
 from scoring import compare, load_methodology, score
 
 PERIOD = "2025"

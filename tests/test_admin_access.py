@@ -27,7 +27,12 @@ from tests.admin_fixtures import (
 from tests.conftest import Seed
 
 # Values for the parameters of routes; a new parameter must be added here, or the walk fails.
-ROUTE_PARAMETERS = {"code": "ALA", "filename": "admin.css"}
+ROUTE_PARAMETERS = {
+    "code": "ALA",
+    "service": "ALA-S1",
+    "office": "ALA-01",
+    "filename": "admin.css",
+}
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from tests.admin_fixtures import (
     populate,
 )
 from tests.conftest import Seed
-from tests.ranking_fixtures import add_scored_year
+from tests.explorer_fixtures import store_raw_responses
 from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, artifact, fits_the_screen
 
 pytestmark = pytest.mark.browser
@@ -44,6 +44,7 @@ async def base_url(
 ) -> AsyncIterator[str]:
     """The admin on a real port of this machine, in the test's own event loop."""
     await populate(session_factory, seed)
+    await store_raw_responses(session_factory)
     runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -201,7 +202,7 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
     await sign_in(page, base_url, AGENCY_EMAIL)
     # The agency's user lands on its own agency, and the menu offers nothing else to read.
     await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
-    await expect(page.locator("nav.nav a")).to_have_count(2)  # and the methodology
+    await expect(page.locator("nav.nav a")).to_have_count(3)  # its agency, methodology, responses
     assert await fits_the_screen(page)
     await shoot(page, "agency-ru-phone")
     await page.goto(f"{base_url}/admin/agencies/AST")
@@ -231,117 +232,4 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
         assert await fits_the_screen(admin)
         await shoot(admin, f"{name}-ru-phone")
 
-
-LAPTOP_SMALL = {"width": 1366, "height": 768}
-
-
-@pytest.fixture
-async def scored_url(
-    session_factory: async_sessionmaker[AsyncSession], seed: Seed
-) -> AsyncIterator[str]:
-    """The admin with a scored year: five agencies and stored runs of both methodologies."""
-    await populate(session_factory, seed)
-    await add_scored_year(session_factory)
-    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-def ranking_row(page: Page, name: str):  # type: ignore[no-untyped-def]
-    return page.locator("table.data tbody tr", has_text=name)
-
-
-async def test_an_analyst_compares_the_methodologies_and_prints_a_report_card(
-    browser: Browser, scored_url: str
-) -> None:
-    context = await browser.new_context(viewport=LAPTOP_SMALL, locale="ru-RU")
-    page = await context.new_page()
-    await sign_in(page, scored_url, ANALYST_EMAIL)
-    async with page.expect_navigation():
-        await page.get_by_role("link", name="Рейтинг", exact=True).click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Рейтинг государственных органов"
-    )
-    await expect(page.locator(".run")).to_have_count(2)  # which run each column comes from
-    karaganda = ranking_row(page, "Акимат Карагандинской области")
-    # Side by side: high under kz-2020, medium once S weighs 0.135 of the total.
-    await expect(karaganda.locator("td[data-label='Оценка (kz-2020)'] .grade-badge")).to_have_text(
-        "высокая"
-    )
-    await expect(karaganda.locator("td[data-label='Оценка (s30)'] .grade-badge")).to_have_text(
-        "средняя"
-    )
-    await expect(
-        ranking_row(page, "Акимат города Алматы").locator("td.change .up")
-    ).to_contain_text("+1")
-    await shoot(page, "ranking-ru")
-
-    await page.locator("select[name=show]").select_option("kz-2020")
-    async with page.expect_navigation():
-        await page.get_by_role("button", name="Показать").click()
-    await expect(page.locator("th", has_text="Балл (s30)")).to_have_count(0)
-    await expect(karaganda.locator(".grade-badge")).to_have_text("высокая")
-    await page.locator("select[name=show]").select_option("proposed-s30")
-    async with page.expect_navigation():
-        await page.get_by_role("button", name="Показать").click()
-    await expect(karaganda.locator(".grade-badge")).to_have_text("средняя")
-    await shoot(page, "ranking-s30-ru")
-
-    await page.locator("select[name=show]").select_option("both")
-    await page.locator("select[name=region]").select_option("ALA")
-    async with page.expect_navigation():
-        await page.get_by_role("button", name="Показать").click()
-    await expect(page.locator("table.data tbody tr")).to_have_count(1)
-    async with page.expect_navigation():
-        await page.get_by_role("link", name="Акимат города Алматы").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
-    await expect(page.locator("#tree-proposed-s30 tr[data-node=satisfaction]")).to_be_visible()
-    await page.locator("details.tree-box summary").first.click()  # open kz-2020's tree too
-    await expect(page.locator("#tree-kz-2020 tr[data-node=satisfaction_level]")).to_be_visible()
-    await shoot(page, "agency-tree-ru")
-
-    async with page.expect_navigation():
-        await page.get_by_role("link", name="Карточка для печати").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
-    await expect(page.locator(".report-score")).to_have_count(3)
-    await shoot(page, "report-ru")
-    await page.emulate_media(media="print")
-    await page.screenshot(path=artifact("admin-report-print-ru.png"), full_page=True)
-    pdf = await page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1  # one A4 page
-    await asyncio.to_thread(Path(artifact("admin-report-ru.pdf")).write_bytes, pdf)
-    await page.emulate_media(media="screen")
-
-    async with page.expect_navigation():
-        await page.get_by_role("link", name="Методика", exact=True).click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Методики оценки")
-    await expect(page.locator("#h-key + p")).to_contain_text("0,135")
-    await shoot(page, "methodology-ru")
-
-
-async def test_the_ranking_and_report_card_on_a_phone(browser: Browser, scored_url: str) -> None:
-    page = await phone(browser)
-    await sign_in(page, scored_url, ANALYST_EMAIL)
-    for name, path in (
-        ("ranking", "/admin/ranking"),
-        ("agency-tree", "/admin/agencies/ALA#scores"),
-        ("report", "/admin/agencies/ALA/report"),
-        ("methodology", "/admin/methodology"),
-    ):
-        await page.goto(f"{scored_url}{path}")
-        await expect(page.locator("h1")).to_be_visible()
-        assert await fits_the_screen(page), name
-        await shoot(page, f"{name}-ru-phone")
-
-    agency = await phone(browser)
-    await sign_in(agency, scored_url, AGENCY_EMAIL)
-    await agency.goto(f"{scored_url}/admin/agencies/ALA/report")
-    await expect(agency.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
-    await agency.goto(f"{scored_url}/admin/agencies/AST/report")
-    await expect(agency.get_by_role("heading", level=1)).to_have_text("Не найдено")
+    await expect(page.locator("nav.nav a")).to_have_count(3)  # its agency, methodology, responses

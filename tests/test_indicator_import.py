@@ -15,11 +15,11 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.indicator_uploads import input_rules
 from core.indicator_file import IndicatorFileError, IndicatorRow, parse_indicator_file
 from core.indicators import indicator_inputs, scored_agencies, store_indicators
 from core.models import Agency, AgencyKind, IndicatorValue
 from qanagat.cli import main
-from qanagat.scores import input_rules
 from tests.db_backends import both_databases_fixture  # noqa: F401
 
 RULES = input_rules()

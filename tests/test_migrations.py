@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0006_delivery"
+HEAD = "0007_explore"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

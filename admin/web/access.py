@@ -135,7 +135,11 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
     request["qanagat_admin_pre_csrf"] = (
         sessions.csrf_token(config.settings.secret_bytes(), "pre/" + pre_token) if pre_token else ""
     )
-    if request.method not in SAFE_METHODS and not await _csrf_ok(request, viewer):
+    try:
+        csrf_ok = request.method in SAFE_METHODS or await _csrf_ok(request, viewer)
+    except web.HTTPRequestEntityTooLarge:  # an upload over the server's request limit
+        return message_page(request, "upload_too_large", 413)
+    if not csrf_ok:
         refusal = message_page(request, "csrf_failed", 403)
         refusal.headers[OUTCOME_HEADER] = "csrf"
         return refusal

@@ -7,8 +7,12 @@
     POST /admin/ranking/compute  store runs for a period (admins)
     GET  /admin/agencies/{code}/report  printable report card          pages/report.py
     GET  /admin/methodology      the methodologies in plain words        pages/methodology.py
+    GET  /admin/agencies/{code}/services/{service}, .../offices/{office}  pages/places.py
+    GET  /admin/agencies/{code}/offices/{office}/poster?format=svg|png|pdf  pages/posters.py
     GET  /admin/users            users (admins)                          pages/people.py
     GET  /admin/audit            audit log (admins)
+    GET  /admin/responses        responses explorer                     pages/responses.py
+    GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
 
@@ -31,7 +35,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin.web import words
 from admin.web.access import ACCESS_TABLE, Access, access_middleware, declare_route
 from admin.web.keys import ADMIN, TEMPLATES, AdminConfig, Scorer
-from admin.web.pages import account, agencies, methodology, overview, people, ranking, report
+from admin.web.pages import (
+    account,
+    agencies,
+    imports,
+    methodology,
+    overview,
+    people,
+    places,
+    posters,
+    ranking,
+    report,
+    responses,
+)
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
 from core.settings import Settings
@@ -88,6 +104,10 @@ def build_admin_app(
     methodology.setup(app)
     people.setup(app)
     account.setup(app)
+    imports.setup(app)
+    responses.setup(app)
+    places.setup(app)
+    posters.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

@@ -33,6 +33,8 @@ NAVIGATION = (
     ("ranking", "nav_ranking", {AdminRole.ADMIN, AdminRole.ANALYST}),
     ("my_agency", "nav_my_agency", {AdminRole.AGENCY}),
     ("methodology", "nav_methodology", set(AdminRole)),
+    ("responses", "nav_responses", {AdminRole.ADMIN, AdminRole.ANALYST, AdminRole.AGENCY}),
+    ("imports", "nav_imports", {AdminRole.ADMIN}),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )

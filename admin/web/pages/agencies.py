@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import figures
+from admin import explorer, figures
+from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, READERS, add_route, allow
 from admin.web.charts import share_line
@@ -120,6 +121,14 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
             db, viewer, agency, since, lang, service, no_office=words.say("no_office", lang)
         )
         scores = await report.score_context(request, db, agency)  # stored score runs
+        comments = await explorer.recent_comments(
+            db,
+            viewer,
+            survey_questions(config_of(request).settings.survey_dir),
+            agency_id=agency.id,
+            service_id=service.id if service else None,
+            since=since,
+        )
     choices = (all_services or found).services
 
     defects = Table(
@@ -145,7 +154,14 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
         ],
     )
 
-    def breakdown(name: str, title: str, label: str, items: list[figures.Breakdown]) -> Table:
+    def breakdown(
+        name: str, title: str, label: str, items: list[figures.Breakdown], route: str
+    ) -> Table:
+        def href(code: str) -> str:
+            if not code:  # responses without an office
+                return ""
+            return url_for(request, route, {"days": period}, code=agency.code, **{route: code})
+
         return Table(
             name,
             title,
@@ -159,13 +175,15 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                     "n": b.satisfaction.n,
                     "interval": b.satisfaction.interval,
                     "small": b.satisfaction.insufficient,
+                    "href": href(b.code),
                 }
                 for i, b in enumerate(items, start=1)
             ],
+            links={"name": "href"},
         )
 
-    services = breakdown("services", "table_services", "col_service", found.services)
-    offices = breakdown("offices", "table_offices", "col_office", found.offices)
+    services = breakdown("services", "table_services", "col_service", found.services, "service")
+    offices = breakdown("offices", "table_offices", "col_office", found.offices, "office")
     trend = Table(
         "trend",
         "table_agency_trend",
@@ -216,6 +234,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                 "scores": scores,
                 "published": report.PUBLISHED,
                 **report.tree_helpers(lang),
+                "comments": comments,
             },
         )
 

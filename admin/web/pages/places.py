@@ -1,0 +1,221 @@
+"""One service's or one office's page: the agency page's breakdowns for it (satisfied share
+with n and interval, defect rates, trend by month, the other side's ranking: the offices giving
+a service, the services given at an office) and its recent comments, scrubbed. Both live under
+their agency's address, and a service or office of another agency looks unknown (404)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from admin import explorer, figures
+from admin.survey_questions import survey_questions
+from admin.web import words
+from admin.web.access import EVERYONE, add_route, allow
+from admin.web.charts import share_line
+from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.period import PERIODS, period_of
+from admin.web.render import Formats, message_page, page, url_for
+from admin.web.tables import Column, Table, export_links, page_or_export
+
+COMMENTS = 10
+
+
+def setup(app: web.Application) -> None:
+    add_route(app, "GET", "/agencies/{code}/services/{service}", service_page, name="service")
+    add_route(app, "GET", "/agencies/{code}/offices/{office}", office_page, name="office")
+
+
+def share_columns() -> list[Column]:
+    return [
+        Column("share", "col_satisfied_share", "share", sortable=True),
+        Column("n", "col_n", "int", sortable=True),
+        Column("interval", "col_interval", "interval"),
+    ]
+
+
+def defects_table(found: figures.AgencyFigures, lang: str) -> Table:
+    return Table(
+        "defects",
+        "table_defects",
+        [
+            Column("defect", "col_defect"),
+            Column("rate", "col_rate", "share"),
+            Column("hits", "col_reported", "int"),
+            Column("n", "col_n", "int"),
+            Column("interval", "col_interval", "interval"),
+        ],
+        [
+            {
+                "defect": words.say(f"defect_{name}", lang),
+                "rate": s.share,
+                "hits": s.hits,
+                "n": s.n,
+                "interval": s.interval,
+                "small": s.insufficient,
+            }
+            for name, s in found.defects
+        ],
+    )
+
+
+def breakdown_table(
+    name: str, title: str, label: str, items: list[figures.Breakdown], href: dict[str, str]
+) -> Table:
+    return Table(
+        name,
+        title,
+        [Column("rank", "col_rank", "int"), Column("name", label), *share_columns()],
+        [
+            {
+                "rank": i,
+                "name": b.name,
+                "code": b.code,
+                "share": b.satisfaction.share,
+                "n": b.satisfaction.n,
+                "interval": b.satisfaction.interval,
+                "small": b.satisfaction.insufficient,
+                "href": href.get(b.code, ""),
+            }
+            for i, b in enumerate(items, start=1)
+        ],
+        links={"name": "href"},
+    )
+
+
+def trend_table(found: figures.AgencyFigures) -> Table:
+    return Table(
+        "trend",
+        "table_agency_trend",
+        [
+            Column("month", "col_month"),
+            Column("share", "col_satisfied_share", "share"),
+            Column("n", "col_n", "int"),
+            Column("interval", "col_interval", "interval"),
+        ],
+        [
+            {
+                "month": m,
+                "share": s.share,
+                "n": s.n,
+                "interval": s.interval,
+                "small": s.insufficient,
+            }
+            for m, s in found.trend
+        ],
+    )
+
+
+@allow(EVERYONE)
+async def service_page(request: web.Request) -> web.StreamResponse:
+    return await _place(request, "service")
+
+
+@allow(EVERYONE)
+async def office_page(request: web.Request) -> web.StreamResponse:
+    return await _place(request, "office")
+
+
+async def _place(request: web.Request, kind: str) -> web.StreamResponse:
+    viewer = signed_in(request)
+    lang = lang_of(request)
+    fmt = Formats(lang)
+    config = config_of(request)
+    period, since = period_of(request)
+    questions = survey_questions(config.settings.survey_dir)
+    async with config.session_factory() as db:
+        agency = await figures.visible_agency(db, viewer, request.match_info["code"])
+        if agency is None:
+            return message_page(request, "agency_not_found", 404)
+        service = office = None
+        if kind == "service":
+            service = await figures.visible_service(
+                db, viewer, agency, request.match_info["service"]
+            )
+            if service is None:
+                return message_page(request, "service_not_found", 404)
+        else:
+            office = await figures.visible_office(db, viewer, agency, request.match_info["office"])
+            if office is None:
+                return message_page(request, "office_not_found", 404)
+        found = await figures.agency_figures(
+            db,
+            viewer,
+            agency,
+            since,
+            lang,
+            service,
+            no_office=words.say("no_office", lang),
+            office=office,
+        )
+        comments = await explorer.recent_comments(
+            db,
+            viewer,
+            questions,
+            agency_id=agency.id,
+            service_id=service.id if service else None,
+            office_id=office.id if office else None,
+            since=since,
+            limit=COMMENTS,
+        )
+    place = service or office
+    assert place is not None
+    if service is not None:
+        others = breakdown_table(
+            "offices",
+            "table_service_offices",
+            "col_office",
+            found.offices,
+            {
+                b.code: url_for(
+                    request, "office", {"days": period}, code=agency.code, office=b.code
+                )
+                for b in found.offices
+                if b.code
+            },
+        )
+    else:
+        given = [b for b in found.services if b.satisfaction.n > 0]
+        others = breakdown_table(
+            "services",
+            "table_office_services",
+            "col_service",
+            given,
+            {
+                b.code: url_for(
+                    request, "service", {"days": period}, code=agency.code, service=b.code
+                )
+                for b in given
+            },
+        )
+    tables = [defects_table(found, lang), others, trend_table(found)]
+
+    def render() -> web.StreamResponse:
+        return page(
+            request,
+            "place.html",
+            {
+                "kind": kind,
+                "agency": agency,
+                "agency_name": agency.name(lang),
+                "place": place,
+                "place_name": place.name(lang),
+                "address": office.address if office else None,
+                "figures": found,
+                "period": period,
+                "periods": list(PERIODS),
+                "tables": tables,
+                "exports": {t.name: export_links(request, t) for t in tables},
+                "comments": comments,
+                "trend_chart": share_line(
+                    [m for m, _s in found.trend],
+                    [s.share for _m, s in found.trend],
+                    [s.interval for _m, s in found.trend],
+                    words.say("chart_satisfaction_by_month", lang),
+                    fmt.share,
+                ),
+                "min_sample": figures.MIN_SAMPLE,
+                "posters": office is not None and viewer.role.value in ("admin", "agency"),
+            },
+        )
+
+    return await page_or_export(request, tables, render)

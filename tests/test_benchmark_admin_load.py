@@ -1,0 +1,48 @@
+"""The admin load benchmark on a tiny size: the server and the load generator run in their own
+processes, every request is answered, and the last line is the JSON the issue asks for."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import services
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.postgres
+def test_admin_load_benchmark_runs_small_without_errors() -> None:
+    url = services.require_postgres_url()
+    result = subprocess.run(  # noqa: S603 (our own script)
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.admin_load",
+            "--responses",
+            "20000",
+            "--users",
+            "3",
+            "--seconds",
+            "4",
+            "--database-url",
+            url,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(figures) == {"responses", "requests", "p50_ms", "p95_ms", "errors"}
+    assert figures["responses"] == 20000
+    assert figures["requests"] > 0 and figures["errors"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"]
