@@ -77,7 +77,7 @@ def verify_lines(lines: Iterable[str], head: Mapping[str, Any] | None) -> AuditR
             seq, content = int(entry["seq"]), entry["content"]
             stored_content, stored_prev = str(entry["content_hash"]), str(entry["prev_hash"])
             stored_entry = str(entry["entry_hash"])
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, OverflowError) as error:  # "seq": Infinity
             return result(f"line {number}: unreadable ({error})")
         where = f"line {number}: entry {seq}"
         if last is None:
