@@ -188,6 +188,7 @@ class ComplaintSummary:
     themes: tuple[SummaryTheme, ...]
     over_represented: tuple[OverRepresented, ...]
     rating: Rating
+    list_top: int = 8  # names a message lists per count (the rules' list_top)
 
     @property
     def is_empty(self) -> bool:
@@ -469,6 +470,7 @@ def summarise(
             themes=(),
             over_represented=(),
             rating=Rating(None, 0),
+            list_top=rules.list_top,
         )
     if history is not None:
         _ensure_columns(history)
@@ -501,4 +503,5 @@ def summarise(
         themes=_themes(frame, rules.themes),
         over_represented=tuple(over),
         rating=_rating(frame),
+        list_top=rules.list_top,
     )

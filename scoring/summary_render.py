@@ -145,22 +145,28 @@ def _lines(
 
 
 def render_summary(
-    summary: ComplaintSummary, lang: SummaryLanguage, *, limit: int = MAX_CHARS, top: int = 8
+    summary: ComplaintSummary,
+    lang: SummaryLanguage,
+    *,
+    limit: int = MAX_CHARS,
+    top: int | None = None,
 ) -> str:
     """The summary as plain text in ``lang``, at most ``limit`` characters.
 
     Order: title, volume and change, deadlines, rating of answers, over-represented offices and
     services, themes with quotes, then the counts by category, service and office (``top``
-    names each, the rest summed). Too long, it is shortened in steps until it fits: one quote
-    per theme, then no quotes and 5 names per count, then 3 names; if it still does not fit,
-    whole lines are cut from the end and a last line says the message was shortened. An
-    agency without complaints gets two lines: the title and "nothing this period".
+    names each, by default the rules' ``list_top``; the rest summed). Too long, it is
+    shortened in steps until it fits: one quote per theme, then no quotes and 5 names per
+    count, then 3 names; if it still does not fit, whole lines are cut from the end and a
+    last line says the message was shortened. An agency without complaints gets two lines:
+    the title and "nothing this period".
     """
     if lang not in LANGUAGES:
         raise ValueError(f"a summary is written in kk, ru or en, not {lang!r}")
     texts = summary_texts()[lang]
+    top = summary.list_top if top is None else top
     for quotes, names in _STEPS:
-        text = "\n".join(_lines(summary, texts, quotes, names or top)).rstrip()
+        text = "\n".join(_lines(summary, texts, quotes, min(names, top) if names else top)).rstrip()
         if len(text) <= limit:
             return text
     notice = str(texts["truncated"])

@@ -220,6 +220,23 @@ def test_the_message_names_everything_in_the_agency_language(
     assert "{" not in ru and "{" not in kk
 
 
+def test_the_message_lists_the_rules_number_of_names_and_sums_the_rest() -> None:
+    rules = dataclasses.replace(RULES, list_top=2)
+    frame = complaints(SKEWED, received=PERIOD_START)
+    summary = summarise(
+        frame,
+        period_start=PERIOD_START,
+        period_end=PERIOD_END,
+        previous=frame.iloc[0:0],
+        history=None,
+        now=NOW,
+        config=rules,
+    )
+    lines = render_summary(summary, "ru").splitlines()
+    offices = lines[lines.index("По отделениям:") + 1 :]
+    assert offices == ["• office-1: 40", "• office-2: 12", "  … ещё 2 (24)"]
+
+
 def test_a_long_summary_is_shortened_to_fit_one_message() -> None:
     frame = complaints({f"office-{i:03}": 3 for i in range(600)}, received=PERIOD_START)
     frame["service"] = [f"service with a long name number {i}" for i in range(len(frame))]
