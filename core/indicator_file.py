@@ -97,7 +97,9 @@ def _cell_text(cell: object) -> str:
     return str(cell)
 
 
-def _read(content: bytes, filename: str) -> list[tuple[int, list[str]]]:
+def read_rows(content: bytes, filename: str) -> list[tuple[int, list[str]]]:
+    """Every row of a CSV or XLSX file with its line number, cells stripped (or the file's one
+    problem as IndicatorFileError). Shared by the indicator and the appeals imports."""
     try:
         lines = _xlsx_lines(content) if is_xlsx(filename, content) else _csv_lines(content)
         return [(number, [cell.strip() for cell in row]) for number, row in lines]
@@ -164,7 +166,7 @@ def parse_indicator_file(
     known_agencies: Mapping[str, str],
 ) -> list[IndicatorRow]:
     """The rows of an indicator file, or IndicatorFileError with every problem found."""
-    lines = [(number, row) for number, row in _read(content, filename) if any(row)]
+    lines = [(number, row) for number, row in read_rows(content, filename) if any(row)]
     if not lines:
         raise IndicatorFileError([FileProblem(filename, 1, "the file is empty")])
     header_line, header = lines[0]

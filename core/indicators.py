@@ -11,6 +11,7 @@ without problems, in one transaction. A re-import replaces the values of the sam
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
 from core.indicator_file import IndicatorRow, InputRule, parse_indicator_file
-from core.models import Agency, AgencyKind, IndicatorValue
+from core.models import Agency, AgencyKind, Base, IndicatorValue
 
 BATCH = 5000  # rows per executemany
 
@@ -42,19 +43,6 @@ async def store_indicators(
 ) -> int:
     """Insert or replace `rows` (by agency, period, input); the caller commits."""
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(IndicatorValue)
-    # one statement compiled once, executed for every row (executemany)
-    statement = statement.on_conflict_do_update(
-        index_elements=["agency_code", "period", "input"],
-        set_={
-            "value": statement.excluded.value,
-            "agency_kind": statement.excluded.agency_kind,
-            "source_file": statement.excluded.source_file,
-            "imported_at": statement.excluded.imported_at,
-        },
-    )
     records = [
         {
             "agency_code": row.agency,
@@ -67,9 +55,27 @@ async def store_indicators(
         }
         for row in rows
     ]
+    await upsert(session, IndicatorValue, ["agency_code", "period", "input"], records)
+    return len(rows)
+
+
+async def upsert(
+    session: AsyncSession, model: type[Base], keys: list[str], records: list[dict[str, Any]]
+) -> None:
+    """Insert `records` into `model`'s table, updating every other column of a row whose
+    unique `keys` exist already (PostgreSQL and SQLite); the caller commits."""
+    if not records:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model)
+    # one statement compiled once, executed for every row (executemany)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in records[0] if name not in keys},
+    )
     for start in range(0, len(records), BATCH):
         await session.execute(statement, records[start : start + BATCH])
-    return len(rows)
 
 
 async def indicator_inputs(session: AsyncSession, period: str) -> pd.DataFrame:

@@ -4,13 +4,14 @@ refuses what the code must never do (two answers to one question, two responses 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -656,3 +657,24 @@ class IndicatorUpload(Base):
     problems: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     stored_at: Mapped[datetime | None]
+
+
+class Appeal(Base):
+    """A complaint or appeal from the appeals-register export (`qanagat import appeals`), one
+    per external id: a re-import updates it. Feeds the complaints direction's inputs."""
+
+    __tablename__ = "appeal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_code: Mapped[str] = mapped_column(String(64), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    answered_on: Mapped[date | None] = mapped_column(Date, index=True)
+    deadline: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(32))
+    court_upheld: Mapped[bool] = mapped_column(Boolean)
+    repeat: Mapped[bool] = mapped_column(Boolean)
+    service_code: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    source_file: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime]

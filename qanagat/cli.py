@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
 from qanagat.apikeys import apikeys_group
+from qanagat.appeal_commands import import_appeals
 from qanagat.ledger import ledger
 from qanagat.posters import qr
 from qanagat.sampling import services_group
@@ -275,6 +276,7 @@ def surveys_schema() -> None:
 
 main.add_command(apikeys_group)
 main.add_command(import_group)
+import_group.add_command(import_appeals)
 main.add_command(ledger)
 main.add_command(qr)
 main.add_command(score_command)

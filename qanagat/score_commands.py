@@ -35,7 +35,7 @@ def import_group() -> None:
 def import_indicators(file: Path) -> None:
     """Import official indicators from FILE (CSV or XLSX, columns agency, period, input, value
     and optionally kind). A file with any problem imports nothing and exits 1."""
-    content = _read(file)
+    content = read_file(file)
     try:
         stored = asyncio.run(_import(Settings(), content, file.name))
     except IndicatorFileError as error:
@@ -46,7 +46,7 @@ def import_indicators(file: Path) -> None:
     click.echo(f"{file}: {stored} values imported")
 
 
-def _read(file: Path) -> bytes:
+def read_file(file: Path) -> bytes:
     try:
         return file.read_bytes()
     except OSError as error:
@@ -152,7 +152,7 @@ def _inputs(period: Period, inputs_file: Path | None) -> tuple[pd.DataFrame, pd.
 
     if inputs_file is not None:
         try:
-            rows = parse_indicator_file(_read(inputs_file), inputs_file.name, input_rules(), {})
+            rows = parse_indicator_file(read_file(inputs_file), inputs_file.name, input_rules(), {})
         except IndicatorFileError as error:
             for problem in error.problems:
                 click.echo(f"{inputs_file}:{problem.line}: {problem.message}", err=True)

@@ -7,6 +7,12 @@ inputs (`responses` and the shares) come from the rollups and imported values of
 are ignored for it: Qanagat's own measurement wins, and `responses` never describes another
 sample than the shares it goes with. An agency without responses keeps the imported ones (public
 monitoring figures, for instance).
+
+Then the inputs counted from the imported appeals register (core.appeals): a value derived from
+appeals replaces an imported indicator of the same agency and input, because it is counted from
+the register's rows rather than reported as one figure. An agency without appeals reviewed in
+the period (or, for `quality_complaints`, without service codes on them) keeps its imported
+values.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.appeals import appeal_inputs
 from core.indicator_file import IndicatorRow
 from core.indicators import indicator_inputs, scored_agencies
 from core.periods import Period
@@ -78,7 +85,19 @@ async def database_inputs(
     """The inputs of `period` (survey + imported) and every agency's kind."""
     survey = await survey_inputs(session, period)
     imported = await indicator_inputs(session, period.name)
-    return combine(survey, imported), await scored_agencies(session)
+    from_appeals = await appeal_inputs(session, period)
+    return with_appeals(combine(survey, imported), from_appeals), await scored_agencies(session)
+
+
+def with_appeals(inputs: pd.DataFrame, from_appeals: pd.DataFrame) -> pd.DataFrame:
+    """`inputs` with the appeals-derived values replacing those of the same agency and input."""
+    if from_appeals.empty:
+        return inputs
+    derived = pd.MultiIndex.from_frame(from_appeals[["agency", "input"]])
+    replaced = pd.MultiIndex.from_frame(inputs[["agency", "input"]]).isin(derived)
+    frames = [frame for frame in (inputs.loc[~replaced], from_appeals) if not frame.empty]
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.sort_values(["agency", "input"], kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -332,7 +332,10 @@ def _long(methodology: Methodology, data: _Inputs, results: Mapping[str, _Result
             "node": np.tile(np.asarray(keys, dtype=object), size),
             "value": value,
             "grade": grade.to_numpy(),
-            "n": pd.array(np.where(survey & ~np.isnan(n), n, np.nan), dtype="Int64"),
+            # a sample size is a finite whole number an Int64 holds (junk input is not)
+            "n": pd.array(
+                np.where(survey & np.isfinite(n) & (abs(n) < 2**53), n, np.nan), dtype="Int64"
+            ),
             "ci_low": np.where(survey & ok, _round(stacked("low").astype("float64")), np.nan),
             "ci_high": np.where(survey & ok, _round(stacked("high").astype("float64")), np.nan),
             "status": stacked("status"),

@@ -451,6 +451,13 @@ def test_the_auditors_verifier_reads_any_file_without_failing(lines: list[str]) 
     assert result.ok or result.problem
 
 
+def test_an_infinite_sequence_number_is_unreadable_not_a_crash() -> None:
+    line = '{"seq": Infinity, "content": 1, "content_hash": "", "prev_hash": "", "entry_hash": ""}'
+    assert audit.verify_lines([line], None).problem == (
+        "line 1: unreadable (cannot convert float infinity to integer)"
+    )
+
+
 def test_ledger_verify_file_refuses_a_file_that_is_not_an_export(tmp_path: Path) -> None:
     target = tmp_path / "x.jsonl"
     target.write_text(

@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0007_explore"
+HEAD = "0008_appeals"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

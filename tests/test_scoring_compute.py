@@ -397,3 +397,10 @@ def test_nothing_crashes_on_odd_input_and_nothing_is_computed_from_it(
         assert result.loc[ok, "value"].notna().all()
         assert result.loc[~ok, "value"].isna().all()
         assert not np.isinf(result["value"].to_numpy(dtype="float64", na_value=np.nan)).any()
+
+
+@pytest.mark.parametrize("responses", [9.3e18, 1e300, float("inf")])
+def test_a_sample_size_too_large_for_a_count_is_no_sample_size(responses: float) -> None:
+    for methodology in (PROPOSED, KZ_2020):
+        result = score(methodology, long({"responses": responses, "satisfied_share": 0.5}), CENTRAL)
+        assert result["n"].isna().all()
