@@ -1,8 +1,9 @@
 """People use the admin in headless Chromium, on a laptop and on a phone: sign in, read the
 overview, find an agency, export its tables as CSV and XLSX and read them back, switch the
 language, change the password, sign out; compare the methodologies in the ranking, filter it,
-open an agency's tree of scores, print its report card on one A4 page. Screenshots of every
-page go to tests/artifacts/."""
+open an agency's tree of scores, print its report card on one A4 page; import an indicators
+file, explore responses, open a service and an office. Screenshots of every page go to
+tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from tests.admin_fixtures import (
     populate,
 )
 from tests.conftest import Seed
-from tests.explorer_fixtures import store_raw_responses
+from tests.explorer_fixtures import IIN, store_raw_responses
+from tests.ranking_fixtures import add_scored_year
 from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, artifact, fits_the_screen
 
 pytestmark = pytest.mark.browser
@@ -232,4 +234,229 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
         assert await fits_the_screen(admin)
         await shoot(admin, f"{name}-ru-phone")
 
-    await expect(page.locator("nav.nav a")).to_have_count(3)  # its agency, methodology, responses
+
+LAPTOP_SMALL = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+async def scored_url(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> AsyncIterator[str]:
+    """The admin with a scored year: five agencies and stored runs of both methodologies."""
+    await populate(session_factory, seed)
+    await add_scored_year(session_factory)
+    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def ranking_row(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator("table.data tbody tr", has_text=name)
+
+
+async def test_an_analyst_compares_the_methodologies_and_prints_a_report_card(
+    browser: Browser, scored_url: str
+) -> None:
+    context = await browser.new_context(viewport=LAPTOP_SMALL, locale="ru-RU")
+    page = await context.new_page()
+    await sign_in(page, scored_url, ANALYST_EMAIL)
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Рейтинг", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Рейтинг государственных органов"
+    )
+    await expect(page.locator(".run")).to_have_count(2)  # which run each column comes from
+    karaganda = ranking_row(page, "Акимат Карагандинской области")
+    # Side by side: high under kz-2020, medium once S weighs 0.135 of the total.
+    await expect(karaganda.locator("td[data-label='Оценка (kz-2020)'] .grade-badge")).to_have_text(
+        "высокая"
+    )
+    await expect(karaganda.locator("td[data-label='Оценка (s30)'] .grade-badge")).to_have_text(
+        "средняя"
+    )
+    await expect(
+        ranking_row(page, "Акимат города Алматы").locator("td.change .up")
+    ).to_contain_text("+1")
+    await shoot(page, "ranking-ru")
+
+    await page.locator("select[name=show]").select_option("kz-2020")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(page.locator("th", has_text="Балл (s30)")).to_have_count(0)
+    await expect(karaganda.locator(".grade-badge")).to_have_text("высокая")
+    await page.locator("select[name=show]").select_option("proposed-s30")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(karaganda.locator(".grade-badge")).to_have_text("средняя")
+    await shoot(page, "ranking-s30-ru")
+
+    await page.locator("select[name=show]").select_option("both")
+    await page.locator("select[name=region]").select_option("ALA")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(page.locator("table.data tbody tr")).to_have_count(1)
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Акимат города Алматы").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
+    await expect(page.locator("#tree-proposed-s30 tr[data-node=satisfaction]")).to_be_visible()
+    await page.locator("details.tree-box summary").first.click()  # open kz-2020's tree too
+    await expect(page.locator("#tree-kz-2020 tr[data-node=satisfaction_level]")).to_be_visible()
+    await shoot(page, "agency-tree-ru")
+
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Карточка для печати").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
+    await expect(page.locator(".report-score")).to_have_count(3)
+    await shoot(page, "report-ru")
+    await page.emulate_media(media="print")
+    await page.screenshot(path=artifact("admin-report-print-ru.png"), full_page=True)
+    pdf = await page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1  # one A4 page
+    await asyncio.to_thread(Path(artifact("admin-report-ru.pdf")).write_bytes, pdf)
+    await page.emulate_media(media="screen")
+
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Методика", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Методики оценки")
+    await expect(page.locator("#h-key + p")).to_contain_text("0,135")
+    await shoot(page, "methodology-ru")
+
+
+async def test_the_ranking_and_report_card_on_a_phone(browser: Browser, scored_url: str) -> None:
+    page = await phone(browser)
+    await sign_in(page, scored_url, ANALYST_EMAIL)
+    for name, path in (
+        ("ranking", "/admin/ranking"),
+        ("agency-tree", "/admin/agencies/ALA#scores"),
+        ("report", "/admin/agencies/ALA/report"),
+        ("methodology", "/admin/methodology"),
+    ):
+        await page.goto(f"{scored_url}{path}")
+        await expect(page.locator("h1")).to_be_visible()
+        assert await fits_the_screen(page), name
+        await shoot(page, f"{name}-ru-phone")
+
+    agency = await phone(browser)
+    await sign_in(agency, scored_url, AGENCY_EMAIL)
+    await agency.goto(f"{scored_url}/admin/agencies/ALA/report")
+    await expect(agency.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
+    await agency.goto(f"{scored_url}/admin/agencies/AST/report")
+    await expect(agency.get_by_role("heading", level=1)).to_have_text("Не найдено")
+
+
+BAD_FILE = b"agency,period,input,value\nALA,2025,openness_score,171.5\nZZZ,2025,openness_score,50\n"
+GOOD_FILE = b"agency,period,input,value\nALA,2025,openness_score,71.5\nAST,2025,openness_score,64\n"
+
+
+async def test_an_admin_imports_explores_and_opens_a_service_on_a_laptop(
+    browser: Browser, base_url: str, tmp_path: Path
+) -> None:
+    page = await laptop(browser)
+    await sign_in(page, base_url, ADMIN_EMAIL)
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Импорт", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Импорт показателей")
+    bad = tmp_path / "indicators-2025.csv"
+    bad.write_bytes(BAD_FILE)
+    await page.locator("input[type=file]").set_input_files(str(bad))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Проверить").click()
+    await expect(page.get_by_role("heading", name="indicators-2025.csv: ошибки")).to_be_visible()
+    problems = page.locator("table.problems tbody tr")
+    await expect(problems).to_have_count(2)
+    await expect(problems.first).to_contain_text("2")
+    await expect(problems.nth(1)).to_contain_text("ZZZ")
+    await expect(page.locator(".alert")).to_contain_text("Ничего не сохранено")
+    await shoot(page, "imports-errors-ru")
+    good = tmp_path / "indicators-fixed.csv"
+    good.write_bytes(GOOD_FILE)
+    await page.locator("input[type=file]").set_input_files(str(good))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Проверить").click()
+    await expect(page.get_by_role("heading", name="indicators-fixed.csv: проверен")).to_be_visible()
+    await shoot(page, "imports-preview-ru")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Сохранить (2 строк)").click()
+    await expect(page.get_by_role("status")).to_contain_text("Сохранено значений: 2")
+    await expect(page.locator("section[aria-labelledby=h-imports] tbody tr")).to_have_count(2)
+    await shoot(page, "imports-ru")
+
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Ответы", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Обзор ответов")
+    await expect(page.locator("li.response")).to_have_count(50)
+    await expect(page.locator("main")).not_to_contain_text(IIN)
+    await expect(page.locator("main")).to_contain_text("мой ИИН [IIN]")
+    await page.locator("select[name=flagged]").select_option("yes")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(page.locator("li.response")).to_have_count(1)
+    await expect(page.locator("li.response.flagged .badge.bad")).to_have_text(
+        "Заполнен слишком быстро"
+    )
+    await shoot(page, "responses-flagged-ru")
+    await page.locator("select[name=flagged]").select_option("")
+    await page.locator("select[name=agency]").select_option("ALA")
+    await page.locator("select[name=score]").select_option("5")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Показать").click()
+    await expect(page.locator("li.response")).to_have_count(12)
+    await shoot(page, "responses-ru")
+    body = await download(page, "a:text('CSV')")
+    exported = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(exported) == 13 and all(row[7] == "5" for row in exported[1:])
+
+    await page.goto(f"{base_url}/admin/agencies/ALA")
+    await expect(page.locator("#h-comments")).to_be_visible()
+    async with page.expect_navigation():
+        await (
+            page.locator("section[aria-labelledby=h-services]")
+            .get_by_role("link", name="Постановка в очередь в детский сад")
+            .click()
+        )
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Постановка в очередь в детский сад"
+    )
+    await expect(page.locator(".kpi-value").nth(1)).to_have_text("80,0\u00a0%")
+    await expect(page.locator("#h-trend")).to_be_visible()
+    await shoot(page, "service-ru")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="ЦОН №1").first.click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("ЦОН №1")
+    await shoot(page, "office-ru")
+    poster = await download(page, "a:text('SVG')")
+    assert poster.startswith(b"<svg")
+
+
+async def test_an_agency_user_explores_its_responses_on_a_phone(
+    browser: Browser, base_url: str
+) -> None:
+    page = await phone(browser)
+    await sign_in(page, base_url, AGENCY_EMAIL)
+    await page.goto(f"{base_url}/admin/responses")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Обзор ответов")
+    await expect(page.locator("select[name=flagged]")).to_have_count(0)
+    await expect(page.locator("main")).not_to_contain_text(IIN)
+    assert await fits_the_screen(page)
+    await shoot(page, "responses-ru-phone")
+    await page.goto(f"{base_url}/admin/agencies/ALA/offices/ALA-01")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("ЦОН №1")
+    assert await fits_the_screen(page)
+    await shoot(page, "office-ru-phone")
+    await page.goto(f"{base_url}/admin/agencies/ALA/services/ALA-S1")
+    assert await fits_the_screen(page)
+    await shoot(page, "service-ru-phone")
+    await page.goto(f"{base_url}/admin/responses?agency=AST")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Не найдено")
+
+    admin = await phone(browser)
+    await sign_in(admin, base_url, ADMIN_EMAIL)
+    await admin.goto(f"{base_url}/admin/imports")
+    assert await fits_the_screen(admin)
+    await shoot(admin, "imports-ru-phone")

@@ -12,6 +12,7 @@ from admin.web.access import EVERYONE, READERS, add_route, allow
 from admin.web.charts import share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages import report
+from admin.web.pages.places import breakdown_table, defects_table, share_columns, trend_table
 from admin.web.period import PERIODS, period_of
 from admin.web.render import Formats, message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
@@ -21,14 +22,6 @@ from core.models import AgencyKind
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/agencies", agency_list, name="agencies")
     add_route(app, "GET", "/agencies/{code}", agency_page, name="agency")
-
-
-def _share_columns() -> list[Column]:
-    return [
-        Column("share", "col_satisfied_share", "share", sortable=True),
-        Column("n", "col_n", "int", sortable=True),
-        Column("interval", "col_interval", "interval"),
-    ]
 
 
 @allow(READERS, agency_home=True)
@@ -52,7 +45,7 @@ async def agency_list(request: web.Request) -> web.StreamResponse:
             Column("kind", "col_kind", sortable=True),
             Column("region", "col_region", sortable=True),
             Column("responses", "col_responses", "int", sortable=True),
-            *_share_columns(),
+            *share_columns(),
         ],
         [
             {
@@ -131,79 +124,27 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
         )
     choices = (all_services or found).services
 
-    defects = Table(
-        "defects",
-        "table_defects",
-        [
-            Column("defect", "col_defect"),
-            Column("rate", "col_rate", "share"),
-            Column("hits", "col_reported", "int"),
-            Column("n", "col_n", "int"),
-            Column("interval", "col_interval", "interval"),
-        ],
-        [
-            {
-                "defect": words.say(f"defect_{name}", lang),
-                "rate": s.share,
-                "hits": s.hits,
-                "n": s.n,
-                "interval": s.interval,
-                "small": s.insufficient,
-            }
-            for name, s in found.defects
-        ],
+    defects = defects_table(found, lang)
+
+    def links(route: str, items: list[figures.Breakdown]) -> dict[str, str]:
+        # responses without an office have no code, and no page to link to
+        return {
+            b.code: url_for(request, route, {"days": period}, code=agency.code, **{route: b.code})
+            for b in items
+            if b.code
+        }
+
+    services = breakdown_table(
+        "services",
+        "table_services",
+        "col_service",
+        found.services,
+        links("service", found.services),
     )
-
-    def breakdown(
-        name: str, title: str, label: str, items: list[figures.Breakdown], route: str
-    ) -> Table:
-        def href(code: str) -> str:
-            if not code:  # responses without an office
-                return ""
-            return url_for(request, route, {"days": period}, code=agency.code, **{route: code})
-
-        return Table(
-            name,
-            title,
-            [Column("rank", "col_rank", "int"), Column("name", label), *_share_columns()],
-            [
-                {
-                    "rank": i,
-                    "name": b.name,
-                    "code": b.code,
-                    "share": b.satisfaction.share,
-                    "n": b.satisfaction.n,
-                    "interval": b.satisfaction.interval,
-                    "small": b.satisfaction.insufficient,
-                    "href": href(b.code),
-                }
-                for i, b in enumerate(items, start=1)
-            ],
-            links={"name": "href"},
-        )
-
-    services = breakdown("services", "table_services", "col_service", found.services, "service")
-    offices = breakdown("offices", "table_offices", "col_office", found.offices, "office")
-    trend = Table(
-        "trend",
-        "table_agency_trend",
-        [
-            Column("month", "col_month"),
-            Column("share", "col_satisfied_share", "share"),
-            Column("n", "col_n", "int"),
-            Column("interval", "col_interval", "interval"),
-        ],
-        [
-            {
-                "month": m,
-                "share": s.share,
-                "n": s.n,
-                "interval": s.interval,
-                "small": s.insufficient,
-            }
-            for m, s in found.trend
-        ],
+    offices = breakdown_table(
+        "offices", "table_offices", "col_office", found.offices, links("office", found.offices)
     )
+    trend = trend_table(found)
     tables = [defects, services, offices, trend]
 
     def render() -> web.StreamResponse:
