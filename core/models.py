@@ -4,12 +4,13 @@ refuses what the code must never do (two answers to one question, two responses 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -583,3 +584,90 @@ class FunnelDaily(Base):
     started: Mapped[int] = mapped_column(Integer, default=0)
     completed: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# Complaints: filed by a citizen about a service they received, answered by its agency ---------
+
+
+class ComplaintCategory(enum.StrEnum):
+    WAITING_TIME = "waiting_time"
+    DEADLINE_MISSED = "deadline_missed"
+    UNJUSTIFIED_REFUSAL = "unjustified_refusal"
+    EXTRA_DOCUMENTS = "extra_documents"
+    RUDENESS = "rudeness"
+    UNCLEAR_INFORMATION = "unclear_information"
+    CORRUPTION = "corruption"
+    OTHER = "other"
+
+
+class ComplaintStatus(enum.StrEnum):
+    DRAFT = "draft"  # being filed: the citizen has not sent it yet; the agency never sees it
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class Complaint(Base):
+    """One complaint about one service. The agency-visible text is scrubbed of personal data
+    before it is stored (the citizen's raw text is never kept). `respondent_id` is the citizen
+    side's link, for writing back: admin queries never select it."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (Index("ix_complaint_agency_status", "agency_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "Q-" and 8 base32 characters of 40 random bits: short to dictate, not guessable.
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondent.id", ondelete="SET NULL"), index=True
+    )
+    # One complaint per rated service: a second one resumes or is refused.
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("response.id", ondelete="SET NULL"), unique=True
+    )
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("public_service.id", ondelete="RESTRICT"), index=True
+    )
+    service_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_point.id", ondelete="RESTRICT"), index=True
+    )
+    category: Mapped[ComplaintCategory | None] = mapped_column(
+        _enum(ComplaintCategory, "complaint_category")
+    )
+    text: Mapped[str | None] = mapped_column(String(2000))
+    language: Mapped[str] = mapped_column(String(2))
+    consent_to_answer: Mapped[bool | None] = mapped_column(Boolean)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        _enum(ComplaintStatus, "complaint_status"), default=ComplaintStatus.DRAFT
+    )
+    deadline: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    in_review_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    answer_text: Mapped[str | None] = mapped_column(String(4000))
+    answer_rating: Mapped[int | None] = mapped_column(Integer)
+
+    service: Mapped[PublicService] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
+
+
+class ComplaintStatusChange(Base):
+    """The history of a complaint: every status it entered, when, and who moved it (an admin
+    user's e-mail, "citizen" or "system"; never the citizen's identity)."""
+
+    __tablename__ = "complaint_status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus, "complaint_history"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(254))
+
+    complaint: Mapped[Complaint] = relationship()

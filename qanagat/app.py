@@ -25,6 +25,7 @@ from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
 from core.settings import Settings
 from core.walk_ins import WalkIns
+from scoring.privacy import scrub
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def build_app(
 
     if with_bot and settings.telegram_token is not None:
         bot = build_bot(settings)
-        dispatcher = build_dispatcher(settings, session_factory, desk, redis)
+        dispatcher = build_dispatcher(settings, session_factory, desk, redis, complaint_scrub=scrub)
         if settings.telegram_mode == "webhook":
             secret = settings.telegram_webhook_secret
             mount_webhook(

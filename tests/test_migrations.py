@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0005_integration"
+HEAD = "0020_complaints"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

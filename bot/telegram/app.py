@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -22,7 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
-from bot.telegram import common, link, start, survey
+from bot.telegram import common, complaints, link, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     DbSessionMiddleware,
@@ -40,18 +42,21 @@ COMMANDS = {
         ("help", "Анықтама"),
         ("lang", "Тілді ауыстыру"),
         ("link", "Шақыруларды осында алу"),
+        ("complaint", "Шағым беру"),
         ("stop", "Тоқтату және мені ұмыту"),
     ],
     "ru": [
         ("help", "Справка"),
         ("lang", "Сменить язык"),
         ("link", "Получать приглашения здесь"),
+        ("complaint", "Подать жалобу"),
         ("stop", "Прервать и забыть меня"),
     ],
     "en": [
         ("help", "Help"),
         ("lang", "Change language"),
         ("link", "Get invitations here"),
+        ("complaint", "File a complaint"),
         ("stop", "Stop and forget me"),
     ],
 }
@@ -86,6 +91,8 @@ def build_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     desk: SurveyDesk,
     redis: Redis | None = None,
+    *,
+    complaint_scrub: Callable[[str], str],
 ) -> Dispatcher:
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory."""
     storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
@@ -94,6 +101,7 @@ def build_dispatcher(
         desk=desk,
         box=AddressBox(settings.secret_bytes()),
         link_secret=settings.secret_bytes(),
+        complaint_scrub=complaint_scrub,
     )
     dispatcher.update.outer_middleware(DeduplicateMiddleware(SeenUpdates(redis)))
     for observer in (dispatcher.message, dispatcher.callback_query):
@@ -102,7 +110,11 @@ def build_dispatcher(
         observer.outer_middleware(DbSessionMiddleware(session_factory))
         observer.outer_middleware(RespondentMiddleware(settings.secret_bytes()))
     dispatcher.include_routers(
-        start.build_router(), link.build_router(), survey.build_router(), common.build_router()
+        start.build_router(),
+        link.build_router(),
+        complaints.build_router(),
+        survey.build_router(),
+        common.build_router(),
     )
     return dispatcher
 
