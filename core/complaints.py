@@ -28,6 +28,7 @@ from core.models import (
     Agency,
     Complaint,
     ComplaintCategory,
+    ComplaintNotice,
     ComplaintStatus,
     ComplaintStatusChange,
     PublicService,
@@ -39,6 +40,7 @@ from core.models import (
 from core.working_days import HolidayCalendar, kazakhstan_calendar
 
 MAX_TEXT = 2000
+MAX_ANSWER = 4000
 RECENT_DAYS = 30
 RULES_FILE = Path(__file__).with_name("complaint_rules.yaml")
 Scrub = Callable[[str], str]
@@ -333,6 +335,110 @@ def move_to(
     setattr(complaint, _STAMP[status], now)
     complaint.updated_at = now
     session.add(ComplaintStatusChange(complaint=complaint, status=status, at=now, actor=actor))
+    # The citizen learns of every later change, if they agreed to be answered in the chat (the
+    # filing itself is confirmed on the spot).
+    # Whether the citizen can still be reached is the sender's question: the agency side never
+    # loads who the citizen is.
+    if status is not ComplaintStatus.RECEIVED and complaint.consent_to_answer:
+        session.add(ComplaintNotice(complaint=complaint, status=status, created_at=now, attempts=0))
+
+
+def answer(
+    session: AsyncSession,
+    complaint: Complaint,
+    raw: str | None,
+    actor: str,
+    now: datetime | None = None,
+) -> None:
+    """The agency's answer (the caller commits): a text of 1..MAX_ANSWER characters; a closed or
+    already answered complaint is not answered again."""
+    text = (raw or "").replace("\r\n", "\n").strip()
+    text = "".join(ch for ch in text if ch == "\n" or not unicodedata.category(ch).startswith("C"))
+    if not text:
+        raise ComplaintProblem("complaint_answer_empty")
+    if len(text) > MAX_ANSWER:
+        raise ComplaintProblem("complaint_answer_too_long")
+    move_to(session, complaint, ComplaintStatus.ANSWERED, actor, now)
+    complaint.answer_text = text
+
+
+async def rate_answer(
+    session: AsyncSession, respondent: Respondent, complaint_id: int, rating: int
+) -> Complaint:
+    """The citizen's 1-5 rating of the answer: once, by the complaint's own citizen, after an
+    answer. A second rating is refused (the first one stays)."""
+    complaint = await session.get(Complaint, complaint_id)
+    if complaint is None or complaint.respondent_id != respondent.id:
+        raise ComplaintProblem("stale_button")
+    if not 1 <= rating <= 5 or complaint.answer_text is None:
+        raise ComplaintProblem("stale_button")
+    if complaint.answer_rating is not None:
+        raise ComplaintProblem("complaint_already_rated")
+    complaint.answer_rating = rating
+    complaint.updated_at = utcnow()
+    await session.commit()
+    return complaint
+
+
+OPEN_STATUSES = (ComplaintStatus.RECEIVED, ComplaintStatus.IN_REVIEW)
+
+
+@dataclass(frozen=True)
+class DeadlineWatch:
+    """What one pass of the deadline job found: complaints whose reminder is due now, and
+    complaints that just went past their deadline unanswered."""
+
+    reminders: list[Complaint]
+    overdue: list[Complaint]
+
+
+async def watch_deadlines(
+    session: AsyncSession,
+    now: datetime | None = None,
+    rules: ComplaintRules | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> DeadlineWatch:
+    """Flag open complaints past their deadline and pick those due for a reminder, each once
+    (`overdue_at`, `reminded_at`); commits."""
+    now = now or utcnow()
+    rules = rules or complaint_rules()
+    calendar = calendar or kazakhstan_calendar()
+    today = reporting_day(now)
+    open_ones = list(
+        await session.scalars(
+            select(Complaint)
+            .where(
+                Complaint.status.in_(OPEN_STATUSES),
+                Complaint.deadline.is_not(None),
+                (Complaint.reminded_at.is_(None)) | (Complaint.overdue_at.is_(None)),
+            )
+            .order_by(Complaint.deadline, Complaint.id)
+        )
+    )
+    reminders, overdue = [], []
+    for complaint in open_ones:
+        assert complaint.deadline is not None
+        if complaint.deadline < today:
+            if complaint.overdue_at is None:
+                complaint.overdue_at = now
+                overdue.append(complaint)
+        elif (
+            complaint.reminded_at is None
+            and calendar.working_days_between(today, complaint.deadline)
+            <= rules.remind_working_days_before
+        ):
+            complaint.reminded_at = now
+            reminders.append(complaint)
+    await session.commit()
+    return DeadlineWatch(reminders, overdue)
+
+
+def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
+    return (
+        complaint.status in OPEN_STATUSES
+        and complaint.deadline is not None
+        and complaint.deadline < reporting_day(now or utcnow())
+    )
 
 
 async def history(session: AsyncSession, complaint_id: int) -> Sequence[ComplaintStatusChange]:

@@ -651,6 +651,9 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None]
     answer_text: Mapped[str | None] = mapped_column(String(4000))
     answer_rating: Mapped[int | None] = mapped_column(Integer)
+    # Set by the worker: the reminder before the deadline went out / the deadline passed unanswered.
+    reminded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
 
     service: Mapped[PublicService] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()
@@ -669,5 +672,27 @@ class ComplaintStatusChange(Base):
     status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus, "complaint_history"))
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(254))
+
+    complaint: Mapped[Complaint] = relationship()
+
+
+class ComplaintNotice(Base):
+    """A message owed to the citizen about their complaint (its new status), sent by the worker
+    through the bot; kept apart from the complaint so the agency side never touches it. Only
+    for complaints whose citizen consented to be answered."""
+
+    __tablename__ = "complaint_notice"
+    __table_args__ = (Index("ix_complaint_notice_sent_at", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus, "complaint_notice"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # why it was given up (no address any more, blocked by the citizen)
+    dropped: Mapped[str | None] = mapped_column(String(32))
 
     complaint: Mapped[Complaint] = relationship()

@@ -9,25 +9,31 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import utcnow
 from core.complaints import (
     FRAME_COLUMNS,
     MAX_TEXT,
     ComplaintDesk,
     ComplaintProblem,
     TextRefused,
+    answer,
     clean_text,
     complaints_frame,
     deadline_for,
     history,
+    is_overdue,
     move_to,
     new_reference,
     parse_reference,
     rules_from,
+    watch_deadlines,
 )
 from core.models import (
     Channel,
+    ChatAddress,
     Complaint,
     ComplaintCategory,
     ComplaintStatus,
@@ -35,6 +41,7 @@ from core.models import (
     Response,
     ResponseStatus,
 )
+from core.retention import purge_idle_addresses
 from core.working_days import HolidayCalendar, calendar_from, kazakhstan_calendar
 from tests.conftest import Seed
 
@@ -290,3 +297,74 @@ async def test_the_frame_has_the_analytics_columns_and_nothing_of_the_citizen(
         assert (await complaints_frame(session, seed.agency.id + 99, MONDAY, MONDAY)).empty
         empty = await complaints_frame(session, None, MONDAY + timedelta(days=1), MONDAY)
         assert list(empty.columns) == FRAME_COLUMNS
+
+
+async def test_the_deadline_job_reminds_before_and_flags_after_each_once(
+    seed: Seed, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session:
+        _, open_one = await filed(session, seed, "k6")
+        _, answered = await filed(session, seed, "k7")
+        answer(session, answered, "Ответ", "staff@agency.kz", MONDAY)
+        await session.commit()
+        assert open_one.deadline == date(2026, 3, 27)
+
+        # Wednesday 18 March: 4 working days left (19, 20, then 26, 27 after the Nauryz break)
+        early = await watch_deadlines(session, datetime(2026, 3, 18, 5, tzinfo=UTC))
+        assert (early.reminders, early.overdue) == ([], [])
+        # Thursday 19 March: 3 left (20, 26, 27), within the rules' 3 days
+        due = await watch_deadlines(session, datetime(2026, 3, 19, 5, tzinfo=UTC))
+        assert [c.reference for c in due.reminders] == [open_one.reference]
+        assert due.overdue == []
+        again = await watch_deadlines(session, datetime(2026, 3, 26, 5, tzinfo=UTC))
+        assert (again.reminders, again.overdue) == ([], [])
+        assert not is_overdue(open_one, datetime(2026, 3, 27, 18, tzinfo=UTC))  # the 27th KZ
+        late = await watch_deadlines(session, datetime(2026, 3, 27, 19, 30, tzinfo=UTC))
+        assert [c.reference for c in late.overdue] == [open_one.reference]
+        assert is_overdue(open_one, datetime(2026, 3, 28, 5, tzinfo=UTC))
+        assert not is_overdue(answered, datetime(2026, 3, 28, 5, tzinfo=UTC))
+        later = await watch_deadlines(session, datetime(2026, 4, 10, 5, tzinfo=UTC))
+        assert later.overdue == []
+
+
+async def test_the_answer_is_refused_empty_oversize_or_on_a_closed_complaint(
+    seed: Seed, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session:
+        _, complaint = await filed(session, seed, "k8")
+        for raw, reason in [("", "complaint_answer_empty"), (" \x00 ", "complaint_answer_empty")]:
+            with pytest.raises(ComplaintProblem, match=reason):
+                answer(session, complaint, raw, "staff")
+        with pytest.raises(ComplaintProblem, match="complaint_answer_too_long"):
+            answer(session, complaint, "а" * 4001, "staff")
+        assert complaint.status is ComplaintStatus.RECEIVED
+        move_to(session, complaint, ComplaintStatus.CLOSED, "staff", MONDAY)
+        await session.commit()
+        with pytest.raises(ComplaintProblem, match="complaint_move_not_allowed"):
+            answer(session, complaint, "Поздний ответ", "staff")
+        assert complaint.answer_text is None
+
+
+async def test_the_chat_address_of_a_citizen_awaiting_an_answer_is_kept(
+    seed: Seed, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    long_ago = utcnow() - timedelta(days=400)
+    async with session_factory() as session:
+        waiting, _ = await filed(session, seed, "k9", now=utcnow())
+        idle = Respondent(key="k10")
+        session.add(idle)
+        await session.flush()
+        for who in (waiting, idle):
+            session.add(
+                ChatAddress(
+                    respondent_id=who.id,
+                    channel=Channel.TELEGRAM,
+                    encrypted_address=b"sealed",
+                    created_at=long_ago,
+                )
+            )
+        await session.execute(update(Response).values(updated_at=long_ago))
+        await session.commit()
+        assert await purge_idle_addresses(session, 30) == 1
+        kept = await session.scalars(select(ChatAddress.respondent_id))
+        assert list(kept) == [waiting.id]

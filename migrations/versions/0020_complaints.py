@@ -1,4 +1,5 @@
-"""Complaints: the complaint a citizen files about a service, and its status history.
+"""Complaints: the complaint a citizen files about a service, its status history, and the
+notices owed to the citizen.
 
 Revision ID: 0020_complaints
 Revises: 0005_integration
@@ -62,6 +63,8 @@ def upgrade() -> None:
         _timestamp("closed_at", nullable=True),
         sa.Column("answer_text", sa.String(length=4000), nullable=True),
         sa.Column("answer_rating", sa.Integer(), nullable=True),
+        _timestamp("reminded_at", nullable=True),
+        _timestamp("overdue_at", nullable=True),
         sa.ForeignKeyConstraint(
             ["agency_id"],
             ["agency.id"],
@@ -127,8 +130,33 @@ def upgrade() -> None:
         ["complaint_id"],
         unique=False,
     )
+    op.create_table(
+        "complaint_notice",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("complaint_id", sa.Integer(), nullable=False),
+        sa.Column("status", _enum("complaint_notice", *STATUSES), nullable=False),
+        _timestamp("created_at"),
+        _timestamp("sent_at", nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("dropped", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"],
+            ["complaint.id"],
+            name=op.f("fk_complaint_notice_complaint_id_complaint"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint_notice")),
+    )
+    op.create_index(
+        op.f("ix_complaint_notice_complaint_id"),
+        "complaint_notice",
+        ["complaint_id"],
+        unique=False,
+    )
+    op.create_index("ix_complaint_notice_sent_at", "complaint_notice", ["sent_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("complaint_notice")
     op.drop_table("complaint_status_change")
     op.drop_table("complaint")
