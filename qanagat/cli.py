@@ -118,7 +118,8 @@ def _poster_link(settings: Settings) -> str:
 @main.command()
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 def worker(once: bool) -> None:
-    """Background jobs: delete write-back addresses no longer needed (more jobs join later)."""
+    """Background jobs: delete write-back addresses no longer needed; complaint deadlines and
+    the citizens' complaint notices."""
     settings = Settings()
     asyncio.run(_work(settings, once))
 
@@ -127,6 +128,7 @@ async def _work(settings: Settings, once: bool) -> None:
     from core.db import create_engine, create_session_factory
     from core.integrity.retention import forget_old_traces
     from core.retention import purge_idle_addresses
+    from qanagat.complaint_jobs import run_complaint_jobs
 
     engine = create_engine(settings.database_url)
     log = logging.getLogger("qanagat.worker")
@@ -137,6 +139,7 @@ async def _work(settings: Settings, once: bool) -> None:
                 passes, digests = await forget_old_traces(session, settings.address_retention_days)
             log.info("deleted %d idle write-back addresses", purged)
             log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
+            await run_complaint_jobs(settings, create_session_factory(engine))
             if once:
                 return
             await asyncio.sleep(settings.worker_interval_s)

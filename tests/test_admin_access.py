@@ -27,7 +27,7 @@ from tests.admin_fixtures import (
 from tests.conftest import Seed
 
 # Values for the parameters of routes; a new parameter must be added here, or the walk fails.
-ROUTE_PARAMETERS = {"code": "ALA", "filename": "admin.css"}
+ROUTE_PARAMETERS = {"code": "ALA", "filename": "admin.css", "reference": "Q-AAAAAAAA"}
 
 
 @pytest.fixture

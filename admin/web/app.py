@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin.web import words
 from admin.web.access import ACCESS_TABLE, Access, access_middleware, declare_route
 from admin.web.keys import ADMIN, TEMPLATES, AdminConfig
-from admin.web.pages import account, agencies, overview, people
+from admin.web.pages import account, agencies, complaints, overview, people
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
 from core.settings import Settings
@@ -79,6 +79,7 @@ def build_admin_app(
     agencies.setup(app)
     people.setup(app)
     account.setup(app)
+    complaints.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

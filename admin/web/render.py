@@ -31,6 +31,7 @@ NAVIGATION = (
     ("overview", "nav_overview", {AdminRole.ADMIN, AdminRole.ANALYST}),
     ("agencies", "nav_agencies", {AdminRole.ADMIN, AdminRole.ANALYST}),
     ("my_agency", "nav_my_agency", {AdminRole.AGENCY}),
+    ("complaints", "nav_complaints", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )

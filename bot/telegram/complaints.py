@@ -7,10 +7,12 @@ state only spares a database look-up while the bot waits for the text.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from html import escape
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -20,7 +22,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.messages import text
-from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub
+from bot.telegram.complaint_notices import AnswerRating
+from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, rate_answer
 from core.models import Complaint, ComplaintCategory, Respondent
 from core.responses import ResponseStore
 
@@ -269,6 +272,27 @@ async def on_cancel(
     return query.answer()
 
 
+async def on_rate(
+    query: CallbackQuery,
+    callback_data: AnswerRating,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+) -> AnswerCallbackQuery:
+    """The citizen's rating of the agency's answer, stored once."""
+    try:
+        await rate_answer(store.session, respondent, callback_data.c, callback_data.v)
+    except ComplaintProblem as problem:
+        if problem.reason == "complaint_already_rated" and isinstance(query.message, Message):
+            with suppress(TelegramBadRequest):  # an old keyboard: take it off if still there
+                await query.message.edit_reply_markup(reply_markup=None)
+        return query.answer(text(problem.reason, lang), show_alert=True)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(escape(text("complaint_rating_thanks", lang)))
+    return query.answer()
+
+
 def build_router() -> Router:
     """A fresh router; included before the survey's, whose typed answers it lets through."""
     router = Router(name="complaints")
@@ -277,5 +301,6 @@ def build_router() -> Router:
     router.callback_query.register(on_category, ComplaintCategoryPick.filter())
     router.callback_query.register(on_consent, ComplaintConsent.filter())
     router.callback_query.register(on_cancel, ComplaintCancel.filter())
+    router.callback_query.register(on_rate, AnswerRating.filter())
     router.message.register(on_text, F.text, ~F.text.startswith("/"))
     return router
