@@ -19,6 +19,7 @@ from bot.engine.definition import SurveyDefinition, load_survey_dir
 from bot.opening import SurveyDesk
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.runner import mount_webhook, polling_context
+from bot.web.complaints import setup_web_complaints
 from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
@@ -99,6 +100,7 @@ def build_app(
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+    setup_web_complaints(app, scrub)
     setup_admin(app, settings=settings, session_factory=session_factory, redis=redis)
     setup_api(
         app,
