@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -29,6 +29,7 @@ from core.models import (
     Complaint,
     ComplaintCategory,
     ComplaintNotice,
+    ComplaintRequest,
     ComplaintStatus,
     ComplaintStatusChange,
     PublicService,
@@ -229,6 +230,12 @@ class ComplaintDesk:
         complaint.consent_to_answer = consent
         complaint.deadline = deadline_for(complaint.category, now)
         move_to(self.session, complaint, ComplaintStatus.RECEIVED, "citizen", now)
+        if complaint.response_id is not None:  # the survey's "I want to complain" is answered
+            await self.session.execute(
+                update(ComplaintRequest)
+                .where(ComplaintRequest.response_id == complaint.response_id)
+                .values(status="filed")
+            )
         await self.session.commit()
         return complaint
 

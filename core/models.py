@@ -293,7 +293,7 @@ class Answer(Base):
 
 
 class ComplaintRequest(Base):
-    """A citizen asked to file a complaint after a low rating (the workflow comes later)."""
+    """A citizen asked to file a complaint after a low rating; "filed" once they filed it."""
 
     __tablename__ = "complaint_request"
 

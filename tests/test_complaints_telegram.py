@@ -14,6 +14,7 @@ from core.complaints import parse_reference
 from core.models import (
     Complaint,
     ComplaintCategory,
+    ComplaintRequest,
     ComplaintStatus,
     ComplaintStatusChange,
     Response,
@@ -103,6 +104,8 @@ async def test_a_low_rating_leads_to_a_filed_scrubbed_routed_complaint(
         assert complaint.response_id == response.id
         statuses = list(await session.scalars(select(ComplaintStatusChange.status)))
         assert statuses == [ComplaintStatus.RECEIVED]
+        request = (await session.scalars(select(ComplaintRequest))).one()
+        assert request.status == "filed"
 
     # the citizen can ask where it stands; the same service cannot get a second complaint
     await citizen.send(f"/complaint {complaint.reference.lower()}")
