@@ -297,7 +297,7 @@ class Answer(Base):
 
 
 class ComplaintRequest(Base):
-    """A citizen asked to file a complaint after a low rating (the workflow comes later)."""
+    """A citizen asked to file a complaint after a low rating; "filed" once they filed it."""
 
     __tablename__ = "complaint_request"
 
@@ -678,3 +678,115 @@ class Appeal(Base):
     channel: Mapped[str | None] = mapped_column(String(64))
     source_file: Mapped[str] = mapped_column(String(300))
     imported_at: Mapped[datetime]
+
+
+# Complaints: filed by a citizen about a service they received, answered by its agency ---------
+
+
+class ComplaintCategory(enum.StrEnum):
+    WAITING_TIME = "waiting_time"
+    DEADLINE_MISSED = "deadline_missed"
+    UNJUSTIFIED_REFUSAL = "unjustified_refusal"
+    EXTRA_DOCUMENTS = "extra_documents"
+    RUDENESS = "rudeness"
+    UNCLEAR_INFORMATION = "unclear_information"
+    CORRUPTION = "corruption"
+    OTHER = "other"
+
+
+class ComplaintStatus(enum.StrEnum):
+    DRAFT = "draft"  # being filed: the citizen has not sent it yet; the agency never sees it
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class Complaint(Base):
+    """One complaint about one service. The agency-visible text is scrubbed of personal data
+    before it is stored (the citizen's raw text is never kept). `respondent_id` is the citizen
+    side's link, for writing back: admin queries never select it."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (Index("ix_complaint_agency_status", "agency_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "Q-" and 8 base32 characters of 40 random bits: short to dictate, not guessable.
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondent.id", ondelete="SET NULL"), index=True
+    )
+    # One complaint per rated service: a second one resumes or is refused.
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("response.id", ondelete="SET NULL"), unique=True
+    )
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("public_service.id", ondelete="RESTRICT"), index=True
+    )
+    service_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_point.id", ondelete="RESTRICT"), index=True
+    )
+    category: Mapped[ComplaintCategory | None] = mapped_column(
+        _enum(ComplaintCategory, "complaint_category")
+    )
+    text: Mapped[str | None] = mapped_column(String(2000))
+    language: Mapped[str] = mapped_column(String(2))
+    consent_to_answer: Mapped[bool | None] = mapped_column(Boolean)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        _enum(ComplaintStatus, "complaint_status"), default=ComplaintStatus.DRAFT
+    )
+    deadline: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    in_review_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    answer_text: Mapped[str | None] = mapped_column(String(4000))
+    answer_rating: Mapped[int | None] = mapped_column(Integer)
+    # Set by the worker: the reminder before the deadline went out / the deadline passed unanswered.
+    reminded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+
+    service: Mapped[PublicService] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
+
+
+class ComplaintStatusChange(Base):
+    """The history of a complaint: every status it entered, when, and who moved it (an admin
+    user's e-mail, "citizen" or "system"; never the citizen's identity)."""
+
+    __tablename__ = "complaint_status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus, "complaint_history"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(254))
+
+    complaint: Mapped[Complaint] = relationship()
+
+
+class ComplaintNotice(Base):
+    """A message owed to the citizen about their complaint (its new status), sent by the worker
+    through the bot; kept apart from the complaint so the agency side never touches it. Only
+    for complaints whose citizen consented to be answered."""
+
+    __tablename__ = "complaint_notice"
+    __table_args__ = (Index("ix_complaint_notice_sent_at", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus, "complaint_notice"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # why it was given up (no address any more, blocked by the citizen)
+    dropped: Mapped[str | None] = mapped_column(String(32))
+
+    complaint: Mapped[Complaint] = relationship()

@@ -9,12 +9,20 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
-from core.models import ChatAddress, ChatLink, Response, ResponseStatus
+from core.models import (
+    ChatAddress,
+    ChatLink,
+    Complaint,
+    ComplaintStatus,
+    Response,
+    ResponseStatus,
+)
 
 
 async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
     """Delete addresses whose owner has no survey in progress and none touched in `idle_days`,
-    unless they asked for invitations in their chat (/link) and have not replaced the code."""
+    unless they asked for invitations in their chat (/link) and have not replaced the code, or
+    wait for the answer to a complaint."""
     cutoff = utcnow() - timedelta(days=idle_days)
     recent_or_open = (
         select(Response.id)
@@ -29,9 +37,26 @@ async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
         .where(ChatLink.respondent_id == ChatAddress.respondent_id, ChatLink.revoked_at.is_(None))
         .correlate(ChatAddress)
     )
+    # A citizen waiting for the answer to a complaint they asked to be answered about.
+    awaiting = (
+        select(Complaint.id)
+        .where(
+            Complaint.respondent_id == ChatAddress.respondent_id,
+            Complaint.consent_to_answer.is_(True),
+            Complaint.answer_rating.is_(None),
+            Complaint.status != ComplaintStatus.DRAFT,
+            Complaint.closed_at.is_(None) | (Complaint.closed_at >= cutoff),
+        )
+        .correlate(ChatAddress)
+    )
     result = await session.execute(
         delete(ChatAddress)
-        .where(ChatAddress.created_at < cutoff, ~exists(recent_or_open), ~exists(linked))
+        .where(
+            ChatAddress.created_at < cutoff,
+            ~exists(recent_or_open),
+            ~exists(linked),
+            ~exists(awaiting),
+        )
         .execution_options(synchronize_session=False)
     )
     await session.commit()

@@ -19,6 +19,7 @@ from bot.engine.definition import SurveyDefinition, load_survey_dir
 from bot.opening import SurveyDesk
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.runner import mount_webhook, polling_context
+from bot.web.complaints import setup_web_complaints
 from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
@@ -29,6 +30,7 @@ from core.settings import Settings
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.scores import score_period
+from scoring.privacy import scrub
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,7 @@ def build_app(
     )
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+    setup_web_complaints(app, scrub)
     setup_admin(
         app,
         settings=settings,
@@ -131,7 +134,7 @@ def build_app(
 
     if with_bot and settings.telegram_token is not None:
         bot = build_bot(settings)
-        dispatcher = build_dispatcher(settings, session_factory, desk, redis)
+        dispatcher = build_dispatcher(settings, session_factory, desk, redis, complaint_scrub=scrub)
         if settings.telegram_mode == "webhook":
             secret = settings.telegram_webhook_secret
             mount_webhook(

@@ -122,8 +122,9 @@ def _poster_link(settings: Settings) -> str:
 @main.command()
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 def worker(once: bool) -> None:
-    """Background jobs: deliver Telegram invitations (continuously) and delete write-back
-    addresses no longer needed (every QANAGAT_WORKER_INTERVAL_S)."""
+    """Background jobs: deliver Telegram invitations (continuously); delete write-back
+    addresses no longer needed, watch complaint deadlines and send the citizens' complaint
+    notices (every QANAGAT_WORKER_INTERVAL_S)."""
     settings = Settings()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_work(settings, once))
@@ -156,6 +157,7 @@ async def _purge_addresses(
 ) -> None:
     from core.integrity.retention import forget_old_traces
     from core.retention import purge_idle_addresses
+    from qanagat.complaint_jobs import run_complaint_jobs
 
     log = logging.getLogger("qanagat.worker")
     while True:
@@ -164,6 +166,7 @@ async def _purge_addresses(
             passes, digests = await forget_old_traces(session, settings.address_retention_days)
         log.info("deleted %d idle write-back addresses", purged)
         log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
+        await run_complaint_jobs(settings, session_factory)
         if once:
             return
         await asyncio.sleep(settings.worker_interval_s)

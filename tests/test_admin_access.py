@@ -32,6 +32,7 @@ ROUTE_PARAMETERS = {
     "service": "ALA-S1",
     "office": "ALA-01",
     "filename": "admin.css",
+    "reference": "Q-AAAAAAAA",
 }
 
 

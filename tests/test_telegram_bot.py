@@ -207,8 +207,9 @@ async def test_low_rating_in_russian_with_reasons_comment_and_complaint_request(
     await citizen.send("Очередь   была \x07очень долгой")
     thanks = await citizen.wait_for_message(containing="Спасибо")
     assert "жалоб" in (thanks.plain_text or "")
-    # Only the live card ever has buttons: the one answered by typing lost its "Skip".
-    assert [m.buttons() for m in citizen.messages] == [[], []]
+    # Only the live card ever has buttons: the one answered by typing lost its "Skip"; the
+    # thank-you offers filing the complaint.
+    assert [m.buttons() for m in citizen.messages] == [[], ["Подать жалобу"]]
 
     [response] = await stored(session_factory)
     answers = await answers_of(session_factory, response.id)

@@ -38,6 +38,7 @@ from admin.web.keys import ADMIN, TEMPLATES, AdminConfig, Scorer
 from admin.web.pages import (
     account,
     agencies,
+    complaints,
     imports,
     methodology,
     overview,
@@ -108,6 +109,7 @@ def build_admin_app(
     responses.setup(app)
     places.setup(app)
     posters.setup(app)
+    complaints.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

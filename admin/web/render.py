@@ -35,6 +35,7 @@ NAVIGATION = (
     ("methodology", "nav_methodology", set(AdminRole)),
     ("responses", "nav_responses", {AdminRole.ADMIN, AdminRole.ANALYST, AdminRole.AGENCY}),
     ("imports", "nav_imports", {AdminRole.ADMIN}),
+    ("complaints", "nav_complaints", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )

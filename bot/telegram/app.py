@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -28,7 +29,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
-from bot.telegram import common, link, start, survey
+from bot.telegram import common, complaints, link, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -46,18 +47,21 @@ COMMANDS = {
         ("help", "Анықтама"),
         ("lang", "Тілді ауыстыру"),
         ("link", "Шақыруларды осында алу"),
+        ("complaint", "Шағым беру"),
         ("stop", "Тоқтату және мені ұмыту"),
     ],
     "ru": [
         ("help", "Справка"),
         ("lang", "Сменить язык"),
         ("link", "Получать приглашения здесь"),
+        ("complaint", "Подать жалобу"),
         ("stop", "Прервать и забыть меня"),
     ],
     "en": [
         ("help", "Help"),
         ("lang", "Change language"),
         ("link", "Get invitations here"),
+        ("complaint", "File a complaint"),
         ("stop", "Stop and forget me"),
     ],
 }
@@ -119,6 +123,8 @@ def build_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     desk: SurveyDesk,
     redis: Redis | None = None,
+    *,
+    complaint_scrub: Callable[[str], str],
 ) -> Dispatcher:
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
     aiogram's FSM middleware is off: it reads the state of every update, and we keep none
@@ -130,6 +136,7 @@ def build_dispatcher(
         desk=desk,
         box=AddressBox(settings.secret_bytes()),
         link_secret=settings.secret_bytes(),
+        complaint_scrub=complaint_scrub,
     )
     dispatcher.update.outer_middleware(ClaimMiddleware(UpdateClaims(redis)))
     dispatcher.update.outer_middleware(CardStateMiddleware(storage))
@@ -140,7 +147,11 @@ def build_dispatcher(
         observer.middleware(RespondentMiddleware())
     # Answers first: they are most updates, and aiogram tries handlers' filters in this order.
     dispatcher.include_routers(
-        survey.build_router(), start.build_router(), link.build_router(), common.build_router()
+        survey.build_router(),
+        start.build_router(),
+        link.build_router(),
+        complaints.build_router(),
+        common.build_router(),
     )
     return dispatcher
 

@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.engine.definition import QuestionType, SurveyDefinition
 from bot.engine.flow import Ask, Completed, InvalidAnswer, Step
 from bot.messages import text
+from bot.telegram.complaints import offer_keyboard
 from bot.telegram.keyboards import question_keyboard
 from core.models import Response
 from core.responses import LiveResponse
@@ -40,6 +41,7 @@ def card(
         lines.append(f"✅ {escape(definition.thanks.get(lang) or definition.thanks['ru'])}")
         if step.complaint_requested:
             lines.append(escape(text("complaint_noted", lang)))
+            return Card("\n\n".join(lines), offer_keyboard(response.id, lang))
         return Card("\n\n".join(lines), None)
     if step.error is not None:
         lines.append(f"⚠️ {escape(refusal(step.error, lang))}")

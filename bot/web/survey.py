@@ -12,6 +12,7 @@ from multidict import MultiDict
 from bot import messages
 from bot.engine.definition import Question, QuestionType, SurveyDefinition
 from bot.engine.flow import Ask, InvalidAnswer, RawValue, complaint_requested
+from bot.web.complaints import complaint_link
 from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY
 from bot.web.pages import (
     FormProblem,
@@ -163,6 +164,7 @@ def _thanks(
     context = {
         "thanks": in_language(definition.thanks, lang),
         "complaint": say(complaint_key, lang) if complaint else None,
+        "complaint_url": complaint_link(request, response.id) if complaint else None,
         "service": response.service.name(lang),
     }
     return page(request, visit, "thanks.html", context)

@@ -1,0 +1,149 @@
+"""Complaints as the agency side sees them: scoped to the reader's agency, and never with the
+citizen's identity (the queries select named columns, and the complaint row, when loaded to
+change it, refuses to load its respondent link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, defer, raiseload
+
+from admin.scope import Reader, scope
+from core.complaints import OPEN_STATUSES, parse_reference
+from core.models import (
+    Agency,
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    ComplaintStatusChange,
+    PublicService,
+    ServicePoint,
+)
+
+
+@dataclass(frozen=True)
+class ComplaintView:
+    reference: str
+    agency_code: str
+    agency_name: str
+    service_name: str
+    office_name: str | None
+    category: ComplaintCategory | None
+    status: ComplaintStatus
+    language: str
+    received_at: datetime | None
+    deadline: date | None
+    answered_at: datetime | None
+    text: str | None
+    answer_text: str | None
+    answer_rating: int | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Filters:
+    agency_code: str = ""
+    status: ComplaintStatus | None = None
+    category: ComplaintCategory | None = None
+    overdue: bool = False
+
+
+def _select(lang: str) -> Select[tuple[object, ...]]:
+    office = aliased(ServicePoint)
+    return (
+        select(
+            Complaint.reference,
+            Agency.code,
+            getattr(Agency, f"name_{lang}"),
+            getattr(PublicService, f"name_{lang}"),
+            getattr(office, f"name_{lang}"),
+            Complaint.category,
+            Complaint.status,
+            Complaint.language,
+            Complaint.received_at,
+            Complaint.deadline,
+            Complaint.answered_at,
+            Complaint.text,
+            Complaint.answer_text,
+            Complaint.answer_rating,
+        )
+        .join(Agency, Agency.id == Complaint.agency_id)
+        .join(PublicService, PublicService.id == Complaint.service_id)
+        .outerjoin(office, office.id == Complaint.service_point_id)
+        .where(Complaint.status != ComplaintStatus.DRAFT)
+    )
+
+
+def _view(row: tuple[object, ...], today: date) -> ComplaintView:
+    values: list[Any] = list(row)
+    status, deadline = values[6], values[9]
+    overdue = status in OPEN_STATUSES and isinstance(deadline, date) and deadline < today
+    names = [f.name for f in fields(ComplaintView) if f.name != "overdue"]
+    return ComplaintView(**dict(zip(names, values, strict=True)), overdue=overdue)
+
+
+async def complaint_list(
+    db: AsyncSession, reader: Reader, filters: Filters, lang: str, today: date, limit: int = 500
+) -> list[ComplaintView]:
+    query = scope(_select(lang), reader, Complaint.agency_id)
+    if filters.agency_code:
+        query = query.where(Agency.code == filters.agency_code)
+    if filters.status is not None:
+        query = query.where(Complaint.status == filters.status)
+    if filters.category is not None:
+        query = query.where(Complaint.category == filters.category)
+    if filters.overdue:
+        query = query.where(Complaint.status.in_(OPEN_STATUSES), Complaint.deadline < today)
+    rows = await db.execute(query.order_by(Complaint.received_at.desc()).limit(limit))
+    return [_view(tuple(row), today) for row in rows]
+
+
+async def complaint_view(
+    db: AsyncSession, reader: Reader, reference: str, lang: str, today: date
+) -> ComplaintView | None:
+    """One complaint the reader may see; a forged, unknown or other agency's reference: None."""
+    parsed = parse_reference(reference)
+    if parsed is None:
+        return None
+    query = scope(_select(lang), reader, Complaint.agency_id).where(Complaint.reference == parsed)
+    row = (await db.execute(query)).first()
+    return _view(tuple(row), today) if row is not None else None
+
+
+async def complaint_to_change(db: AsyncSession, reader: Reader, reference: str) -> Complaint | None:
+    """The complaint row to move along its lifecycle, without its respondent link."""
+    parsed = parse_reference(reference)
+    if parsed is None:
+        return None
+    query = scope(
+        select(Complaint).where(
+            Complaint.reference == parsed, Complaint.status != ComplaintStatus.DRAFT
+        ),
+        reader,
+        Complaint.agency_id,
+    ).options(defer(Complaint.respondent_id, raiseload=True), raiseload("*"))
+    found: Complaint | None = await db.scalar(query)
+    return found
+
+
+async def status_history(
+    db: AsyncSession, reader: Reader, reference: str
+) -> list[tuple[ComplaintStatus, datetime, str]]:
+    parsed = parse_reference(reference) or ""
+    query = scope(
+        select(ComplaintStatusChange.status, ComplaintStatusChange.at, ComplaintStatusChange.actor)
+        .join(Complaint, Complaint.id == ComplaintStatusChange.complaint_id)
+        .where(Complaint.reference == parsed),
+        reader,
+        Complaint.agency_id,
+    ).order_by(ComplaintStatusChange.at, ComplaintStatusChange.id)
+    return [(row[0], row[1], row[2]) for row in await db.execute(query)]
+
+
+async def agency_codes(db: AsyncSession, reader: Reader) -> list[str]:
+    rows = await db.scalars(scope(select(Agency.code), reader, Agency.id).order_by(Agency.code))
+    return list(rows)
