@@ -145,12 +145,13 @@ def build_dispatcher(
         observer.outer_middleware(DbSessionMiddleware(session_factory))
         observer.outer_middleware(PersonMiddleware(settings.secret_bytes()))
         observer.middleware(RespondentMiddleware())
-    # Answers first: they are most updates, and aiogram tries handlers' filters in this order.
+    # Complaints before the survey: a complaint's typed text must reach its draft before the
+    # survey router, which answers any text outside a survey with "no survey open".
     dispatcher.include_routers(
-        survey.build_router(),
         start.build_router(),
         link.build_router(),
         complaints.build_router(),
+        survey.build_router(),
         common.build_router(),
     )
     return dispatcher
