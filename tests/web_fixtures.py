@@ -54,7 +54,7 @@ def web_settings(telegram_token: str | None = BOT_TOKEN) -> Settings:
 def build_web_app(
     session_factory: async_sessionmaker[AsyncSession], settings: Settings | None = None
 ) -> web.Application:
-    """A bare aiohttp app with only the web channel, as the app's composition (qanagat/app.py) mounts it."""
+    """A bare aiohttp app with only the web channel, as qanagat/app.py mounts it."""
     app = web.Application()
     settings = settings or web_settings()
     walk_ins = WalkIns.from_secret(
