@@ -4,7 +4,6 @@ periods of the Kazakhstan calendar, deadlines in its working days; numbers check
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,58 +11,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.summaries import SummaryPeriod, agency_language, agency_summary
-from core.complaints import ComplaintDesk, answer, move_to
+from core.complaints import answer, move_to
 from core.models import (
     Agency,
     AgencyKind,
-    Channel,
-    Complaint,
     ComplaintStatus,
     PublicService,
-    Respondent,
-    Response,
-    ResponseStatus,
     ServicePoint,
 )
 from scoring.complaint_summary import Count
 from scoring.summary_render import render_summary
+from tests import summary_fixtures
 from tests.conftest import Seed
+from tests.summary_fixtures import file_complaint
 
-_keys = count()
-# Monday 30 November 2026, 17:00 in Kazakhstan: the week of 23-29 November has just closed
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-async def file_complaint(
-    session: AsyncSession,
-    service: PublicService,
-    office: ServicePoint | None,
-    category: str,
-    at: datetime,
-    text: str = "Құжаттарды қайта-қайта сұрады",
-) -> Complaint:
-    """A complaint filed by a new citizen about a service they had just received."""
-    respondent = Respondent(key=f"citizen-{next(_keys)}", language="kk")
-    session.add(respondent)
-    await session.flush()
-    response = Response(
-        respondent_id=respondent.id,
-        survey_id="post_service",
-        survey_version="1",
-        channel=Channel.TELEGRAM,
-        language="kk",
-        status=ResponseStatus.COMPLETED,
-        service_id=service.id,
-        service_point_id=office.id if office else None,
-        completed_at=at - timedelta(hours=1),
-    )
-    session.add(response)
-    await session.commit()
-    desk = ComplaintDesk(session)
-    complaint = await desk.start(respondent, response.id, "kk", at)
-    await desk.choose_category(complaint, category)
-    await desk.give_text(complaint, text, lambda raw: raw)
-    return await desk.submit(complaint, consent=False, now=at)
+NOW = summary_fixtures.NOW
 
 
 def test_weeks_run_monday_to_monday_and_months_by_the_calendar() -> None:

@@ -13,6 +13,8 @@
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
+    GET  /admin/complaints[/{reference}], POST answer   complaints        pages/complaints.py
+    GET  /admin/summaries        complaint summaries, ?download=xlsx|txt  pages/summaries.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
 
@@ -48,6 +50,7 @@ from admin.web.pages import (
     ranking,
     report,
     responses,
+    summaries,
 )
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
@@ -110,6 +113,7 @@ def build_admin_app(
     places.setup(app)
     posters.setup(app)
     complaints.setup(app)
+    summaries.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

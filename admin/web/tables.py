@@ -127,6 +127,11 @@ def as_xlsx(table: Table, lang: str) -> bytes:
         index += width
     for row in table.rows:
         sheet.append([cell for c in table.columns for cell in _cells(c, row.get(c.key), lang)])
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            # a text starting with "=" (a citizen's complaint, say) stays text, never a formula
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     for column_index in percent_columns:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=column_index, max_col=column_index):
             cell.number_format = "0.0%"

@@ -1,7 +1,9 @@
 """Complaints: the list (an agency user: its own agency's; admins and analysts: all, filtered by
 agency, status, category, overdue) and one complaint, with the scrubbed text, its history and
 deadline, and for agency users and admins the form that moves it on (in review, answer, close).
-Another agency's complaint, or a forged reference, looks unknown (404)."""
+Another agency's complaint, or a forged reference, looks unknown (404). The list exports
+(`?export=complaints&format=csv|xlsx`) with the same filters and scope, up to EXPORT_LIMIT
+rows, and nothing about who filed them."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.render import message_page, page, redirect, url_for
+from admin.web.tables import Column, Table, export_links, page_or_export
 from core.clock import reporting_day
 from core.complaints import ComplaintProblem, answer, move_to
 from core.models import AdminRole, ComplaintCategory, ComplaintStatus
 
 ANSWERERS = frozenset({AdminRole.ADMIN, AdminRole.AGENCY})
 ACTIONS = {"in_review": ComplaintStatus.IN_REVIEW, "close": ComplaintStatus.CLOSED}
+PAGE_LIMIT = 500
+EXPORT_LIMIT = 10_000
 
 
 def setup(app: web.Application) -> None:
@@ -42,26 +47,80 @@ def _filters(request: web.Request) -> data.Filters:
     )
 
 
+def _table(found: list[data.ComplaintView], lang: str) -> Table:
+    """The list as the export writes it: codes and names, scrubbed texts, no citizen."""
+
+    def category(view: data.ComplaintView) -> str:
+        return words.say(f"complaint_category_{view.category.value}", lang) if view.category else ""
+
+    columns = [
+        Column("reference", "complaint_reference"),
+        Column("agency", "col_agency_code"),
+        Column("service", "complaint_service"),
+        Column("office", "col_office"),
+        Column("category", "complaint_category"),
+        Column("status", "complaint_status"),
+        Column("language", "col_language"),
+        Column("received", "complaint_received", "datetime"),
+        Column("deadline", "complaint_deadline"),
+        Column("overdue", "complaint_overdue_column"),
+        Column("answered", "complaint_answered_at", "datetime"),
+        Column("rating", "complaint_rating", "int"),
+        Column("text", "complaint_text"),
+        Column("answer", "complaint_answer"),
+    ]
+    rows = [
+        {
+            "reference": view.reference,
+            "agency": view.agency_code,
+            "service": view.service_name,
+            "office": view.office_name or "",
+            "category": category(view),
+            "status": words.say(f"complaint_status_{view.status.value}", lang),
+            "language": view.language,
+            "received": view.received_at,
+            "deadline": view.deadline.isoformat() if view.deadline else "",
+            "overdue": words.say("yes" if view.overdue else "no", lang),
+            "answered": view.answered_at,
+            "rating": view.answer_rating,
+            "text": view.text or "",
+            "answer": view.answer_text or "",
+        }
+        for view in found
+    ]
+    return Table("complaints", "table_complaints", columns, rows)
+
+
 @allow(EVERYONE)
 async def complaint_list(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
     filters = _filters(request)
     today = reporting_day(config_of(request).clock())
+    exporting = "export" in request.query
+    limit = EXPORT_LIMIT if exporting else PAGE_LIMIT
     async with config_of(request).session_factory() as db:
-        found = await data.complaint_list(db, viewer, filters, lang, today)
+        found = await data.complaint_list(db, viewer, filters, lang, today, limit=limit)
         agencies = await data.agency_codes(db, viewer)
-    return page(
+    table = _table(found, lang)
+    summaries_query = {"agency": filters.agency_code} if filters.agency_code else None
+    return await page_or_export(
         request,
-        "complaints.html",
-        {
-            "complaints": found,
-            "filters": filters,
-            "agencies": agencies if viewer.role is not AdminRole.AGENCY else [],
-            "statuses": [s.value for s in ComplaintStatus if s is not ComplaintStatus.DRAFT],
-            "categories": [c.value for c in ComplaintCategory],
-            "href": lambda reference: url_for(request, "complaint", reference=reference),
-        },
+        [table],
+        lambda: page(
+            request,
+            "complaints.html",
+            {
+                "complaints": found,
+                "filters": filters,
+                "agencies": agencies if viewer.role is not AdminRole.AGENCY else [],
+                "statuses": [s.value for s in ComplaintStatus if s is not ComplaintStatus.DRAFT],
+                "categories": [c.value for c in ComplaintCategory],
+                "href": lambda reference: url_for(request, "complaint", reference=reference),
+                "exports": export_links(request, table),
+                "summaries_href": url_for(request, "summaries", summaries_query),
+            },
+        ),
     )
 
 
