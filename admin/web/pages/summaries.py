@@ -62,8 +62,10 @@ def chosen_period(kind: PeriodKind, raw_start: str | None, today: date) -> Summa
     return SummaryPeriod.containing(kind, start)
 
 
-def _p_value(value: float) -> str:
-    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+def p_value_text(value: float, lang: str) -> str:
+    """A test's p-value as each language writes it: 0,012 or 1,7e-10 (kk, ru), 0.012 (en)."""
+    text = f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+    return text if lang == "en" else text.replace(".", ",")
 
 
 @allow(EVERYONE)
@@ -114,7 +116,7 @@ async def summary_page(request: web.Request) -> web.StreamResponse:
             "offered": offered,
             "name_of": lambda name: summary_report.name_of(name, lang),
             "category_name": lambda name: summary_report.category_name(name, lang),
-            "p_value": _p_value,
+            "p_value": lambda value: p_value_text(value, lang),
             "printed_on": today.strftime("%d.%m.%Y"),
             "downloads": {
                 fmt: url_for(request, "summaries", {**here, "download": fmt}) for fmt in DOWNLOADS
