@@ -9,13 +9,17 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.summaries import SummaryPeriod
+from admin.web.pages.summaries import chosen_period
 from core.models import AdminUser, PublicService, Respondent, ServicePoint
 from tests.admin_fixtures import (
     ADMIN_EMAIL,
@@ -211,6 +215,30 @@ async def test_an_agency_without_complaints_gets_a_short_message_and_the_picker(
         body.decode().splitlines()[1]
         == "За этот период жалоб не поступило. В предыдущем периоде: 0."
     )
+
+
+@given(
+    kind=st.sampled_from(["weekly", "monthly"]),
+    raw=st.one_of(
+        st.none(),
+        st.text(max_size=40),
+        st.dates().map(date.isoformat),
+        st.datetimes().map(datetime.isoformat),
+    ),
+    today=st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)),
+)
+def test_any_start_opens_a_period_that_has_begun(kind: str, raw: str | None, today: date) -> None:
+    period = chosen_period(kind, raw, today)  # type: ignore[arg-type]
+    current = SummaryPeriod.containing(kind, today)  # type: ignore[arg-type]
+    try:
+        asked: date | None = date.fromisoformat((raw or "")[:10])
+    except ValueError:
+        asked = None
+    if asked is not None and date(2000, 1, 1) <= asked < current.end:
+        assert period == SummaryPeriod.containing(kind, asked)  # type: ignore[arg-type]
+    else:  # no date, or a future one: the last closed period
+        assert period == current.previous()
+    assert period.kind == kind and period.start <= today
 
 
 @pytest.mark.parametrize(
