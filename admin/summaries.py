@@ -116,11 +116,6 @@ def history_periods(rules: SummaryRules) -> int:
     return max(1, over.baseline_periods + over.persistence_periods - 1)
 
 
-def working_days_left(calendar: HolidayCalendar) -> WorkingDaysLeft:
-    """The summary's working-days function over ``calendar`` (see :func:`_deadline_moments`)."""
-    return WorkingDaysLeft(calendar)
-
-
 @dataclass(frozen=True)
 class WorkingDaysLeft:
     """Working days after today (Kazakhstan) up to each deadline day, as the deadline job counts
@@ -177,8 +172,8 @@ def _prepared(
     frame = frame.copy()
     frame["deadline"] = _deadline_moments(frame["deadline"])
     # a service or office of another agency (moved since) keeps its code
-    frame["service"] = frame["service"].map(lambda code: services.get(code, code))
-    frame["office"] = frame["office"].map(lambda code: offices.get(code, code) if code else code)
+    frame["service"] = frame["service"].map(services).fillna(frame["service"])
+    frame["office"] = frame["office"].map(offices).fillna(frame["office"])
     return frame
 
 
@@ -231,5 +226,5 @@ async def agency_summary(
         now=now,
         config=rules,
         agency=agency.name(lang),
-        working_days=working_days_left(calendar),
+        working_days=WorkingDaysLeft(calendar),
     )
