@@ -138,7 +138,7 @@ class WorkingDaysLeft:
         return result
 
 
-def _deadline_moments(deadlines: pd.Series) -> pd.Series:
+def deadline_moments(deadlines: pd.Series) -> pd.Series:
     """Deadline days as the moment the day ends in Kazakhstan: answered before it is on time,
     open after it is overdue (the deadline job's rule: the deadline day itself is not late)."""
     days = pd.to_datetime(deadlines, errors="coerce")
@@ -170,7 +170,7 @@ def _prepared(
     frame: pd.DataFrame, services: Mapping[str, str], offices: Mapping[str, str]
 ) -> pd.DataFrame:
     frame = frame.copy()
-    frame["deadline"] = _deadline_moments(frame["deadline"])
+    frame["deadline"] = deadline_moments(frame["deadline"])
     # a service or office of another agency (moved since) keeps its code
     frame["service"] = frame["service"].map(services).fillna(frame["service"])
     frame["office"] = frame["office"].map(offices).fillna(frame["office"])

@@ -3,14 +3,22 @@ periods of the Kazakhstan calendar, deadlines in its working days; numbers check
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from admin.summaries import SummaryPeriod, agency_language, agency_summary
+from admin.summaries import (
+    SummaryPeriod,
+    WorkingDaysLeft,
+    agency_language,
+    agency_summary,
+    deadline_moments,
+)
+from core.clock import REPORTING_TZ
 from core.complaints import answer, move_to
 from core.models import (
     Agency,
@@ -19,6 +27,7 @@ from core.models import (
     PublicService,
     ServicePoint,
 )
+from core.working_days import kazakhstan_calendar
 from scoring.complaint_summary import Count
 from scoring.summary_render import render_summary
 from tests import summary_fixtures
@@ -26,6 +35,7 @@ from tests.conftest import Seed
 from tests.summary_fixtures import file_complaint
 
 NOW = summary_fixtures.NOW
+KZ = kazakhstan_calendar()
 
 
 def test_weeks_run_monday_to_monday_and_months_by_the_calendar() -> None:
@@ -68,6 +78,20 @@ def test_periods_tile_the_calendar(kind: str, day: date) -> None:
     else:
         assert period.start.day == 1 and period.end.day == 1
         assert 28 <= (period.end - period.start).days <= 31
+
+
+@given(
+    today=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)),
+    ahead=st.lists(st.integers(min_value=-20, max_value=60), min_size=1, max_size=8),
+)
+def test_working_days_left_count_as_the_deadline_job_does(today: date, ahead: list[int]) -> None:
+    deadlines = [today + timedelta(days=days) for days in ahead]
+    moments = deadline_moments(pd.Series([*deadlines, None]))
+    now = pd.Timestamp(datetime.combine(today, time(12), tzinfo=REPORTING_TZ))
+    left = WorkingDaysLeft(KZ)(now, moments)
+    expected = [KZ.working_days_between(today, deadline) for deadline in deadlines]
+    assert left.iloc[:-1].tolist() == expected
+    assert pd.isna(left.iloc[-1])
 
 
 async def test_the_summary_counts_the_period_by_kazakh_days_with_working_day_deadlines(
