@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
-from bot.telegram import common, complaints, link, start, survey
+from bot.telegram import common, complaints, link, staff_chats, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -151,6 +151,8 @@ def build_dispatcher(
         start.build_router(),
         link.build_router(),
         complaints.build_router(),
+        # Staff chats' commands: ahead of common's catch-all, which answers "unknown command".
+        staff_chats.build_router(),
         survey.build_router(),
         common.build_router(),
     )
