@@ -13,6 +13,7 @@
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
+    GET  /admin/staff-chats, POST .../code, .../unsubscribe  staff chats  pages/staff_chats.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
 
@@ -48,6 +49,7 @@ from admin.web.pages import (
     ranking,
     report,
     responses,
+    staff_chats,
 )
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from core.clock import utcnow
@@ -110,6 +112,7 @@ def build_admin_app(
     places.setup(app)
     posters.setup(app)
     complaints.setup(app)
+    staff_chats.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

@@ -36,6 +36,7 @@ NAVIGATION = (
     ("responses", "nav_responses", {AdminRole.ADMIN, AdminRole.ANALYST, AdminRole.AGENCY}),
     ("imports", "nav_imports", {AdminRole.ADMIN}),
     ("complaints", "nav_complaints", set(AdminRole)),
+    ("staff_chats", "nav_staff_chats", {AdminRole.ADMIN, AdminRole.AGENCY}),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
