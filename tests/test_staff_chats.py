@@ -6,12 +6,16 @@ deadline reminders and overdue flags reach the chats without the citizen."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiogram import Bot
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -421,3 +425,72 @@ async def test_deadline_alerts_reach_the_chats_once_without_the_citizen(
     async with session_factory() as session:
         kinds = list(await session.scalars(select(StaffAlert.kind).order_by(StaffAlert.id)))
     assert kinds == ["reminder", "overdue"]
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_the_command_previews_without_writing_and_refuses_what_it_cannot_do(
+    database_url: str, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from core.db import create_engine, create_session_factory
+    from qanagat.cli import main
+
+    monkeypatch.setenv("QANAGAT_DATABASE_URL", database_url)
+    monkeypatch.setenv("QANAGAT_SECRET_KEY", SECRET)
+    monkeypatch.delenv("QANAGAT_TELEGRAM_TOKEN", raising=False)
+
+    async def in_database(work: Any) -> Any:
+        engine = create_engine(database_url)
+        try:
+            return await work(create_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    async def subscribe_one(factory: async_sessionmaker[AsyncSession]) -> None:
+        await subscribe_directly(
+            factory, seed.agency.id, GROUP, at=datetime.now(UTC), language="ru"
+        )
+
+    async def deliveries(factory: async_sessionmaker[AsyncSession]) -> int:
+        async with factory() as session:
+            return int(await session.scalar(select(func.count()).select_from(SummaryDelivery)) or 0)
+
+    runner = CliRunner()
+    nobody = runner.invoke(main, ["summaries", "send", "--dry-run"])
+    assert nobody.exit_code == 0 and "no subscribed chat" in nobody.output
+
+    asyncio.run(in_database(subscribe_one))
+    preview = runner.invoke(main, ["summaries", "send", "--agency", "ALA", "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert "ALA · chat" in preview.output and "weekly" in preview.output
+    assert "За этот период жалоб не поступило" in preview.output
+    assert asyncio.run(in_database(deliveries)) == 0
+
+    unknown = runner.invoke(main, ["summaries", "send", "--agency", "NOPE", "--dry-run"])
+    assert unknown.exit_code == 1 and "no agency 'NOPE'" in unknown.output
+    no_bot = runner.invoke(main, ["summaries", "send", "--period", "weekly"])
+    assert no_bot.exit_code == 1 and "QANAGAT_TELEGRAM_TOKEN" in no_bot.output
+    assert asyncio.run(in_database(deliveries)) == 0
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(typed=st.text(max_size=80))
+async def test_whatever_is_typed_as_a_code_is_refused_as_unknown(
+    typed: str, seed: Seed, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session:
+        outcome = await staff_chats.subscribe(
+            session,
+            SECRET_BYTES,
+            AddressBox(SECRET_BYTES),
+            code=typed,
+            chat_id=GROUP,
+            title=None,
+            now=NOW,
+        )
+    assert outcome is staff_chats.Refusal.UNKNOWN
