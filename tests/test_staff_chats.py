@@ -194,6 +194,23 @@ async def test_forged_expired_and_missing_codes_are_refused_in_the_senders_langu
     reply = await say_in_group(fake, kazakh, GROUP, "/subscribe")
     assert "/subscribe КОД" in reply
     assert await subscribed(session_factory) == []
+    # the group's own talk and other commands get no citizen's answer
+    before = len(fake.chat(GROUP).events)
+    for words in ("Бүгін жиналыс 15:00-де", "/help", "/start"):
+        await fake.send_update(
+            {
+                "message": {
+                    "message_id": fake.chat(GROUP).take_message_id(),
+                    "from": kazakh.as_user(),
+                    "chat": fake.chat(GROUP).chat,
+                    "date": int(datetime.now(UTC).timestamp()),
+                    "text": words,
+                }
+            }
+        )
+    reply = await say_in_group(fake, kazakh, GROUP, "/unsubscribe")
+    assert "ешбір жиынтыққа жазылмаған" in reply
+    assert len(fake.chat(GROUP).events) == before + 1
 
 
 async def test_unsubscribe_in_the_chat_ends_it_and_a_private_chat_works_too(
