@@ -44,8 +44,12 @@ async def run_complaint_jobs(
     async with session_factory() as session:
         watch = await watch_deadlines(session)
     alert_staff(watch)
-    async with session_factory() as session:
-        await queue_staff_alerts(session, utcnow())
+    try:
+        async with session_factory() as session:
+            await queue_staff_alerts(session, utcnow())
+    except Exception:
+        # The flags stay set: the next pass writes the alerts; the citizens' notices go now.
+        log.exception("writing staff chat alerts failed; retried at the next pass")
     if settings.telegram_token is None:
         return
     bot = build_bot(settings)

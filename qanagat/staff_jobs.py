@@ -133,8 +133,14 @@ async def _plan_period(
         lang: Literal["kk", "ru"] = "kk" if chat.language == "kk" else "ru"
         if lang not in texts:
             # One summary per agency, period and language, however many chats read it.
-            summary = await agency_summary(session, agency, period, now, lang=lang)
-            texts[lang] = render_summary(summary, lang)
+            try:
+                summary = await agency_summary(session, agency, period, now, lang=lang)
+                texts[lang] = render_summary(summary, lang)
+            except Exception:
+                # Nothing written for this agency's period: the next pass tries it again, and
+                # the other agencies' summaries go out meanwhile.
+                log.exception("the %s summary of %s failed", period.kind, agency.code)
+                return planned
         if not dry_run:
             await session.execute(
                 _insert(session, SummaryDelivery)
