@@ -130,6 +130,7 @@ async def _send_one(
             return "limited"
         except TelegramForbiddenError as error:
             log.info("staff chat %d refuses the bot (%s): unsubscribed", chat.id, error.message)
+            session.expunge(row)  # the chat's removal deletes the row: nothing to update there
             await staff_chats.remove(session, chat.id)
             await session.commit()
             return "unsubscribed"
@@ -139,11 +140,13 @@ async def _send_one(
             chat.chat_key = staff_chats.chat_key(secret, error.migrate_to_chat_id)
             row.attempts -= 1
             _settle(row, StaffMessageStatus.PENDING, now)
+            chat_pk = chat.id
             try:
                 await session.commit()
             except IntegrityError:  # the supergroup subscribed on its own already
                 await session.rollback()
-                await staff_chats.remove(session, chat.id)
+                session.expunge(row)
+                await staff_chats.remove(session, chat_pk)
                 await session.commit()
             return "retry"
         except TelegramUnauthorizedError as error:
