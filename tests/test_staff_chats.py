@@ -511,3 +511,38 @@ async def test_whatever_is_typed_as_a_code_is_refused_as_unknown(
             now=NOW,
         )
     assert outcome is staff_chats.Refusal.UNKNOWN
+
+
+class UpgradingGroup:
+    """A Bot whose group became a supergroup: the first send answers with the new chat id (the
+    fake Bot API has no such answer), later ones are taken."""
+
+    def __init__(self, new_id: int) -> None:
+        self.new_id = new_id
+        self.sent: list[int] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> None:
+        from aiogram.exceptions import TelegramMigrateToChat
+        from aiogram.methods import SendMessage
+
+        if chat_id != self.new_id:
+            raise TelegramMigrateToChat(
+                SendMessage(chat_id=chat_id, text=text), "group upgraded", self.new_id
+            )
+        self.sent.append(chat_id)
+
+
+async def test_a_group_that_became_a_supergroup_keeps_its_subscription(
+    seed: Seed, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await subscribe_directly(session_factory, seed.agency.id, -4242, at=NOW - timedelta(days=8))
+    async with session_factory() as session:
+        await plan_summaries(session, NOW)
+    bot = UpgradingGroup(-1004242)
+    outcomes = await send_staff_messages(session_factory, bot, SECRET_BYTES, NOW, pause_s=0)  # type: ignore[arg-type]
+    assert outcomes == {"retry": 1}
+    outcomes = await send_staff_messages(session_factory, bot, SECRET_BYTES, NOW, pause_s=0)  # type: ignore[arg-type]
+    assert outcomes == {"sent": 1} and bot.sent == [-1004242]
+    [chat] = await subscribed(session_factory)
+    assert AddressBox(SECRET_BYTES).open(chat.encrypted_chat_id) == "-1004242"
+    assert chat.chat_key == staff_chats.chat_key(SECRET_BYTES, -1004242)
