@@ -24,6 +24,8 @@ class Action(enum.StrEnum):
     USER_DISABLED = "user_disabled"
     SCORES_COMPUTED = "scores_computed"
     POSTER = "poster"
+    STAFF_CHAT_CODE = "staff_chat_code"
+    STAFF_CHAT_REMOVED = "staff_chat_removed"
 
 
 def record(

@@ -790,3 +790,125 @@ class ComplaintNotice(Base):
     dropped: Mapped[str | None] = mapped_column(String(32))
 
     complaint: Mapped[Complaint] = relationship()
+
+
+# Staff chats: an agency's Telegram chats that receive its complaint summaries and deadline alerts
+
+
+class StaffChatCode(Base):
+    """A one-time code an admin user generates for an agency; sent as `/subscribe CODE` in a
+    Telegram chat, it subscribes that chat. Only an HMAC of the code is stored; `used_at` makes
+    it single-use, `expires_at` short-lived. `weekly`/`monthly` say which summaries the chat
+    subscribed with it will get."""
+
+    __tablename__ = "staff_chat_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="SET NULL"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(2))
+    weekly: Mapped[bool] = mapped_column(Boolean, default=True)
+    monthly: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class StaffChat(Base):
+    """A Telegram chat (a group or a staff member's private chat) subscribed to its agency's
+    summaries and alerts. The chat id is kept encrypted; `chat_key` (an HMAC of it) makes a chat
+    subscribable once per agency without the id being readable."""
+
+    __tablename__ = "staff_chat"
+    __table_args__ = (UniqueConstraint("agency_id", "chat_key", name="uq_staff_chat_agency_chat"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    chat_key: Mapped[str] = mapped_column(String(64), index=True)
+    encrypted_chat_id: Mapped[bytes] = mapped_column(LargeBinary(256))
+    title: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(2))
+    weekly: Mapped[bool] = mapped_column(Boolean, default=True)
+    monthly: Mapped[bool] = mapped_column(Boolean, default=False)
+    subscribed_at: Mapped[datetime]
+    code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_chat_code.id", ondelete="SET NULL")
+    )
+
+
+class StaffMessageStatus(enum.StrEnum):
+    """Where one message to a staff chat stands."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed until lease_expires_at (a crashed sender's rows come back)
+    SENT = "sent"
+    FAILED = "failed"  # given up after the attempts, or refused by Telegram as malformed
+
+
+class SummaryDelivery(Base):
+    """One agency summary for one closed period, owed to one staff chat. The text is rendered
+    when the row is written, so a retry sends what the first attempt would have; the unique key
+    makes a restart or a second worker find the row instead of sending again."""
+
+    __tablename__ = "summary_delivery"
+    __table_args__ = (
+        UniqueConstraint(
+            "agency_id",
+            "period_kind",
+            "period_start",
+            "staff_chat_id",
+            name="uq_summary_delivery_key",
+        ),
+        Index("ix_summary_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    period_kind: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    staff_chat_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_chat.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(4096))
+    status: Mapped[StaffMessageStatus] = mapped_column(
+        _enum(StaffMessageStatus, "summary_delivery_status"), default=StaffMessageStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class StaffAlert(Base):
+    """A deadline reminder or overdue flag of one complaint, owed to one staff chat of its
+    agency: once per complaint, kind and chat. The text names the reference, the service and the
+    deadline, never the citizen."""
+
+    __tablename__ = "staff_alert"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "kind", "staff_chat_id", name="uq_staff_alert_key"),
+        Index("ix_staff_alert_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | overdue
+    staff_chat_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_chat.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(4096))
+    status: Mapped[StaffMessageStatus] = mapped_column(
+        _enum(StaffMessageStatus, "staff_alert_status"), default=StaffMessageStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ from qanagat.ledger import ledger
 from qanagat.posters import qr
 from qanagat.sampling import services_group
 from qanagat.score_commands import import_group, score_command
+from qanagat.summary_commands import summaries_group
 from qanagat.users import users
 
 
@@ -123,8 +124,9 @@ def _poster_link(settings: Settings) -> str:
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 def worker(once: bool) -> None:
     """Background jobs: deliver Telegram invitations (continuously); delete write-back
-    addresses no longer needed, watch complaint deadlines and send the citizens' complaint
-    notices (every QANAGAT_WORKER_INTERVAL_S)."""
+    addresses no longer needed, watch complaint deadlines, send the citizens' complaint
+    notices, and send agencies' staff chats their summaries after each closed week or month
+    and their deadline alerts (every QANAGAT_WORKER_INTERVAL_S)."""
     settings = Settings()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_work(settings, once))
@@ -158,6 +160,7 @@ async def _purge_addresses(
     from core.integrity.retention import forget_old_traces
     from core.retention import purge_idle_addresses
     from qanagat.complaint_jobs import run_complaint_jobs
+    from qanagat.staff_jobs import run_staff_jobs
 
     log = logging.getLogger("qanagat.worker")
     while True:
@@ -167,6 +170,11 @@ async def _purge_addresses(
         log.info("deleted %d idle write-back addresses", purged)
         log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
         await run_complaint_jobs(settings, session_factory)
+        try:
+            await run_staff_jobs(settings, session_factory)
+        except Exception:
+            # Staff chats' summaries wait for the next pass; invitations keep going out.
+            log.exception("staff chat jobs failed; retried at the next pass")
         if once:
             return
         await asyncio.sleep(settings.worker_interval_s)
@@ -284,4 +292,5 @@ main.add_command(ledger)
 main.add_command(qr)
 main.add_command(score_command)
 main.add_command(services_group)
+main.add_command(summaries_group)
 main.add_command(users)

@@ -15,6 +15,7 @@
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
     GET  /admin/complaints[/{reference}], POST answer   complaints        pages/complaints.py
     GET  /admin/summaries        complaint summaries, ?download=xlsx|txt  pages/summaries.py
+    GET  /admin/staff-chats, POST .../code, .../unsubscribe  staff chats  pages/staff_chats.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
 
@@ -50,6 +51,7 @@ from admin.web.pages import (
     ranking,
     report,
     responses,
+    staff_chats,
     summaries,
 )
 from admin.web.throttle import LoginThrottle, MemoryThrottle, RedisThrottle
@@ -114,6 +116,7 @@ def build_admin_app(
     posters.setup(app)
     complaints.setup(app)
     summaries.setup(app)
+    staff_chats.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

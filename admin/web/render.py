@@ -37,6 +37,7 @@ NAVIGATION = (
     ("imports", "nav_imports", {AdminRole.ADMIN}),
     ("complaints", "nav_complaints", set(AdminRole)),
     ("summaries", "nav_summaries", set(AdminRole)),
+    ("staff_chats", "nav_staff_chats", {AdminRole.ADMIN, AdminRole.AGENCY}),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, F
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
+from aiogram.enums import ChatType, ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
-from bot.telegram import common, complaints, link, start, survey
+from bot.telegram import common, complaints, link, staff_chats, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -147,13 +147,19 @@ def build_dispatcher(
         observer.middleware(RespondentMiddleware())
     # Complaints before the survey: a complaint's typed text must reach its draft before the
     # survey router, which answers any text outside a survey with "no survey open".
-    dispatcher.include_routers(
+    citizens = [
         start.build_router(),
         link.build_router(),
         complaints.build_router(),
         survey.build_router(),
         common.build_router(),
-    )
+    ]
+    # Citizens talk to the bot in private; in a staff group it answers only staff commands,
+    # not every message and unknown command of the group's members.
+    for router in citizens:
+        router.message.filter(F.chat.type == ChatType.PRIVATE)
+    # Staff chats' commands: ahead of common's catch-all, which answers "unknown command".
+    dispatcher.include_routers(*citizens[:3], staff_chats.build_router(), *citizens[3:])
     return dispatcher
 
 
