@@ -12,6 +12,7 @@
     GET  /admin/users            users (admins)                          pages/people.py
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
+    GET  /admin/agencies/{code}/datasets, /admin/datasets  open data sets  pages/datasets.py
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
@@ -39,6 +40,7 @@ from admin.web.pages import (
     account,
     agencies,
     complaints,
+    datasets,
     imports,
     methodology,
     overview,
@@ -110,6 +112,7 @@ def build_admin_app(
     places.setup(app)
     posters.setup(app)
     complaints.setup(app)
+    datasets.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

@@ -36,6 +36,7 @@ NAVIGATION = (
     ("responses", "nav_responses", {AdminRole.ADMIN, AdminRole.ANALYST, AdminRole.AGENCY}),
     ("imports", "nav_imports", {AdminRole.ADMIN}),
     ("complaints", "nav_complaints", set(AdminRole)),
+    ("datasets", "nav_datasets", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
