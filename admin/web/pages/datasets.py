@@ -37,7 +37,7 @@ def _columns(with_agency: bool) -> list[Column]:
         Column("share", "col_satisfied_share", "share", sortable=True),
         Column("interval", "col_interval", "interval"),
         Column("verifiable", "col_verifiable_share", "share", sortable=True),
-        Column("verifiable_interval", "col_interval", "interval"),
+        Column("verifiable_interval", "col_verifiable_interval", "interval"),
         Column("open_problems", "col_open_problems", "int", sortable=True),
         Column("last_updated", "col_last_updated", sortable=True),
         Column("overdue", "col_overdue_days", "int", sortable=True),
