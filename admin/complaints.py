@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer, raiseload
 
@@ -20,6 +20,8 @@ from core.models import (
     ComplaintCategory,
     ComplaintStatus,
     ComplaintStatusChange,
+    Dataset,
+    DatasetProblem,
     PublicService,
     ServicePoint,
 )
@@ -30,6 +32,7 @@ class ComplaintView:
     reference: str
     agency_code: str
     agency_name: str
+    # the service, or for a data set's problem report the data set's title
     service_name: str
     office_name: str | None
     category: ComplaintCategory | None
@@ -41,6 +44,7 @@ class ComplaintView:
     text: str | None
     answer_text: str | None
     answer_rating: int | None
+    problem: DatasetProblem | None  # set only on a data set's problem report
     overdue: bool
 
 
@@ -59,7 +63,11 @@ def _select(lang: str) -> Select[tuple[object, ...]]:
             Complaint.reference,
             Agency.code,
             getattr(Agency, f"name_{lang}"),
-            getattr(PublicService, f"name_{lang}"),
+            # a problem report has a data set instead of a service
+            func.coalesce(
+                getattr(PublicService, f"name_{lang}"),
+                func.coalesce(getattr(Dataset, f"title_{lang}"), Dataset.title_ru),
+            ),
             getattr(office, f"name_{lang}"),
             Complaint.category,
             Complaint.status,
@@ -70,9 +78,11 @@ def _select(lang: str) -> Select[tuple[object, ...]]:
             Complaint.text,
             Complaint.answer_text,
             Complaint.answer_rating,
+            Complaint.problem,
         )
         .join(Agency, Agency.id == Complaint.agency_id)
-        .join(PublicService, PublicService.id == Complaint.service_id)
+        .outerjoin(PublicService, PublicService.id == Complaint.service_id)
+        .outerjoin(Dataset, Dataset.id == Complaint.dataset_id)
         .outerjoin(office, office.id == Complaint.service_point_id)
         .where(Complaint.status != ComplaintStatus.DRAFT)
     )

@@ -67,6 +67,8 @@ async def test_demo_load_gives_every_body_a_sample_and_rollups_equal_to_live_one
         again = await demo.load(session, SURVEY, b"secret")
     assert first == again  # a rerun adds nothing
     assert (first.agencies, first.responses) == (33, demo.DEMO_RESPONSES)
+    # four open data sets per body, at least 130 ratings each (above the minimum sample)
+    assert first.datasets == 33 * 4 and first.dataset_ratings >= 33 * 130
     assert first.indicators == len(demo_indicators.INDICATORS_FILE.read_text().splitlines()) - 1
 
     async with both_databases() as session:

@@ -12,6 +12,7 @@
     GET  /admin/users            users (admins)                          pages/people.py
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
+    GET  /admin/agencies/{code}/datasets, /admin/datasets  open data sets  pages/datasets.py
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
     GET  /admin/complaints[/{reference}], POST answer   complaints        pages/complaints.py
     GET  /admin/summaries        complaint summaries, ?download=xlsx|txt  pages/summaries.py
@@ -42,6 +43,7 @@ from admin.web.pages import (
     account,
     agencies,
     complaints,
+    datasets,
     imports,
     methodology,
     overview,
@@ -117,6 +119,7 @@ def build_admin_app(
     complaints.setup(app)
     summaries.setup(app)
     staff_chats.setup(app)
+    datasets.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

@@ -38,6 +38,7 @@ NAVIGATION = (
     ("complaints", "nav_complaints", set(AdminRole)),
     ("summaries", "nav_summaries", set(AdminRole)),
     ("staff_chats", "nav_staff_chats", {AdminRole.ADMIN, AdminRole.AGENCY}),
+    ("datasets", "nav_datasets", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )

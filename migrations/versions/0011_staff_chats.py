@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_staff_chats"
-down_revision: str | Sequence[str] | None = "0009_complaints"
+down_revision: str | Sequence[str] | None = "0010_datasets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
