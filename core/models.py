@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -702,13 +703,32 @@ class ComplaintStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class DatasetProblem(enum.StrEnum):
+    """What a data set's user reports as wrong with it."""
+
+    MISSING_FIELDS = "missing_fields"
+    OUTDATED = "outdated"
+    BROKEN_LINK = "broken_link"
+    WRONG_VALUES = "wrong_values"
+    OTHER = "other"
+
+
 class Complaint(Base):
-    """One complaint about one service. The agency-visible text is scrubbed of personal data
-    before it is stored (the citizen's raw text is never kept). `respondent_id` is the citizen
-    side's link, for writing back: admin queries never select it."""
+    """One complaint about one service, or one problem report about one open data set (exactly
+    one of `service_id` / `dataset_id` is set; the database refuses both or neither). The
+    agency-visible text is scrubbed of personal data before it is stored (the citizen's raw text
+    is never kept). `respondent_id` is the citizen side's link, for writing back: admin queries
+    never select it."""
 
     __tablename__ = "complaint"
-    __table_args__ = (Index("ix_complaint_agency_status", "agency_id", "status"),)
+    __table_args__ = (
+        Index("ix_complaint_agency_status", "agency_id", "status"),
+        CheckConstraint(
+            "(service_id IS NOT NULL AND dataset_id IS NULL)"
+            " OR (service_id IS NULL AND dataset_id IS NOT NULL)",
+            name="one_subject",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # "Q-" and 8 base32 characters of 40 random bits: short to dictate, not guessable.
@@ -721,12 +741,21 @@ class Complaint(Base):
         ForeignKey("response.id", ondelete="SET NULL"), unique=True
     )
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
-    service_id: Mapped[int] = mapped_column(
+    # None for a data set's problem report (then `dataset_id` is set).
+    service_id: Mapped[int | None] = mapped_column(
         ForeignKey("public_service.id", ondelete="RESTRICT"), index=True
     )
     service_point_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_point.id", ondelete="RESTRICT"), index=True
     )
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset.id", ondelete="RESTRICT"), index=True
+    )
+    # One problem report per rating of a data set, as one complaint per rated service.
+    dataset_rating_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset_rating.id", ondelete="SET NULL"), unique=True
+    )
+    problem: Mapped[DatasetProblem | None] = mapped_column(_enum(DatasetProblem, "dataset_problem"))
     category: Mapped[ComplaintCategory | None] = mapped_column(
         _enum(ComplaintCategory, "complaint_category")
     )
@@ -749,8 +778,9 @@ class Complaint(Base):
     reminded_at: Mapped[datetime | None]
     overdue_at: Mapped[datetime | None]
 
-    service: Mapped[PublicService] = relationship()
+    service: Mapped[PublicService | None] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()
+    dataset: Mapped[Dataset | None] = relationship()
 
 
 class ComplaintStatusChange(Base):
@@ -790,3 +820,101 @@ class ComplaintNotice(Base):
     dropped: Mapped[str | None] = mapped_column(String(32))
 
     complaint: Mapped[Complaint] = relationship()
+
+
+# Open data: the registry of agencies' published data sets and their users' ratings -----------
+
+
+class UpdateFrequency(enum.StrEnum):
+    """How often a data set's publisher promises to refresh it (the portal's catalogue)."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+    IRREGULAR = "irregular"
+
+
+class DatasetState(enum.StrEnum):
+    PLANNED = "planned"  # in the agency's publication plan, not out yet
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"  # gone from the catalogue; kept so its ratings keep their subject
+
+
+class Dataset(Base):
+    """One open data set of one agency, from the open-data portal's catalogue
+    (`qanagat import datasets`), one per external id: a re-import updates it."""
+
+    __tablename__ = "dataset"
+    __table_args__ = (
+        # an agency's registry in the admin, and finding a set by agency then title in the bot
+        Index("ix_dataset_agency_title", "agency_id", "title_ru"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    title_kk: Mapped[str] = mapped_column(String(500))
+    title_ru: Mapped[str] = mapped_column(String(500))
+    title_en: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str] = mapped_column(String(1000))
+    update_frequency: Mapped[UpdateFrequency] = mapped_column(
+        _enum(UpdateFrequency, "update_frequency")
+    )
+    last_updated: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[DatasetState] = mapped_column(_enum(DatasetState, "dataset_state"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    agency: Mapped[Agency] = relationship()
+
+    def title(self, lang: str) -> str:
+        return str(getattr(self, f"title_{lang}", None) or self.title_ru)
+
+
+class RatingStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class DatasetRating(Base):
+    """One person's rating of one data set on one Asia/Almaty calendar day: rating it again the
+    same day replaces the first (the database keeps one row), so it is counted once. The metric
+    columns are filled from `answers` at completion; scoring reads only completed rows."""
+
+    __tablename__ = "dataset_rating"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "respondent_id", "day", name="uq_dataset_rating_key"),
+        # scoring and the admin tables: completed ratings of a period
+        Index("ix_dataset_rating_status_day", "status", "day"),
+        CheckConstraint("overall IS NULL OR (overall >= 1 AND overall <= 5)", name="overall"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="RESTRICT"))
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondent.id", ondelete="SET NULL"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "dataset_rating_channel"))
+    language: Mapped[str] = mapped_column(String(2))
+    survey_id: Mapped[str] = mapped_column(String(64))
+    survey_version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[RatingStatus] = mapped_column(
+        _enum(RatingStatus, "dataset_rating_status"), default=RatingStatus.IN_PROGRESS
+    )
+    # question name -> value, as the survey engine stores them (null: an optional one skipped)
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), default=dict
+    )
+    found: Mapped[bool | None] = mapped_column(Boolean)
+    complete: Mapped[bool | None] = mapped_column(Boolean)
+    current: Mapped[bool | None] = mapped_column(Boolean)
+    verifiable: Mapped[bool | None] = mapped_column(Boolean)
+    overall: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+    dataset: Mapped[Dataset] = relationship()
