@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer, raiseload
 
@@ -20,6 +20,8 @@ from core.models import (
     ComplaintCategory,
     ComplaintStatus,
     ComplaintStatusChange,
+    Dataset,
+    DatasetProblem,
     PublicService,
     ServicePoint,
 )
@@ -30,7 +32,7 @@ class ComplaintView:
     reference: str
     agency_code: str
     agency_name: str
-    service_name: str
+    service_name: str  # a problem report's data set title, when it is about a data set
     office_name: str | None
     category: ComplaintCategory | None
     status: ComplaintStatus
@@ -41,7 +43,12 @@ class ComplaintView:
     text: str | None
     answer_text: str | None
     answer_rating: int | None
+    problem: DatasetProblem | None  # set for a problem report about an open data set
     overdue: bool
+
+    @property
+    def about_dataset(self) -> bool:
+        return self.problem is not None
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,19 @@ class Filters:
 
 def _select(lang: str) -> Select[tuple[object, ...]]:
     office = aliased(ServicePoint)
+    # A complaint is about a service or (a problem report) about a data set: one of the two.
+    subject = func.coalesce(
+        getattr(PublicService, f"name_{lang}"),
+        getattr(Dataset, f"title_{lang}"),
+        Dataset.title_ru,
+        "",
+    )
     return (
         select(
             Complaint.reference,
             Agency.code,
             getattr(Agency, f"name_{lang}"),
-            getattr(PublicService, f"name_{lang}"),
+            subject,
             getattr(office, f"name_{lang}"),
             Complaint.category,
             Complaint.status,
@@ -70,9 +84,11 @@ def _select(lang: str) -> Select[tuple[object, ...]]:
             Complaint.text,
             Complaint.answer_text,
             Complaint.answer_rating,
+            Complaint.problem,
         )
         .join(Agency, Agency.id == Complaint.agency_id)
-        .join(PublicService, PublicService.id == Complaint.service_id)
+        .outerjoin(PublicService, PublicService.id == Complaint.service_id)
+        .outerjoin(Dataset, Dataset.id == Complaint.dataset_id)
         .outerjoin(office, office.id == Complaint.service_point_id)
         .where(Complaint.status != ComplaintStatus.DRAFT)
     )
