@@ -3,11 +3,17 @@ one withdrawn, one planned; and what the database then holds of ratings and repo
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.datasets import DatasetDesk
+from bot.web.datasets import setup_web_datasets
 from core.clock import utcnow
 from core.models import (
     Complaint,
@@ -16,7 +22,9 @@ from core.models import (
     DatasetState,
     UpdateFrequency,
 )
-from tests.conftest import Seed
+from scoring.privacy import scrub
+from tests.conftest import SURVEYS, Seed
+from tests.web_fixtures import WebApp, build_web_app
 
 
 @dataclass(frozen=True)
@@ -93,3 +101,27 @@ async def reports(session_factory: async_sessionmaker[AsyncSession]) -> list[Com
                 select(Complaint).where(Complaint.dataset_id.is_not(None)).order_by(Complaint.id)
             )
         )
+
+
+def build_dataset_web_app(session_factory: async_sessionmaker[AsyncSession]) -> web.Application:
+    """The web channel with the data-set pages, as qanagat/app.py mounts them."""
+    app = build_web_app(session_factory)
+    desk = DatasetDesk.from_surveys(SURVEYS, scrub)
+    assert desk is not None
+    setup_web_datasets(app, desk)
+    return app
+
+
+@asynccontextmanager
+async def running_dataset_web_app(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[WebApp]:
+    server = TestServer(build_dataset_web_app(session_factory))
+    await server.start_server()
+    app = WebApp(server, session_factory)
+    try:
+        yield app
+    finally:
+        for session in app.sessions:
+            await session.close()
+        await server.close()
