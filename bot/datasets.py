@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.conversation import Conversation
-from bot.engine.definition import SurveyDefinition
+from bot.engine.definition import Problem, QuestionType, SurveyDefinition, SurveyError
 from bot.engine.flow import Completed, RawValue, Step
 from core.complaints import Scrub
 from core.dataset_ratings import (
@@ -20,6 +20,8 @@ from core.dataset_ratings import (
 from core.models import Channel, Complaint, Dataset, DatasetRating, Respondent
 
 DATASET_SURVEY = "dataset_feedback"
+# What the data-set cards and pages can show (a ticked list needs the service survey's keyboard).
+SHOWN_TYPES = frozenset(QuestionType) - {QuestionType.SELECT_MULTIPLE}
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,19 @@ class DatasetDesk:
 
     @classmethod
     def from_surveys(cls, surveys: dict[str, SurveyDefinition], scrub: Scrub) -> DatasetDesk | None:
-        """The desk, or None when the survey folder has no data-set survey (feature off)."""
+        """The desk, or None when the survey folder has no data-set survey (feature off). A
+        survey with a question its channels can't show (several choices) is refused."""
         definition = surveys.get(DATASET_SURVEY)
-        return cls(definition, scrub) if definition is not None else None
+        if definition is None:
+            return None
+        for question in definition.questions:
+            if question.type not in SHOWN_TYPES:
+                problem = (
+                    f"question '{question.name}': a data-set survey takes single-value "
+                    f"questions only, not {question.type.value}"
+                )
+                raise SurveyError([Problem(definition.source, 1, problem)])
+        return cls(definition, scrub)
 
     def _answers(
         self, session: AsyncSession, respondent: Respondent, channel: Channel

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -48,6 +48,7 @@ PROBLEM_METRIC = "dataset_problem"
 PROBLEM_TEXT_METRIC = "dataset_problem_text"
 # Deep links and QR codes carry `ds-<external id>`; Telegram allows A-Z a-z 0-9 _ - (64 at most).
 PAYLOAD_PREFIX = "ds-"
+BY_ID = "_"  # `ds-_<id>`: a set whose external id can't be carried in a deep link
 SEARCH_LIMIT = 8
 
 _TIME_TYPE = DatasetRating.__table__.c.updated_at.type
@@ -97,12 +98,12 @@ def matches(dataset: Dataset, typed: str) -> bool:
     return bool(words) and all(word in titles for word in words)
 
 
-def payload_for(dataset: Dataset) -> str | None:
-    """The `/start` payload of a data set's deep link, or None when its external id does not fit
-    a Telegram deep link (then only /data finds it)."""
+def payload_for(dataset: Dataset) -> str:
+    """The `/start` payload of a data set's deep link: `ds-<external id>`, or `ds-_<id>` when
+    the external id does not fit a Telegram deep link (A-Z a-z 0-9 _ -, 64 at most)."""
     payload = PAYLOAD_PREFIX + dataset.external_id
     allowed = all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in dataset.external_id)
-    return payload if allowed and len(payload) <= 64 else None
+    return payload if allowed and len(payload) <= 64 else f"{PAYLOAD_PREFIX}{BY_ID}{dataset.id}"
 
 
 class DatasetRatings:
@@ -148,6 +149,16 @@ class DatasetRatings:
             .where(Dataset.external_id == external_id)
             .options(joinedload(Dataset.agency))
         )
+        number = external_id.removeprefix(BY_ID)
+        if (
+            found is None
+            and external_id.startswith(BY_ID)
+            and number.isdigit()
+            and len(number) < 12
+        ):
+            found = await self.session.get(
+                Dataset, int(number), options=[joinedload(Dataset.agency)]
+            )
         refused = _open_to_rating(found)
         if isinstance(refused, DatasetRefused) and refused.reason == "dataset_unknown":
             return DatasetRefused("dataset_link_stale")
@@ -179,40 +190,39 @@ class DatasetRatings:
         """Today's rating of this set by this person: the one in progress, resumed; a finished
         one is started again (answers reset, counted once); else a new one."""
         now = now or utcnow()
-        day = reporting_day(now)
-        existing = await self.session.scalar(
-            select(DatasetRating).where(
-                DatasetRating.dataset_id == dataset.id,
-                DatasetRating.respondent_id == respondent.id,
-                DatasetRating.day == day,
-            )
+        key = (
+            DatasetRating.dataset_id == dataset.id,
+            DatasetRating.respondent_id == respondent.id,
+            DatasetRating.day == reporting_day(now),
         )
+        existing = await self.session.scalar(select(DatasetRating).where(*key))
         if existing is not None:
             if existing.status is RatingStatus.COMPLETED:
                 await self._restart(existing, channel, language, survey_id, survey_version, now)
             return existing
-        rating = DatasetRating(
-            dataset_id=dataset.id,
-            respondent_id=respondent.id,
-            day=day,
-            channel=channel,
-            language=language,
-            survey_id=survey_id,
-            survey_version=survey_version,
-            status=RatingStatus.IN_PROGRESS,
-            answers={},
-            started_at=now,
-            updated_at=now,
+        # A double tap may insert it at the same time: the unique key keeps one, and nothing
+        # is rolled back (a rollback would expire what the caller holds).
+        dialect = self.session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DatasetRating)
+        await self.session.execute(
+            insert.values(
+                dataset_id=dataset.id,
+                respondent_id=respondent.id,
+                day=reporting_day(now),
+                channel=channel,
+                language=language,
+                survey_id=survey_id,
+                survey_version=survey_version,
+                status=RatingStatus.IN_PROGRESS,
+                answers={},
+                started_at=now,
+                updated_at=now,
+            ).on_conflict_do_nothing(index_elements=["dataset_id", "respondent_id", "day"])
         )
-        self.session.add(rating)
-        try:
-            await self.session.commit()
-        except IntegrityError:  # a double tap opened it first
-            await self.session.rollback()
-            return await self.open_rating(
-                respondent, dataset, channel, language, survey_id, survey_version, now
-            )
-        return rating
+        await self.session.commit()
+        opened = await self.session.scalar(select(DatasetRating).where(*key))
+        assert opened is not None
+        return opened
 
     async def _restart(
         self,
@@ -371,8 +381,10 @@ class RatingAnswers:
             )
         ).first()
         if completed is None:
-            await self.session.rollback()
-            return  # completed already (the same update delivered twice)
+            # Completed already (the same update delivered twice): the statement changed
+            # nothing; commit, not roll back, so what the caller holds stays loaded.
+            await self.session.commit()
+            return
         dataset_id, language, answers = completed
         if problem is not None:
             self.filed = await self._file(response_id, dataset_id, language, problem, answers, now)

@@ -183,6 +183,10 @@ async def test_unknown_withdrawn_and_stale_sets_are_refused_in_the_persons_langu
     await kk.wait_for_message(containing="әлі жарияланбаған")
     await kk.send("/start ds-" + "x" * 300)
     await kk.wait_for_message(containing="апармайды")
+    await kk.send(f"/start ds-_{registry.withdrawn.id}")  # by id: the same refusal
+    await kk.wait_for_message(containing="алып тастаған")
+    await kk.send("/start ds-_99999999")
+    await kk.wait_for_message(containing="апармайды")
 
     ru = bot.citizen(7304, language_code="ru")
     await ru.send("/data")
