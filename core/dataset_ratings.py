@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -422,3 +423,53 @@ class RatingAnswers:
         self.session.add(complaint)
         move_to(self.session, complaint, ComplaintStatus.RECEIVED, "citizen", now)
         return complaint
+
+
+PROBLEM_FRAME_COLUMNS = [
+    "complaint_id",
+    "agency",
+    "received_at",
+    "problem",
+    "dataset",
+    "status",
+    "deadline",
+    "answered_at",
+]
+
+
+async def problems_frame(
+    session: AsyncSession, agency_id: int | None, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """Problem reports about open data sets received in [start, end), of one agency (None: all),
+    one row each with the columns the complaint summary's `problems=` takes: the reference as
+    `complaint_id`, the agency's code, the kind, the data set's Russian title (the summary's
+    names are the agency's own), status, deadline, answered_at. Nothing about the person."""
+    query = (
+        select(
+            Complaint.reference,
+            Agency.code,
+            Complaint.received_at,
+            Complaint.problem,
+            Dataset.title_ru,
+            Complaint.status,
+            Complaint.deadline,
+            Complaint.answered_at,
+        )
+        .join(Agency, Agency.id == Complaint.agency_id)
+        .join(Dataset, Dataset.id == Complaint.dataset_id)
+        .where(
+            Complaint.status != ComplaintStatus.DRAFT,
+            Complaint.received_at >= start,
+            Complaint.received_at < end,
+        )
+        .order_by(Complaint.received_at, Complaint.id)
+    )
+    if agency_id is not None:
+        query = query.where(Complaint.agency_id == agency_id)
+    rows = (await session.execute(query)).all()
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=PROBLEM_FRAME_COLUMNS)
+    for column in ("problem", "status"):
+        frame[column] = frame[column].map(lambda v: v.value if v is not None else None)
+    frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
+    frame["answered_at"] = pd.to_datetime(frame["answered_at"], utc=True)
+    return frame

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,11 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.datasets import DatasetDesk
 from bot.engine.definition import SurveyError, parse_survey
-from core.dataset_ratings import DatasetRatings, RatingAnswers, RatingClosed, matches, payload_for
+from core.dataset_ratings import (
+    DatasetRatings,
+    RatingAnswers,
+    RatingClosed,
+    matches,
+    payload_for,
+    problems_frame,
+)
 from core.models import Channel, Dataset, DatasetState, RatingStatus, UpdateFrequency
 from core.responses import ResponseStore
+from scoring.complaint_summary import COLUMNS, PROBLEM_COLUMNS, load_summary_rules, summarise
+from scoring.summary_render import render_summary
 from tests.conftest import SURVEYS, Seed
-from tests.dataset_fixtures import Registry, add_registry, ratings
+from tests.dataset_fixtures import Registry, add_registry, ratings, reports
 
 DESK = DatasetDesk.from_surveys(SURVEYS, lambda text: text)
 
@@ -117,3 +127,56 @@ async def test_the_same_set_rated_twice_a_day_is_one_row_and_the_next_day_anothe
         ("2026-12-02", RatingStatus.IN_PROGRESS),
     ]
     assert DESK is not None and DESK.text_question == "problem_text"
+
+
+async def test_a_filed_report_reaches_the_agency_summary_through_its_frame(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    registry = await add_registry(session_factory, seed)
+    async with session_factory() as session:
+        person = await ResponseStore(session).respondent("p" * 64, "kk")
+        rating = await DatasetRatings(session).open_rating(
+            person, registry.buses, Channel.TELEGRAM, "kk", "dataset_feedback", "1"
+        )
+        store = RatingAnswers(
+            session,
+            person.id,
+            lambda text: text.replace("87011234567", "[phone]"),
+            text_question="problem_text",
+            consent=True,
+        )
+        for number, (question, value) in enumerate(
+            [("problem", "broken_link"), ("problem_text", "Сілтеме ашылмайды, 87011234567")]
+        ):
+            assert await store.save_answer(rating.id, question, value, known=number)
+        await store.complete(rating.id, [("dataset_problem", "broken_link")], False)
+        assert store.filed is not None
+        start = datetime.now(UTC) - timedelta(days=1)
+        frame = await problems_frame(session, seed.agency.id, start, start + timedelta(days=2))
+        elsewhere = await problems_frame(
+            session, seed.agency.id + 1, start, start + timedelta(days=2)
+        )
+    assert list(frame.columns) == list(PROBLEM_COLUMNS) and elsewhere.empty
+    [row] = frame.to_dict("records")
+    assert (row["complaint_id"], row["agency"], row["problem"], row["status"]) == (
+        store.filed.reference,
+        "ALA",
+        "broken_link",
+        "received",
+    )
+    assert row["dataset"] == "Автобусные маршруты Алматы" and pd.isna(row["answered_at"])
+    assert row["deadline"] == store.filed.deadline
+    [report] = await reports(session_factory)
+    assert report.text == "Сілтеме ашылмайды, [phone]" and report.consent_to_answer is True
+    summary = summarise(
+        frame.iloc[0:0].reindex(columns=list(COLUMNS)),
+        period_start=start,
+        period_end=start + timedelta(days=2),
+        previous=frame.iloc[0:0].reindex(columns=list(COLUMNS)),
+        history=None,
+        now=datetime.now(UTC),
+        config=load_summary_rules(),
+        agency="ALA",
+        problems=frame,
+    )
+    assert "Сілтеме жұмыс істемейді: 1" in render_summary(summary, "kk")
