@@ -211,6 +211,9 @@ async def test_unknown_withdrawn_and_stale_sets_are_refused_in_the_persons_langu
 
     # someone else's rating can't be answered; text outside any flow gets the usual word
     await find_schools_ru(ru)
+    await ru.send("да")  # typed while the rating waits for a button: its question again
+    again = await ru.wait_for_message(containing="нажмите кнопку под вопросом")
+    assert "Нашли ли вы" in (again.plain_text or "") and "Да" in again.buttons()
     [rating] = await ratings(session_factory)
     en = bot.citizen(7305, language_code="en")
     await en.press_data(f"dv:{rating.id}:0:no")

@@ -53,7 +53,7 @@ class DataAnswer(CallbackData, prefix="dv"):
 
 def agencies_keyboard(agencies: list[tuple[int, str]]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for agency_id, name in agencies[:50]:
+    for agency_id, name in agencies[:100]:  # Telegram takes 100 buttons at most
         builder.button(text=name[:60], callback_data=DataAgency(a=agency_id))
     builder.adjust(1)
     return builder.as_markup()
@@ -346,9 +346,14 @@ async def on_text(
         raise SkipHandler
     conversation = await datasets.conversation(store.session, respondent, rating, Channel.TELEGRAM)
     step = conversation.current() if conversation is not None else None
-    if not isinstance(step, Ask) or step.question.type is not QuestionType.TEXT:
+    if not isinstance(step, Ask):
         await state.set_state(None)
         raise SkipHandler
+    if step.question.type is not QuestionType.TEXT:
+        # The rating waits for a button: show its question again, with the buttons.
+        notice = text("use_buttons", lang)
+        await _show(bot, message.chat.id, step, datasets, rating, lang, state, notice=notice)
+        return
     answered = await datasets.answer(
         store.session, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
     )
