@@ -32,7 +32,8 @@ class ComplaintView:
     reference: str
     agency_code: str
     agency_name: str
-    service_name: str  # a problem report's data set title, when it is about a data set
+    # the service, or for a data set's problem report the data set's title
+    service_name: str
     office_name: str | None
     category: ComplaintCategory | None
     status: ComplaintStatus
@@ -43,7 +44,7 @@ class ComplaintView:
     text: str | None
     answer_text: str | None
     answer_rating: int | None
-    problem: DatasetProblem | None  # set for a problem report about an open data set
+    problem: DatasetProblem | None  # set only on a data set's problem report
     overdue: bool
 
     @property
@@ -61,19 +62,16 @@ class Filters:
 
 def _select(lang: str) -> Select[tuple[object, ...]]:
     office = aliased(ServicePoint)
-    # A complaint is about a service or (a problem report) about a data set: one of the two.
-    subject = func.coalesce(
-        getattr(PublicService, f"name_{lang}"),
-        getattr(Dataset, f"title_{lang}"),
-        Dataset.title_ru,
-        "",
-    )
     return (
         select(
             Complaint.reference,
             Agency.code,
             getattr(Agency, f"name_{lang}"),
-            subject,
+            # a problem report has a data set instead of a service
+            func.coalesce(
+                getattr(PublicService, f"name_{lang}"),
+                func.coalesce(getattr(Dataset, f"title_{lang}"), Dataset.title_ru),
+            ),
             getattr(office, f"name_{lang}"),
             Complaint.category,
             Complaint.status,

@@ -181,9 +181,12 @@ class ComplaintDesk:
         return complaint
 
     async def draft(self, respondent: Respondent, complaint_id: int | None = None) -> Complaint:
-        """The respondent's draft (this one, or the newest); anything else is refused."""
+        """The respondent's draft complaint about a service (this one, or the newest); anything
+        else is refused. A draft problem report about a data set is not this desk's."""
         query = select(Complaint).where(
-            Complaint.respondent_id == respondent.id, Complaint.status == ComplaintStatus.DRAFT
+            Complaint.respondent_id == respondent.id,
+            Complaint.status == ComplaintStatus.DRAFT,
+            Complaint.service_id.is_not(None),
         )
         if complaint_id is not None:
             query = query.where(Complaint.id == complaint_id)
@@ -499,7 +502,8 @@ FRAME_COLUMNS = [
 async def complaints_frame(
     session: AsyncSession, agency_id: int | None, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """Filed complaints received in [start, end), of one agency (None: all), one row each,
+    """Filed complaints about services (not data sets' problem reports) received in
+    [start, end), of one agency (None: all), one row each,
     with the columns of FRAME_COLUMNS: the reference as `complaint_id`, codes for agency,
     service and office, the scrubbed text. Nothing about the citizen is selected."""
     office = aliased(ServicePoint)
@@ -522,6 +526,8 @@ async def complaints_frame(
         .join(PublicService, PublicService.id == Complaint.service_id)
         .outerjoin(office, office.id == Complaint.service_point_id)
         .where(
+            # complaints about services only: a data set's problem reports are counted apart
+            Complaint.service_id.is_not(None),
             Complaint.status != ComplaintStatus.DRAFT,
             Complaint.received_at >= start,
             Complaint.received_at < end,

@@ -18,6 +18,7 @@ from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
 from qanagat.apikeys import apikeys_group
 from qanagat.appeal_commands import import_appeals
+from qanagat.dataset_commands import import_datasets
 from qanagat.ledger import ledger
 from qanagat.posters import qr
 from qanagat.sampling import services_group
@@ -224,7 +225,8 @@ def demo_load(responses: int | None) -> None:
     click.echo(
         f"demo data: {summary.agencies} agencies, {summary.services} services, "
         f"{summary.offices} offices, {summary.indicators} indicators, "
-        f"{summary.responses} responses"
+        f"{summary.responses} responses, {summary.datasets} open data sets, "
+        f"{summary.dataset_ratings} data-set ratings"
     )
     click.echo(
         f"score the demo year: qanagat score --compare kz-2020 proposed-s30 "
@@ -280,6 +282,7 @@ def surveys_schema() -> None:
 main.add_command(apikeys_group)
 main.add_command(import_group)
 import_group.add_command(import_appeals)
+import_group.add_command(import_datasets)
 main.add_command(ledger)
 main.add_command(qr)
 main.add_command(score_command)

@@ -28,6 +28,8 @@ from core.models import (
     Base,
     Channel,
     ComplaintRequest,
+    Dataset,
+    DatasetRating,
     DeliveryChannel,
     IndicatorValue,
     Invitation,
@@ -40,6 +42,7 @@ from core.models import (
     ServicePoint,
 )
 from core.rollups import add_rollup_rows, merge_rollup_rows, rollup_rows
+from qanagat import demo_datasets
 from qanagat.demo_indicators import DEMO_PERIOD, INDICATORS_FILE, demo_codes, profiles
 
 CENTRAL = [
@@ -177,6 +180,8 @@ class DemoSummary:
     offices: int
     responses: int
     indicators: int
+    datasets: int = 0
+    dataset_ratings: int = 0
 
 
 async def is_loaded(session: AsyncSession) -> bool:
@@ -191,13 +196,15 @@ async def load(
     seed: int = 2026,
 ) -> DemoSummary:
     """Create the demo bodies, services and offices, import the demo indicators, add
-    `responses` synthetic completed responses for the demo year and score that year under both
-    methodologies (each step once: a later call adds nothing)."""
+    `responses` synthetic completed responses for the demo year, a small open-data registry with
+    its ratings and problem reports, and score that year under both methodologies (each step
+    once: a later call adds nothing)."""
     if not await is_loaded(session):
         await _create_agencies(session, survey)
     await import_demo_indicators(session)
     if not await _responses_loaded(session):
         await _synthetic_responses(session, survey, secret, responses, seed)
+    await demo_datasets.load(session, profiles(demo_codes()), seed)
     await session.commit()
     await score_demo_year(session)
     return await summary(session)
@@ -528,6 +535,8 @@ async def summary(session: AsyncSession) -> DemoSummary:
         await count(ServicePoint),
         await count(Response),
         await count(IndicatorValue),
+        await count(Dataset),
+        await count(DatasetRating),
     )
 
 

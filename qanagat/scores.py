@@ -13,6 +13,11 @@ appeals replaces an imported indicator of the same agency and input, because it 
 the register's rows rather than reported as one figure. An agency without appeals reviewed in
 the period (or, for `quality_complaints`, without service codes on them) keeps its imported
 values.
+
+Last, the open-data inputs counted from the data-set ratings, problem reports and registry
+(core.dataset_inputs) replace imported values of the same agency and input the same way: an
+agency with data sets in the registry gets `open_data_planned` / `open_data_published` from it,
+and the portal's reported figures stay only for agencies the registry does not cover.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appeals import appeal_inputs
+from core.dataset_inputs import dataset_inputs
 from core.indicator_file import IndicatorRow
 from core.indicators import indicator_inputs, scored_agencies
 from core.periods import Period
@@ -86,11 +92,14 @@ async def database_inputs(
     survey = await survey_inputs(session, period)
     imported = await indicator_inputs(session, period.name)
     from_appeals = await appeal_inputs(session, period)
-    return with_appeals(combine(survey, imported), from_appeals), await scored_agencies(session)
+    from_datasets = await dataset_inputs(session, period)
+    inputs = with_appeals(with_appeals(combine(survey, imported), from_appeals), from_datasets)
+    return inputs, await scored_agencies(session)
 
 
 def with_appeals(inputs: pd.DataFrame, from_appeals: pd.DataFrame) -> pd.DataFrame:
-    """`inputs` with the appeals-derived values replacing those of the same agency and input."""
+    """`inputs` with the values counted from stored rows (appeals, open-data ratings and
+    registry) replacing those of the same agency and input."""
     if from_appeals.empty:
         return inputs
     derived = pd.MultiIndex.from_frame(from_appeals[["agency", "input"]])

@@ -1,127 +1,120 @@
-"""A small open-data registry for the feedback flow's tests: published sets of the seeded akimat,
-one withdrawn, one planned; and what the database then holds of ratings and reports."""
+"""Small builders for open-data tests: a data set of an agency, a completed rating, a problem
+report filed and moved along its lifecycle (through core.complaints, like the real flows)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.datasets import DatasetDesk
-from bot.web.datasets import setup_web_datasets
-from core.clock import utcnow
+from core.complaints import move_to, new_reference
 from core.models import (
+    Agency,
+    Channel,
     Complaint,
+    ComplaintStatus,
     Dataset,
+    DatasetProblem,
     DatasetRating,
     DatasetState,
+    RatingStatus,
+    Respondent,
     UpdateFrequency,
 )
-from scoring.privacy import scrub
-from tests.conftest import SURVEYS, Seed
-from tests.web_fixtures import WebApp, build_web_app
+
+NOON = datetime(2025, 3, 10, 7, 0, tzinfo=UTC)  # 12:00 in Kazakhstan
 
 
-@dataclass(frozen=True)
-class Registry:
-    schools: Dataset
-    buses: Dataset
-    withdrawn: Dataset
-    planned: Dataset
+async def add_dataset(
+    session: AsyncSession,
+    agency: Agency,
+    external_id: str,
+    title_ru: str = "Реестр услуг",
+    state: DatasetState = DatasetState.PUBLISHED,
+    frequency: UpdateFrequency = UpdateFrequency.MONTHLY,
+    last_updated: date | None = date(2025, 1, 31),
+) -> Dataset:
+    dataset = Dataset(
+        agency_id=agency.id,
+        external_id=external_id,
+        title_kk=f"{title_ru} (kk)",
+        title_ru=title_ru,
+        title_en=None,
+        url=f"https://data.egov.kz/{external_id}",
+        update_frequency=frequency,
+        last_updated=last_updated,
+        state=state,
+        created_at=NOON,
+        updated_at=NOON,
+    )
+    session.add(dataset)
+    await session.flush()
+    return dataset
 
 
-async def add_registry(session_factory: async_sessionmaker[AsyncSession], seed: Seed) -> Registry:
-    now = utcnow()
-
-    def dataset(external_id: str, kk: str, ru: str, en: str | None, state: DatasetState) -> Dataset:
-        return Dataset(
-            agency_id=seed.agency.id,
-            external_id=external_id,
-            title_kk=kk,
-            title_ru=ru,
-            title_en=en,
-            url=f"https://data.egov.kz/datasets/view?index={external_id}",
-            update_frequency=UpdateFrequency.MONTHLY,
-            last_updated=now.date(),
-            state=state,
-            created_at=now,
-            updated_at=now,
-        )
-
-    async with session_factory() as session:
-        made = Registry(
-            schools=dataset(
-                "ala_schools_2026",
-                "Алматы қаласының мектептері",
-                "Школы города Алматы",
-                "Schools of Almaty",
-                DatasetState.PUBLISHED,
-            ),
-            buses=dataset(
-                "ala_bus_routes",
-                "Автобус бағыттары",
-                "Автобусные маршруты Алматы",
-                None,
-                DatasetState.PUBLISHED,
-            ),
-            withdrawn=dataset(
-                "ala_old_clinics",
-                "Емханалар (ескі)",
-                "Поликлиники (старый)",
-                "Clinics (old)",
-                DatasetState.WITHDRAWN,
-            ),
-            planned=dataset(
-                "ala_parks_plan",
-                "Саябақтар",
-                "Парки Алматы",
-                "Parks of Almaty",
-                DatasetState.PLANNED,
-            ),
-        )
-        session.add_all([made.schools, made.buses, made.withdrawn, made.planned])
-        await session.commit()
-    return made
+async def add_respondent(session: AsyncSession, key: str) -> Respondent:
+    respondent = Respondent(key=key)
+    session.add(respondent)
+    await session.flush()
+    return respondent
 
 
-async def ratings(session_factory: async_sessionmaker[AsyncSession]) -> list[DatasetRating]:
-    async with session_factory() as session:
-        return list(await session.scalars(select(DatasetRating).order_by(DatasetRating.id)))
+def rating(
+    dataset: Dataset,
+    day: date,
+    overall: int | None,
+    verifiable: bool | None,
+    respondent: Respondent | None = None,
+    status: RatingStatus = RatingStatus.COMPLETED,
+) -> DatasetRating:
+    at = datetime.combine(day, NOON.timetz())
+    return DatasetRating(
+        dataset_id=dataset.id,
+        respondent_id=respondent.id if respondent else None,
+        day=day,
+        channel=Channel.TELEGRAM,
+        language="kk",
+        survey_id="dataset_feedback",
+        survey_version="1",
+        status=status,
+        answers={"overall": overall, "verifiable": verifiable},
+        found=True,
+        complete=True,
+        current=True,
+        verifiable=verifiable,
+        overall=overall,
+        started_at=at,
+        updated_at=at,
+        completed_at=at if status is RatingStatus.COMPLETED else None,
+    )
 
 
-async def reports(session_factory: async_sessionmaker[AsyncSession]) -> list[Complaint]:
-    async with session_factory() as session:
-        return list(
-            await session.scalars(
-                select(Complaint).where(Complaint.dataset_id.is_not(None)).order_by(Complaint.id)
-            )
-        )
-
-
-def build_dataset_web_app(session_factory: async_sessionmaker[AsyncSession]) -> web.Application:
-    """The web channel with the data-set pages, as qanagat/app.py mounts them."""
-    app = build_web_app(session_factory)
-    desk = DatasetDesk.from_surveys(SURVEYS, scrub)
-    assert desk is not None
-    setup_web_datasets(app, desk)
-    return app
-
-
-@asynccontextmanager
-async def running_dataset_web_app(
-    session_factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[WebApp]:
-    server = TestServer(build_dataset_web_app(session_factory))
-    await server.start_server()
-    app = WebApp(server, session_factory)
-    try:
-        yield app
-    finally:
-        for session in app.sessions:
-            await session.close()
-        await server.close()
+def problem_report(
+    session: AsyncSession,
+    dataset: Dataset,
+    received: datetime,
+    deadline: date,
+    answered: datetime | None = None,
+    closed: datetime | None = None,
+) -> Complaint:
+    report = Complaint(
+        reference=new_reference(),
+        agency_id=dataset.agency_id,
+        dataset_id=dataset.id,
+        problem=DatasetProblem.OUTDATED,
+        text="Деректер ескірген",
+        language="kk",
+        consent_to_answer=False,
+        status=ComplaintStatus.DRAFT,
+        created_at=received - timedelta(minutes=1),
+        updated_at=received,
+    )
+    session.add(report)
+    move_to(session, report, ComplaintStatus.RECEIVED, "citizen", received)
+    report.deadline = deadline
+    if answered is not None:
+        move_to(session, report, ComplaintStatus.ANSWERED, "staff@agency.kz", answered)
+        report.answer_text = "Жаңартылды"
+    if closed is not None:
+        move_to(session, report, ComplaintStatus.CLOSED, "staff@agency.kz", closed)
+    return report

@@ -15,7 +15,7 @@ from core.complaints import complaint_rules, problem_deadline, rules_from
 from core.models import Complaint, ComplaintNotice, ComplaintStatus
 from qanagat.complaint_jobs import run_complaint_jobs
 from tests.conftest import Seed
-from tests.dataset_fixtures import add_registry, reports
+from tests.dataset_flow_fixtures import add_registry, reports
 from tests.fake_telegram import FakeTelegram
 from tests.test_complaints_answering import AGENCY, OTHER, add_users, signed_in
 from tests.test_datasets_telegram import find_schools_ru
@@ -69,7 +69,7 @@ async def test_the_agency_answers_a_problem_report_and_the_person_hears_of_it(
             listing = await staff.open("/admin/complaints")
             assert listing.status == 200 and reference in listing.html
             assert "Открытые данные: Школы города Алматы" in listing.html
-            assert "Ссылка не работает" in listing.html
+            assert "Набор данных: ссылка не работает" in listing.html
             page = await staff.open(f"/admin/complaints/{reference}")
             assert page.status == 200 and "Школы города Алматы" in page.html
             assert "ведёт на 404" in page.html and "aigul@mail.kz" not in page.html

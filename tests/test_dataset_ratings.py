@@ -27,7 +27,7 @@ from core.responses import ResponseStore
 from scoring.complaint_summary import COLUMNS, PROBLEM_COLUMNS, load_summary_rules, summarise
 from scoring.summary_render import render_summary
 from tests.conftest import SURVEYS, Seed
-from tests.dataset_fixtures import Registry, add_registry, ratings, reports
+from tests.dataset_flow_fixtures import Registry, add_registry, ratings, reports
 
 DESK = DatasetDesk.from_surveys(SURVEYS, lambda text: text)
 

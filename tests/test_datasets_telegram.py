@@ -21,7 +21,7 @@ from core.models import (
     Response,
 )
 from tests.conftest import Seed
-from tests.dataset_fixtures import Registry, add_registry, ratings, reports
+from tests.dataset_flow_fixtures import Registry, add_registry, ratings, reports
 from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.test_telegram_bot import Running, bot_settings, free_port, rate, running_app
 

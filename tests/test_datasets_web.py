@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import messages
 from core.models import Channel, ComplaintStatus, DatasetProblem, RatingStatus
 from tests.conftest import Seed
-from tests.dataset_fixtures import (
+from tests.dataset_flow_fixtures import (
     Registry,
     add_registry,
     build_dataset_web_app,

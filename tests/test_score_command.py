@@ -72,12 +72,11 @@ def test_score_a_file_alone_writes_the_long_csv_of_every_node(tmp_path: Path) ->
 
 def test_compare_prints_both_totals_grades_and_the_rank_change(tmp_path: Path) -> None:
     inputs = example_inputs()
-    # akimat_b's citizens far less satisfied: a small dent under kz-2020, a fall under S at 0.3
-    # (kz-2020: 86.41 - 0.45 * 1/3 * 1/2 * 50 * 0.45 = 84.72; proposed-s30: 83.23 - 0.45 * 0.3
-    # * 60 * 0.45 = 79.59, below akimat_c's 79.76)
-    inputs.loc[
-        (inputs["agency"] == "akimat_b") & (inputs["input"] == "satisfied_share"), "value"
-    ] = 0.05
+    # akimat_b's citizens and data users far less satisfied: a small dent under kz-2020, a fall
+    # under S at 0.3 (kz-2020: 86.41 - 0.45 * 1/3 * 1/2 * 50 * 0.45 = 84.72; proposed-s30:
+    # 83.2385 - 0.45 * 0.3 * (60 * 0.45 + 5 * 0.75) = 79.09, below akimat_c's 79.22)
+    for name in ("satisfied_share", "dataset_satisfied_share"):
+        inputs.loc[(inputs["agency"] == "akimat_b") & (inputs["input"] == name), "value"] = 0.05
     source = _example_file(tmp_path / "inputs.csv", inputs)
     out = tmp_path / "compare.xlsx"
     result = _run(
@@ -89,10 +88,10 @@ def test_compare_prints_both_totals_grades_and_the_rank_change(tmp_path: Path) -
     assert lines["agency"][:4] == ["agency", "kind", "kz-2020", "grade"]
     # ranks are kept within central and within local bodies
     assert lines["ministry_a"] == [
-        "ministry_a", "central", "80.60", "medium", "79.50", "medium", "1", "→", "1", "(0)"
+        "ministry_a", "central", "80.60", "medium", "78.96", "medium", "1", "→", "1", "(0)"
     ]  # fmt: skip
-    assert lines["akimat_b"][2:] == ["84.72", "medium", "79.59", "medium", "1", "→", "2", "(-1)"]
-    assert lines["akimat_c"][2:] == ["76.06", "medium", "79.76", "medium", "2", "→", "1", "(+1)"]
+    assert lines["akimat_b"][2:] == ["84.72", "medium", "79.09", "medium", "1", "→", "2", "(-1)"]
+    assert lines["akimat_c"][2:] == ["76.06", "medium", "79.22", "medium", "2", "→", "1", "(+1)"]
     sheet = load_workbook(out).worksheets[0]
     header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
     assert header[:3] == ["agency", "period", "kind"] and header[-1] == "rank_change"

@@ -108,12 +108,16 @@ SURVEY = {
     "full_package_once_rate": 0.9,
     "quality_complaints": 500,
     "services_delivered": 1_000_000,
+    "dataset_ratings": 400,
+    "dataset_satisfied_share": 0.6,
 }
 
 
 def test_s_is_60_satisfied_25_complaints_15_information_minus_penalties() -> None:
-    # 60·0.8 + 25·(1 − 0.5/1) + 15·0.6 − 5·(0.02 + 0.1 + (1 − 0.9)) = 48 + 12.5 + 9 − 1.1
+    # 60·0.8 + 25·(1 − 0.5/1) + (10·0.6 + 5·0.6) − 5·(0.02 + 0.1 + (1 − 0.9))
+    # = 48 + 12.5 + 9 − 1.1: the 15 information points are the service's 10 and open data's 5
     assert value(PROPOSED, SURVEY, "satisfaction") == pytest.approx(68.4)
+    assert value(PROPOSED, SURVEY, "open_data_feedback") == pytest.approx(3)
     assert value(PROPOSED, SURVEY, "service_complaints") == pytest.approx(12.5)
     assert value(PROPOSED, SURVEY, "defect_penalties") == pytest.approx(1.1)
 
@@ -134,10 +138,12 @@ def test_s_is_clamped_to_0_100() -> None:
         "extra_documents_rate": 1,
         "full_package_once_rate": 0,
         "quality_complaints": 10_000,
+        "dataset_satisfied_share": 0,
     }
     assert value(PROPOSED, worst, "defect_penalties") == 15  # at most 5 each, 15 in all
     assert value(PROPOSED, worst, "satisfaction") == 0  # −15 clamped
     best = {**worst, "satisfied_share": 1, "info_satisfied_share": 1, "quality_complaints": 0}
+    best["dataset_satisfied_share"] = 1
     best.update(unjustified_refusal_rate=0, extra_documents_rate=0, full_package_once_rate=1)
     assert value(PROPOSED, best, "satisfaction") == 100
 
@@ -291,6 +297,8 @@ survey_inputs = st.fixed_dictionaries(
         "full_package_once_rate": shares,
         "quality_complaints": st.integers(min_value=0, max_value=50_000),
         "services_delivered": st.integers(min_value=1, max_value=10_000_000),
+        "dataset_ratings": st.integers(min_value=100, max_value=100_000),
+        "dataset_satisfied_share": shares,
     }
 )
 
@@ -343,6 +351,8 @@ all_inputs = st.fixed_dictionaries(
                 "complaints_late",
                 "complaints_court_upheld",
                 "complaints_repeat_justified",
+                "dataset_problems_due",
+                "dataset_problems_resolved_in_time",  # even more than were due: clamped
             )
         },
         "services_delivered": st.integers(min_value=1, max_value=10_000_000),
@@ -354,6 +364,9 @@ all_inputs = st.fixed_dictionaries(
         "unjustified_refusal_rate": shares,
         "extra_documents_rate": shares,
         "full_package_once_rate": shares,
+        "dataset_ratings": st.integers(min_value=100, max_value=100_000),
+        "dataset_satisfied_share": shares,
+        "dataset_verifiable_share": shares,
     }
 )
 
@@ -370,7 +383,9 @@ def test_a_total_under_proposed_s30_is_always_within_0_and_100(
         {"agency": [f"a{i:03d}" for i in range(len(cases))], "kind": [k for _, k in cases]}
     )
     result = score(PROPOSED, pd.concat(frames), agencies)
-    graded = result.loc[result["node"].isin(["total", "interaction", "satisfaction", "complaints"])]
+    graded = result.loc[
+        result["node"].isin(["total", "interaction", "satisfaction", "complaints", "openness"])
+    ]
     assert (graded["status"] == "ok").all()
     assert graded["value"].between(0, 100).all()
     assert graded["ci_low"].dropna().between(0, 100).all()

@@ -40,6 +40,11 @@ EXAMPLE = {
     "unjustified_refusal_rate":    (0.02,      0.08,     0.00),
     "extra_documents_rate":        (0.10,      0.30,     0.02),
     "full_package_once_rate":      (0.90,      0.60,     0.98),
+    "dataset_ratings":             (500,       300,      1_200),
+    "dataset_satisfied_share":     (0.60,      0.80,     0.50),
+    "dataset_verifiable_share":    (0.30,      0.75,     0.75),
+    "dataset_problems_due":        (10,        0,        4),
+    "dataset_problems_resolved_in_time": (5,   0,        4),
 }  # fmt: skip
 
 
@@ -137,13 +142,15 @@ KZ_2020 = {
 
 PROPOSED_S30 = {
     "ministry_a": {
-        "total": (79.501625, "medium"),  # 36.9 + .45·76.8925 + 8
+        "total": (78.9635, "medium"),  # 36.9 + .45·75.696667 + 8
         "goals": (82, "medium"),
-        "interaction": (76.8925, "medium"),  # .3·70.4 + .7/3·(69.875 + 78.75 + 90.4)
+        "interaction": (75.696667, "medium"),  # .3·70.4 + .7/3·(69.875 + 73.625 + 90.4)
         "satisfaction": (70.4, "medium"),  # 45 + 17.5 + 9 − 1.1
         "satisfied_recipients": (45, None),  # 60·0.75
         "service_complaints": (17.5, None),  # 25·(1 − 0.3)
-        "information_feedback": (9, None),  # 15·0.6
+        "information_feedback": (9, None),  # 6 + 3
+        "service_information": (6, None),  # 10·0.6
+        "open_data_feedback": (3, None),  # 5·0.6
         "defect_penalties": (1.1, None),  # 0.1 + 0.5 + 0.5
         "refusal_penalty": (0.1, None),  # 5·0.02
         "extra_documents_penalty": (0.5, None),  # 5·0.1
@@ -155,8 +162,10 @@ PROPOSED_S30 = {
         "no_incomplete_package": (22.5, None),
         "no_extra_documents": (12.5, None),
         "automation": (60, None),
-        "openness": (78.75, "medium"),
-        "open_data": (75, None),
+        "openness": (73.625, "medium"),  # .25·54.5 + .75·80
+        "open_data": (54.5, None),  # .5·75 + .5·34
+        "data_publication": (75, None),  # 100·30/40
+        "data_reliability": (34, None),  # 80·0.3 + 20·(1 − (10 − 5)/10)
         "other_openness": (80, None),
         "complaints": (90.4, "high"),  # 36 + 28 + 18.4 + 8
         "complaint_deadlines": (36, None),  # 40 − 1000·80/(0.01·2,000,000)
@@ -168,13 +177,15 @@ PROPOSED_S30 = {
         "information_technology": (90, None),
     },
     "akimat_b": {
-        "total": (83.231, "medium"),  # 38.25 + .45·82.18 + 8
+        "total": (83.2385, "medium"),  # 38.25 + .45·82.196667 + 8
         "goals": (85, "medium"),
-        "interaction": (82.18, "medium"),  # .3·54.6 + .7/3·(92.5 + 92.5 + 97)
-        "satisfaction": (54.6, "low"),  # 30 + 22.5 + 6 − 3.9
+        "interaction": (82.196667, "medium"),  # .3·56.6 + .7/3·(92.5 + 90 + 97)
+        "satisfaction": (56.6, "low"),  # 30 + 22.5 + 8 − 3.9
         "satisfied_recipients": (30, None),
         "service_complaints": (22.5, None),
-        "information_feedback": (6, None),
+        "information_feedback": (8, None),  # 4 + 4
+        "service_information": (4, None),  # 10·0.4
+        "open_data_feedback": (4, None),  # 5·0.8
         "defect_penalties": (3.9, None),  # 0.4 + 1.5 + 2
         "refusal_penalty": (0.4, None),
         "extra_documents_penalty": (1.5, None),
@@ -186,8 +197,10 @@ PROPOSED_S30 = {
         "no_incomplete_package": (25, None),
         "no_extra_documents": (20, None),
         "automation": (None, None),
-        "openness": (92.5, "high"),
-        "open_data": (100, None),
+        "openness": (90, "high"),  # .25·90 + .75·90
+        "open_data": (90, None),  # .5·100 + .5·80
+        "data_publication": (100, None),
+        "data_reliability": (80, None),  # 80·0.75 + 20·(1 − 0/max(0, 1)): none due, full
         "other_openness": (90, None),
         "complaints": (97, "high"),  # 39 + 29 + 19 + 10
         "complaint_deadlines": (39, None),  # 40 − 1000·10/10,000
@@ -199,13 +212,15 @@ PROPOSED_S30 = {
         "information_technology": (80, None),
     },
     "akimat_c": {
-        "total": (79.75675, "medium"),  # 36 + .45·81.681667 + 7
+        "total": (79.22425, "medium"),  # 36 + .45·80.498333 + 7
         "goals": (80, "medium"),
-        "interaction": (81.681667, "medium"),  # .3·92.8 + .7/3·(71.25 + 77.5 + 82)
-        "satisfaction": (92.8, "high"),  # 57 + 22.5 + 13.5 − 0.2
+        "interaction": (80.498333, "medium"),  # .3·90.8 + .7/3·(71.25 + 75 + 82)
+        "satisfaction": (90.8, "high"),  # 57 + 22.5 + 11.5 − 0.2
         "satisfied_recipients": (57, None),
         "service_complaints": (22.5, None),
-        "information_feedback": (13.5, None),
+        "information_feedback": (11.5, None),  # 9 + 2.5
+        "service_information": (9, None),  # 10·0.9
+        "open_data_feedback": (2.5, None),  # 5·0.5
         "defect_penalties": (0.2, None),  # 0 + 0.1 + 0.1
         "refusal_penalty": (0, None),
         "extra_documents_penalty": (0.1, None),
@@ -217,8 +232,10 @@ PROPOSED_S30 = {
         "no_incomplete_package": (22.5, None),
         "no_extra_documents": (12.5, None),
         "automation": (None, None),
-        "openness": (77.5, "medium"),
-        "open_data": (100, None),
+        "openness": (75, "medium"),  # .25·90 + .75·70
+        "open_data": (90, None),  # .5·100 + .5·80
+        "data_publication": (100, None),
+        "data_reliability": (80, None),  # 80·0.75 + 20·(1 − (4 − 4)/4)
         "other_openness": (70, None),
         "complaints": (82, "medium"),  # 32 + 26 + 18 + 6
         "complaint_deadlines": (32, None),  # 40 − 1000·40/5,000
@@ -273,7 +290,7 @@ def test_comparing_the_methodologies_swaps_ministry_a_and_akimat_c() -> None:
     assert table.loc["ministry_a", ["rank_a", "rank_b", "rank_change"]].tolist() == [2, 3, -1]
     assert table.loc["akimat_c", ["rank_a", "rank_b", "rank_change"]].tolist() == [3, 2, 1]
     assert table.loc["akimat_c", "value_a"] == pytest.approx(76.05625)
-    assert table.loc["akimat_c", "value_b"] == pytest.approx(79.75675)
+    assert table.loc["akimat_c", "value_b"] == pytest.approx(79.22425)
     assert table.loc["akimat_c", ["grade_a", "grade_b"]].tolist() == ["medium", "medium"]
 
 
