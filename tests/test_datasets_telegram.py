@@ -6,7 +6,7 @@ metric columns and the report as a complaint about the data set, scrubbed, with 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -23,7 +23,16 @@ from core.models import (
 from tests.conftest import Seed
 from tests.dataset_flow_fixtures import Registry, add_registry, ratings, reports
 from tests.fake_telegram import FakeTelegram, FakeUser
-from tests.test_telegram_bot import Running, bot_settings, free_port, rate, running_app
+from tests.test_telegram_bot import (
+    HAPPY_PATH_KK,
+    Running,
+    answers_of,
+    bot_settings,
+    free_port,
+    rate,
+    running_app,
+    stored,
+)
 
 
 @pytest.fixture
@@ -223,3 +232,24 @@ async def test_unknown_withdrawn_and_stale_sets_are_refused_in_the_persons_langu
     async with session_factory() as session:
         stored = await session.get(DatasetRating, rating.id)
         assert stored is not None and stored.answers == {}
+
+
+async def test_a_search_left_open_does_not_take_a_service_surveys_typed_answer(
+    bot: Running,
+    registry: Registry,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    user = bot.citizen(7306, language_code="kk")
+    await user.send("/data")
+    await user.wait_for_message(containing="Органды таңдаңыз")
+    await user.press("Алматы қаласының әкімдігі")
+    await user.wait_for_message(containing="атауының бір бөлігін")
+    await user.send(f"/start {await make_invitation()}")  # a service survey instead
+    await user.wait_for_message(containing="Выберите язык")
+    await rate(user, HAPPY_PATH_KK[:-1])
+    await user.send("Бәрі жақсы болды")  # the survey's comment, not a title
+    await user.wait_for_message(containing="Рақмет")
+    [response] = await stored(session_factory)
+    assert (await answers_of(session_factory, response.id))["comment"] == "Бәрі жақсы болды"
+    assert await ratings(session_factory) == []

@@ -8,6 +8,7 @@ and its text handler takes only the title being searched or a rating's typed ans
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -25,13 +26,15 @@ from bot.engine.flow import Ask, Completed, Step
 from bot.messages import text
 from bot.telegram.keyboards import stars
 from bot.telegram.render import refusal
+from core.clock import utcnow
 from core.complaints import ComplaintDesk
 from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRatings, DatasetRefused
 from core.identity import AddressBox
 from core.models import Channel, Complaint, Dataset, DatasetRating, RatingStatus, Respondent
 from core.responses import ResponseStore
 
-SEARCHING = "ds_search:"  # FSM state while a title is awaited: "ds_search:<agency id>"
+# FSM state while a title is awaited: "ds_search:<agency id>:<when, epoch seconds>"
+SEARCHING = "ds_search:"
 TYPING = "ds_text:"  # while a rating's text answer is awaited: "ds_text:<rating id>"
 MIN_TYPED = 2
 MAX_TYPED = 200
@@ -193,7 +196,7 @@ async def open_dataset(
     elif before is RatingStatus.IN_PROGRESS:
         notice = text("resuming", lang)
     conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
-    if conversation is None:  # replaced between two statements: nothing to show but the start
+    if conversation is None:  # completed by another tap meanwhile: nothing left to ask
         await bot.send_message(chat_id, escape(text("stale_button", lang)))
         return
     shown = await DatasetRatings(session).rating(rating.id)
@@ -232,7 +235,7 @@ async def on_agency(
     agency = await DatasetRatings(store.session).agency(callback_data.a)
     if agency is None or not isinstance(query.message, Message):
         return query.answer(text("stale_button", lang), show_alert=True)
-    await state.set_state(f"{SEARCHING}{agency.id}")
+    await state.set_state(f"{SEARCHING}{agency.id}:{int(utcnow().timestamp())}")
     await query.message.edit_text(
         escape(text("dataset_type_title", lang, agency=agency.name(lang)))
     )
@@ -338,8 +341,12 @@ async def on_text(
     current = await state.get_state() or ""
     if datasets is None:
         raise SkipHandler
-    if current.startswith(SEARCHING) and current[len(SEARCHING) :].isdigit():
-        await _search(message, store, lang, int(current[len(SEARCHING) :]))
+    searching = _searching(current)
+    if searching is not None:
+        agency_id, since = searching
+        if await _survey_since(store, respondent, since):
+            raise SkipHandler  # a service survey was opened after: its typed answer
+        await _search(message, store, lang, agency_id)
         return
     rating = await _typing_rating(store, respondent, current)
     if rating is None:
@@ -372,9 +379,11 @@ async def _typing_rating(
     ratings = DatasetRatings(store.session)
     if current.startswith(TYPING) and current[len(TYPING) :].isdigit():
         found = await ratings.rating(int(current[len(TYPING) :]))
-        if found is not None and found.respondent_id == respondent.id:
-            return found
-        return None
+        if found is None or found.respondent_id != respondent.id:
+            return None
+        if await _survey_since(store, respondent, found.updated_at):
+            return None  # a service survey was opened after: its typed answer
+        return found
     if current:
         return None  # another step (a complaint's text) waits for it
     if await store.open_response(respondent) is not None:
@@ -383,6 +392,20 @@ async def _typing_rating(
     if draft is not None and draft.category is not None and draft.text is None:
         return None  # a complaint waits for its text
     return await ratings.in_progress(respondent)
+
+
+def _searching(current: str) -> tuple[int, datetime] | None:
+    """The agency and start of a title search the FSM state names, if it names one."""
+    agency, _, since = current.removeprefix(SEARCHING).partition(":")
+    if not current.startswith(SEARCHING) or not agency.isdigit() or not since.isdigit():
+        return None
+    return int(agency), datetime.fromtimestamp(int(since), UTC)
+
+
+async def _survey_since(store: ResponseStore, respondent: Respondent, since: datetime) -> bool:
+    """A service survey in progress touched after `since`: the text is more likely its answer."""
+    response = await store.open_response(respondent)
+    return response is not None and response.updated_at > since
 
 
 async def _search(message: Message, store: ResponseStore, lang: str, agency_id: int) -> None:
