@@ -47,6 +47,10 @@ class ComplaintView:
     problem: DatasetProblem | None  # set only on a data set's problem report
     overdue: bool
 
+    @property
+    def about_dataset(self) -> bool:
+        return self.problem is not None
+
 
 @dataclass(frozen=True)
 class Filters:

@@ -272,9 +272,16 @@ class ComplaintRules:
     default_working_days: int
     categories: dict[str, int]
     remind_working_days_before: int
+    dataset_problem_working_days: int | None = None  # None: the default
 
     def working_days(self, category: ComplaintCategory) -> int:
         return self.categories.get(category.value, self.default_working_days)
+
+    def problem_working_days(self) -> int:
+        """Working days to answer a problem report about an open data set."""
+        if self.dataset_problem_working_days is None:
+            return self.default_working_days
+        return self.dataset_problem_working_days
 
 
 def rules_from(data: dict[str, Any]) -> ComplaintRules:
@@ -287,6 +294,9 @@ def rules_from(data: dict[str, Any]) -> ComplaintRules:
         default_working_days=int(data["default_working_days"]),
         categories=categories,
         remind_working_days_before=int(data.get("remind_working_days_before", 3)),
+        dataset_problem_working_days=(
+            int(data["dataset_problem"]) if data.get("dataset_problem") is not None else None
+        ),
     )
 
 
@@ -307,6 +317,17 @@ def deadline_for(
     rules = rules or complaint_rules()
     calendar = calendar or kazakhstan_calendar()
     return calendar.add_working_days(reporting_day(received_at), rules.working_days(category))
+
+
+def problem_deadline(
+    received_at: datetime,
+    rules: ComplaintRules | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> date:
+    """The last day to answer a data set's problem report, counted like a complaint's."""
+    rules = rules or complaint_rules()
+    calendar = calendar or kazakhstan_calendar()
+    return calendar.add_working_days(reporting_day(received_at), rules.problem_working_days())
 
 
 # Which moves the agency may make; the citizen only files (draft -> received).

@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from admin.api import setup_api
 from admin.web.app import setup_admin
+from bot.datasets import DatasetDesk
 from bot.engine.definition import SurveyDefinition, load_survey_dir
 from bot.opening import SurveyDesk
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.runner import mount_webhook, polling_context
 from bot.web.complaints import setup_web_complaints
+from bot.web.datasets import setup_web_datasets
 from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
@@ -116,6 +118,9 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
     setup_web_complaints(app, scrub)
+    datasets = DatasetDesk.from_surveys(surveys, scrub)
+    if datasets is not None:
+        setup_web_datasets(app, datasets)
     setup_admin(
         app,
         settings=settings,

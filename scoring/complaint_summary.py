@@ -53,6 +53,18 @@ CATEGORIES: Final = (
     "other",
 )
 OPEN_STATUSES: Final = frozenset({"received", "in_review"})
+# Problem reports about open data sets (filed like complaints, counted under their own heading).
+PROBLEM_COLUMNS: Final = (
+    "complaint_id",
+    "agency",
+    "received_at",
+    "problem",
+    "dataset",
+    "status",
+    "deadline",
+    "answered_at",
+)
+PROBLEM_KINDS: Final = ("missing_fields", "outdated", "broken_link", "wrong_values", "other")
 # The label of complaints without a category, service or office (counted, never tested).
 UNKNOWN: Final = ""
 DIMENSIONS: Final = ("office", "service")
@@ -172,6 +184,18 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class ProblemReports:
+    """Problem reports about the agency's open data sets received in the period."""
+
+    total: int
+    by_kind: tuple[Count, ...]
+    by_dataset: tuple[Count, ...]
+    open: int  # received or in review now
+    open_overdue: int  # of those, past the deadline
+    answered_late: int
+
+
+@dataclass(frozen=True)
 class ComplaintSummary:
     """Everything an agency's summary says; render with :func:`render_summary`."""
 
@@ -189,6 +213,7 @@ class ComplaintSummary:
     over_represented: tuple[OverRepresented, ...]
     rating: Rating
     list_top: int = 8  # names a message lists per count (the rules' list_top)
+    problems: ProblemReports | None = None  # data-set problem reports, when a frame was given
 
     @property
     def is_empty(self) -> bool:
@@ -414,6 +439,26 @@ def _over_represented(
     return found
 
 
+def problem_reports(problems: pd.DataFrame, now: datetime | pd.Timestamp) -> ProblemReports:
+    """Counts of data-set problem reports (the columns of ``PROBLEM_COLUMNS``): by kind and by
+    data set (most first), how many are open now, open past their deadline, answered late."""
+    absent = [name for name in PROBLEM_COLUMNS if name not in problems.columns]
+    if absent:
+        raise ValueError(f"the problem reports frame lacks the columns {', '.join(absent)}")
+    now_utc = _utc(now)
+    deadline = _timestamps(problems["deadline"])
+    answered = _timestamps(problems["answered_at"])
+    is_open = _labels(problems["status"]).isin(OPEN_STATUSES)
+    return ProblemReports(
+        total=len(problems),
+        by_kind=_counts(_labels(problems["problem"])),
+        by_dataset=_counts(_labels(problems["dataset"])),
+        open=int(is_open.sum()),
+        open_overdue=int((is_open & deadline.notna() & (deadline < now_utc)).sum()),
+        answered_late=int((answered.notna() & deadline.notna() & (answered > deadline)).sum()),
+    )
+
+
 def _period_column(history: pd.DataFrame) -> pd.Series:
     periods: pd.Series
     if "period" in history.columns:
@@ -434,6 +479,7 @@ def summarise(
     config: SummaryRules,
     agency: str | None = None,
     working_days: WorkingDays | None = None,
+    problems: pd.DataFrame | None = None,
 ) -> ComplaintSummary:
     """The summary of one agency's complaints received in ``[period_start, period_end)``.
 
@@ -445,6 +491,8 @@ def summarise(
     deadlines)`` gives the working days left to each deadline (the holiday calendar is
     core's); without it a ``working_days_left`` column is used if present, else Monday to
     Friday. ``agency``: named in the summary (default: the frame's single agency, if any).
+    ``problems``: the period's problem reports about the agency's open data sets (the columns
+    of ``PROBLEM_COLUMNS``), summed up under their own heading; None leaves them out.
     """
     frame = _ensure_columns(complaints)
     _ensure_columns(previous)
@@ -455,6 +503,7 @@ def summarise(
         agency = str(agencies[0]) if len(agencies) == 1 and agencies[0] != UNKNOWN else None
     start, end = _utc(period_start).date(), _utc(period_end).date()
     empty_deadlines = Deadlines(0, 0, 0, rules.near_breach_working_days)
+    reports = problem_reports(problems, now_utc) if problems is not None else None
     if frame.empty:
         return ComplaintSummary(
             agency=agency,
@@ -471,6 +520,7 @@ def summarise(
             over_represented=(),
             rating=Rating(None, 0),
             list_top=rules.list_top,
+            problems=reports,
         )
     if history is not None:
         _ensure_columns(history)
@@ -504,4 +554,5 @@ def summarise(
         over_represented=tuple(over),
         rating=_rating(frame),
         list_top=rules.list_top,
+        problems=reports,
     )

@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 
 import yaml
 
-from scoring.complaint_summary import UNKNOWN, ComplaintSummary, Count
+from scoring.complaint_summary import UNKNOWN, ComplaintSummary, Count, ProblemReports
 
 MAX_CHARS: Final = 4096  # Telegram's limit for one message
 SummaryLanguage = Literal["kk", "ru", "en"]
@@ -79,6 +79,28 @@ def _counts(
     return lines
 
 
+def _problem_lines(reports: ProblemReports | None, texts: Mapping[str, Any], top: int) -> list[str]:
+    """The data-set problem reports under their own heading (nothing when none were given)."""
+    if reports is None:
+        return []
+    if reports.total == 0:
+        return ["", str(texts["problems_none"])]
+    kinds = texts["problem_kinds"]
+    lines = [
+        "",
+        texts["problems"].format(
+            total=reports.total,
+            open=reports.open,
+            overdue=reports.open_overdue,
+            late=reports.answered_late,
+        ),
+    ]
+    named = tuple(Count(str(kinds.get(c.name, c.name)), c.count) for c in reports.by_kind)
+    lines += _counts(texts["problems_by_kind"], named, texts, top)
+    lines += _counts(texts["problems_by_dataset"], reports.by_dataset, texts, top)
+    return lines
+
+
 def _lines(
     summary: ComplaintSummary,
     texts: Mapping[str, Any],
@@ -93,7 +115,8 @@ def _lines(
     else:
         lines = [texts["title_no_agency"].format(**dates)]
     if summary.is_empty:
-        return [*lines, texts["nothing"].format(previous=summary.previous_total)]
+        nothing = texts["nothing"].format(previous=summary.previous_total)
+        return [*lines, nothing, *_problem_lines(summary.problems, texts, top)]
     lines.append(
         texts["volume"].format(
             total=summary.total,
@@ -141,6 +164,7 @@ def _lines(
     lines += _counts(texts["by_category"], summary.by_category, texts, top, categories=True)
     lines += _counts(texts["by_service"], summary.by_service, texts, top)
     lines += _counts(texts["by_office"], summary.by_office, texts, top)
+    lines += _problem_lines(summary.problems, texts, top)
     return lines
 
 
@@ -155,11 +179,12 @@ def render_summary(
 
     Order: title, volume and change, deadlines, rating of answers, over-represented offices and
     services, themes with quotes, then the counts by category, service and office (``top``
-    names each, by default the rules' ``list_top``; the rest summed). Too long, it is
-    shortened in steps until it fits: one quote per theme, then no quotes and 5 names per
-    count, then 3 names; if it still does not fit, whole lines are cut from the end and a
-    last line says the message was shortened. An agency without complaints gets two lines:
-    the title and "nothing this period".
+    names each, by default the rules' ``list_top``; the rest summed), then, when the summary
+    has them, the problem reports about the agency's open data sets (by kind and data set).
+    Too long, it is shortened in steps until it fits: one quote per theme, then no quotes and
+    5 names per count, then 3 names; if it still does not fit, whole lines are cut from the
+    end and a last line says the message was shortened. An agency without complaints gets the
+    title and "nothing this period" (and the problem reports, when given).
     """
     if lang not in LANGUAGES:
         raise ValueError(f"a summary is written in kk, ru or en, not {lang!r}")

@@ -28,8 +28,9 @@ from aiohttp import JsonPayload
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.datasets import DatasetDesk
 from bot.opening import SurveyDesk
-from bot.telegram import common, complaints, link, staff_chats, start, survey
+from bot.telegram import common, complaints, datasets, link, staff_chats, start, survey
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -48,6 +49,7 @@ COMMANDS = {
         ("lang", "Тілді ауыстыру"),
         ("link", "Шақыруларды осында алу"),
         ("complaint", "Шағым беру"),
+        ("data", "Ашық деректерді бағалау"),
         ("stop", "Тоқтату және мені ұмыту"),
     ],
     "ru": [
@@ -55,6 +57,7 @@ COMMANDS = {
         ("lang", "Сменить язык"),
         ("link", "Получать приглашения здесь"),
         ("complaint", "Подать жалобу"),
+        ("data", "Оценить открытые данные"),
         ("stop", "Прервать и забыть меня"),
     ],
     "en": [
@@ -62,6 +65,7 @@ COMMANDS = {
         ("lang", "Change language"),
         ("link", "Get invitations here"),
         ("complaint", "File a complaint"),
+        ("data", "Rate open data"),
         ("stop", "Stop and forget me"),
     ],
 }
@@ -137,6 +141,7 @@ def build_dispatcher(
         box=AddressBox(settings.secret_bytes()),
         link_secret=settings.secret_bytes(),
         complaint_scrub=complaint_scrub,
+        datasets=DatasetDesk.from_surveys(desk.surveys, complaint_scrub),
     )
     dispatcher.update.outer_middleware(ClaimMiddleware(UpdateClaims(redis)))
     dispatcher.update.outer_middleware(CardStateMiddleware(storage))
@@ -146,8 +151,12 @@ def build_dispatcher(
         observer.outer_middleware(PersonMiddleware(settings.secret_bytes()))
         observer.middleware(RespondentMiddleware())
     # Complaints before the survey: a complaint's typed text must reach its draft before the
-    # survey router, which answers any text outside a survey with "no survey open".
+    # survey router, which answers any text outside a survey with "no survey open". Data sets
+    # first: their /start filter takes only `ds-` payloads, their text handler only a title
+    # being searched or a rating's typed answer, and the complaints router would otherwise
+    # clear the search's FSM state.
     citizens = [
+        datasets.build_router(),
         start.build_router(),
         link.build_router(),
         complaints.build_router(),
@@ -159,7 +168,8 @@ def build_dispatcher(
     for router in citizens:
         router.message.filter(F.chat.type == ChatType.PRIVATE)
     # Staff chats' commands: ahead of common's catch-all, which answers "unknown command".
-    dispatcher.include_routers(*citizens[:3], staff_chats.build_router(), *citizens[3:])
+    survey_and_catch_all = citizens[-2:]
+    dispatcher.include_routers(*citizens[:-2], staff_chats.build_router(), *survey_and_catch_all)
     return dispatcher
 
 

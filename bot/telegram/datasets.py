@@ -1,0 +1,444 @@
+"""Rating an open data set in the chat: `/data` (pick the agency, type part of a title, pick the
+set) or a deep link `/start ds-<external id>` from a data set's page or QR code; then the
+feedback survey, one card per question, each answer stored at once in the person's rating of
+the day; a problem reported in it is filed for the agency, with its reference number.
+
+Included before the other routers: its `/start ds-…` filter lets every other payload through,
+and its text handler takes only the title being searched or a rating's typed answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.methods import AnswerCallbackQuery
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.datasets import Answered, DatasetDesk
+from bot.engine.definition import Question, QuestionType
+from bot.engine.flow import Ask, Completed, Step
+from bot.messages import text
+from bot.telegram.keyboards import stars
+from bot.telegram.render import refusal
+from core.clock import utcnow
+from core.complaints import ComplaintDesk
+from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRatings, DatasetRefused
+from core.identity import AddressBox
+from core.models import Channel, Complaint, Dataset, DatasetRating, RatingStatus, Respondent
+from core.responses import ResponseStore
+
+# FSM state while a title is awaited: "ds_search:<agency id>:<when, epoch seconds>"
+SEARCHING = "ds_search:"
+TYPING = "ds_text:"  # while a rating's text answer is awaited: "ds_text:<rating id>"
+MIN_TYPED = 2
+MAX_TYPED = 200
+
+
+class DataAgency(CallbackData, prefix="dg"):
+    a: int  # agency id
+
+
+class DataPick(CallbackData, prefix="dk"):
+    d: int  # dataset id
+
+
+class DataAnswer(CallbackData, prefix="dv"):
+    r: int  # rating id
+    q: int  # question index in the definition
+    v: str  # raw value ("" = skip)
+
+
+def agencies_keyboard(agencies: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for agency_id, name in agencies[:100]:  # Telegram takes 100 buttons at most
+        builder.button(text=name[:60], callback_data=DataAgency(a=agency_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def datasets_keyboard(datasets: list[Dataset], lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for dataset in datasets:
+        builder.button(text=dataset.title(lang)[:60], callback_data=DataPick(d=dataset.id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def question_keyboard(
+    rating_id: int, index: int, question: Question, lang: str
+) -> InlineKeyboardMarkup | None:
+    """The buttons of one question of the feedback survey (single-value questions only)."""
+    builder = InlineKeyboardBuilder()
+
+    def answer(label: str, value: str) -> None:
+        builder.button(text=label, callback_data=DataAnswer(r=rating_id, q=index, v=value))
+
+    sizes: list[int] = []
+    if question.type is QuestionType.RATING:
+        for value in range(5, 0, -1):
+            answer(stars(value), str(value))
+        sizes = [1] * 5
+    elif question.type is QuestionType.NPS:
+        for value in range(11):
+            answer(str(value), str(value))
+        sizes = [6, 5]
+    elif question.type is QuestionType.YES_NO:
+        answer(text("button_yes", lang), "yes")
+        answer(text("button_no", lang), "no")
+        sizes = [2]
+    elif question.type is QuestionType.SELECT_ONE:
+        for choice in question.choices:
+            answer(choice.text(lang), choice.name)
+        sizes = [1] * len(question.choices)
+    if not question.required:
+        answer(text("button_skip", lang), "")
+        sizes.append(1)
+    if not sizes:
+        return None
+    builder.adjust(*sizes)
+    return builder.as_markup()
+
+
+def card(
+    step: Step,
+    desk: DatasetDesk,
+    rating: DatasetRating,
+    lang: str,
+    filed: Complaint | None = None,
+    notice: str | None = None,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The message for a step of a rating: the question with its buttons, or the thank-you
+    (with the problem report's reference when one was filed)."""
+    definition = desk.definition
+    dataset = rating.dataset
+    lines: list[str] = []
+    if notice:
+        lines.append(escape(notice))
+    if isinstance(step, Completed):
+        lines.append(f"✅ {escape(definition.thanks.get(lang) or definition.thanks['ru'])}")
+        if filed is not None and filed.deadline is not None:
+            deadline = filed.deadline.strftime("%d.%m.%Y")
+            lines.append(
+                escape(
+                    text("dataset_report_filed", lang, reference=filed.reference, deadline=deadline)
+                )
+            )
+        return "\n\n".join(lines), None
+    if step.error is not None:
+        lines.append(f"⚠️ {escape(refusal(step.error, lang))}")
+    question = step.question
+    head = f"<i>{escape(dataset.title(lang))}</i>\n<i>{escape(dataset.agency.name(lang))}</i>"
+    if step.number == 1 and definition.intro:
+        head += f"\n{escape(definition.intro.get(lang) or definition.intro['ru'])}"
+    progress = escape(text("progress", lang, number=step.number, total=step.total))
+    body = f"{head}\n\n{progress}\n\n<b>{escape(question.text(lang))}</b>"
+    hint = question.hint_text(lang)
+    if hint:
+        body += f"\n<i>{escape(hint)}</i>"
+    if question.type is QuestionType.TEXT:
+        body += f"\n\n{escape(text('type_answer', lang))}"
+    lines.append(body)
+    index = definition.index_of(question.name)
+    return "\n\n".join(lines), question_keyboard(rating.id, index, question, lang)
+
+
+async def _awaiting(state: FSMContext, step: Step, rating: DatasetRating) -> None:
+    """Remember (may be lost) whether the chat's next text is this rating's answer."""
+    typing = isinstance(step, Ask) and step.question.type is QuestionType.TEXT
+    await state.set_state(f"{TYPING}{rating.id}" if typing else None)
+
+
+async def _show(
+    bot: Bot,
+    chat_id: int,
+    step: Step,
+    desk: DatasetDesk,
+    rating: DatasetRating,
+    lang: str,
+    state: FSMContext,
+    *,
+    notice: str | None = None,
+    filed: Complaint | None = None,
+) -> None:
+    body, markup = card(step, desk, rating, lang, filed, notice)
+    await bot.send_message(chat_id, body, reply_markup=markup)
+    await _awaiting(state, step, rating)
+
+
+async def open_dataset(
+    chat_id: int,
+    dataset: Dataset,
+    bot: Bot,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    datasets: DatasetDesk,
+    box: AddressBox,
+    state: FSMContext,
+) -> None:
+    """Start (or resume) today's rating of the set and show its current question."""
+    session = store.session
+    # The way back to this chat, for the answer to a problem report (kept encrypted).
+    await store.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    if respondent.language is None:
+        await store.set_language(respondent, lang)
+    before = await DatasetRatings(session).rating_today(respondent, dataset)
+    rating = await datasets.start(session, respondent, dataset, Channel.TELEGRAM, lang)
+    notice = None
+    if before is RatingStatus.COMPLETED:
+        notice = text("dataset_rated_again", lang)
+    elif before is RatingStatus.IN_PROGRESS:
+        notice = text("resuming", lang)
+    conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
+    if conversation is None:  # completed by another tap meanwhile: nothing left to ask
+        await bot.send_message(chat_id, escape(text("stale_button", lang)))
+        return
+    shown = await DatasetRatings(session).rating(rating.id)
+    assert shown is not None
+    await _show(bot, chat_id, conversation.current(), datasets, shown, lang, state, notice=notice)
+
+
+async def on_data(
+    message: Message,
+    store: ResponseStore,
+    lang: str,
+    datasets: DatasetDesk | None,
+    state: FSMContext,
+) -> None:
+    if datasets is None:
+        await message.answer(escape(text("dataset_off", lang)))
+        return
+    agencies = await DatasetRatings(store.session).agencies()
+    if not agencies:
+        await message.answer(escape(text("dataset_none_published", lang)))
+        return
+    await state.set_state(None)
+    await message.answer(
+        escape(text("dataset_pick_agency", lang)),
+        reply_markup=agencies_keyboard([(a.id, a.name(lang)) for a in agencies]),
+    )
+
+
+async def on_agency(
+    query: CallbackQuery,
+    callback_data: DataAgency,
+    store: ResponseStore,
+    lang: str,
+    state: FSMContext,
+) -> AnswerCallbackQuery:
+    agency = await DatasetRatings(store.session).agency(callback_data.a)
+    if agency is None or not isinstance(query.message, Message):
+        return query.answer(text("stale_button", lang), show_alert=True)
+    await state.set_state(f"{SEARCHING}{agency.id}:{int(utcnow().timestamp())}")
+    await query.message.edit_text(
+        escape(text("dataset_type_title", lang, agency=agency.name(lang)))
+    )
+    return query.answer()
+
+
+async def on_pick(
+    query: CallbackQuery,
+    callback_data: DataPick,
+    bot: Bot,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    datasets: DatasetDesk | None,
+    box: AddressBox,
+    state: FSMContext,
+) -> AnswerCallbackQuery:
+    if datasets is None:
+        return query.answer(text("dataset_off", lang), show_alert=True)
+    found = await DatasetRatings(store.session).dataset(callback_data.d)
+    if isinstance(found, DatasetRefused):
+        return query.answer(text(found.reason, lang), show_alert=True)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    await open_dataset(chat_id, found, bot, store, respondent, lang, datasets, box, state)
+    return query.answer()
+
+
+async def on_deep_link(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    datasets: DatasetDesk | None,
+    box: AddressBox,
+    state: FSMContext,
+) -> None:
+    if datasets is None:
+        await message.answer(escape(text("dataset_off", lang)))
+        return
+    found = await DatasetRatings(store.session).by_payload(command.args or "")
+    if isinstance(found, DatasetRefused):
+        await message.answer(escape(text(found.reason, lang)))
+        return
+    await open_dataset(message.chat.id, found, bot, store, respondent, lang, datasets, box, state)
+
+
+async def on_answer(
+    query: CallbackQuery,
+    callback_data: DataAnswer,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    datasets: DatasetDesk | None,
+    state: FSMContext,
+) -> AnswerCallbackQuery:
+    name = datasets.question_name(callback_data.q) if datasets is not None else None
+    ratings = DatasetRatings(store.session)
+    rating = await ratings.rating(callback_data.r)
+    if datasets is None or name is None or rating is None or rating.respondent_id != respondent.id:
+        return query.answer(text("stale_button", lang), show_alert=True)
+    if rating.status is RatingStatus.COMPLETED:
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+        return query.answer(text("completed", lang))
+    answered = await datasets.answer(
+        store.session, respondent, rating, Channel.TELEGRAM, name, callback_data.v or None
+    )
+    if answered is None:
+        return query.answer(text("stale_button", lang), show_alert=True)
+    await _edit(query, answered, datasets, rating, lang, state)
+    return query.answer()
+
+
+async def _edit(
+    query: CallbackQuery,
+    answered: Answered,
+    datasets: DatasetDesk,
+    rating: DatasetRating,
+    lang: str,
+    state: FSMContext,
+) -> None:
+    body, markup = card(answered.step, datasets, rating, lang, answered.filed)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(body, reply_markup=markup)
+    await _awaiting(state, answered.step, rating)
+
+
+async def on_text(
+    message: Message,
+    bot: Bot,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    datasets: DatasetDesk | None,
+    state: FSMContext,
+) -> None:
+    """A title being searched, or a rating's typed answer; any other text goes on to the
+    complaint and survey routers."""
+    current = await state.get_state() or ""
+    if datasets is None:
+        raise SkipHandler
+    searching = _searching(current)
+    if searching is not None:
+        agency_id, since = searching
+        if await _survey_since(store, respondent, since):
+            raise SkipHandler  # a service survey was opened after: its typed answer
+        await _search(message, store, lang, agency_id)
+        return
+    rating = await _typing_rating(store, respondent, current)
+    if rating is None:
+        raise SkipHandler
+    conversation = await datasets.conversation(store.session, respondent, rating, Channel.TELEGRAM)
+    step = conversation.current() if conversation is not None else None
+    if not isinstance(step, Ask):
+        await state.set_state(None)
+        raise SkipHandler
+    if step.question.type is not QuestionType.TEXT:
+        # The rating waits for a button: show its question again, with the buttons.
+        notice = text("use_buttons", lang)
+        await _show(bot, message.chat.id, step, datasets, rating, lang, state, notice=notice)
+        return
+    answered = await datasets.answer(
+        store.session, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
+    )
+    if answered is None:
+        raise SkipHandler
+    await _show(
+        bot, message.chat.id, answered.step, datasets, rating, lang, state, filed=answered.filed
+    )
+
+
+async def _typing_rating(
+    store: ResponseStore, respondent: Respondent, current: str
+) -> DatasetRating | None:
+    """The rating whose typed answer this text is: the one the FSM names, or (the FSM lost, a
+    restart without Redis) the person's rating in progress when nothing else waits for text."""
+    ratings = DatasetRatings(store.session)
+    if current.startswith(TYPING) and current[len(TYPING) :].isdigit():
+        found = await ratings.rating(int(current[len(TYPING) :]))
+        if found is None or found.respondent_id != respondent.id:
+            return None
+        if await _survey_since(store, respondent, found.updated_at):
+            return None  # a service survey was opened after: its typed answer
+        return found
+    if current:
+        return None  # another step (a complaint's text) waits for it
+    if await store.open_response(respondent) is not None:
+        return None  # a service survey in progress: its typed answer
+    draft = await ComplaintDesk(store.session).latest_draft(respondent)
+    if draft is not None and draft.category is not None and draft.text is None:
+        return None  # a complaint waits for its text
+    return await ratings.in_progress(respondent)
+
+
+def _searching(current: str) -> tuple[int, datetime] | None:
+    """The agency and start of a title search the FSM state names, if it names one."""
+    agency, _, since = current.removeprefix(SEARCHING).partition(":")
+    if not current.startswith(SEARCHING) or not agency.isdigit() or not since.isdigit():
+        return None
+    return int(agency), datetime.fromtimestamp(int(since), UTC)
+
+
+async def _survey_since(store: ResponseStore, respondent: Respondent, since: datetime) -> bool:
+    """A service survey in progress touched after `since`: the text is more likely its answer."""
+    response = await store.open_response(respondent)
+    return response is not None and response.updated_at > since
+
+
+async def _search(message: Message, store: ResponseStore, lang: str, agency_id: int) -> None:
+    ratings = DatasetRatings(store.session)
+    agency = await ratings.agency(agency_id)
+    typed = " ".join((message.text or "").split())[:MAX_TYPED]
+    if agency is None:
+        await message.answer(escape(text("stale_button", lang)))
+        return
+    if len(typed) < MIN_TYPED:
+        await message.answer(escape(text("dataset_search_short", lang)))
+        return
+    found = await ratings.search(agency.id, typed)
+    if not found:
+        await message.answer(
+            escape(text("dataset_no_match", lang, agency=agency.name(lang), typed=typed))
+        )
+        return
+    await message.answer(
+        escape(text("dataset_matches", lang)), reply_markup=datasets_keyboard(found, lang)
+    )
+
+
+def build_router() -> Router:
+    """A fresh router; included first (see the module's docstring)."""
+    router = Router(name="datasets")
+    router.message.register(
+        on_deep_link,
+        CommandStart(deep_link=True, magic=F.args.startswith(PAYLOAD_PREFIX)),
+    )
+    router.message.register(on_data, Command("data"))
+    router.callback_query.register(on_agency, DataAgency.filter())
+    router.callback_query.register(on_pick, DataPick.filter())
+    router.callback_query.register(on_answer, DataAnswer.filter())
+    router.message.register(on_text, F.text, ~F.text.startswith("/"))
+    return router

@@ -1,0 +1,290 @@
+"""Rating an open data set on the mobile page: find it (agency, then part of its title), open its
+page (also where a data set's QR code or link leads), then the feedback survey one question per
+page, as the service survey. No JavaScript; every form is POST/redirect/GET; the visitor is the
+pseudonymous respondent of the signed cookie, like the rest of the web channel.
+
+    GET  /d              find: the agencies and a title search (a GET form: it changes nothing)
+    GET  /d/{id}         a data set's page (its external id): what it is and a Start button
+    POST /d/{id}         Start: open (or resume) today's rating, redirect to /dr/{ref}
+    GET  /dr/{ref}       the current question, or the thank-you (with a report's reference)
+    POST /dr/{ref}       answer (or skip) the current question, redirect to GET /dr/{ref}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.datasets import DatasetDesk
+from bot.engine.flow import Ask, InvalidAnswer
+from bot.web.keys import SEALS_KEY, SESSIONS_KEY, Seals
+from bot.web.pages import (
+    FormProblem,
+    Handler,
+    explain,
+    guarded,
+    in_language,
+    message_page,
+    page,
+    read_form,
+    redirect,
+    say,
+    wrong_method,
+)
+from bot.web.survey import question_view, raw_answer
+from bot.web.visits import (
+    Visit,
+    apply_language,
+    csrf_token,
+    find_respondent,
+    read_refusal,
+    refusal_param,
+    unsign,
+    visit_of,
+)
+from core.dataset_ratings import DatasetRatings, DatasetRefused
+from core.models import Dataset, DatasetRating, RatingStatus, Respondent
+from core.responses import ResponseStore
+
+DATASETS_KEY = web.AppKey("qanagat_web_datasets", DatasetDesk)
+MAX_TYPED = 200
+MIN_TYPED = 2
+REF_PREFIX = "ds"  # a rating's ref signs "ds<id>": a response's ref never opens a rating
+REFUSAL_STATUS = {
+    "dataset_unknown": 404,
+    "web_dataset_link_stale": 404,
+    "dataset_not_published": 404,
+    "dataset_withdrawn": 410,
+}
+
+
+def setup_web_datasets(app: web.Application, desk: DatasetDesk) -> None:
+    """Mount the data-set pages next to the survey pages (after `setup_web_channel`)."""
+    app[DATASETS_KEY] = desk
+    _route(app, "/d", get=find_page)
+    _route(app, "/d/{dataset}", get=dataset_page, post=start_rating)
+    _route(app, "/dr/{ref}", get=rating_page, post=answer)
+
+
+def _route(
+    app: web.Application,
+    path: str,
+    *,
+    get: Handler,
+    post: Handler | None = None,
+) -> None:
+    resource = app.router.add_resource(path)
+    resource.add_route("GET", guarded(get))
+    resource.add_route("HEAD", guarded(get))
+    if post is not None:
+        resource.add_route("POST", guarded(post))
+    resource.add_route("*", guarded(wrong_method))
+
+
+def dataset_path(external_id: str) -> str:
+    return f"/d/{quote(external_id, safe='')}"
+
+
+def rating_path(seals: Seals, rating_id: int) -> str:
+    return f"/dr/{quote(seals.refs.sign(f'{REF_PREFIX}{rating_id}'), safe='')}"
+
+
+def rating_id_of(seals: Seals, ref: str) -> int | None:
+    value = unsign(seals.refs, ref, limit=64)
+    if value is None or not value.startswith(REF_PREFIX):
+        return None
+    number = value.removeprefix(REF_PREFIX)
+    return int(number) if number.isascii() and number.isdigit() else None
+
+
+def _refused(request: web.Request, visit: Visit, reason: str) -> web.Response:
+    shown = "web_dataset_link_stale" if reason == "dataset_link_stale" else reason
+    return message_page(request, visit, shown, REFUSAL_STATUS.get(shown, 404), back="/d")
+
+
+# Finding a data set --------------------------------------------------------------------------
+
+
+async def find_page(request: web.Request) -> web.StreamResponse:
+    """GET /d: pick the agency and type part of the title; the matches, as links to their pages."""
+    visit = visit_of(request)
+    lang = visit.lang
+    code = request.query.get("agency", "")[:64]
+    typed = " ".join(request.query.get("q", "").split())[:MAX_TYPED]
+    async with request.app[SESSIONS_KEY]() as session:
+        await apply_language(ResponseStore(session), visit)
+        ratings = DatasetRatings(session)
+        agencies = await ratings.agencies()
+        chosen = next((agency for agency in agencies if agency.code == code), None)
+        searched = chosen is not None and "q" in request.query
+        found: list[Dataset] = []
+        problem = None
+        if searched and chosen is not None:
+            if len(typed) < MIN_TYPED:
+                problem = say("dataset_search_short", lang)
+            else:
+                found = await ratings.search(chosen.id, typed)
+                if not found:
+                    problem = say(
+                        "web_dataset_no_match", lang, {"agency": chosen.name(lang), "typed": typed}
+                    )
+    if not agencies:
+        return message_page(request, visit, "dataset_none_published", 404)
+    context = {
+        "title": say("web_dataset_title", lang),
+        "agencies": [
+            {"code": a.code, "name": a.name(lang), "selected": a is chosen} for a in agencies
+        ],
+        "typed": typed,
+        "error": problem,
+        "matches": [{"title": d.title(lang), "url": dataset_path(d.external_id)} for d in found],
+    }
+    return page(request, visit, "dataset_find.html", context)
+
+
+async def dataset_page(request: web.Request) -> web.StreamResponse:
+    """GET /d/{id}: the set's title, agency and link, and a Start button. Writes nothing."""
+    visit = visit_of(request)
+    external_id = request.match_info["dataset"]
+    async with request.app[SESSIONS_KEY]() as session:
+        await apply_language(ResponseStore(session), visit)
+        found = await DatasetRatings(session).by_payload(external_id)
+    if isinstance(found, DatasetRefused):
+        return _refused(request, visit, found.reason)
+    definition = request.app[DATASETS_KEY].definition
+    lang = visit.lang
+    context = {
+        "title": in_language(definition.title, lang),
+        "dataset": found.title(lang),
+        "agency": found.agency.name(lang),
+        "url": found.url if found.url.startswith(("https://", "http://")) else None,
+        "intro": in_language(definition.intro, lang) if definition.intro else None,
+        "action": dataset_path(found.external_id),
+        "csrf": csrf_token(request.app[SEALS_KEY], _scope(found.external_id), visit.key),
+    }
+    return page(request, visit, "dataset_landing.html", context)
+
+
+def _scope(external_id: str) -> str:
+    return f"dataset:{external_id}"
+
+
+async def start_rating(request: web.Request) -> web.StreamResponse:
+    """POST /d/{id}: the Start button; open (or resume) today's rating, go to its question."""
+    visit = visit_of(request)
+    external_id = request.match_info["dataset"]
+    form = await read_form(request, visit, _scope(external_id))
+    if isinstance(form, FormProblem):
+        return message_page(request, visit, "web_bad_request", 403, back=dataset_path(external_id))
+    desk = request.app[DATASETS_KEY]
+    async with request.app[SESSIONS_KEY]() as session:
+        found = await DatasetRatings(session).by_payload(external_id)
+        if isinstance(found, DatasetRefused):
+            return _refused(request, visit, found.reason)
+        respondent = await ResponseStore(session).respondent(visit.key, visit.lang)
+        rating = await desk.start(session, respondent, found, visit.channel, visit.lang)
+    return redirect(request, visit, rating_path(request.app[SEALS_KEY], rating.id))
+
+
+# The survey ------------------------------------------------------------------------------------
+
+
+async def _owned(
+    request: web.Request, session: AsyncSession, visit: Visit
+) -> tuple[Respondent, DatasetRating] | web.Response:
+    """The rating a ref names, if it is this visitor's; otherwise the page to show instead."""
+    rating_id = rating_id_of(request.app[SEALS_KEY], request.match_info["ref"])
+    rating = await DatasetRatings(session).rating(rating_id) if rating_id is not None else None
+    if rating is None:
+        return message_page(request, visit, "web_not_found", 404)
+    respondent = await find_respondent(session, visit.key)
+    if respondent is None or rating.respondent_id != respondent.id:
+        return message_page(request, visit, "web_session_lost", 403)
+    return respondent, rating
+
+
+async def rating_page(request: web.Request) -> web.StreamResponse:
+    """GET /dr/{ref}: the current question, or the thank-you page."""
+    visit = visit_of(request)
+    desk = request.app[DATASETS_KEY]
+    seals = request.app[SEALS_KEY]
+    ref = request.match_info["ref"]
+    lang = visit.lang
+    async with request.app[SESSIONS_KEY]() as session:
+        await apply_language(ResponseStore(session), visit)
+        owned = await _owned(request, session, visit)
+        if isinstance(owned, web.Response):
+            return owned
+        respondent, rating = owned
+        step = None
+        if rating.status is RatingStatus.IN_PROGRESS:
+            conversation = await desk.conversation(session, respondent, rating, visit.channel)
+            step = conversation.current() if conversation is not None else None
+        if not isinstance(step, Ask):
+            report = await DatasetRatings(session).report_of(rating.id)
+            filed = None
+            if report is not None and report.deadline is not None:
+                filed = say(
+                    "web_dataset_report_filed",
+                    lang,
+                    {
+                        "reference": report.reference,
+                        "deadline": report.deadline.strftime("%d.%m.%Y"),
+                    },
+                )
+            thanks = {
+                "title": in_language(desk.definition.title, lang),
+                "thanks": in_language(desk.definition.thanks, lang),
+                "complaint": filed,
+                "complaint_url": None,
+                "service": rating.dataset.title(lang),
+            }
+            return page(request, visit, "thanks.html", thanks)
+    definition = desk.definition
+    error = step.error or read_refusal(seals, ref, request.query.get("e"))
+    first = step.number == 1
+    context: dict[str, Any] = {
+        "title": in_language(definition.title, lang),
+        "service": rating.dataset.title(lang),
+        "agency": rating.dataset.agency.name(lang),
+        "intro": in_language(definition.intro, lang) if first and definition.intro else None,
+        "progress": say("progress", lang, {"number": step.number, "total": step.total}),
+        "number": step.number,
+        "total": step.total,
+        "error": explain(error, lang),
+        "q": question_view(step.question, lang),
+        "action": rating_path(seals, rating.id),
+        "csrf": csrf_token(seals, ref, visit.key),
+    }
+    return page(request, visit, "question.html", context)
+
+
+async def answer(request: web.Request) -> web.StreamResponse:
+    """POST /dr/{ref}: one answer (or a skip) to the current question, then back to GET."""
+    visit = visit_of(request)
+    seals = request.app[SEALS_KEY]
+    desk = request.app[DATASETS_KEY]
+    ref = request.match_info["ref"]
+    form = await read_form(request, visit, ref)
+    async with request.app[SESSIONS_KEY]() as session:
+        owned = await _owned(request, session, visit)
+        if isinstance(owned, web.Response):
+            return owned
+        respondent, rating = owned
+        here = rating_path(seals, rating.id)
+        if form is FormProblem.TOO_LARGE:
+            refusal = refusal_param(seals, ref, InvalidAnswer("web_too_large"))
+            return redirect(request, visit, f"{here}?{urlencode({'e': refusal})}")
+        if isinstance(form, FormProblem):
+            return message_page(request, visit, "web_bad_request", 403, back=here)
+        if rating.status is not RatingStatus.IN_PROGRESS:
+            return redirect(request, visit, here)
+        name, raw = raw_answer(desk.definition, form)
+        answered = await desk.answer(session, respondent, rating, visit.channel, name, raw)
+    if answered is not None and isinstance(answered.step, Ask) and answered.step.error is not None:
+        refusal = refusal_param(seals, ref, answered.step.error)
+        return redirect(request, visit, f"{here}?{urlencode({'e': refusal})}")
+    return redirect(request, visit, here)
