@@ -10,6 +10,8 @@
     GET  /admin/agencies/{code}/services/{service}, .../offices/{office}  pages/places.py
     GET  /admin/agencies/{code}/offices/{office}/poster?format=svg|png|pdf  pages/posters.py
     GET  /admin/users            users (admins)                          pages/people.py
+    POST /admin/users, /admin/users/role|disable|enable|password  add and change users
+    GET|POST /admin/apikeys, POST /admin/apikeys/revoke  API keys  pages/integration_keys.py
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
     GET|POST /admin/imports, POST /admin/imports/confirm  indicator files   pages/imports.py
@@ -40,6 +42,7 @@ from admin.web.pages import (
     agencies,
     complaints,
     imports,
+    integration_keys,
     methodology,
     overview,
     people,
@@ -104,6 +107,7 @@ def build_admin_app(
     report.setup(app)
     methodology.setup(app)
     people.setup(app)
+    integration_keys.setup(app)
     account.setup(app)
     imports.setup(app)
     responses.setup(app)

@@ -37,6 +37,7 @@ NAVIGATION = (
     ("imports", "nav_imports", {AdminRole.ADMIN}),
     ("complaints", "nav_complaints", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
+    ("apikeys", "nav_apikeys", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
 
