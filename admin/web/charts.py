@@ -20,6 +20,7 @@ class Mark:
     width: float
     height: float
     title: str  # shown on hover and read by screen readers
+    css: str = ""  # a class for its colour (grade bands), else the chart's own
 
 
 @dataclass
@@ -80,7 +81,9 @@ def bar_chart(
     label: str,
     number: Callable[[float], str],
     short: Callable[[str], str] = lambda s: s,
+    classes: Sequence[str] | None = None,
 ) -> Chart:
+    """Bars of counts; `classes` colours each bar (one CSS class per value)."""
     chart = Chart("bars", label)
     if not values:
         chart.empty = True
@@ -96,8 +99,9 @@ def bar_chart(
         height = span_y * value / top
         x = chart.left + index * slot + gap / 2
         positions.append(x + (slot - gap) / 2)
+        css = classes[index] if classes else ""
         chart.marks.append(
-            Mark(x, chart.bottom - height, slot - gap, height, f"{name}: {number(value)}")
+            Mark(x, chart.bottom - height, slot - gap, height, f"{name}: {number(value)}", css)
         )
     chart.y_ticks = [
         (chart.bottom - span_y * (i * step) / top, number(i * step))
