@@ -82,13 +82,15 @@ def bar_chart(
     number: Callable[[float], str],
     short: Callable[[str], str] = lambda s: s,
     classes: Sequence[str] | None = None,
+    width: int = WIDTH,
 ) -> Chart:
-    """Bars of counts; `classes` colours each bar (one CSS class per value)."""
-    chart = Chart("bars", label)
+    """Bars of counts; `classes` colours each bar (one CSS class per value), `width` is the
+    drawing's own (a narrower one keeps its text readable in half a page)."""
+    chart = Chart("bars", label, width=width)
     if not values:
         chart.empty = True
         return chart
-    step = nice_step(max(values))
+    step = max(1.0, nice_step(max(values)))  # counts: no gridline between two whole numbers
     top = step * math.ceil(max(values) / step) or step
     span_x = chart.right - chart.left
     span_y = chart.bottom - chart.top

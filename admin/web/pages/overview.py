@@ -17,6 +17,8 @@ from admin.web.render import Formats, page
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.funnel import FunnelStep
 
+GRADE_CHART_WIDTH = 600  # two side by side on a laptop, each label under its bar
+
 
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/", overview, name="overview")
@@ -160,6 +162,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
                         ),
                         fmt.int,
                         classes=[f"grade-{b.grade or 'none'}" for b in bands],
+                        width=GRADE_CHART_WIDTH,
                     )
                     for name, bands in grades.items()
                 },
