@@ -386,7 +386,11 @@ async def funnel(
     if office_id is not None:
         statement = statement.where(FunnelDaily.service_point_key == office_id)
     row = (await db.execute(scope(statement, reader, FunnelDaily.agency_id))).one()
-    counts = [int(value) for value in row]
+    return funnel_of([int(value) for value in row])
+
+
+def funnel_of(counts: Sequence[int]) -> Funnel:
+    """The funnel of one count per step (in STEPS order), with its rates."""
     served = counts[0]
     stages = []
     for index, (step, count) in enumerate(zip(STEPS, counts, strict=True)):

@@ -9,10 +9,13 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.figures import funnel_of
 from core.models import ScoreRun
 from tests.admin_fixtures import (
     AGENCY_EMAIL,
@@ -143,3 +146,25 @@ async def test_an_agency_reads_its_own_funnel_on_its_pages_and_no_one_elses(
         "/admin/agencies/AST/services/AST-S1?export=funnel&format=csv"
     )
     assert rows_of(body)[5][:2] == ["Завершено", "130"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=5, max_size=5))
+def test_funnel_rates_divide_by_what_came_before_and_never_by_zero(counts: list[int]) -> None:
+    found = funnel_of(counts)
+    assert [stage.count for stage in found.stages] == counts
+    for index, stage in enumerate(found.stages):
+        served, previous = counts[0], counts[index - 1] if index else 0
+        assert stage.of_served == (stage.count / served if served else None)
+        assert stage.of_previous == (stage.count / previous if index and previous else None)
+    invited, completed = counts[1], counts[4]
+    assert found.response_rate == (completed / invited if invited else None)
+    assert found.empty == (sum(counts) == 0)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=5, max_size=5))
+def test_a_narrowing_funnel_has_rates_between_zero_and_one(counts: list[int]) -> None:
+    narrowing = sorted(counts, reverse=True)
+    for stage in funnel_of(narrowing).stages:
+        for rate in (stage.of_served, stage.of_previous):
+            assert rate is None or 0 <= rate <= 1

@@ -250,3 +250,33 @@ async def test_a_key_needs_a_name_and_known_agencies(site: AdminSite) -> None:
     async with site.session_factory() as db:
         names = [k.name for k in await db.scalars(select(ApiKey))]
     assert names == ["eGov"]
+
+
+NASTY = ["a\x00@example.kz", "x" * 5000, "ALA\x00", "'; drop table admin_user; --", "١٢", ""]
+
+
+@pytest.mark.parametrize("value", NASTY)
+async def test_no_typed_value_breaks_a_form(site: AdminSite, value: str) -> None:
+    admin = await site.signed_in(ADMIN_EMAIL)
+    await admin.open("/admin/users")
+    for path, fields in (
+        ("/admin/users", [("email", value), ("role", value), ("agency", value)]),
+        ("/admin/users", [("email", NEW_EMAIL), ("role", "agency"), ("agency", value)]),
+        ("/admin/users", [("email", value), ("password", value), ("repeat", value)]),
+        ("/admin/users/role", [("email", value), ("role", "agency"), ("agency", value)]),
+        ("/admin/users/disable", [("email", value)]),
+        ("/admin/users/password", [("email", ANALYST_EMAIL), ("password", value)]),
+        ("/admin/apikeys", [("name", "eGov"), ("scope", "agencies"), ("agency", value)]),
+        ("/admin/apikeys/revoke", [("key", value)]),
+    ):
+        answer = await admin.send(path, *fields)
+        assert answer.status in (400, 404), (path, answer.status)
+        assert answer.error, path  # a reason, in words
+    named = await admin.send("/admin/apikeys", ("name", value), ("scope", "all"))
+    usable = bool(value) and "\x00" not in value and len(value) <= 100
+    assert named.status == (200 if usable else 400)  # any other text is a fine name
+    page = await admin.open(f"/admin/users?user={value[:100]}&done=user_added&email={value[:100]}")
+    assert page.status == 200 and "добавлен" not in page.html
+    async with site.session_factory() as db:
+        assert len(list(await db.scalars(select(ApiKey)))) == (1 if usable else 0)
+        assert len(await accounts.list_users(db)) == 4

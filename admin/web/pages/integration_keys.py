@@ -12,6 +12,7 @@ from sqlalchemy import select
 from admin.audit import Action, record
 from admin.web import words
 from admin.web.access import ADMINS, add_route, allow
+from admin.web.forms import form_text, form_texts
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
@@ -19,6 +20,7 @@ from core import apikeys
 from core.models import Agency
 
 MAX_NAME = 100
+MAX_CODE = 300  # longer than any code: compared, never cut to match another
 
 
 def setup(app: web.Application) -> None:
@@ -103,9 +105,13 @@ async def key_create(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     config = config_of(request)
     form = await request.post()
-    name = str(form.get("name", "")).strip()
-    codes = sorted({str(code).strip() for code in form.getall("agency", []) if str(code).strip()})
+    name = form_text(form, "name", MAX_NAME + 1)
+    chosen = form_texts(form, "agency", MAX_CODE)
     every = form.get("scope") == "all"
+    if chosen is None:  # a code no agency can have
+        message = words.say("agency_unknown", viewer.language, code="?")
+        return await _keys_page(request, error=message, status=400)
+    codes = sorted(set(chosen))
     if not name or len(name) > MAX_NAME:
         key = "apikey_name_required"
         return await _keys_page(request, error=words.say(key, viewer.language), status=400)
@@ -150,8 +156,8 @@ async def key_revoke(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     config = config_of(request)
     form = await request.post()
-    text = str(form.get("key", ""))
-    if not text.isdigit() or len(text) > 12:
+    text = form_text(form, "key", 13)
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
         message = words.say("apikey_unknown", viewer.language)
         return await _keys_page(request, error=message, status=400)
     async with config.session_factory() as db:

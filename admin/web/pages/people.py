@@ -21,6 +21,7 @@ from admin import accounts
 from admin.audit import Action, events_page, record
 from admin.web import words
 from admin.web.access import ADMINS, add_route, allow
+from admin.web.forms import clean, form_text
 from admin.web.keys import Viewer, client_of, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from admin.web.sessions import close_other_sessions
@@ -44,8 +45,19 @@ def setup(app: web.Application) -> None:
 
 
 def _field(form: MultiDictProxy[Any], name: str) -> str:
-    value = form.get(name, "")
-    return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+    return form_text(form, name, MAX_FIELD)
+
+
+def _passwords(form: MultiDictProxy[Any]) -> tuple[str, str]:
+    """The new password and its repetition, unstripped (spaces may be part of a passphrase);
+    one that is not usable text reads as empty and is refused as too short."""
+    limit = accounts.MAX_PASSWORD_LENGTH + 1
+
+    def read(name: str) -> str:
+        value = form.get(name, "")
+        return value[:limit] if isinstance(value, str) and clean(value, limit) else ""
+
+    return read("password"), read("repeat")
 
 
 def _role(text: str) -> AdminRole | None:
@@ -66,7 +78,7 @@ async def user_list(request: web.Request) -> web.StreamResponse:
     return await _users_page(
         request,
         notice=done if done in DONE else None,
-        chosen=request.query.get("user", "")[:MAX_FIELD],
+        chosen=clean(request.query.get("user", ""), MAX_FIELD),
     )
 
 
@@ -112,6 +124,9 @@ async def _users_page(
         links={"email": "href"},
     )
     wanted = accounts.normalise_email(chosen)
+    named = accounts.normalise_email(clean(request.query.get("email", ""), MAX_FIELD))
+    if not any(u.email == named for u, _code in users):
+        notice = None
     managed = next(
         ({"user": u, "agency": code or ""} for u, code in users if u.email == wanted and wanted),
         None,
@@ -125,7 +140,7 @@ async def _users_page(
                 "table": table,
                 "exports": export_links(request, table),
                 "notice": notice,
-                "notice_email": request.query.get("email", "")[:MAX_FIELD],
+                "notice_email": named,
                 "error": error,
                 "managed": managed,
                 "agencies": agencies,
@@ -206,8 +221,8 @@ async def user_add(request: web.Request) -> web.StreamResponse:
         role = _role(_field(form, "role"))
         if role is None:
             raise accounts.AccountError("role_unknown")
-        password = str(form.get("password", ""))[: accounts.MAX_PASSWORD_LENGTH + 1]
-        if password != str(form.get("repeat", ""))[: accounts.MAX_PASSWORD_LENGTH + 1]:
+        password, repeat = _passwords(form)
+        if password != repeat:
             raise accounts.AccountError("password_mismatch")
         # The agency select is on the form whatever the role: it counts for agency users only.
         agency = (_field(form, "agency") or None) if role is AdminRole.AGENCY else None
@@ -289,8 +304,8 @@ async def user_password(request: web.Request) -> web.StreamResponse:
 
     async def reset(db: AsyncSession, viewer: Viewer, form: MultiDictProxy[Any]) -> tuple[str, str]:
         user = await _other_user(db, viewer, _field(form, "email"))
-        password = str(form.get("password", ""))[: accounts.MAX_PASSWORD_LENGTH + 1]
-        if password != str(form.get("repeat", ""))[: accounts.MAX_PASSWORD_LENGTH + 1]:
+        password, repeat = _passwords(form)
+        if password != repeat:
             raise accounts.AccountError("password_mismatch")
         await accounts.reset_password(
             db, user.email, password, config.settings.admin_password_min_length, now=config.clock
