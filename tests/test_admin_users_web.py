@@ -13,9 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin import accounts
+from admin.web.access import Access, access_of
+from admin.web.app import ADMIN_APP
 from core import apikeys
 from core.models import AdminRole, AdminSession, ApiKey
-from tests.admin_fixtures import ADMIN_EMAIL, ANALYST_EMAIL, EMAILS, AdminSite, running_admin
+from tests.admin_fixtures import (
+    ADMIN_EMAIL,
+    ANALYST_EMAIL,
+    EMAILS,
+    AdminSite,
+    Clock,
+    admin_settings,
+    build_admin_server_app,
+    running_admin,
+)
 from tests.conftest import Seed
 
 NEW_EMAIL = "new.head@almaty.gov.kz"
@@ -28,6 +39,16 @@ async def site(
 ) -> AsyncIterator[AdminSite]:
     async with running_admin(session_factory, seed) as running:
         yield running
+
+
+def test_the_user_and_key_routes_are_for_admins_only(session_factory) -> None:  # type: ignore[no-untyped-def]
+    app = build_admin_server_app(admin_settings(), session_factory, Clock())[ADMIN_APP]
+    by_name = {route.name: access_of(app, route) for route in app.router.routes() if route.name}
+    names = ["users_add", "users_role", "users_disable", "users_enable", "users_password"]
+    names += ["apikeys", "apikeys_create", "apikeys_revoke"]
+    assert {name: by_name[name] for name in names} == {
+        name: Access(frozenset({AdminRole.ADMIN})) for name in names
+    }
 
 
 async def add_user(admin, email: str = NEW_EMAIL, **fields: str):  # type: ignore[no-untyped-def]
