@@ -104,16 +104,7 @@ async def add_user(
     problem = password_problem(password, email, min_length)
     if problem is not None:
         raise AccountError(problem.value, min=min_length)
-    agency_id: int | None = None
-    if new.role is AdminRole.AGENCY:
-        if not new.agency_code:
-            raise AccountError("agency_required")
-        agency = await session.scalar(select(Agency).where(Agency.code == new.agency_code))
-        if agency is None:
-            raise AccountError("agency_unknown", code=new.agency_code)
-        agency_id = agency.id
-    elif new.agency_code:
-        raise AccountError("agency_only_for_agency_role")
+    agency_id = await _agency_for(session, new.role, new.agency_code)
     if await find_user(session, email) is not None:
         raise AccountError("email_taken")
     user = AdminUser(
@@ -142,6 +133,43 @@ async def list_users(session: AsyncSession) -> list[tuple[AdminUser, str | None]
         .order_by(AdminUser.email)
     )
     return [(user, code) for user, code in rows.tuples()]
+
+
+async def _agency_for(
+    session: AsyncSession, role: AdminRole, agency_code: str | None
+) -> int | None:
+    """The agency id a user of `role` gets: agency users need one, the others must not have one."""
+    if role is AdminRole.AGENCY:
+        if not agency_code:
+            raise AccountError("agency_required")
+        agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
+        if agency is None:
+            raise AccountError("agency_unknown", code=agency_code)
+        return agency.id
+    if agency_code:
+        raise AccountError("agency_only_for_agency_role")
+    return None
+
+
+async def change_role(
+    session: AsyncSession, email: str, role: AdminRole, agency_code: str | None
+) -> AdminUser:
+    """Give a user another role or agency (not committed); it applies from their next request."""
+    user = await find_user(session, email)
+    if user is None:
+        raise AccountError("user_unknown")
+    user.agency_id = await _agency_for(session, role, agency_code)
+    user.role = role
+    return user
+
+
+async def enable_user(session: AsyncSession, email: str) -> AdminUser:
+    """Let a disabled user sign in again (not committed)."""
+    user = await find_user(session, email)
+    if user is None:
+        raise AccountError("user_unknown")
+    user.disabled_at = None
+    return user
 
 
 async def disable_user(

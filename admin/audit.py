@@ -22,6 +22,10 @@ class Action(enum.StrEnum):
     IMPORT = "import"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    USER_CHANGED = "user_changed"  # role or agency
+    API_KEY_CREATED = "api_key_created"
+    API_KEY_REVOKED = "api_key_revoked"
     SCORES_COMPUTED = "scores_computed"
     POSTER = "poster"
     STAFF_CHAT_CODE = "staff_chat_code"

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
-from core.models import Agency, AgencyKind, DailyRollup, PublicService, ServicePoint
+from core.funnel import STEPS, FunnelStep
+from core.models import Agency, AgencyKind, DailyRollup, FunnelDaily, PublicService, ServicePoint
 from core.rollups import RESPONSES_METRIC
 from scoring.compute import DEFAULT_MIN_SAMPLE
 from scoring.evidence import wilson_interval
@@ -334,3 +335,72 @@ def _ranked(items: list[tuple[str, str, list[int]]]) -> list[Breakdown]:
             b.name,
         ),
     )
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    """One step of the invitation funnel: how many services reached it, as a share of the
+    services served and of the step before (None when there is nothing to divide by)."""
+
+    step: FunnelStep
+    count: int
+    of_served: float | None
+    of_previous: float | None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    stages: list[FunnelStage]
+
+    def count(self, step: FunnelStep) -> int:
+        return next(stage.count for stage in self.stages if stage.step is step)
+
+    @property
+    def response_rate(self) -> float | None:
+        """Completed surveys per invitation sent: the rate the evaluation would quote."""
+        invited = self.count(FunnelStep.INVITED)
+        return self.count(FunnelStep.COMPLETED) / invited if invited else None
+
+    @property
+    def empty(self) -> bool:
+        return not any(stage.count for stage in self.stages)
+
+
+async def funnel(
+    db: AsyncSession,
+    reader: Reader,
+    since: date | None,
+    agency_id: int | None = None,
+    service_id: int | None = None,
+    office_id: int | None = None,
+) -> Funnel:
+    """served -> invited -> delivered -> started -> completed from `funnel_daily` (the day a
+    service was delivered, so a rate never passes 100 % because a survey ended after midnight)."""
+    statement = select(*(func.coalesce(func.sum(getattr(FunnelDaily, s.value)), 0) for s in STEPS))
+    if since is not None:
+        statement = statement.where(FunnelDaily.day >= since.isoformat())
+    if agency_id is not None:
+        statement = statement.where(FunnelDaily.agency_id == agency_id)
+    if service_id is not None:
+        statement = statement.where(FunnelDaily.service_id == service_id)
+    if office_id is not None:
+        statement = statement.where(FunnelDaily.service_point_key == office_id)
+    row = (await db.execute(scope(statement, reader, FunnelDaily.agency_id))).one()
+    return funnel_of([int(value) for value in row])
+
+
+def funnel_of(counts: Sequence[int]) -> Funnel:
+    """The funnel of one count per step (in STEPS order), with its rates."""
+    served = counts[0]
+    stages = []
+    for index, (step, count) in enumerate(zip(STEPS, counts, strict=True)):
+        previous = counts[index - 1] if index else None
+        stages.append(
+            FunnelStage(
+                step,
+                count,
+                count / served if served else None,
+                count / previous if previous else None,
+            )
+        )
+    return Funnel(stages)

@@ -255,3 +255,30 @@ async def agency_tree(
             )
         trees.append(Tree(method, run, rows))
     return trees
+
+
+@dataclass(frozen=True)
+class GradeCount:
+    """How many agencies a run gives a grade (`grade` None: no total, e.g. an input missing
+    or too few responses)."""
+
+    grade: str | None
+    count: int
+    share: float | None  # of the agencies in the run
+
+
+async def grade_distribution(db: AsyncSession, run: RunInfo) -> list[GradeCount]:
+    """Agencies per grade of the total in one stored run, in the methodology's order (best
+    first), then those without a total."""
+    frame = await score_run_values(db, run.id, nodes=["total"])
+    grades = frame["grade"].where(frame["grade"].notna() & (frame["grade"] != ""), None)
+    counts = grades.value_counts(dropna=False)
+    all_agencies = int(counts.sum())
+    order = [band.key for band in reversed(methodology(run.methodology).grades)]
+    found = {None if not isinstance(key, str) else key: int(n) for key, n in counts.items()}
+    return [
+        GradeCount(
+            key, found.get(key, 0), found.get(key, 0) / all_agencies if all_agencies else None
+        )
+        for key in [*order, None]
+    ]

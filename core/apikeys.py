@@ -55,8 +55,10 @@ async def create(
     agency_codes: Sequence[str] | None,
     *,
     with_signing_secret: bool = False,
+    commit: bool = True,
 ) -> CreatedKey:
-    """A new key for `name`, scoped to `agency_codes` (None: every agency). Commits."""
+    """A new key for `name`, scoped to `agency_codes` (None: every agency). Commits unless
+    `commit` is False (the admin web commits it with its audit record)."""
     if agency_codes is not None:
         codes = sorted(set(agency_codes))
         known = set(await session.scalars(select(Agency.code).where(Agency.code.in_(codes))))
@@ -77,7 +79,10 @@ async def create(
         created_at=utcnow(),
     )
     session.add(api_key)
-    await session.commit()
+    if commit:
+        await session.commit()
+    else:
+        await session.flush()
     return CreatedKey(api_key, key, signing_secret)
 
 
@@ -85,14 +90,16 @@ async def all_keys(session: AsyncSession) -> list[ApiKey]:
     return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-async def revoke(session: AsyncSession, key_id: int) -> ApiKey | None:
-    """Revoke a key (idempotent); None when there is no such key. Commits."""
+async def revoke(session: AsyncSession, key_id: int, *, commit: bool = True) -> ApiKey | None:
+    """Revoke a key (idempotent); None when there is no such key. Commits unless `commit` is
+    False."""
     api_key = await session.get(ApiKey, key_id)
     if api_key is None:
         return None
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
-        await session.commit()
+        if commit:
+            await session.commit()
     return api_key
 
 

@@ -8,6 +8,10 @@ with any problem gives no rows:
 `IndicatorFileError.problems` lists every problem as `file:line: what is wrong`, so a person
 can fix the file in one go. The caller says which inputs exist and their ranges (`rules`: the
 inputs the shipped methodologies read) and which agencies exist (code -> kind).
+
+Each problem of an indicator file also carries a `key` (one of PROBLEM_TEXTS) and its
+`params`, so a page can say it in the reader's language; `message` is the English text the
+command line prints.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import io
 import math
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.periods import PeriodError, parse_period
 
@@ -27,6 +31,48 @@ OPTIONAL_COLUMNS = ("kind",)
 KINDS = ("central", "local")
 MAX_CODE = 64
 MAX_PROBLEMS = 200  # a wholly wrong file would otherwise print thousands of lines
+
+# What can be wrong with an indicator file, in English (the command line's words). The admin
+# has the same keys in kk, ru and en (`import_problem_KEY` in admin/web/messages.yaml).
+PROBLEM_TEXTS = {
+    "not_utf8": "the file is not UTF-8 text; save the CSV as UTF-8 or upload an XLSX",
+    "not_xlsx": "the file cannot be read as XLSX ({error}); save it again",
+    "not_csv": "the file cannot be read as CSV: {error}",
+    "empty_file": "the file is empty",
+    "unknown_column": (
+        "unknown column '{column}'; "
+        "the columns are agency, period, input, value and optionally kind"
+    ),
+    "column_twice": "column '{column}' appears twice",
+    "header_lacks": (
+        "the header lacks {columns}; "
+        "the first row must name the columns agency, period, input, value (kind optional)"
+    ),
+    "agency_empty": "agency is empty",
+    "agency_too_long": "agency code is longer than {max} characters",
+    "period_invalid": (
+        "'{period}' is not a period: write a year (2025), a quarter (2025-Q1) or a month (2025-03)"
+    ),
+    "input_unknown": "unknown input '{input}' (docs/inputs.md lists the inputs)",
+    "input_unknown_close": (
+        "unknown input '{input}'; did you mean '{close}'? (docs/inputs.md lists the inputs)"
+    ),
+    "value_not_number": "value '{value}' is not a number",
+    "value_not_whole": "{input} must be a whole number of at least 0, not {value}",
+    "value_out_of_range": "{input} must be a number from {low} to {high}, not {value}",
+    "kind_unknown": "kind '{kind}' is not central or local",
+    "kind_differs_from_database": (
+        "agency '{agency}' is {known} in the database, the file says {kind}"
+    ),
+    "kind_differs_in_file": "agency '{agency}' is {earlier} on line {line}, {kind} here",
+    "given_twice": "{agency} {period} {input} is given already on line {line}",
+    "too_many_problems": "too many problems; fix these and import again",
+    "agency_needs_kind": (
+        "agency '{agency}' is not in the database: give its kind (central or local) in a kind "
+        "column, on one of its rows at least"
+    ),
+    "no_rows": "the file has a header but no rows",
+}
 
 
 @dataclass(frozen=True)
@@ -53,9 +99,19 @@ class FileProblem:
     file: str
     line: int
     message: str
+    # Which problem it is (a key of PROBLEM_TEXTS) and what fills its text; "" for problems
+    # of other files (appeals) that are said in English only.
+    key: str = ""
+    params: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
+
+    @classmethod
+    def of(cls, file: str, line: int, key: str, /, **params: object) -> FileProblem:
+        """A problem of PROBLEM_TEXTS, its English message filled in."""
+        texts = {name: str(value) for name, value in params.items()}
+        return cls(file, line, PROBLEM_TEXTS[key].format(**texts), key, texts)
 
 
 class IndicatorFileError(ValueError):
@@ -104,12 +160,12 @@ def read_rows(content: bytes, filename: str) -> list[tuple[int, list[str]]]:
         lines = _xlsx_lines(content) if is_xlsx(filename, content) else _csv_lines(content)
         return [(number, [cell.strip() for cell in row]) for number, row in lines]
     except UnicodeDecodeError:
-        problem = "the file is not UTF-8 text; save the CSV as UTF-8 or upload an XLSX"
+        problem = FileProblem.of(filename, 1, "not_utf8")
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        problem = f"the file cannot be read as XLSX ({type(error).__name__}); save it again"
+        problem = FileProblem.of(filename, 1, "not_xlsx", error=type(error).__name__)
     except csv.Error as error:
-        problem = f"the file cannot be read as CSV: {error}"
-    raise IndicatorFileError([FileProblem(filename, 1, problem)])
+        problem = FileProblem.of(filename, 1, "not_csv", error=error)
+    raise IndicatorFileError([problem])
 
 
 def _header(filename: str, number: int, row: list[str]) -> tuple[dict[str, int], list[FileProblem]]:
@@ -121,27 +177,15 @@ def _header(filename: str, number: int, row: list[str]) -> tuple[dict[str, int],
             continue
         if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
             problems.append(
-                FileProblem(
-                    filename,
-                    number,
-                    f"unknown column {row[position]!r}; the columns are "
-                    "agency, period, input, value and optionally kind",
-                )
+                FileProblem.of(filename, number, "unknown_column", column=row[position])
             )
         elif name in columns:
-            problems.append(FileProblem(filename, number, f"column {name!r} appears twice"))
+            problems.append(FileProblem.of(filename, number, "column_twice", column=name))
         else:
             columns[name] = position
     absent = [name for name in REQUIRED_COLUMNS if name not in columns]
     if absent:
-        problems.append(
-            FileProblem(
-                filename,
-                number,
-                f"the header lacks {', '.join(absent)}; "
-                "the first row must name the columns agency, period, input, value (kind optional)",
-            )
-        )
+        problems.append(FileProblem.of(filename, number, "header_lacks", columns=", ".join(absent)))
     return columns, problems
 
 
@@ -153,12 +197,6 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _unit_text(rule: InputRule) -> str:
-    if rule.whole:
-        return "a whole number of at least 0"
-    return f"a number from {rule.low:g} to {rule.high:g}"
-
-
 def parse_indicator_file(
     content: bytes,
     filename: str,
@@ -168,7 +206,7 @@ def parse_indicator_file(
     """The rows of an indicator file, or IndicatorFileError with every problem found."""
     lines = [(number, row) for number, row in read_rows(content, filename) if any(row)]
     if not lines:
-        raise IndicatorFileError([FileProblem(filename, 1, "the file is empty")])
+        raise IndicatorFileError([FileProblem.of(filename, 1, "empty_file")])
     header_line, header = lines[0]
     columns, problems = _header(filename, header_line, header)
     if problems:
@@ -184,71 +222,83 @@ def parse_indicator_file(
     unkinded: dict[str, int] = {}  # agencies unknown to the database, first line without a kind
     for number, row in lines[1:]:
 
-        def problem(message: str, line: int = number) -> None:
-            problems.append(FileProblem(filename, line, message))
+        def problem(key: str, at: int = number, **params: object) -> None:
+            problems.append(FileProblem.of(filename, at, key, **params))
 
         agency, period_text, name = cell(row, "agency"), cell(row, "period"), cell(row, "input")
         value_text, kind = cell(row, "value"), cell(row, "kind").lower() or None
         bad = len(problems)
         if not agency:
-            problem("agency is empty")
+            problem("agency_empty")
         elif len(agency) > MAX_CODE:
-            problem(f"agency code is longer than {MAX_CODE} characters")
+            problem("agency_too_long", max=MAX_CODE)
         period = None
         try:
             period = parse_period(period_text).name
-        except PeriodError as error:
-            problem(str(error))
+        except PeriodError:
+            problem("period_invalid", period=period_text.strip())
         rule = rules.get(name)
         if rule is None:
             close = difflib.get_close_matches(name, list(rules), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problem(f"unknown input {name!r}{hint} (docs/inputs.md lists the inputs)")
+            if close:
+                problem("input_unknown_close", input=name, close=close[0])
+            else:
+                problem("input_unknown", input=name)
         value = _number(value_text)
         if value is None:
-            problem(f"value {value_text!r} is not a number")
+            problem("value_not_number", value=value_text)
         elif rule is not None and (
             not rule.low <= value <= rule.high or (rule.whole and not value.is_integer())
         ):
-            problem(f"{name} must be {_unit_text(rule)}, not {value_text}")
+            if rule.whole:
+                problem("value_not_whole", input=name, value=value_text)
+            else:
+                problem(
+                    "value_out_of_range",
+                    input=name,
+                    low=f"{rule.low:g}",
+                    high=f"{rule.high:g}",
+                    value=value_text,
+                )
         if kind is not None and kind not in KINDS:
-            problem(f"kind {kind!r} is not central or local")
+            problem("kind_unknown", kind=kind)
         elif agency in known_agencies:
             if kind is not None and kind != known_agencies[agency]:
                 problem(
-                    f"agency {agency!r} is {known_agencies[agency]} in the database, "
-                    f"the file says {kind}"
+                    "kind_differs_from_database",
+                    agency=agency,
+                    known=known_agencies[agency],
+                    kind=kind,
                 )
         elif agency and kind is None:
             unkinded.setdefault(agency, number)
         if agency and kind in KINDS:
             earlier = kinds_in_file.setdefault(agency, (kind, number))
             if earlier[0] != kind:
-                problem(f"agency {agency!r} is {earlier[0]} on line {earlier[1]}, {kind} here")
+                problem(
+                    "kind_differs_in_file",
+                    agency=agency,
+                    earlier=earlier[0],
+                    line=earlier[1],
+                    kind=kind,
+                )
         if period is not None and agency and rule is not None:
             key = (agency, period, name)
             if key in seen:
-                problem(f"{agency} {period} {name} is given already on line {seen[key]}")
+                problem("given_twice", agency=agency, period=period, input=name, line=seen[key])
             else:
                 seen[key] = number
         if len(problems) == bad and value is not None and period is not None and rule:
             rows.append(IndicatorRow(number, agency, period, name, value, kind))
         if len(problems) >= MAX_PROBLEMS:
-            problem("too many problems; fix these and import again")
+            problem("too_many_problems")
             break
     for agency, number in unkinded.items():
         if agency not in kinds_in_file:
-            problems.append(
-                FileProblem(
-                    filename,
-                    number,
-                    f"agency {agency!r} is not in the database: give its kind (central or "
-                    "local) in a kind column, on one of its rows at least",
-                )
-            )
+            problems.append(FileProblem.of(filename, number, "agency_needs_kind", agency=agency))
     problems.sort(key=lambda problem: problem.line)
     if not problems and not rows:
-        problems.append(FileProblem(filename, header_line, "the file has a header but no rows"))
+        problems.append(FileProblem.of(filename, header_line, "no_rows"))
     if problems:
         raise IndicatorFileError(problems)
     return rows

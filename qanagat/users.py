@@ -133,6 +133,67 @@ def users_disable(email: str) -> None:
     click.echo(f"disabled {disabled}")
 
 
+@users.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Let a disabled user sign in again."""
+    from admin import accounts
+    from admin.audit import Action, record
+    from core.clock import utcnow
+
+    async def enable(session: AsyncSession) -> str:
+        user = await accounts.enable_user(session, email)
+        record(
+            session,
+            Action.USER_ENABLED,
+            at=utcnow(),
+            actor="qanagat users enable",
+            user_id=user.id,
+            details={"email": user.email},
+        )
+        await session.commit()
+        return user.email
+
+    try:
+        enabled = asyncio.run(_in_session(enable))
+    except accounts.AccountError as error:
+        raise click.ClickException(_message(error)) from None
+    click.echo(f"enabled {enabled}")
+
+
+@users.command("role")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "analyst", "agency"]), required=True)
+@click.option("--agency", "agency_code", default=None, help="Agency code (agency role only).")
+def users_role(email: str, role: str, agency_code: str | None) -> None:
+    """Give EMAIL another role (and agency); it applies from the user's next request."""
+    from admin import accounts
+    from admin.audit import Action, record
+    from core.clock import utcnow
+    from core.models import AdminRole
+
+    async def change(session: AsyncSession) -> str:
+        user = await accounts.find_user(session, email)
+        before = user.role.value if user else None
+        user = await accounts.change_role(session, email, AdminRole(role), agency_code)
+        record(
+            session,
+            Action.USER_CHANGED,
+            at=utcnow(),
+            actor="qanagat users role",
+            user_id=user.id,
+            details={"email": user.email, "role": role, "agency": agency_code, "was": before},
+        )
+        await session.commit()
+        return user.email
+
+    try:
+        changed = asyncio.run(_in_session(change))
+    except accounts.AccountError as error:
+        raise click.ClickException(_message(error)) from None
+    click.echo(f"{changed} is now {role}{', ' + agency_code if agency_code else ''}")
+
+
 @users.command("password")
 @click.argument("email")
 def users_password(email: str) -> None:

@@ -166,6 +166,31 @@ async def _responses(
         await add_completed_response(db, response, agency_id, metrics)
 
 
+# The invitation funnel the overview tests read: (served, invited, delivered, started, completed)
+# for Almaty's and Astana's service today. In all: 600, 450, 420, 330, 280.
+FUNNEL = {"ALA": (400, 300, 280, 200, 150), "AST": (200, 150, 140, 130, 130)}
+
+
+async def add_funnel(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, world: World
+) -> None:
+    """Count FUNNEL into funnel_daily through the path the integration API and the response
+    store use (core.funnel.add)."""
+    from core import funnel
+
+    delivered = datetime.now(UTC).replace(hour=6)
+    counts = {}
+    for (agency_id, service_id, office_id), steps in (
+        ((seed.agency.id, seed.service.id, seed.office.id), FUNNEL["ALA"]),
+        ((world.astana.id, world.astana_service.id, None), FUNNEL["AST"]),
+    ):
+        key = funnel.FunnelKey.of(delivered, agency_id, service_id, office_id)
+        counts[key] = dict(zip(funnel.STEPS, steps, strict=True))
+    async with session_factory() as db:
+        await funnel.add(db, counts)
+        await db.commit()
+
+
 def build_admin_server_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],

@@ -74,6 +74,20 @@ async def test_a_bad_file_shows_each_problem_with_its_line_and_saves_nothing(
     assert kept.status == "refused" and kept.content is None and kept.problems == 2
 
 
+async def test_the_problems_are_listed_in_the_admins_language(site: AdminSite) -> None:
+    admin = await site.signed_in(EMAILS["admin"])
+    await admin.open("/admin/imports")
+    await admin.send("/admin/language", ("lang", "kk"), ("back", "/admin/imports"))
+    page = await upload(admin, BAD)
+    assert page.status == 422 and page.lang == "kk"
+    assert "openness_score 0-ден 100-ге дейінгі сан болуы керек, ал мұнда 171.5." in page.html
+    assert "«ZZZ» органы дерекқорда жоқ" in page.html
+    assert "must be a number" not in page.html and "not in the database" not in page.html
+    await admin.send("/admin/language", ("lang", "en"), ("back", "/admin/imports"))
+    page = await upload(admin, BAD)
+    assert "openness_score must be a number from 0 to 100, not 171.5." in page.html
+
+
 async def test_a_good_file_is_stored_only_when_confirmed_and_audited(site: AdminSite) -> None:
     admin = await site.signed_in(EMAILS["admin"])
     await admin.open("/admin/imports")

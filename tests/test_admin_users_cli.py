@@ -134,3 +134,22 @@ async def test_user_changes_are_in_the_audit_log(
         await db.commit()
         events = list(await db.scalars(select(AuditEvent)))
     assert [(e.action, e.user_id) for e in events] == [("user_added", user.id)]
+
+
+def test_a_role_changes_and_a_disabled_user_is_enabled_again(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    added = run("add", "someone@example.kz", "--role", "analyst", password="a long pass phrase")
+    assert added.exit_code == 0, added.output
+    changed = run("role", "someone@example.kz", "--role", "agency", "--agency", "ALA")
+    assert changed.exit_code == 0, changed.output
+    assert changed.output.strip() == "someone@example.kz is now agency, ALA"
+    [user] = users_in(database_url)
+    assert user.role is AdminRole.AGENCY and user.agency_id is not None
+    refused = run("role", "someone@example.kz", "--role", "analyst", "--agency", "ALA")
+    assert refused.exit_code != 0 and "only with the agency role" in refused.output
+    assert run("disable", "someone@example.kz").exit_code == 0
+    enabled = run("enable", "someone@example.kz")
+    assert enabled.exit_code == 0 and enabled.output.strip() == "enabled someone@example.kz"
+    [user] = users_in(database_url)
+    assert user.disabled_at is None
+    unknown = run("enable", "nobody@example.kz")
+    assert unknown.exit_code != 0 and "There is no such user." in unknown.output

@@ -10,6 +10,8 @@
     GET  /admin/agencies/{code}/services/{service}, .../offices/{office}  pages/places.py
     GET  /admin/agencies/{code}/offices/{office}/poster?format=svg|png|pdf  pages/posters.py
     GET  /admin/users            users (admins)                          pages/people.py
+    POST /admin/users, /admin/users/role|disable|enable|password  add and change users
+    GET|POST /admin/apikeys, POST /admin/apikeys/revoke  API keys  pages/integration_keys.py
     GET  /admin/audit            audit log (admins)
     GET  /admin/responses        responses explorer                     pages/responses.py
     GET  /admin/agencies/{code}/datasets, /admin/datasets  open data sets  pages/datasets.py
@@ -45,6 +47,7 @@ from admin.web.pages import (
     complaints,
     datasets,
     imports,
+    integration_keys,
     methodology,
     overview,
     people,
@@ -111,6 +114,7 @@ def build_admin_app(
     report.setup(app)
     methodology.setup(app)
     people.setup(app)
+    integration_keys.setup(app)
     account.setup(app)
     imports.setup(app)
     responses.setup(app)

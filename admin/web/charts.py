@@ -20,6 +20,7 @@ class Mark:
     width: float
     height: float
     title: str  # shown on hover and read by screen readers
+    css: str = ""  # a class for its colour (grade bands), else the chart's own
 
 
 @dataclass
@@ -80,12 +81,16 @@ def bar_chart(
     label: str,
     number: Callable[[float], str],
     short: Callable[[str], str] = lambda s: s,
+    classes: Sequence[str] | None = None,
+    width: int = WIDTH,
 ) -> Chart:
-    chart = Chart("bars", label)
+    """Bars of counts; `classes` colours each bar (one CSS class per value), `width` is the
+    drawing's own (a narrower one keeps its text readable in half a page)."""
+    chart = Chart("bars", label, width=width)
     if not values:
         chart.empty = True
         return chart
-    step = nice_step(max(values))
+    step = max(1.0, nice_step(max(values)))  # counts: no gridline between two whole numbers
     top = step * math.ceil(max(values) / step) or step
     span_x = chart.right - chart.left
     span_y = chart.bottom - chart.top
@@ -96,8 +101,9 @@ def bar_chart(
         height = span_y * value / top
         x = chart.left + index * slot + gap / 2
         positions.append(x + (slot - gap) / 2)
+        css = classes[index] if classes else ""
         chart.marks.append(
-            Mark(x, chart.bottom - height, slot - gap, height, f"{name}: {number(value)}")
+            Mark(x, chart.bottom - height, slot - gap, height, f"{name}: {number(value)}", css)
         )
     chart.y_ticks = [
         (chart.bottom - span_y * (i * step) / top, number(i * step))

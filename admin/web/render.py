@@ -40,6 +40,7 @@ NAVIGATION = (
     ("staff_chats", "nav_staff_chats", {AdminRole.ADMIN, AdminRole.AGENCY}),
     ("datasets", "nav_datasets", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
+    ("apikeys", "nav_apikeys", {AdminRole.ADMIN}),
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
 

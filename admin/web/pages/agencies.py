@@ -12,7 +12,14 @@ from admin.web.access import EVERYONE, READERS, add_route, allow
 from admin.web.charts import share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages import report
-from admin.web.pages.places import breakdown_table, defects_table, share_columns, trend_table
+from admin.web.pages.places import (
+    breakdown_table,
+    defects_table,
+    funnel_chart,
+    funnel_table,
+    share_columns,
+    trend_table,
+)
 from admin.web.period import PERIODS, period_of
 from admin.web.render import Formats, message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
@@ -122,6 +129,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
             service_id=service.id if service else None,
             since=since,
         )
+        funnel = await figures.funnel(db, viewer, since, agency.id, service.id if service else None)
     choices = (all_services or found).services
 
     defects = defects_table(found, lang)
@@ -145,7 +153,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
         "offices", "table_offices", "col_office", found.offices, links("office", found.offices)
     )
     trend = trend_table(found)
-    tables = [defects, services, offices, trend]
+    tables = [defects, services, offices, trend, funnel_table(funnel, lang)]
 
     def render() -> web.StreamResponse:
         return page(
@@ -176,6 +184,8 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                 "published": report.PUBLISHED,
                 **report.tree_helpers(lang),
                 "comments": comments,
+                "funnel": funnel,
+                "funnel_chart": funnel_chart(funnel, lang),
             },
         )
 

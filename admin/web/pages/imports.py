@@ -1,6 +1,8 @@
 """Imports (administrators): upload an indicators file, read its row-level problems before
 anything is saved, then confirm to store it. The checked file waits on the server
-(admin/indicator_uploads.py); the confirmation carries only its token."""
+(admin/indicator_uploads.py); the confirmation carries only its token. Problems are said in
+the reader's language (`import_problem_*` in messages.yaml); the command line says them in
+English."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from admin.web.access import ADMINS, add_route, allow
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import message_page, page, redirect, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
+from core.indicator_file import FileProblem
 from core.models import IndicatorUpload
 
 PREVIEW_ROWS = 50  # rows shown before confirming; the count says how many there are
@@ -26,6 +29,14 @@ def setup(app: web.Application) -> None:
 def _uploader(request: web.Request) -> uploads.Uploader:
     viewer = signed_in(request)
     return uploads.Uploader(viewer.user_id, viewer.email, client_of(request))
+
+
+def problem_text(problem: FileProblem, lang: str) -> str:
+    """A file's problem in `lang`; one without a known key keeps its English message."""
+    key = f"import_problem_{problem.key}"
+    if problem.key and key in words.catalogue():
+        return words.say(key, lang, **problem.params)
+    return problem.message
 
 
 def _history(request: web.Request, items: list[IndicatorUpload]) -> Table:
@@ -85,6 +96,10 @@ def _form_page(
             "history_exports": export_links(request, history) if history else None,
             "checked": checked,
             "preview": checked.rows[:PREVIEW_ROWS] if checked else [],
+            "problems": [
+                {"line": problem.line, "message": problem_text(problem, lang_of(request))}
+                for problem in (checked.problems if checked else [])
+            ],
             "stored_rows": stored_rows,
             "error": error,
             "max_kb": uploads.MAX_UPLOAD_BYTES // 1000,

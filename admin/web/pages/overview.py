@@ -1,18 +1,23 @@
 """The national picture: responses per day, completed responses by channel, satisfaction by
-month; all from rollups."""
+month, the invitation funnel with its rates (all from rollups), and how many agencies got
+each grade in the latest stored score runs of both methodologies (never computed here)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from admin import figures
+from admin import figures, standings
 from admin.web import words
 from admin.web.access import READERS, add_route, allow
 from admin.web.charts import bar_chart, share_line
 from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.pages.places import funnel_chart, funnel_table
 from admin.web.period import PERIODS, period_of
 from admin.web.render import Formats, page
 from admin.web.tables import Column, Table, export_links, page_or_export
+from core.funnel import FunnelStep
+
+GRADE_CHART_WIDTH = 600  # two side by side on a laptop, each label under its bar
 
 
 def setup(app: web.Application) -> None:
@@ -29,6 +34,15 @@ async def overview(request: web.Request) -> web.StreamResponse:
         per_day = await figures.responses_per_day(db, viewer, since)
         channels = await figures.responses_by_channel(db, viewer, since)
         months = await figures.satisfaction_by_month(db, viewer, since)
+        funnel = await figures.funnel(db, viewer, since)
+        scored = await standings.periods(db)
+        score_period = scored[0] if scored else None
+        runs = await standings.latest_runs(db, score_period) if score_period else {}
+        grades = {
+            name: await standings.grade_distribution(db, run)
+            for name, run in runs.items()
+            if run is not None
+        }
     total = sum(count for _d, count in per_day)
     satisfied = sum(share.hits for _m, share in months)
     rated = sum(share.n for _m, share in months)
@@ -77,7 +91,35 @@ async def overview(request: web.Request) -> web.StreamResponse:
             for m, s in months
         ],
     )
-    tables = [days, by_channel, by_month]
+    funnel_rows = funnel_table(funnel, lang)
+    names = list(grades)
+    grade_rows = []
+    for index, band in enumerate(next(iter(grades.values()), [])):
+        row: dict[str, object] = {
+            "grade": words.say(f"grade_{band.grade}" if band.grade else "grade_none", lang)
+        }
+        for name in names:
+            count = grades[name][index]
+            row[f"{name}_count"] = count.count
+            row[f"{name}_share"] = count.share
+        grade_rows.append(row)
+    grade_table = Table(
+        "grades",
+        "table_grades",
+        [
+            Column("grade", "col_grade"),
+            *(
+                column
+                for name in names
+                for column in (
+                    Column(f"{name}_count", f"col_agencies_{_short(name)}", "int"),
+                    Column(f"{name}_share", f"col_share_{_short(name)}", "share"),
+                )
+            ),
+        ],
+        grade_rows,
+    )
+    tables = [days, by_channel, by_month, funnel_rows, grade_table]
 
     def render() -> web.StreamResponse:
         return page(
@@ -103,6 +145,28 @@ async def overview(request: web.Request) -> web.StreamResponse:
                     words.say("chart_satisfaction_by_month", lang),
                     fmt.share,
                 ),
+                "funnel": funnel,
+                "funnel_chart": funnel_chart(funnel, lang),
+                "invited": funnel.count(FunnelStep.INVITED),
+                "score_period": score_period,
+                "runs": {name: run for name, run in runs.items() if run is not None},
+                "grade_charts": {
+                    name: bar_chart(
+                        [
+                            words.say(f"grade_{b.grade}" if b.grade else "grade_none", lang)
+                            for b in bands
+                        ],
+                        [b.count for b in bands],
+                        words.say(
+                            "chart_grades", lang, methodology=name, period=score_period or ""
+                        ),
+                        fmt.int,
+                        classes=[f"grade-{b.grade or 'none'}" for b in bands],
+                        width=GRADE_CHART_WIDTH,
+                    )
+                    for name, bands in grades.items()
+                },
+                "methodology_title": lambda name: standings.methodology(name).title[lang],
                 "tables": {t.name: t for t in tables},
                 "exports": {t.name: export_links(request, t) for t in tables},
                 "min_sample": figures.MIN_SAMPLE,
@@ -110,3 +174,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
         )
 
     return await page_or_export(request, tables, render)
+
+
+def _short(methodology: str) -> str:
+    """The column-label suffix of a published methodology (a, b), as the ranking's columns."""
+    return "ab"[standings.PUBLISHED.index(methodology)]

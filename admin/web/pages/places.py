@@ -11,7 +11,7 @@ from admin import explorer, figures
 from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
-from admin.web.charts import share_line
+from admin.web.charts import Chart, bar_chart, share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.period import PERIODS, period_of
 from admin.web.render import Formats, message_page, page, url_for
@@ -79,6 +79,39 @@ def breakdown_table(
             for i, b in enumerate(items, start=1)
         ],
         links={"name": "href"},
+    )
+
+
+def funnel_table(found: figures.Funnel, lang: str) -> Table:
+    """The invitation funnel, step by step, with its rates (overview, agency, service, office)."""
+    return Table(
+        "funnel",
+        "table_funnel",
+        [
+            Column("step", "col_step"),
+            Column("count", "col_services", "int"),
+            Column("of_served", "col_share_of_served", "share"),
+            Column("of_previous", "col_share_of_previous", "share"),
+        ],
+        [
+            {
+                "step": words.say(f"funnel_{stage.step.value}", lang),
+                "count": stage.count,
+                "of_served": stage.of_served,
+                "of_previous": stage.of_previous,
+            }
+            for stage in found.stages
+        ],
+    )
+
+
+def funnel_chart(found: figures.Funnel, lang: str) -> Chart:
+    fmt = Formats(lang)
+    return bar_chart(
+        [words.say(f"funnel_{stage.step.value}", lang) for stage in found.stages],
+        [stage.count for stage in found.stages],
+        words.say("chart_funnel", lang),
+        fmt.int,
     )
 
 
@@ -157,6 +190,14 @@ async def _place(request: web.Request, kind: str) -> web.StreamResponse:
             since=since,
             limit=COMMENTS,
         )
+        funnel = await figures.funnel(
+            db,
+            viewer,
+            since,
+            agency.id,
+            service.id if service else None,
+            office.id if office else None,
+        )
     place = service or office
     assert place is not None
     if service is not None:
@@ -187,7 +228,7 @@ async def _place(request: web.Request, kind: str) -> web.StreamResponse:
                 for b in given
             },
         )
-    tables = [defects_table(found, lang), others, trend_table(found)]
+    tables = [defects_table(found, lang), others, trend_table(found), funnel_table(funnel, lang)]
 
     def render() -> web.StreamResponse:
         return page(
@@ -215,6 +256,8 @@ async def _place(request: web.Request, kind: str) -> web.StreamResponse:
                 ),
                 "min_sample": figures.MIN_SAMPLE,
                 "posters": office is not None and viewer.role.value in ("admin", "agency"),
+                "funnel": funnel,
+                "funnel_chart": funnel_chart(funnel, lang),
             },
         )
 
