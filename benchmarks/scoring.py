@@ -20,17 +20,19 @@ How it is run:
 - Rollup storage: the real ``daily_rollup`` table (core/models.py, with its unique key and
   indexes), holding exactly the rows production would hold for these responses (every metric,
   one row per day × service × office × metric × value), computed from the raw rows with numpy
-  and bulk-loaded with COPY.
+  and bulk-loaded with COPY; and the real ``monthly_rollup`` table that production writes with
+  it (the same counters per month), filled from the daily rows by the recomputation the core
+  tests compare it with (``core.rollups.MONTHLY_FROM_DAILY``).
 - Raw storage: the same responses as raw rows in the same database, one row per response with
   one column per question (``raw_response``: the response and its answers flattened, 0 where a
   question was not asked), bulk-loaded with binary COPY. Loading 120 million answer rows of the
   real ``answer`` table would not fit a 10-minute benchmark; the flat table is the raw path's
   best case (one narrow row per response, no JSON to unpack).
 - Rollup path (measured in a child process of its own, after its imports): the core adapter
-  (``qanagat.scores.database_inputs``: ``core.survey_inputs`` sums the rollups of the year in SQL,
-  plus the imported indicators and the agencies' kinds), then ``scoring.score`` under kz-2020 and
-  proposed-s30. ``rollup_peak_mb`` is that process's peak resident memory (``ru_maxrss``,
-  interpreter and libraries included).
+  (``qanagat.scores.database_inputs``: ``core.survey_inputs`` sums the year's monthly rollups in
+  SQL, plus the imported indicators and the agencies' kinds), then ``scoring.score`` under
+  kz-2020 and proposed-s30. ``rollup_peak_mb`` is that process's peak resident memory
+  (``VmHWM``, interpreter and libraries included).
 - Raw path (another child process, the same way): the year's raw rows of the scored questions
   read with ``COPY (SELECT …) TO STDOUT`` into ``pandas.read_csv`` (the fastest way to get rows
   from PostgreSQL into pandas), aggregated per agency in pandas (vectorised), turned into the same
@@ -350,7 +352,10 @@ async def create_catalogue(url: str, data: Synthetic) -> tuple[np.ndarray, np.nd
 
 
 async def copy_rollups(connection, rollups: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
-    """Bulk-load rollup rows into daily_rollup with COPY (asyncpg `connection`)."""
+    """Bulk-load rollup rows into daily_rollup with COPY (asyncpg `connection`), and the monthly
+    rollups from them."""
+    from core.rollups import MONTHLY_FROM_DAILY
+
     buffer = io.BytesIO()
     rollups.assign(updated_at="2026-01-01 00:00:00+00").to_csv(buffer, index=False, header=False)
     buffer.seek(0)
@@ -389,6 +394,11 @@ async def copy_rollups(connection, rollups: pd.DataFrame) -> None:  # type: igno
         )
     for row in indexes:
         await connection.execute(row["indexdef"])
+    # the monthly counters production keeps next to the daily ones: their sums by month
+    await connection.execute(
+        "INSERT INTO monthly_rollup (month, agency_id, service_id, service_point_key, metric, "
+        f"value_key, count) {MONTHLY_FROM_DAILY}"
+    )
 
 
 async def load(url: str, data: Synthetic) -> dict[str, float]:
@@ -404,6 +414,7 @@ async def load(url: str, data: Synthetic) -> dict[str, float]:
     try:
         await copy_rollups(connection, rollups)
         del rollups
+        timings["monthly_rows"] = await connection.fetchval("SELECT count(*) FROM monthly_rollup")
         timings["load_rollups_s"] = time.perf_counter() - started
         started = time.perf_counter()
         await connection.execute(
@@ -571,7 +582,8 @@ async def run(arguments: argparse.Namespace) -> dict[str, float]:
         del data
         rollup_rows = int(timings["rollup_rows"])
         print(
-            f"loaded {rollup_rows:,} rollup rows in {timings['load_rollups_s']:.1f} s, "
+            f"loaded {rollup_rows:,} daily rollup rows ({int(timings['monthly_rows']):,} "
+            f"monthly) in {timings['load_rollups_s']:.1f} s, "
             f"{arguments.responses:,} raw rows in {timings['load_raw_s']:.1f} s"
         )
         with tempfile.TemporaryDirectory() as folder:
