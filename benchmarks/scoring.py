@@ -20,17 +20,19 @@ How it is run:
 - Rollup storage: the real ``daily_rollup`` table (core/models.py, with its unique key and
   indexes), holding exactly the rows production would hold for these responses (every metric,
   one row per day × service × office × metric × value), computed from the raw rows with numpy
-  and bulk-loaded with COPY.
+  and bulk-loaded with COPY; and the real ``monthly_rollup`` table that production writes with
+  it (the same counters per month), filled from the daily rows by the recomputation the core
+  tests compare it with (``core.rollups.MONTHLY_FROM_DAILY``).
 - Raw storage: the same responses as raw rows in the same database, one row per response with
   one column per question (``raw_response``: the response and its answers flattened, 0 where a
   question was not asked), bulk-loaded with binary COPY. Loading 120 million answer rows of the
   real ``answer`` table would not fit a 10-minute benchmark; the flat table is the raw path's
   best case (one narrow row per response, no JSON to unpack).
 - Rollup path (measured in a child process of its own, after its imports): the core adapter
-  (``qanagat.scores.database_inputs``: ``core.survey_inputs`` sums the rollups of the year in SQL,
-  plus the imported indicators and the agencies' kinds), then ``scoring.score`` under kz-2020 and
-  proposed-s30. ``rollup_peak_mb`` is that process's peak resident memory (``ru_maxrss``,
-  interpreter and libraries included).
+  (``qanagat.scores.database_inputs``: ``core.survey_inputs`` sums the year's monthly rollups in
+  SQL, plus the imported indicators and the agencies' kinds), then ``scoring.score`` under
+  kz-2020 and proposed-s30. ``rollup_peak_mb`` is that process's peak resident memory
+  (``VmHWM``, interpreter and libraries included).
 - Raw path (another child process, the same way): the year's raw rows of the scored questions
   read with ``COPY (SELECT …) TO STDOUT`` into ``pandas.read_csv`` (the fastest way to get rows
   from PostgreSQL into pandas), aggregated per agency in pandas (vectorised), turned into the same
@@ -350,7 +352,10 @@ async def create_catalogue(url: str, data: Synthetic) -> tuple[np.ndarray, np.nd
 
 
 async def copy_rollups(connection, rollups: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
-    """Bulk-load rollup rows into daily_rollup with COPY (asyncpg `connection`)."""
+    """Bulk-load rollup rows into daily_rollup with COPY (asyncpg `connection`), and the monthly
+    rollups from them."""
+    from core.rollups import MONTHLY_FROM_DAILY
+
     buffer = io.BytesIO()
     rollups.assign(updated_at="2026-01-01 00:00:00+00").to_csv(buffer, index=False, header=False)
     buffer.seek(0)
@@ -389,6 +394,11 @@ async def copy_rollups(connection, rollups: pd.DataFrame) -> None:  # type: igno
         )
     for row in indexes:
         await connection.execute(row["indexdef"])
+    # the monthly counters production keeps next to the daily ones: their sums by month
+    await connection.execute(
+        "INSERT INTO monthly_rollup (month, agency_id, service_id, service_point_key, metric, "
+        f"value_key, count) {MONTHLY_FROM_DAILY}"
+    )
 
 
 async def load(url: str, data: Synthetic) -> dict[str, float]:
@@ -404,6 +414,7 @@ async def load(url: str, data: Synthetic) -> dict[str, float]:
     try:
         await copy_rollups(connection, rollups)
         del rollups
+        timings["monthly_rows"] = await connection.fetchval("SELECT count(*) FROM monthly_rollup")
         timings["load_rollups_s"] = time.perf_counter() - started
         started = time.perf_counter()
         await connection.execute(
@@ -433,13 +444,19 @@ async def rollup_path(url: str, methodologies: list[Methodology]) -> list[pd.Dat
     from qanagat.scores import database_inputs
     from scoring import score
 
+    started = time.perf_counter()
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session:
             inputs, agencies = await database_inputs(session, parse_period(PERIOD))
     finally:
         await engine.dispose()
+    STAGES["read_s"] = time.perf_counter() - started
     return [score(methodology, inputs, agencies) for methodology in methodologies]
+
+
+# where a path's time went, for the human-readable lines (filled by the path that knows)
+STAGES: dict[str, float] = {}
 
 
 # raw columns the shares read, and which stored codes count (value position + 1)
@@ -529,12 +546,12 @@ def measure(path: str, url: str, out: Path) -> None:
 
     methodologies = [load_methodology(name) for name in METHODOLOGIES]
     runner = rollup_path if path == "rollup" else raw_path
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = asyncio.run(runner(url, methodologies))
-    seconds = time.perf_counter() - started
+    seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = _peak_resident_mb()
     pd.concat(results, keys=METHODOLOGIES, names=["methodology"]).to_csv(out)
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "peak_mb": peak_mb, **STAGES}))
 
 
 def _child(path: str, url: str, out: Path) -> dict[str, float]:
@@ -571,15 +588,23 @@ async def run(arguments: argparse.Namespace) -> dict[str, float]:
         del data
         rollup_rows = int(timings["rollup_rows"])
         print(
-            f"loaded {rollup_rows:,} rollup rows in {timings['load_rollups_s']:.1f} s, "
+            f"loaded {rollup_rows:,} daily rollup rows ({int(timings['monthly_rows']):,} "
+            f"monthly) in {timings['load_rollups_s']:.1f} s, "
             f"{arguments.responses:,} raw rows in {timings['load_raw_s']:.1f} s"
         )
         with tempfile.TemporaryDirectory() as folder:
             rollup_out, raw_out = Path(folder) / "rollup.csv", Path(folder) / "raw.csv"
             rollup = _child("rollup", database.url, rollup_out)
-            print(f"rollup path: {rollup['seconds']:.3f} s, peak {rollup['peak_mb']:.0f} MB")
+            print(
+                f"rollup path: {rollup['seconds']:.3f} s ({rollup['read_s']:.3f} s reading the "
+                f"inputs; this process's CPU {rollup['cpu_s']:.3f} s), "
+                f"peak {rollup['peak_mb']:.0f} MB"
+            )
             raw = _child("raw", database.url, raw_out)
-            print(f"raw path:    {raw['seconds']:.3f} s, peak {raw['peak_mb']:.0f} MB")
+            print(
+                f"raw path:    {raw['seconds']:.3f} s (this process's CPU {raw['cpu_s']:.3f} s), "
+                f"peak {raw['peak_mb']:.0f} MB"
+            )
             same = rollup_out.read_bytes() == raw_out.read_bytes()
         if not same:
             raise RuntimeError("the rollup and raw paths gave different scores")

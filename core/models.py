@@ -343,6 +343,36 @@ class DailyRollup(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class MonthlyRollup(Base):
+    """The daily rollups summed per month (`month` is "YYYY-MM"): what scoring reads a period of
+    months through. Written with the daily rows, by the same upserts (core.rollups), so it always
+    equals the daily rows summed by month."""
+
+    __tablename__ = "monthly_rollup"
+    __table_args__ = (
+        UniqueConstraint(
+            "month",
+            "service_id",
+            "service_point_key",
+            "metric",
+            "value_key",
+            name="uq_monthly_rollup_key",
+        ),
+        # a period's sums: a few metrics, a range of months
+        Index("ix_monthly_rollup_metric_month", "metric", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("public_service.id", ondelete="CASCADE"))
+    service_point_key: Mapped[int] = mapped_column(Integer, default=0)
+    metric: Mapped[str] = mapped_column(String(64))
+    value_key: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 # Response integrity: office walk-ins, anti-gaming flags, the hash chain ---------------------------
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.conversation import Conversation
@@ -19,12 +19,14 @@ from core.models import (
     Channel,
     DailyRollup,
     DeliveryChannel,
+    MonthlyRollup,
     Response,
     ResponseFlag,
     ServiceEvent,
     ServicePoint,
 )
 from core.responses import ResponseStore
+from core.rollups import MONTHLY_FROM_DAILY
 from tests.conftest import SURVEYS, Seed
 
 SECRET = b"integrity-test-secret"
@@ -123,12 +125,28 @@ async def complete(
 
 
 async def rollup(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[str, str], int]:
-    """Every rollup counter, summed over days, services and offices; zeros left out."""
+    """Every rollup counter, summed over days, services and offices; zeros left out. Checks on
+    the way that the monthly counters still equal the daily ones summed by month."""
     totals: dict[tuple[str, str], int] = {}
     async with sessions() as session:
         for row in await session.scalars(select(DailyRollup)):
             key = (row.metric, row.value_key)
             totals[key] = totals.get(key, 0) + row.count
+        recomputed = {
+            tuple(row[:6]): row[6] for row in await session.execute(text(MONTHLY_FROM_DAILY))
+        }
+        monthly = {
+            (
+                row.month,
+                row.agency_id,
+                row.service_id,
+                row.service_point_key,
+                row.metric,
+                row.value_key,
+            ): row.count
+            for row in await session.scalars(select(MonthlyRollup))
+        }
+    assert monthly == recomputed
     return {key: count for key, count in totals.items() if count}
 
 

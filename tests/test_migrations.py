@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0011_staff_chats"
+HEAD = "0012_monthly_rollup"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

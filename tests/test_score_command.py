@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import create_engine, create_session_factory
-from core.models import Agency, AgencyKind, DailyRollup, PublicService, ScoreRun
+from core.models import Agency, AgencyKind, PublicService, ScoreRun
+from core.rollups import add_rollup_rows
 from core.score_runs import latest_score_run, score_run_values, store_score_run
 from qanagat.cli import main
 from qanagat.scores import combine
@@ -178,12 +179,15 @@ async def _seed_database(url: str) -> None:
             mine = inputs.loc[inputs["agency"] == code].set_index("input")["value"]
             n = int(mine["responses"])
 
+            rows: list[dict[str, object]] = []
+
             def rollup(metric: str, value: str, count: int, day: str = "2025-05-01") -> None:
-                session.add(
-                    DailyRollup(
-                        day=day, agency_id=agency.id, service_id=service.id,  # noqa: B023
-                        service_point_key=0, metric=metric, value_key=value, count=count,
-                    )
+                rows.append(  # noqa: B023
+                    {
+                        "day": day, "agency_id": agency.id, "service_id": service.id,  # noqa: B023
+                        "service_point_key": 0, "metric": metric, "value_key": value,
+                        "count": count,
+                    }
                 )  # fmt: skip
 
             rollup("responses", "telegram", n - 10)
@@ -198,6 +202,7 @@ async def _seed_database(url: str) -> None:
                 yes = round(float(mine[share]) * n)
                 rollup(metric, good, yes)
                 rollup(metric, bad, n - yes)
+            await add_rollup_rows(session, rows)
         await session.commit()
     await engine.dispose()
 

@@ -3,6 +3,8 @@ computed shares per period, agency, service and office, and the real completion 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.engine.conversation import Conversation
 from bot.engine.flow import Ask
 from core.clock import reporting_day, utcnow
-from core.models import Agency, AgencyKind, DailyRollup, PublicService, ServicePoint
-from core.periods import PeriodError, parse_period
+from core.models import Agency, AgencyKind, PublicService, ServicePoint
+from core.periods import Period, PeriodError, parse_period
 from core.responses import ResponseStore
+from core.rollups import add_rollup_rows
 from core.survey_inputs import survey_inputs
 from tests.conftest import Seed
 from tests.db_backends import both_databases_fixture  # noqa: F401
@@ -65,17 +68,20 @@ async def _seed(factory: async_sessionmaker[AsyncSession]) -> None:
         }
         session.add_all([office, *services.values()])
         await session.flush()
-        session.add_all(
-            DailyRollup(
-                day=day,
-                agency_id=services[service].agency_id,
-                service_id=services[service].id,
-                service_point_key=office.id if at_office else 0,
-                metric=metric,
-                value_key=value,
-                count=count,
-            )
-            for day, service, at_office, metric, value, count in ROLLUPS
+        await add_rollup_rows(
+            session,
+            [
+                {
+                    "day": day,
+                    "agency_id": services[service].agency_id,
+                    "service_id": services[service].id,
+                    "service_point_key": office.id if at_office else 0,
+                    "metric": metric,
+                    "value_key": value,
+                    "count": count,
+                }
+                for day, service, at_office, metric, value, count in ROLLUPS
+            ],
         )
         await session.commit()
 
@@ -147,6 +153,19 @@ async def test_survey_inputs_per_service_and_office(
     assert got[("S1", "MJ-01", "satisfied_share")] == pytest.approx(3 / 4)
     assert got[("S2", "", "responses")] == 2  # eGov / proactive answers have no office
     assert got[("S2", "", "info_satisfied_share")] == pytest.approx(1 / 2)
+
+
+async def test_a_period_of_part_months_is_read_from_the_daily_rollups(
+    both_databases: async_sessionmaker[AsyncSession],
+) -> None:
+    # 10 January to 29 June: the January day is in, the last day of June out (so only Q1's)
+    await _seed(both_databases)
+    part = Period("part", date(2025, 1, 10), date(2025, 6, 30))
+    async with both_databases() as session:
+        frame = await survey_inputs(session, part)
+        quarter = await survey_inputs(session, parse_period("2025-Q1"))
+    assert frame.drop(columns="period").equals(quarter.drop(columns="period"))
+    assert _as_dict(frame, "agency", "input")[("MJ", "responses")] == 4
 
 
 async def test_a_period_without_rollups_gives_no_rows(

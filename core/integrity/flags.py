@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import reporting_day, utcnow
 from core.models import (
     Base,
-    DailyRollup,
     PublicService,
     Response,
     ResponseFlag,
@@ -40,7 +39,7 @@ from core.models import (
     ResponseStatus,
     ServicePoint,
 )
-from core.rollups import RESPONSES_METRIC
+from core.rollups import RESPONSES_METRIC, add_rollup_rows
 
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 FLAGGED_METRIC = "flagged"
@@ -381,7 +380,8 @@ async def _add_to_rollup(
     office_key: int,
     counts: Counter[tuple[str, str]],
 ) -> None:
-    # The same upsert as core.rollups, with counts that may be negative (taking one out).
+    # Through core.rollups, the counters' one writer: daily and monthly move together; counts
+    # may be negative (taking one out).
     now = utcnow()
     rows = [
         {
@@ -397,15 +397,7 @@ async def _add_to_rollup(
         for (metric, value), count in sorted(counts.items())
         if count
     ]
-    if not rows:
-        return
-    statement = _insert(session, DailyRollup).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["day", "service_id", "service_point_key", "metric", "value_key"],
-            set_={"count": DailyRollup.count + statement.excluded.count, "updated_at": now},
-        )
-    )
+    await add_rollup_rows(session, rows)
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
