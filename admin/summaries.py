@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import REPORTING_TZ, reporting_day
 from core.complaints import complaints_frame
+from core.dataset_ratings import problems_frame
 from core.models import Agency, PublicService, ServicePoint
 from core.working_days import HolidayCalendar, kazakhstan_calendar
 from scoring.complaint_summary import (
@@ -217,6 +218,10 @@ async def agency_summary(
         past["period"] = pd.Series(dtype=object)
     previous_label = period.previous().label
     previous = past[past["period"] == previous_label]
+    # problem reports about the agency's open data sets: this period's, under their own heading
+    current_start, _ = period.bounds()
+    problems = await problems_frame(session, agency.id, current_start, end, lang)
+    problems["deadline"] = deadline_moments(problems["deadline"])
     return summarise(
         current.reset_index(drop=True),
         period_start=period.start,
@@ -227,4 +232,5 @@ async def agency_summary(
         config=rules,
         agency=agency.name(lang),
         working_days=WorkingDaysLeft(calendar),
+        problems=problems,
     )

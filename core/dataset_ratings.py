@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -438,19 +438,26 @@ PROBLEM_FRAME_COLUMNS = [
 
 
 async def problems_frame(
-    session: AsyncSession, agency_id: int | None, start: datetime, end: datetime
+    session: AsyncSession,
+    agency_id: int | None,
+    start: datetime,
+    end: datetime,
+    lang: str = "ru",
 ) -> pd.DataFrame:
     """Problem reports about open data sets received in [start, end), of one agency (None: all),
     one row each with the columns the complaint summary's `problems=` takes: the reference as
-    `complaint_id`, the agency's code, the kind, the data set's Russian title (the summary's
-    names are the agency's own), status, deadline, answered_at. Nothing about the person."""
+    `complaint_id`, the agency's code, the kind, the data set's title in `lang` (Russian where
+    a set has no English title), status, deadline, answered_at. Nothing about the person."""
+    title = {"kk": Dataset.title_kk, "en": func.coalesce(Dataset.title_en, Dataset.title_ru)}.get(
+        lang, Dataset.title_ru
+    )
     query = (
         select(
             Complaint.reference,
             Agency.code,
             Complaint.received_at,
             Complaint.problem,
-            Dataset.title_ru,
+            title,
             Complaint.status,
             Complaint.deadline,
             Complaint.answered_at,

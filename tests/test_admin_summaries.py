@@ -20,7 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.summaries import SummaryPeriod
 from admin.web.pages.summaries import chosen_period
-from core.models import AdminUser, PublicService, Respondent, ServicePoint
+from core.complaints import new_reference
+from core.models import (
+    AdminUser,
+    Complaint,
+    ComplaintStatus,
+    Dataset,
+    DatasetProblem,
+    DatasetState,
+    PublicService,
+    Respondent,
+    ServicePoint,
+    UpdateFrequency,
+)
 from tests.admin_fixtures import (
     ADMIN_EMAIL,
     AGENCY_EMAIL,
@@ -127,6 +139,9 @@ async def test_the_summary_downloads_as_a_workbook_and_as_text_each_audited(
         "По отделениям",
         "Основные темы",
         "Жалоб больше обычного",
+        "Проблемы открытых данных",
+        "По видам проблем",
+        "По наборам данных",
     ]
     figures = {row[0]: row[1] for row in book["Основные показатели"].iter_rows(values_only=True)}
     assert figures["Жалоб"] == 76 and figures["В предыдущем периоде"] == 8
@@ -329,3 +344,76 @@ async def test_the_complaint_list_exports_with_its_filters_and_the_readers_scope
         (ANALYST_EMAIL, "complaints", 3),
     ]
     assert exports[2].details["query"] == {"category": "rudeness"}
+
+
+async def _problem_reports(session_factory: async_sessionmaker[AsyncSession], seed: Seed) -> None:
+    """Two problem reports about the akimat's bus-routes set in WEEK: one open past its deadline
+    (Friday 27 November), one answered on its deadline day (on time)."""
+    monday = datetime.combine(WEEK.start, time(9), tzinfo=UTC)
+    async with session_factory() as session:
+        buses = Dataset(
+            agency_id=seed.agency.id,
+            external_id="ala_bus_routes",
+            title_kk="Автобус бағыттары",
+            title_ru="Автобусные маршруты Алматы",
+            url="https://data.egov.kz/datasets/view?index=ala_bus_routes",
+            update_frequency=UpdateFrequency.MONTHLY,
+            state=DatasetState.PUBLISHED,
+            created_at=monday,
+            updated_at=monday,
+        )
+        session.add(buses)
+        await session.flush()
+        for problem, status, answered in (
+            (DatasetProblem.OUTDATED, ComplaintStatus.RECEIVED, None),
+            (DatasetProblem.BROKEN_LINK, ComplaintStatus.ANSWERED, monday + timedelta(days=4)),
+        ):
+            session.add(
+                Complaint(
+                    reference=new_reference(),
+                    agency_id=seed.agency.id,
+                    dataset_id=buses.id,
+                    problem=problem,
+                    text="Данные не обновлялись",
+                    language="ru",
+                    status=status,
+                    deadline=WEEK.start + timedelta(days=4),
+                    created_at=monday,
+                    updated_at=monday,
+                    received_at=monday,
+                    answered_at=answered,
+                )
+            )
+        await session.commit()
+
+
+async def test_problem_reports_about_open_data_have_their_own_section_and_sheets(
+    site: AdminSite, session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    await _problem_reports(session_factory, seed)
+    almaty = await site.signed_in(AGENCY_EMAIL)
+    page = await almaty.open(f"{SUMMARY}?kind=weekly")
+    assert page.status == 200
+    # no service complaints this week: the short line, and still the data sets' reports
+    assert page.contains("За этот период жалоб не поступило")
+    html = page.html
+    problems = html[html.index('id="h-problems"') :]
+    assert "Всего: 2; открыты: 1, из них после срока: 1; ответ с опозданием: 0." in problems
+    assert "Набор данных: устарел" in problems and "Автобусные маршруты Алматы" in problems
+
+    status, _, body = await almaty.download(f"{SUMMARY}?kind=weekly&download=xlsx")
+    assert status == 200
+    book = load_workbook(io.BytesIO(body))
+    figures = dict(book["Проблемы открытых данных"].iter_rows(min_row=2, values_only=True))
+    assert figures == {
+        "Сообщений": 2,
+        "Открыты": 1,
+        "Открыты после срока": 1,
+        "Ответ с опозданием": 0,
+    }
+    assert list(book["По наборам данных"].iter_rows(min_row=2, values_only=True)) == [
+        ("Автобусные маршруты Алматы", 2, 1.0)
+    ]
+
+    _, _, text = await almaty.download(f"{SUMMARY}?kind=weekly&download=txt")
+    assert "Сообщения о проблемах с открытыми данными: 2" in text.decode("utf-8")

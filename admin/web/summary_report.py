@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,11 +42,47 @@ def category_name(name: str, lang: str) -> str:
     return name_of(name, lang) if name == UNKNOWN else words.say(f"complaint_category_{name}", lang)
 
 
+def problem_name(name: str, lang: str) -> str:
+    return name_of(name, lang) if name == UNKNOWN else words.say(f"dataset_problem_{name}", lang)
+
+
 def _counted(
-    counts: tuple[Count, ...], total: int, lang: str, categories: bool = False
+    counts: tuple[Count, ...],
+    total: int,
+    lang: str,
+    label: Callable[[str, str], str] = name_of,
 ) -> list[tuple[Any, ...]]:
-    label = category_name if categories else name_of
     return [(label(c.name, lang), c.count, c.count / total if total else None) for c in counts]
+
+
+def _problem_sheets(summary: ComplaintSummary, lang: str) -> list[Sheet]:
+    """The data-set problem reports' own sheets, when the summary counted them."""
+    problems = summary.problems
+    if problems is None:
+        return []
+    say = words.say
+    figures = [
+        (say("summary_problems_total", lang), problems.total),
+        (say("summary_problems_open", lang), problems.open),
+        (say("summary_open_overdue", lang), problems.open_overdue),
+        (say("summary_answered_late", lang), problems.answered_late),
+    ]
+    headers = ("summary_name", "summary_count", "summary_share")
+    return [
+        Sheet("summary_sheet_problems", ("summary_figure", "summary_value"), figures),
+        Sheet(
+            "summary_problems_by_kind",
+            headers,
+            _counted(problems.by_kind, problems.total, lang, problem_name),
+            frozenset({2}),
+        ),
+        Sheet(
+            "summary_problems_by_dataset",
+            headers,
+            _counted(problems.by_dataset, problems.total, lang),
+            frozenset({2}),
+        ),
+    ]
 
 
 def sheets(
@@ -74,7 +111,10 @@ def sheets(
     ]
     if summary.is_empty:
         overview.append((say("summary_nothing_title", lang), say("summary_nothing", lang)))
-        return [Sheet("summary_sheet_overview", ("summary_figure", "summary_value"), overview)]
+        return [
+            Sheet("summary_sheet_overview", ("summary_figure", "summary_value"), overview),
+            *_problem_sheets(summary, lang),
+        ]
     count_headers = ("summary_name", "summary_count", "summary_share")
     themes = [
         (
@@ -110,7 +150,7 @@ def sheets(
         Sheet(
             "summary_by_category",
             count_headers,
-            _counted(summary.by_category, summary.total, lang, categories=True),
+            _counted(summary.by_category, summary.total, lang, category_name),
             frozenset({2}),
         ),
         Sheet(
@@ -155,6 +195,7 @@ def sheets(
             over,
             frozenset({3, 4}),
         ),
+        *_problem_sheets(summary, lang),
     ]
 
 

@@ -116,6 +116,7 @@ async def summary_page(request: web.Request) -> web.StreamResponse:
             "offered": offered,
             "name_of": lambda name: summary_report.name_of(name, lang),
             "category_name": lambda name: summary_report.category_name(name, lang),
+            "problem_name": lambda name: summary_report.problem_name(name, lang),
             "p_value": lambda value: p_value_text(value, lang),
             "printed_on": today.strftime("%d.%m.%Y"),
             "downloads": {
