@@ -13,6 +13,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import segno
@@ -38,6 +39,16 @@ WORDS = {
     "web": {"kk": "Браузерде", "ru": "В браузере"},
     "valid": {"kk": "Код жарамды", "ru": "Код действителен"},
 }
+DATASET_WORDS = {
+    "headline": {"kk": "Деректер жинағын бағалаңыз", "ru": "Оцените набор данных"},
+    "call": {
+        "kk": "Осы ашық деректерді пайдаландыңыз ба? QR-кодты сканерлеп, толықтығы мен "
+        "өзектілігін бағалаңыз немесе қатені хабарлаңыз.",
+        "ru": "Пользовались этими открытыми данными? Отсканируйте QR-код, оцените их полноту и "
+        "актуальность или сообщите об ошибке.",
+    },
+    "anonymous": WORDS["anonymous"],
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,7 @@ class PosterOffice:
 
 @dataclass(frozen=True)
 class Poster:
-    office_code: str
-    day: date
+    file_stem: str  # the files' name without the extension
     telegram_link: str
     web_link: str
     svg: str
@@ -66,10 +76,6 @@ class Poster:
         cairosvg = _cairosvg()
         data: bytes = cairosvg.svg2pdf(bytestring=self.svg.encode())
         return data
-
-    @property
-    def file_stem(self) -> str:
-        return f"poster-{self.office_code}-{self.day.isoformat()}"
 
 
 class PosterRenderingUnavailable(RuntimeError):
@@ -107,22 +113,62 @@ def render_poster(
     """The poster of `office` for `day`. Raises PosterCodeError for an office code that cannot
     travel in a Telegram deep link."""
     telegram, web = poster_links(office.code, day, codes, public_url, bot_username)
+    stamp = day.strftime("%d.%m.%Y")
+    footer = f"{WORDS['valid']['kk']}: {stamp} · {WORDS['valid']['ru']}: {stamp}"
+    svg = _layout(WORDS, (office.name_kk, office.name_ru), telegram, web, footer)
+    return Poster(f"poster-{office.code}-{day.isoformat()}", telegram, web, svg)
+
+
+def dataset_links(
+    payload: str, external_id: str, public_url: str, bot_username: str
+) -> tuple[str, str]:
+    """The (Telegram, web) links of an open data set's rating: the deep link carries `payload`
+    (core.dataset_ratings.payload_for), the web link the set's page on the mobile site."""
+    telegram = f"https://t.me/{bot_username}?start={payload}"
+    web = f"{public_url.rstrip('/')}/d/{quote(external_id, safe='')}"
+    return telegram, web
+
+
+def render_dataset_poster(
+    external_id: str,
+    titles: tuple[str, str],
+    payload: str,
+    *,
+    public_url: str,
+    bot_username: str,
+) -> Poster:
+    """A data set's card for its portal page or a printout: the set's titles (kk, ru) and the
+    Telegram and web QR codes of its rating. It never expires (nothing rotates)."""
+    telegram, web = dataset_links(payload, external_id, public_url, bot_username)
+    stem = "dataset-" + "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in external_id)
+    return Poster(stem, telegram, web, _layout(DATASET_WORDS, titles, telegram, web, "Qanagat"))
+
+
+def _layout(
+    words: dict[str, dict[str, str]],
+    names: tuple[str, str],
+    telegram: str,
+    web: str,
+    footer: str,
+) -> str:
+    """One A4 page: headline, the subject's names in kk and ru, the call to action, the two QR
+    codes with their links, the anonymity note and a footer line."""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH_MM}mm" height="{HEIGHT_MM}mm" '
         f'viewBox="0 0 {WIDTH_MM} {HEIGHT_MM}" font-family="{FONT}">',
         f'<rect width="{WIDTH_MM}" height="{HEIGHT_MM}" fill="#ffffff"/>',
         f'<rect width="{WIDTH_MM}" height="42" fill="{ACCENT}"/>',
-        _text(105, 19, WORDS["headline"]["kk"], 10, fill="#ffffff", bold=True),
-        _text(105, 32, WORDS["headline"]["ru"], 8, fill="#ffffff"),
+        _text(105, 19, words["headline"]["kk"], 10, fill="#ffffff", bold=True),
+        _text(105, 32, words["headline"]["ru"], 8, fill="#ffffff"),
     ]
     y = 56.0
-    for name, size, bold in ((office.name_kk, 7.0, True), (office.name_ru, 6.0, False)):
+    for name, size, bold in ((names[0], 7.0, True), (names[1], 6.0, False)):
         for line in textwrap.wrap(name, 44)[:2]:
             parts.append(_text(105, y, line, size, bold=bold))
             y += size * 1.3
     y += 3
     for lang in ("kk", "ru"):
-        for line in textwrap.wrap(WORDS["call"][lang], 58):
+        for line in textwrap.wrap(words["call"][lang], 58):
             parts.append(_text(105, y, line, 4.6))
             y += 6
         y += 1.5
@@ -138,14 +184,12 @@ def render_poster(
         y += 5
     y += 6
     for lang in ("kk", "ru"):
-        parts.append(_text(105, y, WORDS["anonymous"][lang], 4))
+        parts.append(_text(105, y, words["anonymous"][lang], 4))
         y += 6
-    stamp = day.strftime("%d.%m.%Y")
-    valid = f"{WORDS['valid']['kk']}: {stamp} · {WORDS['valid']['ru']}: {stamp}"
-    parts.append(_text(105, HEIGHT_MM - 14, valid, 4, fill=ACCENT, bold=True))
+    parts.append(_text(105, HEIGHT_MM - 14, footer, 4, fill=ACCENT, bold=True))
     parts.append(_text(105, HEIGHT_MM - 7, "Qanagat", 3.5, fill="#777777"))
     parts.append("</svg>")
-    return Poster(office.code, day, telegram, web, "\n".join(parts) + "\n")
+    return "\n".join(parts) + "\n"
 
 
 def _text(

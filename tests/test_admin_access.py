@@ -33,6 +33,7 @@ ROUTE_PARAMETERS = {
     "office": "ALA-01",
     "filename": "admin.css",
     "reference": "Q-AAAAAAAA",
+    "dataset": "ala_schools_2026",
 }
 
 

@@ -128,6 +128,34 @@ async def test_an_agency_user_sees_only_its_own_data_sets(site: AdminSite) -> No
     assert "Детские сады" in national.html and "Жильё в Астане" not in national.html
 
 
+async def test_a_published_set_has_a_qr_card_with_its_telegram_and_web_links(
+    site: AdminSite,
+) -> None:
+    almaty = await site.signed_in(AGENCY_EMAIL)
+    page = await almaty.open("/admin/agencies/ALA/datasets?days=30")
+    card = "/admin/agencies/ALA/datasets/ALA-1/poster?format=pdf"
+    assert f'href="{card}">Скачать PDF</a>' in _row(page.html, "Детские сады")
+    assert "/datasets/ALA-3/poster" not in page.html  # a planned set: nothing to rate yet
+    status, headers, body = await almaty.download(
+        "/admin/agencies/ALA/datasets/ALA-1/poster?format=svg"
+    )
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml"
+    assert 'filename="dataset-ALA-1.svg"' in headers["Content-Disposition"]
+    svg = body.decode()
+    assert "https://t.me/QanagatBot?start=ds-ALA-1" in svg and "/d/ALA-1</text>" in svg
+    assert "Оцените набор данных" in svg
+    for forbidden in (
+        "/admin/agencies/ALA/datasets/ALA-3/poster",  # planned
+        "/admin/agencies/AST/datasets/AST-1/poster",  # another agency's
+        "/admin/agencies/ALA/datasets/AST-1/poster",  # another agency's, under this one
+        "/admin/agencies/ALA/datasets/ALA-1/poster?format=gif",
+    ):
+        status, _h, _b = await almaty.download(forbidden)
+        assert status == 404, forbidden
+    audit = [e for e in await site.audit() if e.action == "poster"]
+    assert [e.details for e in audit] == [{"dataset": "ALA-1", "format": "svg"}]
+
+
 async def test_the_national_page_lists_the_most_and_least_trusted_sets(site: AdminSite) -> None:
     analyst = await site.signed_in(EMAILS["analyst"])
     page = await analyst.open("/admin/datasets?days=30")

@@ -18,6 +18,7 @@ from admin.web.period import PERIODS, period_of
 from admin.web.render import message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.clock import reporting_day
+from core.models import DatasetState
 
 NUMERIC = ("n", "share", "verifiable", "open_problems", "overdue")
 
@@ -41,10 +42,11 @@ def _columns(with_agency: bool) -> list[Column]:
         Column("open_problems", "col_open_problems", "int", sortable=True),
         Column("last_updated", "col_last_updated", sortable=True),
         Column("overdue", "col_overdue_days", "int", sortable=True),
+        *([] if with_agency else [Column("card", "col_dataset_card")]),
     ]
 
 
-def _row(line: data.DatasetLine, lang: str) -> dict[str, Any]:
+def _row(line: data.DatasetLine, lang: str, card: str | None) -> dict[str, Any]:
     return {
         "agency": line.agency_code,
         "title": line.title,
@@ -61,18 +63,37 @@ def _row(line: data.DatasetLine, lang: str) -> dict[str, Any]:
         "open_problems": line.open_problems,
         "last_updated": line.last_updated.isoformat() if line.last_updated else None,
         "overdue": line.overdue_days,
+        # the QR card of a published set's rating, to put on its portal page or print
+        "card": words.say("dataset_card", lang) if card else None,
+        "card_url": card,
     }
 
 
 def _table(
-    name: str, title: str, lines: list[data.DatasetLine], lang: str, with_agency: bool
+    request: web.Request,
+    name: str,
+    title: str,
+    lines: list[data.DatasetLine],
+    lang: str,
+    with_agency: bool,
 ) -> Table:
+    def card(line: data.DatasetLine) -> str | None:
+        if with_agency or line.state is not DatasetState.PUBLISHED:
+            return None
+        return url_for(
+            request,
+            "dataset_poster",
+            {"format": "pdf"},
+            code=line.agency_code,
+            dataset=line.external_id,
+        )
+
     return Table(
         name,
         title,
         _columns(with_agency),
-        [_row(line, lang) for line in lines],
-        links={"title": "url"},
+        [_row(line, lang, card(line)) for line in lines],
+        links={"title": "url", "card": "card_url"},
     )
 
 
@@ -94,7 +115,9 @@ async def agency_datasets(request: web.Request) -> web.StreamResponse:
         if agency is None:
             return message_page(request, "agency_not_found", 404)
         lines = await data.dataset_lines(db, viewer, lang, today, since, agency.id)
-    table = _sorted(request, _table("datasets", "table_datasets", lines, lang, False), "title")
+    table = _sorted(
+        request, _table(request, "datasets", "table_datasets", lines, lang, False), "title"
+    )
 
     def render() -> web.StreamResponse:
         return page(
@@ -131,8 +154,8 @@ async def national_datasets(request: web.Request) -> web.StreamResponse:
         lines = await data.dataset_lines(db, viewer, lang, today, since)
     most, least = data.most_and_least_trusted(lines)
     tables = [
-        _table("trusted", "table_trusted_datasets", most, lang, True),
-        _table("least_trusted", "table_least_trusted_datasets", least, lang, True),
+        _table(request, "trusted", "table_trusted_datasets", most, lang, True),
+        _table(request, "least_trusted", "table_least_trusted_datasets", least, lang, True),
     ]
 
     def render() -> web.StreamResponse:

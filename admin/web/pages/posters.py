@@ -7,15 +7,23 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from sqlalchemy import select
 
 from admin import figures
 from admin.audit import Action, record
-from admin.web.access import add_route, allow
+from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import client_of, config_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page
 from core.clock import reporting_day
-from core.models import AdminRole
-from core.posters import Poster, PosterOffice, PosterRenderingUnavailable, render_poster
+from core.dataset_ratings import payload_for
+from core.models import AdminRole, Dataset, DatasetState
+from core.posters import (
+    Poster,
+    PosterOffice,
+    PosterRenderingUnavailable,
+    render_dataset_poster,
+    render_poster,
+)
 from core.walk_ins import OfficeCodes, PosterCodeError
 
 POSTER_ROLES = frozenset({AdminRole.ADMIN, AdminRole.AGENCY})
@@ -24,6 +32,13 @@ FORMATS = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/agencies/{code}/offices/{office}/poster", poster, name="poster")
+    add_route(
+        app,
+        "GET",
+        "/agencies/{code}/datasets/{dataset}/poster",
+        dataset_poster,
+        name="dataset_poster",
+    )
 
 
 def _body(item: Poster, fmt: str) -> bytes:
@@ -76,6 +91,10 @@ async def poster(request: web.Request) -> web.StreamResponse:
             details={"office": office.code, "day": day.isoformat(), "format": fmt},
         )
         await db.commit()
+    return _download(item, fmt, body)
+
+
+def _download(item: Poster, fmt: str, body: bytes) -> web.Response:
     response = web.Response(
         body=body,
         headers={
@@ -87,3 +106,52 @@ async def poster(request: web.Request) -> web.StreamResponse:
         {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"}
     )
     return response
+
+
+@allow(EVERYONE)
+async def dataset_poster(request: web.Request) -> web.StreamResponse:
+    """A data set's QR card: nothing on it rotates or is secret, so every role that sees the
+    agency may print it; a withdrawn set has no card (its rating is closed)."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    settings = config.settings
+    fmt = request.query.get("format", "svg")
+    if fmt not in FORMATS:
+        return message_page(request, "poster_format_unknown", 404)
+    async with config.session_factory() as db:
+        agency = await figures.visible_agency(db, viewer, request.match_info["code"])
+        dataset = (
+            await db.scalar(
+                select(Dataset).where(
+                    Dataset.agency_id == agency.id,
+                    Dataset.external_id == request.match_info["dataset"],
+                    Dataset.state == DatasetState.PUBLISHED,
+                )
+            )
+            if agency is not None
+            else None
+        )
+        if dataset is None:
+            return message_page(request, "dataset_not_found", 404)
+        item = render_dataset_poster(
+            dataset.external_id,
+            (dataset.title_kk, dataset.title_ru),
+            payload_for(dataset),
+            public_url=settings.public_url,
+            bot_username=settings.telegram_bot_username,
+        )
+        try:
+            body = await asyncio.to_thread(_body, item, fmt)
+        except PosterRenderingUnavailable:
+            return message_page(request, "poster_format_unavailable", 503)
+        record(
+            db,
+            Action.POSTER,
+            at=config.clock(),
+            actor=viewer.email,
+            user_id=viewer.user_id,
+            client=client_of(request),
+            details={"dataset": dataset.external_id, "format": fmt},
+        )
+        await db.commit()
+    return _download(item, fmt, body)
