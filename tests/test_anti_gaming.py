@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import core.responses
 from core.integrity import flags, ledger
 from core.integrity.completion import use_rules
 from core.integrity.flags import Rules, RulesError, load_rules
@@ -239,3 +241,39 @@ async def test_the_worker_forgets_old_walk_in_passes_and_network_digests(
         }
         assert kept == {old: None, new: b"d" * 32}
         assert [p.day for p in await session.scalars(select(WalkInPass))] == ["9999-12-31"]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what the PostgreSQL driver reports for a transaction it aborted
+
+
+async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
+    session_factory: async_sessionmaker[AsyncSession],
+    seed: Seed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Concurrent completions at one office update the same rollup and flag rows; PostgreSQL
+    breaks a lock cycle by aborting one of them. That one is run again, from the start."""
+    real = core.responses.on_completed
+    calls = 0
+
+    async def loses_the_first_race(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        found = await real(*args, **kwargs)  # type: ignore[arg-type]
+        if calls == 1:  # all of it done, then aborted: the retry must not count it twice
+            raise DBAPIError("UPDATE daily_rollup ...", None, _Deadlock("deadlock detected"))
+        return found
+
+    monkeypatch.setattr(core.responses, "on_completed", loses_the_first_race)
+    use_rules(rules())
+    response_id = await complete(session_factory, seed, user=1, overall=4)
+    assert calls == 2
+    counted = await rollup(session_factory)
+    assert counted[("responses", "telegram")] == 1
+    assert counted[("satisfaction", "4")] == 1
+    async with session_factory() as session:
+        response = await session.get(Response, response_id)
+        assert response is not None and response.status is ResponseStatus.COMPLETED
+        chained = await ledger.verify(session)
+        assert chained.ok and chained.entries == 1

@@ -68,6 +68,13 @@ RECORD_SIGNAL = text(
     bindparam("counted", type_=ResponseSignal.__table__.c.counted.type),
 )
 
+# The flags of a response flagged at completion, all in one round trip (an executemany).
+RECORD_FLAG = text(
+    "INSERT INTO response_flag (response_id, reason, detail, created_at) "
+    "VALUES (:response_id, :reason, :detail, :created_at) "
+    "ON CONFLICT (response_id, reason) DO NOTHING"
+).bindparams(bindparam("created_at", type_=ResponseFlag.__table__.c.created_at.type))
+
 
 # Rules ---------------------------------------------
 
@@ -286,13 +293,13 @@ async def _burst(
     session: AsyncSession, response: Response, reason: str, detail: str, members: Any
 ) -> Finding:
     """Flag the earlier responses of a burst (those not flagged for it yet)."""
+    member = members.selected_columns[0]
+    # In id order: completions flagging the same run at once then lock its rows in the same
+    # order (fewer deadlocks; the store runs again a completion that still loses one).
     earlier = await session.scalars(
-        members.where(members.selected_columns[0] != response.id).where(
-            ~exists().where(
-                ResponseFlag.response_id == members.selected_columns[0],
-                ResponseFlag.reason == reason,
-            )
-        )
+        members.where(member != response.id)
+        .where(~exists().where(ResponseFlag.response_id == member, ResponseFlag.reason == reason))
+        .order_by(member)
     )
     for response_id in list(earlier):
         await flag(session, response_id, reason, detail)
@@ -304,16 +311,19 @@ async def exclude_at_completion(
 ) -> None:
     """The response is not counted: record its flags and count the exclusion instead."""
     findings = list(findings)
-    for finding in findings:
+    now = utcnow()
+    if findings:
         await session.execute(
-            _insert(session, ResponseFlag)
-            .values(
-                response_id=response.id,
-                reason=finding.reason,
-                detail=finding.detail[:300],
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["response_id", "reason"])
+            RECORD_FLAG,
+            [
+                {
+                    "response_id": response.id,
+                    "reason": finding.reason,
+                    "detail": finding.detail[:300],
+                    "created_at": now,
+                }
+                for finding in findings
+            ],
         )
     counts: Counter[tuple[str, str]] = Counter({(FLAGGED_METRIC, ANY_REASON): 1})
     counts.update((FLAGGED_METRIC, finding.reason) for finding in findings)
