@@ -4,6 +4,7 @@ burst, an analyst) their contribution is taken out again. The exclusions are cou
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,36 @@ async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
         assert response is not None and response.status is ResponseStatus.COMPLETED
         chained = await ledger.verify(session)
         assert chained.ok and chained.entries == 1
+
+
+async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_once(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, database_url: str
+) -> None:
+    """Top scores completing at one office at once, past the burst threshold: each flags the
+    others' run in the same transactions. None fails (no deadlock), and every response is
+    counted out exactly once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race needs PostgreSQL (SQLite serialises writers itself)")
+    use_rules(rules(office_top_burst={"max_top_scores": 2}))
+    first = [await complete(session_factory, seed, user=n, walk_in=True) for n in range(3)]
+    racing = [
+        await open_response(session_factory, seed, user=10 + n, walk_in=True) for n in range(12)
+    ]
+    for response_id in racing:
+        await answer_all(session_factory, seed, response_id, until="comment")
+    await asyncio.gather(
+        *(answer_all(session_factory, seed, response_id) for response_id in racing)
+    )
+    everyone = first + racing
+    assert await stored_flags(session_factory) == {r: {"office_top_burst"} for r in everyone}
+    counted = await rollup(session_factory)
+    assert counted[("flagged", "any")] == len(everyone)
+    assert counted[("flagged", "office_top_burst")] == len(everyone)
+    assert ("responses", "telegram") not in counted and ("satisfaction", "5") not in counted
+    async with session_factory() as session:
+        done = await session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .where(Response.status == ResponseStatus.COMPLETED)
+        )
+    assert done == len(everyone)
