@@ -1,5 +1,5 @@
-"""What the integrity hook costs at completion: the anti-gaming rules and the ledger append
-(`core.integrity.on_completed`) against the plain rollup update it replaced, in the same run.
+"""What the integrity hook costs at completion: the anti-gaming rules and queueing for the
+ledger (`core.integrity.on_completed`) against the plain rollup update it replaced, in the same run.
 
     .venv/bin/python -m benchmarks.completion_cost [--responses 400] [--concurrency 32]
 

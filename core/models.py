@@ -439,6 +439,17 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class LedgerPending(Base):
+    """A completed response waiting to be chained: completion queues it (no lock), and the
+    chain keeper appends the queue to the ledger in batches (docs/ledger.md). No foreign key,
+    as for the entries: a response deleted while it waits is reported, not silently dropped."""
+
+    __tablename__ = "ledger_pending"
+
+    response_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    completed_at: Mapped[datetime]
+
+
 # The admin side: people who read the aggregates, their sessions, and what they did ---------
 
 

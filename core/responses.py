@@ -7,6 +7,7 @@ point (each answer, each completion), so a crash or a lost Redis never loses an 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Row, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -37,10 +38,21 @@ from core.models import (
     Respondent,
     Response,
     ResponseStatus,
+    ServiceEvent,
     ServicePoint,
 )
 
 AnswerValue = Any
+log = logging.getLogger(__name__)
+
+COMPLETION_ATTEMPTS = 3
+# PostgreSQL's codes for a transaction aborted to break a lock cycle, or a serialisation clash.
+_LOCK_RACES = {"40P01", "40001"}
+
+
+def _lost_a_lock_race(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _LOCK_RACES
+
 
 _VALUE_TYPE = Answer.__table__.c.value.type
 _TIME_TYPE = Answer.__table__.c.answered_at.type
@@ -561,6 +573,27 @@ class ResponseStore:
         metrics: Iterable[tuple[str, str]],
         complaint_requested: bool,
     ) -> None:
+        """Complete the response, count it and queue it for the ledger, in one transaction.
+        Completions at the same office and day update the same rollup and flag rows, so two of
+        them can deadlock on PostgreSQL; the one the server aborts is run again (it was rolled
+        back whole, so nothing is counted twice)."""
+        pairs = list(metrics)
+        for attempt in range(1, COMPLETION_ATTEMPTS + 1):
+            try:
+                await self._complete_once(response_id, pairs, complaint_requested)
+                return
+            except DBAPIError as error:
+                await self.session.rollback()
+                if attempt == COMPLETION_ATTEMPTS or not _lost_a_lock_race(error):
+                    raise
+                log.info("completing response %s: %s; trying again", response_id, error.orig)
+
+    async def _complete_once(
+        self,
+        response_id: int,
+        metrics: list[tuple[str, str]],
+        complaint_requested: bool,
+    ) -> None:
         now = utcnow()
         completed = (
             await self.session.execute(
@@ -577,6 +610,10 @@ class ResponseStore:
                     select(PublicService.agency_id)
                     .where(PublicService.id == Response.service_id)
                     .scalar_subquery(),
+                    # The funnel counts the completion on its event's delivery day.
+                    select(ServiceEvent.delivered_at)
+                    .where(ServiceEvent.id == Response.service_event_id)
+                    .scalar_subquery(),
                 )
             )
         ).first()
@@ -586,7 +623,7 @@ class ResponseStore:
         channel, service_id, service_point_id, respondent_id, started_at, service_event_id = (
             completed[:6]
         )
-        agency_id = completed[6]
+        agency_id, delivered_at = completed[6], completed[7]
         # What the rollups and the integrity rules read of it, without loading the row again.
         counted = Response(
             id=response_id,
@@ -600,5 +637,15 @@ class ResponseStore:
         if complaint_requested:
             self.session.add(ComplaintRequest(response_id=response_id, created_at=now))
         await on_completed(self.session, counted, agency_id, metrics)
-        await funnel.count_event(self.session, funnel.FunnelStep.COMPLETED, service_event_id)
+        if service_event_id is not None and delivered_at is not None:
+            # What `funnel.count_event` would read again: the response has its event's service
+            # and office.
+            await funnel.count(
+                self.session,
+                funnel.FunnelStep.COMPLETED,
+                agency_id=agency_id,
+                service_id=service_id,
+                service_point_id=service_point_id,
+                delivered_at=delivered_at,
+            )
         await self.session.commit()

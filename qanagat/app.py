@@ -3,6 +3,8 @@ token is set, the Telegram bot (polling in development, webhook in production)."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -26,6 +28,7 @@ from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
+from core.integrity.keeper import keep_chain
 from core.job_queue import JobQueue
 from core.outbox import enqueue_invitation
 from core.settings import Settings
@@ -151,6 +154,16 @@ def build_app(
             )
         else:
             app.cleanup_ctx.append(polling_context(bot, dispatcher))
+
+    async def chain_keeper(_app: web.Application) -> AsyncIterator[None]:
+        # Completions only queue their ledger entry; this process chains the queue.
+        task = asyncio.create_task(keep_chain(session_factory), name="chain keeper")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(chain_keeper)
 
     async def close_connections(_app: web.Application) -> AsyncIterator[None]:
         yield

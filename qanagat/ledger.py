@@ -50,9 +50,10 @@ def verify_command(export_file: Path | None) -> None:
         sys.exit(1)
     verification = asyncio.run(_verify(Settings()))
     if verification.ok:
+        waiting = f"; {verification.queued} queued for the chain" if verification.queued else ""
         click.echo(
             f"ok: {verification.entries} entries, head {verification.head_seq} "
-            f"{verification.head_hash}"
+            f"{verification.head_hash}{waiting}"
         )
         return
     click.echo(f"MISMATCH after {verification.entries} good entries: {verification.problem}")
@@ -109,7 +110,10 @@ async def _export(settings: Settings, period: Period, target: Path) -> dict[str,
 
     engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as session:
+        sessions = create_session_factory(engine)
+        # Chain what is still queued first, so that the period's export holds all of it.
+        await chain.seal_all(sessions)
+        async with sessions() as session:
             with target.open("w", encoding="utf-8") as out:
                 return await chain.export(session, period, out)
     finally:

@@ -4,12 +4,15 @@ burst, an analyst) their contribution is taken out again. The exclusions are cou
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import core.responses
 from core.integrity import flags, ledger
 from core.integrity.completion import use_rules
 from core.integrity.flags import Rules, RulesError, load_rules
@@ -239,3 +242,72 @@ async def test_the_worker_forgets_old_walk_in_passes_and_network_digests(
         }
         assert kept == {old: None, new: b"d" * 32}
         assert [p.day for p in await session.scalars(select(WalkInPass))] == ["9999-12-31"]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what the PostgreSQL driver reports for a transaction it aborted
+
+
+async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
+    session_factory: async_sessionmaker[AsyncSession],
+    seed: Seed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Concurrent completions at one office update the same rollup and flag rows; PostgreSQL
+    breaks a lock cycle by aborting one of them. That one is run again, from the start."""
+    real = core.responses.on_completed
+    calls = 0
+
+    async def loses_the_first_race(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        found = await real(*args, **kwargs)  # type: ignore[arg-type]
+        if calls == 1:  # all of it done, then aborted: the retry must not count it twice
+            raise DBAPIError("UPDATE daily_rollup ...", None, _Deadlock("deadlock detected"))
+        return found
+
+    monkeypatch.setattr(core.responses, "on_completed", loses_the_first_race)
+    use_rules(rules())
+    response_id = await complete(session_factory, seed, user=1, overall=4)
+    assert calls == 2
+    counted = await rollup(session_factory)
+    assert counted[("responses", "telegram")] == 1
+    assert counted[("satisfaction", "4")] == 1
+    async with session_factory() as session:
+        response = await session.get(Response, response_id)
+        assert response is not None and response.status is ResponseStatus.COMPLETED
+        chained = await ledger.verify(session)
+        assert chained.ok and chained.entries == 1
+
+
+async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_once(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, database_url: str
+) -> None:
+    """Top scores completing at one office at once, past the burst threshold: each flags the
+    others' run in the same transactions. None fails (no deadlock), and every response is
+    counted out exactly once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race needs PostgreSQL (SQLite serialises writers itself)")
+    use_rules(rules(office_top_burst={"max_top_scores": 2}))
+    first = [await complete(session_factory, seed, user=n, walk_in=True) for n in range(3)]
+    racing = [
+        await open_response(session_factory, seed, user=10 + n, walk_in=True) for n in range(12)
+    ]
+    for response_id in racing:
+        await answer_all(session_factory, seed, response_id, until="comment")
+    await asyncio.gather(
+        *(answer_all(session_factory, seed, response_id) for response_id in racing)
+    )
+    everyone = first + racing
+    assert await stored_flags(session_factory) == {r: {"office_top_burst"} for r in everyone}
+    counted = await rollup(session_factory)
+    assert counted[("flagged", "any")] == len(everyone)
+    assert counted[("flagged", "office_top_burst")] == len(everyone)
+    assert ("responses", "telegram") not in counted and ("satisfaction", "5") not in counted
+    async with session_factory() as session:
+        done = await session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .where(Response.status == ResponseStatus.COMPLETED)
+        )
+    assert done == len(everyone)

@@ -5,6 +5,7 @@ export verifies offline, on the file alone, and any change to the file is caught
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import reporting_day, utcnow
 from core.integrity import audit, ledger
+from core.integrity.keeper import keep_chain
 from core.models import Answer, Channel, LedgerEntry, Response, ResponseStatus, ServicePoint
 from tests.conftest import ROOT, Seed
 from tests.integrity_helpers import answer_all, complete, open_response
@@ -223,6 +225,59 @@ async def test_verify_names_a_reordered_chain(
     )
 
 
+async def test_a_completed_response_waits_in_the_queue_until_the_keeper_chains_it(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    first = await complete(session_factory, seed, user=20)
+    waiting = await open_response(session_factory, seed, user=21)
+    await answer_all(session_factory, seed, waiting)
+    queued = await verify(session_factory)
+    assert queued.ok, queued.problem  # waiting is not "inserted behind the chain's back"
+    assert (queued.entries, queued.queued) == (1, 1)
+    async with session_factory() as session:
+        assert await ledger.seal_queued(session) == 1
+    assert [entry.response_id for entry in await chain(session_factory)] == [first, waiting]
+    sealed = await verify(session_factory)
+    assert sealed.ok and (sealed.entries, sealed.queued) == (2, 0)
+    assert await ledger.seal_all(session_factory) == 0  # nothing chained twice
+
+
+async def test_the_keeper_chains_completions_as_they_come(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    keeper = asyncio.create_task(keep_chain(session_factory, interval_s=0.05))
+    try:
+        ids = []
+        for user in (30, 31):
+            response_id = await open_response(session_factory, seed, user=user)
+            await answer_all(session_factory, seed, response_id)
+            ids.append(response_id)
+        for _ in range(200):
+            if len(await chain(session_factory)) == len(ids):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+    assert [entry.response_id for entry in await chain(session_factory)] == ids
+    assert (await verify(session_factory)).ok
+
+
+async def test_a_queued_response_deleted_before_it_is_chained_leaves_the_chain_whole(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    kept = await open_response(session_factory, seed, user=40)
+    gone = await open_response(session_factory, seed, user=41)
+    for response_id in (kept, gone):
+        await answer_all(session_factory, seed, response_id)
+    await tamper(session_factory, delete(Response).where(Response.id == gone))
+    assert await ledger.seal_all(session_factory) == 1
+    assert [entry.response_id for entry in await chain(session_factory)] == [kept]
+    result = await verify(session_factory)
+    assert result.ok and result.queued == 0
+
+
 async def test_an_unfinished_response_is_not_in_the_chain(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
@@ -415,6 +470,10 @@ async def test_concurrent_completions_on_postgresql_make_one_valid_chain(
     for response_id in ids:
         await answer_all(session_factory, seed, response_id, until="comment")
     await asyncio.gather(*(answer_all(session_factory, seed, response_id) for response_id in ids))
+    assert await chain(session_factory) == []  # queued: completing takes no chain lock
+    # Three keepers at once (three server processes): each response is chained once.
+    sealed = await asyncio.gather(*(ledger.seal_all(session_factory) for _ in range(3)))
+    assert sum(sealed) == count
     entries = await chain(session_factory)
     assert [entry.seq for entry in entries] == list(range(1, count + 1))
     assert sorted(entry.response_id for entry in entries) == sorted(ids)

@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0012_monthly_rollup"
+HEAD = "0015_bot_perf"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

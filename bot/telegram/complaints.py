@@ -293,9 +293,26 @@ async def on_rate(
     return query.answer()
 
 
+def complaint_buttons() -> tuple[str, ...]:
+    """How the data of every button this router handles begins."""
+    return tuple(
+        f"{factory.__prefix__}{factory.__separator__}"
+        for factory in (
+            ComplaintFor,
+            ComplaintCategoryPick,
+            ComplaintConsent,
+            ComplaintCancel,
+            AnswerRating,
+        )
+    )
+
+
 def build_router() -> Router:
     """A fresh router; included before the survey's, whose typed answers it lets through."""
     router = Router(name="complaints")
+    # One cheap look at a button's prefix, so survey answers pass this router at once (it
+    # comes first) instead of failing each complaint button's filter in turn.
+    router.callback_query.filter(F.data.startswith(complaint_buttons()))
     router.message.register(on_complaint_command, Command("complaint"))
     router.callback_query.register(on_file, ComplaintFor.filter())
     router.callback_query.register(on_category, ComplaintCategoryPick.filter())

@@ -67,6 +67,13 @@ RECORD_SIGNAL = text(
     bindparam("counted", type_=ResponseSignal.__table__.c.counted.type),
 )
 
+# The flags of a response flagged at completion, all in one round trip (an executemany).
+RECORD_FLAG = text(
+    "INSERT INTO response_flag (response_id, reason, detail, created_at) "
+    "VALUES (:response_id, :reason, :detail, :created_at) "
+    "ON CONFLICT (response_id, reason) DO NOTHING"
+).bindparams(bindparam("created_at", type_=ResponseFlag.__table__.c.created_at.type))
+
 
 # Rules ---------------------------------------------
 
@@ -159,12 +166,18 @@ class Finding:
 
 
 async def assess(
-    session: AsyncSession, response: Response, metrics: Sequence[tuple[str, str]], rules: Rules
+    session: AsyncSession,
+    response: Response,
+    metrics: Sequence[tuple[str, str]],
+    rules: Rules,
+    *,
+    rollup: list[dict[str, Any]] | None = None,
 ) -> list[Finding]:
     """Record what the rules count for this just-completed response and say which rules it
     breaks (flags already on it, from an analyst, included). When it completes a burst, the
     earlier responses of the burst are flagged here too. Two statements when nothing is
-    found: the signal row and one query with every count."""
+    found: the signal row and one query with every count. With `rollup`, what flagging takes
+    out of the rollups is added to that list instead of written (see `flag`)."""
     now = response.completed_at or utcnow()
     office_key = response.service_point_id or 0
     top_rule = rules.office_top_burst
@@ -216,6 +229,7 @@ async def assess(
         findings.append(
             await _burst(
                 session,
+                rollup,
                 response,
                 RESPONDENT_BURST,
                 f"{by_respondent} completed by one respondent within "
@@ -231,6 +245,7 @@ async def assess(
         findings.append(
             await _burst(
                 session,
+                rollup,
                 response,
                 NETWORK_BURST,
                 f"{by_network} completed from one network address within "
@@ -245,6 +260,7 @@ async def assess(
         findings.append(
             await _burst(
                 session,
+                rollup,
                 response,
                 OFFICE_TOP_BURST,
                 f"{top_at_office} top scores at one office within {top_rule.window_minutes:g} min",
@@ -282,37 +298,51 @@ def _count_by_respondent(response: Response, since: datetime) -> Any:
 
 
 async def _burst(
-    session: AsyncSession, response: Response, reason: str, detail: str, members: Any
+    session: AsyncSession,
+    rollup: list[dict[str, Any]] | None,
+    response: Response,
+    reason: str,
+    detail: str,
+    members: Any,
 ) -> Finding:
     """Flag the earlier responses of a burst (those not flagged for it yet)."""
+    member = members.selected_columns[0]
+    # In id order: completions flagging the same run at once then lock its rows in the same
+    # order (fewer deadlocks; the store runs again a completion that still loses one).
     earlier = await session.scalars(
-        members.where(members.selected_columns[0] != response.id).where(
-            ~exists().where(
-                ResponseFlag.response_id == members.selected_columns[0],
-                ResponseFlag.reason == reason,
-            )
-        )
+        members.where(member != response.id)
+        .where(~exists().where(ResponseFlag.response_id == member, ResponseFlag.reason == reason))
+        .order_by(member)
     )
     for response_id in list(earlier):
-        await flag(session, response_id, reason, detail)
+        await flag(session, response_id, reason, detail, rollup=rollup)
     return Finding(reason, detail)
 
 
 async def exclude_at_completion(
-    session: AsyncSession, response: Response, agency_id: int, findings: Iterable[Finding]
+    session: AsyncSession,
+    response: Response,
+    agency_id: int,
+    findings: Iterable[Finding],
+    *,
+    rollup: list[dict[str, Any]] | None = None,
 ) -> None:
-    """The response is not counted: record its flags and count the exclusion instead."""
+    """The response is not counted: record its flags and count the exclusion instead (added
+    to `rollup` when given, as in `flag`)."""
     findings = list(findings)
-    for finding in findings:
+    now = utcnow()
+    if findings:
         await session.execute(
-            _insert(session, ResponseFlag)
-            .values(
-                response_id=response.id,
-                reason=finding.reason,
-                detail=finding.detail[:300],
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["response_id", "reason"])
+            RECORD_FLAG,
+            [
+                {
+                    "response_id": response.id,
+                    "reason": finding.reason,
+                    "detail": finding.detail[:300],
+                    "created_at": now,
+                }
+                for finding in findings
+            ],
         )
     counts: Counter[tuple[str, str]] = Counter({(FLAGGED_METRIC, ANY_REASON): 1})
     counts.update((FLAGGED_METRIC, finding.reason) for finding in findings)
@@ -323,16 +353,27 @@ async def exclude_at_completion(
         response.service_id,
         response.service_point_id or 0,
         counts,
+        rollup,
     )
 
 
 # Later: a burst seen afterwards, or an analyst ---------------------------------------------
 
 
-async def flag(session: AsyncSession, response_id: int, reason: str, detail: str = "") -> bool:
+async def flag(
+    session: AsyncSession,
+    response_id: int,
+    reason: str,
+    detail: str = "",
+    *,
+    rollup: list[dict[str, Any]] | None = None,
+) -> bool:
     """Flag a response (kept, not counted). A completed response that was counted has its
     rollup contribution taken out. False when it had this flag already or does not exist.
-    Inside the caller's transaction; the caller commits."""
+    Inside the caller's transaction; the caller commits. With `rollup`, the rows to take out
+    are added to that list for the caller to write with its own, in one statement in key
+    order: completions flagging the same burst at once then lock rollup rows in one order
+    (written one flag at a time, they deadlocked)."""
     row = (
         await session.execute(
             select(
@@ -368,7 +409,9 @@ async def flag(session: AsyncSession, response_id: int, reason: str, detail: str
         counts[(RESPONSES_METRIC, channel.value)] -= 1
         for metric, value in counted or []:
             counts[(metric, value)] -= 1
-    await _add_to_rollup(session, completed_at, agency_id, service_id, office_id or 0, counts)
+    await _add_to_rollup(
+        session, completed_at, agency_id, service_id, office_id or 0, counts, rollup
+    )
     return True
 
 
@@ -379,9 +422,11 @@ async def _add_to_rollup(
     service_id: int,
     office_key: int,
     counts: Counter[tuple[str, str]],
+    rollup: list[dict[str, Any]] | None = None,
 ) -> None:
     # Through core.rollups, the counters' one writer: daily and monthly move together; counts
-    # may be negative (taking one out).
+    # may be negative (taking one out). Into `rollup` instead when the caller writes the rows
+    # itself (the completion, in one statement with its own).
     now = utcnow()
     rows = [
         {
@@ -397,6 +442,9 @@ async def _add_to_rollup(
         for (metric, value), count in sorted(counts.items())
         if count
     ]
+    if rollup is not None:
+        rollup.extend(rows)
+        return
     await add_rollup_rows(session, rows)
 
 

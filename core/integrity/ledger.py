@@ -1,6 +1,7 @@
-"""The response ledger: every completed response appended to a hash chain, in the transaction
-that completes it; verification that recomputes the chain from the stored responses; and the
-auditor's export. The hashing rules live in `audit.py` (standalone, for the auditor).
+"""The response ledger: every completed response appended to a hash chain (queued by the
+transaction that completes it, chained in batches by the chain keeper); verification that
+recomputes the chain from the stored responses; and the auditor's export. The hashing rules
+live in `audit.py` (standalone, for the auditor).
 
 What it proves and what it does not: docs/ledger.md.
 """
@@ -8,19 +9,21 @@ What it proves and what it does not: docs/ledger.md.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import REPORTING_TZ, reporting_day, utcnow
 from core.integrity.audit import FORMAT, GENESIS, content_hash, entry_hash
 from core.models import (
     Answer,
     LedgerEntry,
+    LedgerPending,
     PublicService,
     Response,
     ResponseFlag,
@@ -38,8 +41,16 @@ APPEND = text(
 ).bindparams(bindparam("created_at", type_=LedgerEntry.__table__.c.created_at.type))
 LAST_ENTRY = text("SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
 LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
+QUEUE = text(
+    "INSERT INTO ledger_pending (response_id, completed_at) VALUES (:response_id, :completed_at)"
+    " ON CONFLICT (response_id) DO NOTHING"
+).bindparams(bindparam("completed_at", type_=LedgerPending.__table__.c.completed_at.type))
+NEXT_QUEUED = text(
+    "SELECT response_id FROM ledger_pending ORDER BY completed_at, response_id LIMIT :limit"
+)
 
 Content = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 # The anonymous content of a response ---------------------------------------------
@@ -106,6 +117,53 @@ async def contents(session: AsyncSession, response_ids: Sequence[int]) -> dict[i
     return found
 
 
+# Queueing and sealing ---------------------------------------------
+
+
+async def queue(session: AsyncSession, response_id: int, completed_at: datetime) -> None:
+    """Queue a just-completed response for the chain, inside the completing transaction: one
+    insert, no lock. The chain keeper (`seal_queued`) appends it within seconds; until then
+    `verify` counts it as waiting, not as inserted behind the chain's back."""
+    await session.execute(QUEUE, {"response_id": response_id, "completed_at": completed_at})
+
+
+async def seal_queued(session: AsyncSession, limit: int = BATCH) -> int:
+    """Append up to `limit` queued responses to the chain, oldest completion first, and take
+    them off the queue; commits. Returns how many were chained. Any number of processes may
+    call it: the chain's lock is taken before the queue is read, so each response is chained
+    once, by whoever holds the lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(LOCK_CHAIN, {"key": CHAIN_LOCK_KEY})
+    queued = [row[0] for row in await session.execute(NEXT_QUEUED, {"limit": limit})]
+    if not queued:
+        await session.rollback()  # nothing written: just let go of the lock
+        return 0
+    found = set(await _existing(session, queued))
+    # A queued response deleted before it was chained cannot be hashed; `verify` cannot see
+    # it either (no entry, no response), so the log says so.
+    for missing in (i for i in queued if i not in found):
+        log.warning("queued response %s no longer exists; not chained", missing)
+    await append_many(session, [i for i in queued if i in found])
+    await session.execute(delete(LedgerPending).where(LedgerPending.response_id.in_(queued)))
+    await session.commit()
+    return len(found)
+
+
+async def seal_all(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Chain everything queued, a batch per transaction. Returns how many were chained."""
+    total = 0
+    while True:
+        async with sessions() as session:
+            sealed = await seal_queued(session)
+        total += sealed
+        if sealed < BATCH:
+            return total
+
+
+async def _existing(session: AsyncSession, response_ids: Sequence[int]) -> list[int]:
+    return list(await session.scalars(select(Response.id).where(Response.id.in_(response_ids))))
+
+
 # Appending ---------------------------------------------
 
 
@@ -116,7 +174,8 @@ async def append(session: AsyncSession, response_id: int) -> dict[str, Any]:
 
 async def append_many(session: AsyncSession, response_ids: Sequence[int]) -> list[dict[str, Any]]:
     """Append completed responses to the chain in the given order, inside the caller's
-    transaction (a bulk load appends thousands at once under one lock).
+    transaction (the chain keeper's batches; a bulk load appends thousands at once under one
+    lock).
 
     PostgreSQL: a transaction-scoped advisory lock serialises appenders until commit, and the
     head is read after the lock is held (READ COMMITTED: each statement sees the latest
@@ -160,6 +219,7 @@ class Verification:
     head_seq: int | None
     head_hash: str | None
     problem: str | None  # the first entry that no longer matches, and how
+    queued: int = 0  # completed responses waiting for the chain keeper
 
     @property
     def ok(self) -> bool:
@@ -187,9 +247,10 @@ async def verify(session: AsyncSession) -> Verification:
     entries), a missing response (deleted), changed content (an edited answer or field), a
     changed entry; then any completed response that is not in the chain (inserted)."""
     count, prev, expected = 0, GENESIS, 1
+    queued = await session.scalar(select(func.count()).select_from(LedgerPending)) or 0
 
     def result(problem: str | None) -> Verification:
-        return Verification(count, expected - 1 or None, prev if count else None, problem)
+        return Verification(count, expected - 1 or None, prev if count else None, problem, queued)
 
     async for batch in _entries(session):
         found = await contents(session, [entry.response_id for entry in batch])
@@ -209,10 +270,15 @@ async def verify(session: AsyncSession) -> Verification:
             if entry_hash(entry.prev_hash, entry.content_hash, entry.seq) != entry.entry_hash:
                 return result(f"{where}: the entry itself was changed")
             prev, expected, count = entry.entry_hash, expected + 1, count + 1
+    waiting = select(LedgerPending.response_id).where(LedgerPending.response_id == Response.id)
     outside = await session.scalar(
         select(Response.id)
         .outerjoin(LedgerEntry, LedgerEntry.response_id == Response.id)
-        .where(Response.status == ResponseStatus.COMPLETED, LedgerEntry.seq.is_(None))
+        .where(
+            Response.status == ResponseStatus.COMPLETED,
+            LedgerEntry.seq.is_(None),
+            ~waiting.exists(),
+        )
         .order_by(Response.id)
         .limit(1)
     )
