@@ -25,6 +25,12 @@ def test_every_key_has_kazakh_russian_and_english() -> None:
     assert len(words.catalogue()) > 100
 
 
+def test_no_key_is_defined_twice() -> None:
+    # YAML keeps the last of two equal keys silently: one of the texts would never show
+    keys = re.findall(r"^([a-z0-9_]+):", (ADMIN / "web" / "messages.yaml").read_text(), re.M)
+    assert sorted({key for key in keys if keys.count(key) > 1}) == []
+
+
 def test_every_literal_key_in_templates_and_code_exists() -> None:
     used: set[str] = set()
     for template in (ADMIN / "web" / "templates").glob("*.html"):
