@@ -15,13 +15,12 @@ A file with any problem gives no rows: :class:`AppealFileError` lists every prob
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from core.indicator_file import MAX_CODE, MAX_PROBLEMS, FileProblem, IndicatorFileError, read_rows
+from core.indicator_file import MAX_CODE, IndicatorFileError
+from core.register_file import RegisterFile, parse_date, words
 
 CONFIRMED = "confirmed"
 PARTIALLY_CONFIRMED = "partially_confirmed"
@@ -141,7 +140,6 @@ REQUIRED = (
 )
 MAX_CHANNEL = 64
 _HEADER = {spelling: column for column, names in COLUMN_NAMES.items() for spelling in names}
-_DATE_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -163,35 +161,14 @@ class AppealFileError(IndicatorFileError):
     """An appeals file that cannot be imported; `problems` says where and why."""
 
 
-def _words(text: str) -> str:
-    lowered = text.lower().replace("ё", "е").replace("_", " ").replace("-", " ")
-    return " ".join(re.sub(r"[^\w\s]", " ", lowered).split())
-
-
 def outcome_of(text: str) -> str | None:
     """The outcome a register's spelling stands for ("Частично подтверждена" ->
     partially_confirmed), or None."""
-    return OUTCOME_SPELLINGS.get(_words(text))
-
-
-def parse_date(text: str) -> date | None:
-    """`2025-03-31`, `31.03.2025`, or an XLSX date cell (`2025-03-31 00:00:00`); else None."""
-    text = text.strip()
-    dotted = _DATE_DOTTED.match(text)
-    try:
-        if dotted:
-            return date(int(dotted[3]), int(dotted[2]), int(dotted[1]))
-        if len(text) >= 10 and re.match(r"^\d{4}-\d{2}-\d{2}", text):
-            if len(text) > 10 and text[10] not in " T":
-                return None
-            return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-    return None
+    return OUTCOME_SPELLINGS.get(words(text))
 
 
 def _flag(text: str) -> bool | None:
-    word = _words(text)
+    word = words(text)
     if word in YES:
         return True
     if word in NO:
@@ -199,77 +176,20 @@ def _flag(text: str) -> bool | None:
     return None
 
 
-def _header(filename: str, number: int, row: list[str]) -> tuple[dict[str, int], list[FileProblem]]:
-    columns: dict[str, int] = {}
-    problems: list[FileProblem] = []
-    for position, cell in enumerate(row):
-        if not cell:
-            continue
-        column = _HEADER.get(_words(cell))
-        if column is None:
-            problems.append(
-                FileProblem(
-                    filename,
-                    number,
-                    f"unknown column {cell!r}; the columns are {', '.join(REQUIRED)} "
-                    "and optionally service, channel",
-                )
-            )
-        elif column in columns:
-            problems.append(FileProblem(filename, number, f"column {column!r} appears twice"))
-        else:
-            columns[column] = position
-    absent = [name for name in REQUIRED if name not in columns]
-    if absent:
-        problems.append(FileProblem(filename, number, f"the header lacks {', '.join(absent)}"))
-    return columns, problems
-
-
 def parse_appeal_file(
     content: bytes, filename: str, known_agencies: Collection[str]
 ) -> list[AppealRow]:
     """The appeals of a register export, or AppealFileError with every problem found."""
-    try:
-        lines = [(number, row) for number, row in read_rows(content, filename) if any(row)]
-    except IndicatorFileError as error:
-        raise AppealFileError(error.problems) from None
-    if not lines:
-        raise AppealFileError([FileProblem(filename, 1, "the file is empty")])
-    header_line, header = lines[0]
-    columns, problems = _header(filename, header_line, header)
-    if problems:
-        raise AppealFileError(problems)
-
-    def cell(row: list[str], name: str) -> str:
-        position = columns.get(name)
-        return row[position] if position is not None and position < len(row) else ""
-
+    register = RegisterFile(
+        content, filename, _HEADER, REQUIRED, ("service", "channel"), AppealFileError
+    )
     rows: list[AppealRow] = []
-    seen: dict[str, int] = {}
-    for number, row in lines[1:]:
-        bad = len(problems)
-
-        def problem(message: str, line: int = number) -> None:
-            problems.append(FileProblem(filename, line, message))
-
-        external_id, agency = cell(row, "external_id"), cell(row, "agency")
-        if not external_id:
-            problem("external_id is empty")
-        elif len(external_id) > MAX_CODE:
-            problem(f"external_id is longer than {MAX_CODE} characters")
-        elif external_id in seen:
-            problem(f"appeal {external_id!r} is given already on line {seen[external_id]}")
-        else:
-            seen[external_id] = number
-        if not agency:
-            problem("agency is empty")
-        elif agency not in known_agencies:
-            close = difflib.get_close_matches(agency, list(known_agencies), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problem(f"agency {agency!r} is not known{hint}")
+    for line in register.lines():
+        external_id, agency = register.identity(line, "appeal", MAX_CODE, known_agencies)
+        problem = line.problem
         dates: dict[str, date | None] = {}
         for name in ("received", "answered", "deadline"):
-            text = cell(row, name)
+            text = line.cell(name)
             dates[name] = parse_date(text) if text else None
             if text and dates[name] is None:
                 problem(f"{name} {text!r} is not a date (write 2025-03-31 or 31.03.2025)")
@@ -280,7 +200,7 @@ def parse_appeal_file(
             problem(f"answered {answered} is before received {received}")
         if received and deadline and deadline < received:
             problem(f"deadline {deadline} is before received {received}")
-        outcome_text = cell(row, "outcome")
+        outcome_text = line.cell("outcome")
         outcome = outcome_of(outcome_text)
         if outcome is None:
             problem(
@@ -290,23 +210,18 @@ def parse_appeal_file(
             )
         flags: dict[str, bool | None] = {}
         for name in ("court_upheld", "repeat"):
-            flags[name] = _flag(cell(row, name))
+            flags[name] = _flag(line.cell(name))
             if flags[name] is None:
-                problem(f"{name} {cell(row, name)!r} is not yes or no")
-        service, channel = cell(row, "service") or None, cell(row, "channel") or None
+                problem(f"{name} {line.cell(name)!r} is not yes or no")
+        service, channel = line.cell("service") or None, line.cell("channel") or None
         if service and len(service) > MAX_CODE:
             problem(f"service code is longer than {MAX_CODE} characters")
         if channel and len(channel) > MAX_CHANNEL:
             problem(f"channel is longer than {MAX_CHANNEL} characters")
-        if (
-            len(problems) == bad
-            and received is not None
-            and deadline is not None
-            and outcome is not None
-        ):
+        if line.clean and received is not None and deadline is not None and outcome is not None:
             rows.append(
                 AppealRow(
-                    line=number,
+                    line=line.number,
                     external_id=external_id,
                     agency=agency,
                     received=received,
@@ -316,15 +231,7 @@ def parse_appeal_file(
                     court_upheld=bool(flags["court_upheld"]),
                     repeat=bool(flags["repeat"]),
                     service=service,
-                    channel=_words(channel) if channel else None,
+                    channel=words(channel) if channel else None,
                 )
             )
-        if len(problems) >= MAX_PROBLEMS:
-            problem("too many problems; fix these and import again")
-            break
-    problems.sort(key=lambda item: item.line)
-    if not problems and not rows:
-        problems.append(FileProblem(filename, header_line, "the file has a header but no rows"))
-    if problems:
-        raise AppealFileError(problems)
-    return rows
+    return register.result(rows)

@@ -14,16 +14,14 @@ or appeals file (the reading is shared with :mod:`core.indicator_file`).
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
-from core.appeal_file import parse_date
-from core.indicator_file import MAX_PROBLEMS, FileProblem, IndicatorFileError, read_rows
+from core.indicator_file import IndicatorFileError
 from core.models import DatasetState, UpdateFrequency
+from core.register_file import RegisterFile, parse_date, words
 
 MAX_EXTERNAL_ID = 128
 MAX_TITLE = 500
@@ -113,19 +111,14 @@ class DatasetFileError(IndicatorFileError):
     """A catalogue that cannot be imported; `problems` says where and why."""
 
 
-def _words(text: str) -> str:
-    lowered = text.lower().replace("ё", "е").replace("_", " ").replace("-", " ")
-    return " ".join(re.sub(r"[^\w\s]", " ", lowered).split())
-
-
 def frequency_of(text: str) -> UpdateFrequency | None:
     """The frequency a catalogue's spelling stands for ("Ежеквартально" -> quarterly), or None."""
-    return FREQUENCY_SPELLINGS.get(_words(text))
+    return FREQUENCY_SPELLINGS.get(words(text))
 
 
 def state_of(text: str) -> DatasetState | None:
     """planned or published from a catalogue's spelling ("Опубликован" -> published), or None."""
-    return STATE_SPELLINGS.get(_words(text))
+    return STATE_SPELLINGS.get(words(text))
 
 
 def is_web_address(text: str) -> bool:
@@ -139,89 +132,30 @@ def is_web_address(text: str) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.hostname)
 
 
-def _header(filename: str, number: int, row: list[str]) -> tuple[dict[str, int], list[FileProblem]]:
-    columns: dict[str, int] = {}
-    problems: list[FileProblem] = []
-    for position, cell in enumerate(row):
-        if not cell:
-            continue
-        column = _HEADER.get(_words(cell))
-        if column is None:
-            problems.append(
-                FileProblem(
-                    filename,
-                    number,
-                    f"unknown column {cell!r}; the columns are {', '.join(REQUIRED)} "
-                    f"and optionally {', '.join(OPTIONAL)}",
-                )
-            )
-        elif column in columns:
-            problems.append(FileProblem(filename, number, f"column {column!r} appears twice"))
-        else:
-            columns[column] = position
-    absent = [name for name in REQUIRED if name not in columns]
-    if absent:
-        problems.append(FileProblem(filename, number, f"the header lacks {', '.join(absent)}"))
-    return columns, problems
-
-
 def parse_dataset_file(
     content: bytes, filename: str, known_agencies: Collection[str]
 ) -> list[DatasetRow]:
     """The data sets of a catalogue, or DatasetFileError with every problem found."""
-    try:
-        lines = [(number, row) for number, row in read_rows(content, filename) if any(row)]
-    except IndicatorFileError as error:
-        raise DatasetFileError(error.problems) from None
-    if not lines:
-        raise DatasetFileError([FileProblem(filename, 1, "the file is empty")])
-    header_line, header = lines[0]
-    columns, problems = _header(filename, header_line, header)
-    if problems:
-        raise DatasetFileError(problems)
-
-    def cell(row: list[str], name: str) -> str:
-        position = columns.get(name)
-        return row[position] if position is not None and position < len(row) else ""
-
+    register = RegisterFile(content, filename, _HEADER, REQUIRED, OPTIONAL, DatasetFileError)
     rows: list[DatasetRow] = []
-    seen: dict[str, int] = {}
-    for number, row in lines[1:]:
-        bad = len(problems)
-
-        def problem(message: str, line: int = number) -> None:
-            problems.append(FileProblem(filename, line, message))
-
-        external_id, agency = cell(row, "external_id"), cell(row, "agency")
-        if not external_id:
-            problem("external_id is empty")
-        elif len(external_id) > MAX_EXTERNAL_ID:
-            problem(f"external_id is longer than {MAX_EXTERNAL_ID} characters")
-        elif external_id in seen:
-            problem(f"data set {external_id!r} is given already on line {seen[external_id]}")
-        else:
-            seen[external_id] = number
-        if not agency:
-            problem("agency is empty")
-        elif agency not in known_agencies:
-            close = difflib.get_close_matches(agency, list(known_agencies), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problem(f"agency {agency!r} is not known{hint}")
+    for line in register.lines():
+        external_id, agency = register.identity(line, "data set", MAX_EXTERNAL_ID, known_agencies)
+        problem = line.problem
         titles: dict[str, str] = {}
         for name in ("title_kk", "title_ru", "title_en"):
-            titles[name] = " ".join(cell(row, name).split())
+            titles[name] = " ".join(line.cell(name).split())
             if not titles[name] and name != "title_en":
                 problem(f"{name} is empty")
             elif len(titles[name]) > MAX_TITLE:
                 problem(f"{name} is longer than {MAX_TITLE} characters")
-        url = cell(row, "url")
+        url = line.cell("url")
         if not url:
             problem("url is empty")
         elif len(url) > MAX_URL:
             problem(f"url is longer than {MAX_URL} characters")
         elif not is_web_address(url):
             problem(f"url {url!r} is not a web address (write https://...)")
-        frequency_text = cell(row, "update_frequency")
+        frequency_text = line.cell("update_frequency")
         frequency = frequency_of(frequency_text)
         if frequency is None:
             problem(
@@ -229,18 +163,18 @@ def parse_dataset_file(
                 "monthly, quarterly, yearly or irregular (or the portal's Russian or Kazakh "
                 "wording)"
             )
-        updated_text = cell(row, "last_updated")
+        updated_text = line.cell("last_updated")
         last_updated = parse_date(updated_text) if updated_text else None
         if updated_text and last_updated is None:
             problem(f"last_updated {updated_text!r} is not a date (write 2025-03-31 or 31.03.2025)")
-        state_text = cell(row, "state")
+        state_text = line.cell("state")
         state = state_of(state_text)
         if state is None:
             problem(f"state {state_text!r} is not known; write planned or published")
-        if len(problems) == bad and frequency is not None and state is not None:
+        if line.clean and frequency is not None and state is not None:
             rows.append(
                 DatasetRow(
-                    line=number,
+                    line=line.number,
                     external_id=external_id,
                     agency=agency,
                     title_kk=titles["title_kk"],
@@ -252,12 +186,4 @@ def parse_dataset_file(
                     state=state,
                 )
             )
-        if len(problems) >= MAX_PROBLEMS:
-            problem("too many problems; fix these and import again")
-            break
-    problems.sort(key=lambda item: item.line)
-    if not problems and not rows:
-        problems.append(FileProblem(filename, header_line, "the file has a header but no rows"))
-    if problems:
-        raise DatasetFileError(problems)
-    return rows
+    return register.result(rows)
