@@ -24,7 +24,7 @@ from bot.datasets import Answered, DatasetDesk
 from bot.engine.definition import Question, QuestionType
 from bot.engine.flow import Ask, Completed, Step
 from bot.messages import text
-from bot.telegram.keyboards import stars
+from bot.telegram.keyboards import answer_keyboard
 from bot.telegram.render import refusal
 from core.clock import utcnow
 from core.complaints import ComplaintDesk
@@ -74,35 +74,7 @@ def question_keyboard(
     rating_id: int, index: int, question: Question, lang: str
 ) -> InlineKeyboardMarkup | None:
     """The buttons of one question of the feedback survey (single-value questions only)."""
-    builder = InlineKeyboardBuilder()
-
-    def answer(label: str, value: str) -> None:
-        builder.button(text=label, callback_data=DataAnswer(r=rating_id, q=index, v=value))
-
-    sizes: list[int] = []
-    if question.type is QuestionType.RATING:
-        for value in range(5, 0, -1):
-            answer(stars(value), str(value))
-        sizes = [1] * 5
-    elif question.type is QuestionType.NPS:
-        for value in range(11):
-            answer(str(value), str(value))
-        sizes = [6, 5]
-    elif question.type is QuestionType.YES_NO:
-        answer(text("button_yes", lang), "yes")
-        answer(text("button_no", lang), "no")
-        sizes = [2]
-    elif question.type is QuestionType.SELECT_ONE:
-        for choice in question.choices:
-            answer(choice.text(lang), choice.name)
-        sizes = [1] * len(question.choices)
-    if not question.required:
-        answer(text("button_skip", lang), "")
-        sizes.append(1)
-    if not sizes:
-        return None
-    builder.adjust(*sizes)
-    return builder.as_markup()
+    return answer_keyboard(question, lang, lambda value: DataAnswer(r=rating_id, q=index, v=value))
 
 
 def card(

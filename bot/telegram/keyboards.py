@@ -3,6 +3,8 @@ belongs to, so an old or forged button can be recognised and refused."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -116,10 +118,30 @@ def build_question_keyboard(
 ) -> InlineKeyboardMarkup | None:
     """The keyboard of a question, built button by button (`question_keyboard` is the same,
     from a layout kept per question and language)."""
+    return answer_keyboard(
+        question,
+        lang,
+        lambda value: AnswerCallback(r=response_id, q=index, v=value),
+        toggle=lambda number: ToggleCallback(r=response_id, q=index, c=number),
+        done=DoneCallback(r=response_id, q=index),
+    )
+
+
+def answer_keyboard(
+    question: Question,
+    lang: str,
+    answer_data: Callable[[str], CallbackData],
+    *,
+    toggle: Callable[[int], CallbackData] | None = None,
+    done: CallbackData | None = None,
+) -> InlineKeyboardMarkup | None:
+    """A question's buttons, each carrying `answer_data(value)`: stars, NPS, yes/no, choices and
+    skip. A several-choice question needs `toggle` and `done` (ticks kept in the message);
+    without them it has no buttons. None for a question answered by typing."""
     builder = InlineKeyboardBuilder()
 
     def answer(label: str, value: str) -> None:
-        builder.button(text=label, callback_data=AnswerCallback(r=response_id, q=index, v=value))
+        builder.button(text=label, callback_data=answer_data(value))
 
     sizes: list[int] = []
     if question.type is QuestionType.RATING:
@@ -138,15 +160,10 @@ def build_question_keyboard(
         for choice in question.choices:
             answer(choice.text(lang), choice.name)
         sizes = [1] * len(question.choices)
-    elif question.type is QuestionType.SELECT_MULTIPLE:
+    elif question.type is QuestionType.SELECT_MULTIPLE and toggle and done:
         for number, choice in enumerate(question.choices):
-            builder.button(
-                text=f"{UNCHECKED} {choice.text(lang)}",
-                callback_data=ToggleCallback(r=response_id, q=index, c=number),
-            )
-        builder.button(
-            text=text("button_done", lang), callback_data=DoneCallback(r=response_id, q=index)
-        )
+            builder.button(text=f"{UNCHECKED} {choice.text(lang)}", callback_data=toggle(number))
+        builder.button(text=text("button_done", lang), callback_data=done)
         sizes = [1] * (len(question.choices) + 1)
     if not question.required:
         answer(text("button_skip", lang), "")
