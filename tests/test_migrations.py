@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0009_complaints"
+HEAD = "0013_admin_perf"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

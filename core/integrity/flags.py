@@ -40,7 +40,7 @@ from core.models import (
     ResponseStatus,
     ServicePoint,
 )
-from core.rollups import RESPONSES_METRIC
+from core.rollups import RESPONSES_METRIC, note_older_days
 
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 FLAGGED_METRIC = "flagged"
@@ -399,6 +399,7 @@ async def _add_to_rollup(
     ]
     if not rows:
         return
+    await note_older_days(session, [reporting_day(completed_at).isoformat()])
     statement = _insert(session, DailyRollup).values(rows)
     await session.execute(
         statement.on_conflict_do_update(
