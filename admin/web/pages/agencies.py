@@ -107,11 +107,21 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
             service = await figures.visible_service(db, viewer, agency, service_code)
             if service is None:
                 return message_page(request, "service_not_found", 404)
+        memory = config_of(request).tallies
         all_services = (
-            await figures.agency_figures(db, viewer, agency, since, lang) if service else None
+            await figures.agency_figures(db, viewer, agency, since, lang, memory=memory)
+            if service
+            else None
         )
         found = await figures.agency_figures(
-            db, viewer, agency, since, lang, service, no_office=words.say("no_office", lang)
+            db,
+            viewer,
+            agency,
+            since,
+            lang,
+            service,
+            no_office=words.say("no_office", lang),
+            memory=memory,
         )
         scores = await report.score_context(request, db, agency)  # stored score runs
         comments = await explorer.recent_comments(
@@ -173,8 +183,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                 ),
                 "min_sample": figures.MIN_SAMPLE,
                 "scores": scores,
-                "published": report.PUBLISHED,
-                **report.tree_helpers(lang),
+                "score_tree": report.score_tree(request, scores, agency),
                 "comments": comments,
             },
         )
