@@ -6,6 +6,7 @@ n and a Wilson 95 % interval; below the minimum sample the share is withheld."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,13 @@ def shares(hits: Sequence[int], totals: Sequence[int], min_sample: int = MIN_SAM
     """Shares with Wilson 95 % intervals, vectorised over many rows."""
     if not hits:
         return []
+    return list(_shares(tuple(hits), tuple(totals), min_sample))
+
+
+@functools.lru_cache(maxsize=1024)
+def _shares(hits: tuple[int, ...], totals: tuple[int, ...], min_sample: int) -> tuple[Share, ...]:
+    # A pure function of its arguments, remembered: a page asks for the same counts again until
+    # they change, and the vectorised interval has a fixed cost of a few milliseconds a call.
     successes, n = pd.Series(list(hits), dtype="float64"), pd.Series(list(totals), dtype="float64")
     low, high = wilson_interval(successes, n)
     found = []
@@ -61,7 +69,7 @@ def shares(hits: Sequence[int], totals: Sequence[int], min_sample: int = MIN_SAM
         found.append(
             Share(h, t, h / t if enough else None, (float(lo), float(hi)) if enough else None)
         )
-    return found
+    return tuple(found)
 
 
 def _since(statement, since: date | None):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ covers all agencies; each page still narrows by `scope` before it shows anything
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
-from core.models import Agency, AgencyKind, ScoreRun
+from core.models import AdminRole, Agency, AgencyKind, ScoreRun
 from core.score_runs import score_run_values
 from scoring import Methodology, compare, load_methodology
 from scoring.model import Node
@@ -182,6 +182,11 @@ class RunMemory:
         self.trees: LRUCache[tuple[Runs, str, str], list[Tree]] = LRUCache(maxsize=512)
 
 
+async def visible_agencies(db: AsyncSession, reader: Reader) -> list[Agency]:
+    """Every agency `reader` may see, by code."""
+    return list(await db.scalars(scope(select(Agency).order_by(Agency.code), reader, Agency.id)))
+
+
 async def ranking(
     db: AsyncSession,
     reader: Reader,
@@ -189,21 +194,27 @@ async def ranking(
     kind: AgencyKind | None = None,
     region: str | None = None,
     memory: RunMemory | None = None,
+    visible: Sequence[Agency] | None = None,
 ) -> list[Standing]:
-    """Every agency `reader` may see (narrowed by kind and region) with its stored scores."""
-    statement = select(Agency).order_by(Agency.code)
-    if kind is not None:
-        statement = statement.where(Agency.kind == kind)
-    if region:
-        statement = statement.where(Agency.region == region)
-    agencies = list(await db.scalars(scope(statement, reader, Agency.id)))
+    """Every agency `reader` may see (narrowed by kind and region) with its stored scores;
+    `visible`: `visible_agencies(db, reader)` when the caller has read it already."""
+    if visible is None:
+        visible = await visible_agencies(db, reader)
+    agencies = [
+        agency
+        for agency in visible
+        if (kind is None or agency.kind == kind) and (not region or agency.region == region)
+    ]
     # the ranks are over every agency of each kind, whoever reads them
-    kinds = tuple(
-        (code, agency_kind.value)
-        for code, agency_kind in await db.execute(
-            select(Agency.code, Agency.kind).order_by(Agency.code)
+    if reader.role is AdminRole.AGENCY:
+        kinds = tuple(
+            (code, agency_kind.value)
+            for code, agency_kind in await db.execute(
+                select(Agency.code, Agency.kind).order_by(Agency.code)
+            )
         )
-    )
+    else:  # sees every agency
+        kinds = tuple((agency.code, agency.kind.value) for agency in visible)
     key = (tuple(runs.items()), kinds)
     found = memory.standings.get(key) if memory is not None else None
     if found is None:

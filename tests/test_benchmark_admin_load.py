@@ -17,6 +17,7 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(360)  # two fresh processes importing the app: slow on a busy machine
 def test_admin_load_benchmark_runs_small_without_errors() -> None:
     url = services.require_postgres_url()
     result = subprocess.run(  # noqa: S603 (our own script)

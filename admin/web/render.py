@@ -131,6 +131,19 @@ def fragment(
     return found
 
 
+def table_part(
+    request: web.Request, table: Any, exports: Mapping[str, str], min_sample: int
+) -> Markup:
+    """A data table (macros.html `data_table`) as a part rendered once per rows and links."""
+    context = {"table": table, "exports": exports, "min_sample": min_sample}
+    return fragment(
+        request,
+        "data_table.html",
+        context,
+        (repr(table), tuple(sorted(exports.items())), min_sample),
+    )
+
+
 def message_page(
     request: web.Request, key: str, status: int, *, title_key: str | None = None
 ) -> web.Response:

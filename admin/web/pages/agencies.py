@@ -14,7 +14,7 @@ from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages import report
 from admin.web.pages.places import breakdown_table, defects_table, share_columns, trend_table
 from admin.web.period import PERIODS, period_of
-from admin.web.render import Formats, message_page, page, url_for
+from admin.web.render import Formats, message_page, page, table_part, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.models import AgencyKind
 
@@ -172,8 +172,10 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                 "service_choices": [(b.code, b.name) for b in choices],
                 "period": period,
                 "periods": list(PERIODS),
-                "tables": {t.name: t for t in tables},
-                "exports": {t.name: export_links(request, t) for t in tables},
+                "table_parts": {
+                    t.name: table_part(request, t, export_links(request, t), figures.MIN_SAMPLE)
+                    for t in tables
+                },
                 "trend_chart": share_line(
                     [m for m, _s in found.trend],
                     [s.share for _m, s in found.trend],

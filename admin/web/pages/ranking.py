@@ -12,7 +12,6 @@ from aiohttp import web
 
 from admin import standings
 from admin.audit import Action, record
-from admin.figures import regions
 from admin.standings import PUBLISHED, RunInfo, Standing
 from admin.web import words
 from admin.web.access import ADMINS, READERS, add_route, allow
@@ -141,11 +140,12 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
     async with config_of(request).session_factory() as db:
         stored = await standings.stored_runs(db)
         period, offered = await score_period_choice(request, stored.periods)
-        known_regions = await regions(db, viewer)
+        visible = await standings.visible_agencies(db, viewer)
+        known_regions = sorted({str(a.region) for a in visible if a.region is not None})
         region = region if region in known_regions else ""
         runs = stored.latest(period)
         found = await standings.ranking(
-            db, viewer, runs, kind, region or None, config_of(request).runs
+            db, viewer, runs, kind, region or None, config_of(request).runs, visible
         )
     table = Table(
         "ranking",
