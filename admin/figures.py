@@ -6,6 +6,7 @@ n and a Wilson 95 % interval; below the minimum sample the share is withheld."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
+from admin.tallies import TallyMemory, agency_tallies
 from core.funnel import STEPS, FunnelStep
 from core.models import Agency, AgencyKind, DailyRollup, FunnelDaily, PublicService, ServicePoint
 from core.rollups import RESPONSES_METRIC
@@ -32,6 +34,7 @@ DEFECTS = (
     ("package_not_accepted", "full_package_once", "no"),
 )
 MIN_SAMPLE = DEFAULT_MIN_SAMPLE
+FIGURE_METRICS = (SATISFACTION, RESPONSES_METRIC, *(metric for _name, metric, _bad in DEFECTS))
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ def shares(hits: Sequence[int], totals: Sequence[int], min_sample: int = MIN_SAM
     """Shares with Wilson 95 % intervals, vectorised over many rows."""
     if not hits:
         return []
+    return list(_shares(tuple(hits), tuple(totals), min_sample))
+
+
+@functools.lru_cache(maxsize=1024)
+def _shares(hits: tuple[int, ...], totals: tuple[int, ...], min_sample: int) -> tuple[Share, ...]:
+    # A pure function of its arguments, remembered: a page asks for the same counts again until
+    # they change, and the vectorised interval has a fixed cost of a few milliseconds a call.
     successes, n = pd.Series(list(hits), dtype="float64"), pd.Series(list(totals), dtype="float64")
     low, high = wilson_interval(successes, n)
     found = []
@@ -60,7 +70,7 @@ def shares(hits: Sequence[int], totals: Sequence[int], min_sample: int = MIN_SAM
         found.append(
             Share(h, t, h / t if enough else None, (float(lo), float(hi)) if enough else None)
         )
-    return found
+    return tuple(found)
 
 
 def _since(statement, since: date | None):  # type: ignore[no-untyped-def]
@@ -233,54 +243,35 @@ async def agency_figures(
     no_office: str = "—",
     until: date | None = None,
     office: ServicePoint | None = None,
+    memory: TallyMemory | None = None,
 ) -> AgencyFigures:
-    """`until`: the first day not counted (a report card covers its scoring period only)."""
-
-    def narrowed(statement):  # type: ignore[no-untyped-def]
-        statement = statement.where(DailyRollup.agency_id == agency.id)
-        if until is not None:
-            statement = statement.where(DailyRollup.day < until.isoformat())
-        if service is not None:
-            statement = statement.where(DailyRollup.service_id == service.id)
-        if office is not None:
-            statement = statement.where(DailyRollup.service_point_key == office.id)
-        return scope(_since(statement, since), reader, DailyRollup.agency_id)
-
-    metrics = {m for _name, m, _bad in DEFECTS} | {SATISFACTION, RESPONSES_METRIC}
-    rows = await db.execute(
-        narrowed(
-            select(DailyRollup.metric, DailyRollup.value_key, func.sum(DailyRollup.count))
-            .where(DailyRollup.metric.in_(metrics))
-            .group_by(DailyRollup.metric, DailyRollup.value_key)
-        )
-    )
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for metric, value, count in rows.tuples():
-        counts[metric][value] = int(count)
+    """`until`: the first day not counted (a report card covers its scoring period only).
+    The counts come from one grouped read of the agency's rollups (`admin.tallies`, older days
+    remembered in `memory`); the service or office narrows them here."""
+    tallies = [
+        t
+        for t in await agency_tallies(db, reader, agency.id, FIGURE_METRICS, since, until, memory)
+        if (service is None or t.service_id == service.id)
+        and (office is None or t.office_key == office.id)
+    ]
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_service: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    by_office: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    by_month: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    for t in tallies:
+        counts[t.metric][t.value] += t.count
+        if t.metric == SATISFACTION:
+            hit = t.count if t.value in SATISFIED_VALUES else 0
+            for table, key in ((by_service, t.service_id), (by_office, t.office_key)):
+                table[key][0] += hit
+                table[key][1] += t.count
+            by_month[t.month][0] += hit
+            by_month[t.month][1] += t.count
     ratings = counts[SATISFACTION]
     satisfied = sum(ratings.get(v, 0) for v in SATISFIED_VALUES)
     defect_hits = [counts[m].get(bad, 0) for _n, m, bad in DEFECTS]
     defect_totals = [counts[m].get("yes", 0) + counts[m].get("no", 0) for _n, m, _b in DEFECTS]
-    [overall, *defects] = shares([satisfied, *defect_hits], [sum(ratings.values()), *defect_totals])
 
-    by_service = await _hits_and_totals(
-        db,
-        narrowed(
-            select(DailyRollup.service_id, DailyRollup.value_key, func.sum(DailyRollup.count))
-            .where(DailyRollup.metric == SATISFACTION)
-            .group_by(DailyRollup.service_id, DailyRollup.value_key)
-        ),
-    )
-    by_office = await _hits_and_totals(
-        db,
-        narrowed(
-            select(
-                DailyRollup.service_point_key, DailyRollup.value_key, func.sum(DailyRollup.count)
-            )
-            .where(DailyRollup.metric == SATISFACTION)
-            .group_by(DailyRollup.service_point_key, DailyRollup.value_key)
-        ),
-    )
     services_query = select(PublicService).where(PublicService.agency_id == agency.id)
     if service is not None:
         services_query = services_query.where(PublicService.id == service.id)
@@ -295,34 +286,42 @@ async def agency_figures(
             )
         )
     }
+    service_items = [(s.code, s.name(lang), by_service.get(s.id, [0, 0])) for s in services]
+    office_items = [
+        (offices[key].code, offices[key].name(lang), value)
+        if key in offices
+        else ("", no_office, value)
+        for key, value in by_office.items()
+        if key == 0 or key in offices
+    ]
+    months = sorted(by_month, key=str)
+    # every share of the page in one vectorised call (each call has a fixed cost)
+    pairs = [
+        (satisfied, sum(ratings.values())),
+        *zip(defect_hits, defect_totals, strict=True),
+        *((v[0], v[1]) for _c, _n, v in service_items),
+        *((v[0], v[1]) for _c, _n, v in office_items),
+        *((by_month[m][0], by_month[m][1]) for m in months),
+    ]
+    found = iter(shares([h for h, _t in pairs], [t for _h, t in pairs]))
+    overall = next(found)
+    defect_shares = [next(found) for _ in DEFECTS]
+    service_shares = [next(found) for _ in service_items]
+    office_shares = [next(found) for _ in office_items]
     return AgencyFigures(
         responses=sum(counts[RESPONSES_METRIC].values()),
         satisfaction=overall,
-        defects=[(name, share) for (name, _m, _b), share in zip(DEFECTS, defects, strict=True)],
-        services=_ranked([(s.code, s.name(lang), by_service.get(s.id, [0, 0])) for s in services]),
-        offices=_ranked(
-            [
-                (offices[key].code, offices[key].name(lang), value)
-                if key in offices
-                else ("", no_office, value)
-                for key, value in by_office.items()
-                if key == 0 or key in offices
-            ]
-        ),
-        trend=await satisfaction_by_month(
-            db,
-            reader,
-            since,
-            agency.id,
-            service.id if service else None,
-            office.id if office else None,
-        ),
+        defects=[
+            (name, share) for (name, _m, _b), share in zip(DEFECTS, defect_shares, strict=True)
+        ],
+        services=_ranked(service_items, service_shares),
+        offices=_ranked(office_items, office_shares),
+        trend=[(str(month), next(found)) for month in months],
     )
 
 
-def _ranked(items: list[tuple[str, str, list[int]]]) -> list[Breakdown]:
+def _ranked(items: list[tuple[str, str, list[int]]], found: list[Share]) -> list[Breakdown]:
     """By satisfaction share, best first; withheld shares (small samples) last, by n."""
-    found = shares([v[0] for _c, _n, v in items], [v[1] for _c, _n, v in items])
     rows = [
         Breakdown(code, name, share) for (code, name, _v), share in zip(items, found, strict=True)
     ]

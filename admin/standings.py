@@ -4,24 +4,30 @@ methodology for a period, side by side with ranks, and one agency's whole tree o
 
 Ranks are those of `scoring.compare` over every agency of the run (within central and within
 local bodies, as the evaluation ranks them), so a region or kind filter narrows the list but
-never renumbers it."""
+never renumbers it.
+
+A stored run never changes (its values are only ever inserted, with the run), so what is read
+from runs can be remembered under the runs' identity: `RunMemory` keeps every agency's scores
+and ranks of a pair of runs, and agencies' trees, and a newer run is a new key. What it holds
+covers all agencies; each page still narrows by `scope` before it shows anything."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 import pandas as pd
+from cachetools import LRUCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
-from core.models import Agency, AgencyKind, ScoreRun
-from core.score_runs import latest_score_run, score_run_values, scored_periods
+from core.models import AdminRole, Agency, AgencyKind, ScoreRun
+from core.score_runs import score_run_values
 from scoring import Methodology, compare, load_methodology
 from scoring.model import Node
 
@@ -128,17 +134,57 @@ class Standing:
         return self.scores.get(methodology_name, {}).get(node, NO_SCORE)
 
 
-async def periods(db: AsyncSession) -> list[str]:
-    return await scored_periods(db)
+@dataclass(frozen=True)
+class StoredRuns:
+    """Every stored run's identity, read once for a page: the periods with runs (newest
+    first) and the newest run of each published methodology per period."""
+
+    newest: dict[tuple[str, str], RunInfo]  # (period, methodology) -> newest run
+    periods: list[str]
+
+    def latest(self, period: str) -> dict[str, RunInfo | None]:
+        return {name: self.newest.get((period, name)) for name in PUBLISHED}
 
 
-async def latest_runs(db: AsyncSession, period: str) -> dict[str, RunInfo | None]:
-    """The newest stored run of each published methodology for `period` (None: none yet)."""
-    found: dict[str, RunInfo | None] = {}
-    for name in PUBLISHED:
-        run = await latest_score_run(db, name, period)
-        found[name] = RunInfo.of(run) if run is not None else None
-    return found
+async def stored_runs(db: AsyncSession) -> StoredRuns:
+    """The stored runs, in one query (a run is a few hundred bytes; a period gets a few)."""
+    newest: dict[tuple[str, str], RunInfo] = {}
+    found: set[str] = set()
+    for run in await db.scalars(select(ScoreRun).order_by(ScoreRun.id)):
+        found.add(run.period)
+        if run.methodology in PUBLISHED:
+            newest[(run.period, run.methodology)] = RunInfo.of(run)
+    return StoredRuns(newest, sorted(found, reverse=True))
+
+
+Runs = tuple[tuple[str, RunInfo | None], ...]  # a pair of runs as a key
+
+
+@dataclass(frozen=True)
+class RunStandings:
+    """Every agency's stored scores and ranks in a pair of runs, by agency code."""
+
+    scores: dict[str, dict[str, dict[str, NodeScore]]]  # code -> methodology -> node -> score
+    ranks: dict[str, dict[str, int | None]]  # code -> methodology -> rank
+    rank_changes: dict[str, int | None]
+
+
+class RunMemory:
+    """What was read from stored runs, under the runs' identity (runs never change): the
+    standings of a pair of runs, and agencies' trees. Bounded, least recently used forgotten;
+    one per admin app (so one per database)."""
+
+    def __init__(self) -> None:
+        # a few filters' worth of run pairs; a tree per agency and run pair
+        self.standings: LRUCache[tuple[Runs, tuple[tuple[str, str], ...]], RunStandings] = LRUCache(
+            maxsize=16
+        )
+        self.trees: LRUCache[tuple[Runs, str, str], list[Tree]] = LRUCache(maxsize=512)
+
+
+async def visible_agencies(db: AsyncSession, reader: Reader) -> list[Agency]:
+    """Every agency `reader` may see, by code."""
+    return list(await db.scalars(scope(select(Agency).order_by(Agency.code), reader, Agency.id)))
 
 
 async def ranking(
@@ -147,15 +193,49 @@ async def ranking(
     runs: Mapping[str, RunInfo | None],
     kind: AgencyKind | None = None,
     region: str | None = None,
+    memory: RunMemory | None = None,
+    visible: Sequence[Agency] | None = None,
 ) -> list[Standing]:
-    """Every agency `reader` may see (narrowed by kind and region) with its stored scores."""
-    statement = select(Agency).order_by(Agency.code)
-    if kind is not None:
-        statement = statement.where(Agency.kind == kind)
-    if region:
-        statement = statement.where(Agency.region == region)
-    agencies = list(await db.scalars(scope(statement, reader, Agency.id)))
-    standings = {agency.code: Standing(agency) for agency in agencies}
+    """Every agency `reader` may see (narrowed by kind and region) with its stored scores;
+    `visible`: `visible_agencies(db, reader)` when the caller has read it already."""
+    if visible is None:
+        visible = await visible_agencies(db, reader)
+    agencies = [
+        agency
+        for agency in visible
+        if (kind is None or agency.kind == kind) and (not region or agency.region == region)
+    ]
+    # the ranks are over every agency of each kind, whoever reads them
+    if reader.role is AdminRole.AGENCY:
+        kinds = tuple(
+            (code, agency_kind.value)
+            for code, agency_kind in await db.execute(
+                select(Agency.code, Agency.kind).order_by(Agency.code)
+            )
+        )
+    else:  # sees every agency
+        kinds = tuple((agency.code, agency.kind.value) for agency in visible)
+    key = (tuple(runs.items()), kinds)
+    found = memory.standings.get(key) if memory is not None else None
+    if found is None:
+        found = await _run_standings(db, runs, kinds)
+        if memory is not None:
+            memory.standings[key] = found
+    return [
+        Standing(
+            agency,
+            dict(found.scores.get(agency.code, {})),
+            dict(found.ranks.get(agency.code, {})),
+            found.rank_changes.get(agency.code),
+        )
+        for agency in agencies
+    ]
+
+
+async def _run_standings(
+    db: AsyncSession, runs: Mapping[str, RunInfo | None], kinds: tuple[tuple[str, str], ...]
+) -> RunStandings:
+    scores: dict[str, dict[str, dict[str, NodeScore]]] = {}
     frames: dict[str, pd.DataFrame] = {}
     for name, run in runs.items():
         if run is None:
@@ -163,32 +243,23 @@ async def ranking(
         frame = await score_run_values(db, run.id, nodes=RANKING_NODES)
         frames[name] = frame
         for row in frame.to_dict(orient="records"):
-            standing = standings.get(str(row["agency"]))
-            if standing is not None:
-                standing.scores.setdefault(name, {})[str(row["node"])] = _node_score(row)
-    await _rank(db, frames, standings)
-    return list(standings.values())
-
-
-async def _rank(
-    db: AsyncSession, frames: Mapping[str, pd.DataFrame], standings: dict[str, Standing]
-) -> None:
-    if not frames:
-        return
-    kinds = pd.DataFrame(
-        [(code, kind.value) for code, kind in (await db.execute(select(Agency.code, Agency.kind)))],
-        columns=["agency", "kind"],
-    )
-    empty = next(iter(frames.values())).iloc[0:0]  # a run missing: same columns, no rows
-    first, second = (frames.get(name, empty) for name in PUBLISHED)
-    table = compare(first, second, agencies=kinds)
-    for row in table.to_dict(orient="records"):
-        standing = standings.get(str(row["agency"]))
-        if standing is None:
-            continue
-        for name, column in zip(PUBLISHED, ("rank_a", "rank_b"), strict=True):
-            standing.ranks[name] = _whole(row[column])
-        standing.rank_change = _whole(row["rank_change"])
+            nodes = scores.setdefault(str(row["agency"]), {}).setdefault(name, {})
+            nodes[str(row["node"])] = _node_score(row)
+    ranks: dict[str, dict[str, int | None]] = {}
+    changes: dict[str, int | None] = {}
+    if frames:
+        empty = next(iter(frames.values())).iloc[0:0]  # a run missing: same columns, no rows
+        first, second = (frames.get(name, empty) for name in PUBLISHED)
+        agencies = pd.DataFrame(list(kinds), columns=["agency", "kind"])
+        table = compare(first, second, agencies=agencies)
+        for row in table.to_dict(orient="records"):
+            code = str(row["agency"])
+            ranks[code] = {
+                name: _whole(row[column])
+                for name, column in zip(PUBLISHED, ("rank_a", "rank_b"), strict=True)
+            }
+            changes[code] = _whole(row["rank_change"])
+    return RunStandings(scores, ranks, changes)
 
 
 @dataclass(frozen=True)
@@ -225,9 +296,16 @@ def effective_weight(method: Methodology, key: str, kind: str) -> float | None:
 
 
 async def agency_tree(
-    db: AsyncSession, agency: Agency, runs: Mapping[str, RunInfo | None]
+    db: AsyncSession,
+    agency: Agency,
+    runs: Mapping[str, RunInfo | None],
+    memory: RunMemory | None = None,
 ) -> list[Tree]:
     """The agency's stored scores for every node, per methodology with a stored run."""
+    key = (tuple(runs.items()), agency.code, agency.kind.value)
+    remembered = memory.trees.get(key) if memory is not None else None
+    if remembered is not None:
+        return remembered
     trees = []
     kind = agency.kind.value
     for name, run in runs.items():
@@ -237,7 +315,7 @@ async def agency_tree(
         frame = await score_run_values(db, run.id, agencies=[agency.code])
         stored = {str(row["node"]): _node_score(row) for row in frame.to_dict(orient="records")}
         rows = []
-        for key, node in method.nodes.items():
+        for node_key, node in method.nodes.items():
             if kind not in node.applies_to:
                 continue
             children = [child for child in node.children if kind in method.nodes[child].applies_to]
@@ -245,15 +323,17 @@ async def agency_tree(
                 TreeRow(
                     node=node,
                     weight=node.weights.get(kind),
-                    share_of_total=effective_weight(method, key, kind),
-                    score=stored.get(key, NO_SCORE),
+                    share_of_total=effective_weight(method, node_key, kind),
+                    score=stored.get(node_key, NO_SCORE),
                     parts=tuple(
                         (child, method.nodes[child].weights.get(kind)) for child in children
                     ),
-                    inputs=() if children else tuple(method.needs[key].get(kind, ())),
+                    inputs=() if children else tuple(method.needs[node_key].get(kind, ())),
                 )
             )
         trees.append(Tree(method, run, rows))
+    if memory is not None:
+        memory.trees[key] = trees
     return trees
 
 

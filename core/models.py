@@ -373,6 +373,18 @@ class MonthlyRollup(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class RollupRevision(Base):
+    """One row: how many times counts of days before yesterday were changed (an analyst's flag
+    taking a response out, a bulk load). Completions only add to today's (or, just after
+    midnight, yesterday's) counts and never touch it, so readers may remember older days'
+    sums under this number (core.rollups.OPEN_DAYS)."""
+
+    __tablename__ = "rollup_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # Response integrity: office walk-ins, anti-gaming flags, the hash chain ---------------------------
 
 

@@ -9,25 +9,34 @@ the anti-gaming flags take a response out through it too.
 Each write goes to the daily counters and to the monthly ones (`monthly_rollup`, the same key
 with the month instead of the day), in the same transaction, so the monthly counters always
 equal the daily ones summed by month (`MONTHLY_FROM_DAILY` recomputes them). Scoring a year
-then sums a few thousand monthly rows instead of millions of daily ones."""
+then sums a few thousand monthly rows instead of millions of daily ones.
+
+A completion counts on the reporting day it completes, so only the open days (today, and
+yesterday for one that commits just after midnight) grow in normal operation. Whatever writes
+an older day's counts (a bulk load, a flag taking a completed response out) bumps the rollup
+revision in the same transaction (`note_older_days`), so a reader may remember older days' sums
+under that revision and read only the open days afresh (admin.tallies)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import reporting_day, utcnow
-from core.models import DailyRollup, MonthlyRollup, Response
+from core.models import DailyRollup, MonthlyRollup, Response, RollupRevision
 
 RESPONSES_METRIC = "responses"
 KEY = ("day", "service_id", "service_point_key", "metric", "value_key")
 MONTHLY_KEY = ("month", "service_id", "service_point_key", "metric", "value_key")
 BATCH = 5000  # rows per executemany
+OPEN_DAYS = 2  # today and yesterday: the days completions still add to
+REVISION_ROW = 1
 
 
 def rollup_rows(
@@ -105,11 +114,45 @@ MONTHLY_FROM_DAILY = (
 )
 
 
+def first_open_day() -> date:
+    """The first day whose counts completions may still change (yesterday)."""
+    return reporting_day(utcnow()) - timedelta(days=OPEN_DAYS - 1)
+
+
+def _bump(insert: Any) -> Any:
+    table = RollupRevision.__table__
+    statement = insert(table).values(id=REVISION_ROW, revision=1)
+    return statement.on_conflict_do_update(
+        index_elements=["id"], set_={"revision": table.c.revision + 1}
+    )
+
+
+_BUMPS = {"postgresql": _bump(postgresql.insert), "sqlite": _bump(sqlite.insert)}
+
+
+async def note_older_days(session: AsyncSession, days: Iterable[str]) -> None:
+    """Bump the rollup revision, in the caller's transaction, when any of `days` (ISO dates
+    being written) is older than the open days."""
+    first_open = first_open_day().isoformat()
+    if any(day < first_open for day in days):
+        await session.execute(_BUMPS[session.get_bind().dialect.name])
+
+
+async def rollup_revision(session: AsyncSession) -> int:
+    """How many times older days' counts were changed (0: never)."""
+    found = await session.scalar(
+        select(RollupRevision.revision).where(RollupRevision.id == REVISION_ROW)
+    )
+    return int(found or 0)
+
+
 async def add_rollup_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Add the rows' counts (negative ones take counts out) to the stored daily and monthly
     counters (insert or increment), many rows at once: one statement executed for every row
-    (executemany), daily first, then monthly, each in key order."""
+    (executemany), daily first, then monthly, each in key order. A row of a day before the
+    open days bumps the rollup revision first (`note_older_days`)."""
     daily, monthly = _UPSERTS[session.get_bind().dialect.name]
+    await note_older_days(session, (row["day"] for row in rows))
     for statement, batch in ((daily, list(rows)), (monthly, monthly_rows(rows))):
         for start in range(0, len(batch), BATCH):
             await session.execute(statement, batch[start : start + BATCH])

@@ -17,6 +17,7 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(360)  # two fresh processes importing the app: slow on a busy machine
 def test_admin_load_benchmark_runs_small_without_errors() -> None:
     url = services.require_postgres_url()
     result = subprocess.run(  # noqa: S603 (our own script)
@@ -36,13 +37,24 @@ def test_admin_load_benchmark_runs_small_without_errors() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=300,  # a busy machine takes long to start the two processes
         check=False,
         env={**os.environ},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"responses", "requests", "p50_ms", "p95_ms", "errors"}
+    assert set(figures) == {
+        "responses",
+        "requests",
+        "p50_ms",
+        "p95_ms",
+        "errors",
+        "server_cpu_ms_per_request",
+        "load_average",
+    }
     assert figures["responses"] == 20000
     assert figures["requests"] > 0 and figures["errors"] == 0
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]
+    if Path("/proc/self/stat").exists():
+        assert figures["server_cpu_ms_per_request"] > 0
+    assert figures["load_average"] >= 0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import jinja2
 from aiohttp import web
+from cachetools import LRUCache
+from markupsafe import Markup
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.standings import RunMemory
+from admin.tallies import TallyMemory
 from admin.web.throttle import LoginThrottle
 from core.models import AdminRole
 from core.network import client_address
@@ -32,6 +36,14 @@ class StoredRun(Protocol):
 Scorer = Callable[[AsyncSession, Period], Awaitable[Sequence[StoredRun]]]
 
 
+class Fragments:
+    """Rendered parts of pages, under a key that names everything they show; bounded by their
+    total size, least recently used forgotten. One per admin app."""
+
+    def __init__(self, size: int = 32_000_000) -> None:
+        self.parts: LRUCache[tuple[Any, ...], Markup] = LRUCache(maxsize=size, getsizeof=len)
+
+
 @dataclass(frozen=True)
 class AdminConfig:
     settings: Settings
@@ -45,6 +57,11 @@ class AdminConfig:
     # Scores a period from the database under the published methodologies and stores the runs
     # (the same path as `qanagat score`); given by the composition (qanagat/), None: not offered.
     scorer: Scorer | None = None
+    # what pages read from stored score runs (immutable), for this app's database
+    runs: RunMemory = field(default_factory=RunMemory)
+    # agencies' rollup sums of older days, under the rollup revision
+    tallies: TallyMemory = field(default_factory=TallyMemory)
+    fragments: Fragments = field(default_factory=Fragments)
 
 
 @dataclass(frozen=True)

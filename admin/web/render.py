@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from admin.web import words
 from admin.web.keys import TEMPLATES, Viewer, config_of, lang_of, viewer_of
@@ -106,6 +107,45 @@ def page(
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def fragment(
+    request: web.Request, template: str, context: Mapping[str, Any], key: tuple[Any, ...]
+) -> Markup:
+    """A part of a page that is the same for everyone who may see it: rendered once per `key`
+    (plus the template and the language), which must therefore determine all of `context`. The
+    part sees no viewer, CSRF token or address of the page (rendering one that names them
+    fails), so nothing personal can be kept in it."""
+    lang = lang_of(request)
+    parts = config_of(request).fragments.parts
+    full_key = (template, lang, key)
+    found = parts.get(full_key)
+    if found is None:
+        base: dict[str, Any] = {
+            "lang": lang,
+            "t": functools.partial(_say_in, lang),
+            "url": functools.partial(url_for, request),
+            "fmt": Formats(lang),
+        }
+        # the output of an autoescaping template: already escaped
+        found = Markup(  # noqa: S704
+            aiohttp_jinja2.render_string(template, request, {**base, **context}, app_key=TEMPLATES)
+        )
+        parts[full_key] = found
+    return found
+
+
+def table_part(
+    request: web.Request, table: Any, exports: Mapping[str, str], min_sample: int
+) -> Markup:
+    """A data table (macros.html `data_table`) as a part rendered once per rows and links."""
+    context = {"table": table, "exports": exports, "min_sample": min_sample}
+    return fragment(
+        request,
+        "data_table.html",
+        context,
+        (repr(table), tuple(sorted(exports.items())), min_sample),
+    )
 
 
 def message_page(

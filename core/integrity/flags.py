@@ -445,7 +445,7 @@ async def _add_to_rollup(
     if rollup is not None:
         rollup.extend(rows)
         return
-    await add_rollup_rows(session, rows)
+    await add_rollup_rows(session, rows)  # notes an older day's change for the admin's sums
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:

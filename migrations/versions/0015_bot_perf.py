@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_bot_perf"
-down_revision: str | Sequence[str] | None = "0012_monthly_rollup"
+down_revision: str | Sequence[str] | None = "0013_admin_perf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

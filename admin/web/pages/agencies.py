@@ -21,7 +21,7 @@ from admin.web.pages.places import (
     trend_table,
 )
 from admin.web.period import PERIODS, period_of
-from admin.web.render import Formats, message_page, page, url_for
+from admin.web.render import Formats, message_page, page, table_part, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.models import AgencyKind
 
@@ -114,11 +114,21 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
             service = await figures.visible_service(db, viewer, agency, service_code)
             if service is None:
                 return message_page(request, "service_not_found", 404)
+        memory = config_of(request).tallies
         all_services = (
-            await figures.agency_figures(db, viewer, agency, since, lang) if service else None
+            await figures.agency_figures(db, viewer, agency, since, lang, memory=memory)
+            if service
+            else None
         )
         found = await figures.agency_figures(
-            db, viewer, agency, since, lang, service, no_office=words.say("no_office", lang)
+            db,
+            viewer,
+            agency,
+            since,
+            lang,
+            service,
+            no_office=words.say("no_office", lang),
+            memory=memory,
         )
         scores = await report.score_context(request, db, agency)  # stored score runs
         comments = await explorer.recent_comments(
@@ -170,8 +180,10 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                 "service_choices": [(b.code, b.name) for b in choices],
                 "period": period,
                 "periods": list(PERIODS),
-                "tables": {t.name: t for t in tables},
-                "exports": {t.name: export_links(request, t) for t in tables},
+                "table_parts": {
+                    t.name: table_part(request, t, export_links(request, t), figures.MIN_SAMPLE)
+                    for t in tables
+                },
                 "trend_chart": share_line(
                     [m for m, _s in found.trend],
                     [s.share for _m, s in found.trend],
@@ -181,8 +193,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
                 ),
                 "min_sample": figures.MIN_SAMPLE,
                 "scores": scores,
-                "published": report.PUBLISHED,
-                **report.tree_helpers(lang),
+                "score_tree": report.score_tree(request, scores, agency),
                 "comments": comments,
                 "funnel": funnel,
                 "funnel_chart": funnel_chart(funnel, lang),

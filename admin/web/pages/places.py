@@ -179,6 +179,7 @@ async def _place(request: web.Request, kind: str) -> web.StreamResponse:
             service,
             no_office=words.say("no_office", lang),
             office=office,
+            memory=config.tallies,
         )
         comments = await explorer.recent_comments(
             db,

@@ -12,12 +12,11 @@ from aiohttp import web
 
 from admin import standings
 from admin.audit import Action, record
-from admin.figures import regions
 from admin.standings import PUBLISHED, RunInfo, Standing
 from admin.web import words
 from admin.web.access import ADMINS, READERS, add_route, allow
 from admin.web.keys import client_of, config_of, lang_of, signed_in
-from admin.web.render import message_page, page, redirect, url_for
+from admin.web.render import fragment, message_page, page, redirect, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.clock import reporting_day
 from core.models import AdminRole, AgencyKind
@@ -139,12 +138,15 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
     kind = AgencyKind(kind_value) if kind_value in {k.value for k in AgencyKind} else None
     region = request.query.get("region", "")
     async with config_of(request).session_factory() as db:
-        stored = await standings.periods(db)
-        period, offered = await score_period_choice(request, stored)
-        known_regions = await regions(db, viewer)
+        stored = await standings.stored_runs(db)
+        period, offered = await score_period_choice(request, stored.periods)
+        visible = await standings.visible_agencies(db, viewer)
+        known_regions = sorted({str(a.region) for a in visible if a.region is not None})
         region = region if region in known_regions else ""
-        runs = await standings.latest_runs(db, period)
-        found = await standings.ranking(db, viewer, runs, kind, region or None)
+        runs = stored.latest(period)
+        found = await standings.ranking(
+            db, viewer, runs, kind, region or None, config_of(request).runs, visible
+        )
     table = Table(
         "ranking",
         "table_ranking",
@@ -172,16 +174,32 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
     }  # the runs the shown columns come from
 
     def render() -> web.StreamResponse:
+        exports = export_links(request, table)
+        shown = {
+            "table": table,
+            "screen_columns": screen_columns,
+            "short_labels": SHORT_LABELS,
+            "group_starts": group_starts,
+            "group_sizes": group_sizes,
+            "exports": exports,
+            "period": period,
+            "show": show,
+            "kind": kind.value if kind else "",
+            "region": region,
+            "min_sample": _min_sample(runs),
+        }
+        # the table is most of the page's rendering; its key is everything it shows
+        key = (
+            repr(table),
+            tuple(sorted(exports.items())),
+            *(shown[name] for name in ("period", "show", "kind", "region", "min_sample")),
+        )
         return page(
             request,
             "ranking.html",
             {
+                "ranking_table": fragment(request, "ranking_table.html", shown, key),
                 "table": table,
-                "screen_columns": screen_columns,
-                "short_labels": SHORT_LABELS,
-                "group_starts": group_starts,
-                "group_sizes": group_sizes,
-                "exports": export_links(request, table),
                 "period": period,
                 "score_periods": offered,
                 "show": show,

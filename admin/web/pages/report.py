@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import figures, standings
@@ -20,7 +21,7 @@ from admin.web.access import EVERYONE, add_route, allow
 from admin.web.charts import share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages.ranking import score_period_choice
-from admin.web.render import Formats, message_page, page
+from admin.web.render import Formats, fragment, message_page, page
 from core.models import Agency
 from core.periods import parse_period
 
@@ -51,11 +52,33 @@ class ScoreContext:
 
 async def score_context(request: web.Request, db: AsyncSession, agency: Agency) -> ScoreContext:
     """The agency's trees for the scoring period asked (`?period=`) or the newest stored."""
-    stored = await standings.periods(db)
-    period, offered = await score_period_choice(request, stored)
-    runs = await standings.latest_runs(db, period)
-    trees = await standings.agency_tree(db, agency, runs)
+    stored = await standings.stored_runs(db)
+    period, offered = await score_period_choice(request, stored.periods)
+    runs = stored.latest(period)
+    trees = await standings.agency_tree(db, agency, runs, config_of(request).runs)
     return ScoreContext(period, offered, trees, [n for n, run in runs.items() if run is None])
+
+
+def score_tree(request: web.Request, scores: ScoreContext, agency: Agency) -> Markup:
+    """The agency's score trees (score_tree.html), rendered once per runs, agency and period
+    choice: stored runs never change."""
+    lang = lang_of(request)
+    key = (
+        tuple(tree.run for tree in scores.trees),  # the trees are those of these runs
+        agency.code,
+        agency.kind.value,
+        scores.period,
+        tuple(scores.periods),
+        tuple(scores.missing),
+        figures.MIN_SAMPLE,
+    )
+    context = {
+        "scores": scores,
+        "published": PUBLISHED,
+        "min_sample": figures.MIN_SAMPLE,
+        **tree_helpers(lang),
+    }
+    return fragment(request, "score_tree.html", context, key)
 
 
 def tree_helpers(lang: str) -> dict[str, Any]:
@@ -97,7 +120,13 @@ async def report_card(request: web.Request) -> web.StreamResponse:
         period = parse_period(scores.period)
         # the survey figures of the scoring period only, as the scores are
         found = await figures.agency_figures(
-            db, viewer, agency, period.first, lang, until=period.end
+            db,
+            viewer,
+            agency,
+            period.first,
+            lang,
+            until=period.end,
+            memory=config_of(request).tallies,
         )
     last_month = period.end.isoformat()[:7]
     trend = [(month, share) for month, share in found.trend if month < last_month]
