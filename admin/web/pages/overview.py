@@ -35,9 +35,9 @@ async def overview(request: web.Request) -> web.StreamResponse:
         channels = await figures.responses_by_channel(db, viewer, since)
         months = await figures.satisfaction_by_month(db, viewer, since)
         funnel = await figures.funnel(db, viewer, since)
-        scored = await standings.periods(db)
-        score_period = scored[0] if scored else None
-        runs = await standings.latest_runs(db, score_period) if score_period else {}
+        stored = await standings.stored_runs(db)
+        score_period = stored.periods[0] if stored.periods else None
+        runs = stored.latest(score_period) if score_period else {}
         grades = {
             name: await standings.grade_distribution(db, run)
             for name, run in runs.items()
