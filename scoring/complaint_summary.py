@@ -301,7 +301,8 @@ def _deadlines(
     deadline = _timestamps(frame["deadline"])
     answered = _timestamps(frame["answered_at"])
     is_open = _labels(frame["status"]).isin(OPEN_STATUSES)
-    late = answered.notna() & deadline.notna() & (answered > deadline)
+    # an open complaint is overdue, a closed one may have been late: never both
+    late = ~is_open & answered.notna() & deadline.notna() & (answered > deadline)
     overdue = is_open & deadline.notna() & (deadline < now)
     pending = is_open & deadline.notna() & (deadline >= now)
     if working_days is not None:
@@ -455,7 +456,9 @@ def problem_reports(problems: pd.DataFrame, now: datetime | pd.Timestamp) -> Pro
         by_dataset=_counts(_labels(problems["dataset"])),
         open=int(is_open.sum()),
         open_overdue=int((is_open & deadline.notna() & (deadline < now_utc)).sum()),
-        answered_late=int((answered.notna() & deadline.notna() & (answered > deadline)).sum()),
+        answered_late=int(
+            (~is_open & answered.notna() & deadline.notna() & (answered > deadline)).sum()
+        ),
     )
 
 

@@ -116,7 +116,10 @@ def _lines(
         lines = [texts["title_no_agency"].format(**dates)]
     if summary.is_empty:
         nothing = texts["nothing"].format(previous=summary.previous_total)
-        return [*lines, nothing, *_problem_lines(summary.problems, texts, top)]
+        reports = summary.problems
+        # no complaints and no problem reports: the two-line "nothing this period" message
+        told = _problem_lines(reports, texts, top) if reports and reports.total else []
+        return [*lines, nothing, *told]
     lines.append(
         texts["volume"].format(
             total=summary.total,
@@ -184,7 +187,7 @@ def render_summary(
     Too long, it is shortened in steps until it fits: one quote per theme, then no quotes and
     5 names per count, then 3 names; if it still does not fit, whole lines are cut from the
     end and a last line says the message was shortened. An agency without complaints gets the
-    title and "nothing this period" (and the problem reports, when given).
+    title and "nothing this period" (and the problem reports, when there are any).
     """
     if lang not in LANGUAGES:
         raise ValueError(f"a summary is written in kk, ru or en, not {lang!r}")
