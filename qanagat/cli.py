@@ -96,6 +96,7 @@ async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[s
             if invitation:
                 links.append(("survey (demo invitation)", invitation))
                 links.append(("survey (office QR, walk-in)", _poster_link(settings)))
+                links.append(("rate an open data set", f"{base}/d"))
                 if settings.telegram_token is not None:
                     token = invitation.rsplit("/", 1)[-1]
                     links.append(
