@@ -7,12 +7,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from admin.audit import Action
+    from core.models import AdminUser
 
 T = TypeVar("T")
 
@@ -103,34 +107,51 @@ def users_list() -> None:
         )
 
 
-@users.command("disable")
-@click.argument("email")
-def users_disable(email: str) -> None:
-    """Disable a user: they can no longer sign in, and their open sessions end."""
+def _change_user(
+    command: str,
+    action: Action,
+    change: Callable[[AsyncSession], Awaitable[tuple[AdminUser, dict[str, Any]]]],
+) -> str:
+    """One change to a user in one unit of work with its audit record (the user's e-mail and
+    `change`'s details), as `qanagat users COMMAND`; an AccountError ends the command with its
+    message. Returns the user's e-mail."""
     from admin import accounts
-    from admin.audit import Action, record
-    from admin.web.sessions import close_other_sessions
+    from admin.audit import record
     from core.clock import utcnow
 
-    async def disable(session: AsyncSession) -> str:
-        user = await accounts.disable_user(session, email)
-        await close_other_sessions(session, user.id, keep=None)
+    async def apply(session: AsyncSession) -> str:
+        user, details = await change(session)
         record(
             session,
-            Action.USER_DISABLED,
+            action,
             at=utcnow(),
-            actor="qanagat users disable",
+            actor=f"qanagat users {command}",
             user_id=user.id,
-            details={"email": user.email},
+            details={"email": user.email, **details},
         )
         await session.commit()
         return user.email
 
     try:
-        disabled = asyncio.run(_in_session(disable))
+        return asyncio.run(_in_session(apply))
     except accounts.AccountError as error:
         raise click.ClickException(_message(error)) from None
-    click.echo(f"disabled {disabled}")
+
+
+@users.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Disable a user: they can no longer sign in, and their open sessions end."""
+    from admin import accounts
+    from admin.audit import Action
+    from admin.web.sessions import close_other_sessions
+
+    async def disable(session: AsyncSession) -> tuple[AdminUser, dict[str, Any]]:
+        user = await accounts.disable_user(session, email)
+        await close_other_sessions(session, user.id, keep=None)
+        return user, {}
+
+    click.echo(f"disabled {_change_user('disable', Action.USER_DISABLED, disable)}")
 
 
 @users.command("enable")
@@ -138,27 +159,12 @@ def users_disable(email: str) -> None:
 def users_enable(email: str) -> None:
     """Let a disabled user sign in again."""
     from admin import accounts
-    from admin.audit import Action, record
-    from core.clock import utcnow
+    from admin.audit import Action
 
-    async def enable(session: AsyncSession) -> str:
-        user = await accounts.enable_user(session, email)
-        record(
-            session,
-            Action.USER_ENABLED,
-            at=utcnow(),
-            actor="qanagat users enable",
-            user_id=user.id,
-            details={"email": user.email},
-        )
-        await session.commit()
-        return user.email
+    async def enable(session: AsyncSession) -> tuple[AdminUser, dict[str, Any]]:
+        return await accounts.enable_user(session, email), {}
 
-    try:
-        enabled = asyncio.run(_in_session(enable))
-    except accounts.AccountError as error:
-        raise click.ClickException(_message(error)) from None
-    click.echo(f"enabled {enabled}")
+    click.echo(f"enabled {_change_user('enable', Action.USER_ENABLED, enable)}")
 
 
 @users.command("role")
@@ -168,29 +174,16 @@ def users_enable(email: str) -> None:
 def users_role(email: str, role: str, agency_code: str | None) -> None:
     """Give EMAIL another role (and agency); it applies from the user's next request."""
     from admin import accounts
-    from admin.audit import Action, record
-    from core.clock import utcnow
+    from admin.audit import Action
     from core.models import AdminRole
 
-    async def change(session: AsyncSession) -> str:
-        user = await accounts.find_user(session, email)
-        before = user.role.value if user else None
+    async def change(session: AsyncSession) -> tuple[AdminUser, dict[str, Any]]:
+        found = await accounts.find_user(session, email)
+        before = found.role.value if found else None
         user = await accounts.change_role(session, email, AdminRole(role), agency_code)
-        record(
-            session,
-            Action.USER_CHANGED,
-            at=utcnow(),
-            actor="qanagat users role",
-            user_id=user.id,
-            details={"email": user.email, "role": role, "agency": agency_code, "was": before},
-        )
-        await session.commit()
-        return user.email
+        return user, {"role": role, "agency": agency_code, "was": before}
 
-    try:
-        changed = asyncio.run(_in_session(change))
-    except accounts.AccountError as error:
-        raise click.ClickException(_message(error)) from None
+    changed = _change_user("role", Action.USER_CHANGED, change)
     click.echo(f"{changed} is now {role}{', ' + agency_code if agency_code else ''}")
 
 
@@ -200,34 +193,20 @@ def users_password(email: str) -> None:
     """Set a new password for EMAIL (asked for, or read from stdin) and enable the user again;
     their open sessions end."""
     from admin import accounts
-    from admin.audit import Action, record
+    from admin.audit import Action
     from admin.web.sessions import close_other_sessions
-    from core.clock import utcnow
 
     settings = Settings()
     password = _read_password(sys.stdin.isatty())
 
-    async def reset(session: AsyncSession) -> str:
+    async def reset(session: AsyncSession) -> tuple[AdminUser, dict[str, Any]]:
         user = await accounts.reset_password(
             session, email, password, settings.admin_password_min_length
         )
         await close_other_sessions(session, user.id, keep=None)
-        record(
-            session,
-            Action.PASSWORD_CHANGED,
-            at=utcnow(),
-            actor="qanagat users password",
-            user_id=user.id,
-            details={"email": user.email, "by": "administrator"},
-        )
-        await session.commit()
-        return user.email
+        return user, {"by": "administrator"}
 
-    try:
-        changed = asyncio.run(_in_session(reset))
-    except accounts.AccountError as error:
-        raise click.ClickException(_message(error)) from None
-    click.echo(f"new password set for {changed}")
+    click.echo(f"new password set for {_change_user('password', Action.PASSWORD_CHANGED, reset)}")
 
 
 async def admin_links(session: AsyncSession, base: str) -> list[tuple[str, str]]:
