@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ChatType, ParseMode
+from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.datasets import DatasetDesk
 from bot.opening import SurveyDesk
 from bot.telegram import common, complaints, datasets, link, staff_chats, start, survey
+from bot.telegram.filters import PrivateChat
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -166,7 +167,7 @@ def build_dispatcher(
     # Citizens talk to the bot in private; in a staff group it answers only staff commands,
     # not every message and unknown command of the group's members.
     for router in citizens:
-        router.message.filter(F.chat.type == ChatType.PRIVATE)
+        router.message.filter(PrivateChat())
     # Staff chats' commands: ahead of common's catch-all, which answers "unknown command".
     survey_and_catch_all = citizens[-2:]
     dispatcher.include_routers(*citizens[:-2], staff_chats.build_router(), *survey_and_catch_all)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.messages import text
 from bot.opening import SurveyDesk
+from bot.telegram.filters import CommandLike
 from core.models import Respondent
 from core.responses import ResponseStore
 
@@ -49,7 +50,7 @@ def build_router() -> Router:
     router = Router(name="common")
     router.message.register(on_help, Command("help"))
     router.message.register(on_stop, Command("stop"))
-    router.message.register(on_unknown_command, F.text.startswith("/"))
+    router.message.register(on_unknown_command, CommandLike())
     router.message.register(on_other_content)
     router.callback_query.register(on_unknown_button)
     return router

@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import suppress
 from html import escape
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
@@ -23,6 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.messages import text
 from bot.telegram.complaint_notices import AnswerRating
+from bot.telegram.filters import ButtonPrefix, TypedText
 from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, rate_answer
 from core.models import Complaint, ComplaintCategory, Respondent
 from core.responses import ResponseStore
@@ -293,31 +294,21 @@ async def on_rate(
     return query.answer()
 
 
-def complaint_buttons() -> tuple[str, ...]:
-    """How the data of every button this router handles begins."""
-    return tuple(
-        f"{factory.__prefix__}{factory.__separator__}"
-        for factory in (
-            ComplaintFor,
-            ComplaintCategoryPick,
-            ComplaintConsent,
-            ComplaintCancel,
-            AnswerRating,
-        )
-    )
-
-
 def build_router() -> Router:
     """A fresh router; included before the survey's, whose typed answers it lets through."""
     router = Router(name="complaints")
     # One cheap look at a button's prefix, so survey answers pass this router at once (it
     # comes first) instead of failing each complaint button's filter in turn.
-    router.callback_query.filter(F.data.startswith(complaint_buttons()))
+    router.callback_query.filter(
+        ButtonPrefix(
+            ComplaintFor, ComplaintCategoryPick, ComplaintConsent, ComplaintCancel, AnswerRating
+        )
+    )
     router.message.register(on_complaint_command, Command("complaint"))
     router.callback_query.register(on_file, ComplaintFor.filter())
     router.callback_query.register(on_category, ComplaintCategoryPick.filter())
     router.callback_query.register(on_consent, ComplaintConsent.filter())
     router.callback_query.register(on_cancel, ComplaintCancel.filter())
     router.callback_query.register(on_rate, AnswerRating.filter())
-    router.message.register(on_text, F.text, ~F.text.startswith("/"))
+    router.message.register(on_text, TypedText())
     return router

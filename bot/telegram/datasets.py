@@ -24,6 +24,7 @@ from bot.datasets import Answered, DatasetDesk
 from bot.engine.definition import Question, QuestionType
 from bot.engine.flow import Ask, Completed, Step
 from bot.messages import text
+from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import answer_keyboard
 from bot.telegram.render import refusal
 from core.clock import utcnow
@@ -409,8 +410,9 @@ def build_router() -> Router:
         CommandStart(deep_link=True, magic=F.args.startswith(PAYLOAD_PREFIX)),
     )
     router.message.register(on_data, Command("data"))
+    router.callback_query.filter(ButtonPrefix(DataAgency, DataPick, DataAnswer))
     router.callback_query.register(on_agency, DataAgency.filter())
     router.callback_query.register(on_pick, DataPick.filter())
     router.callback_query.register(on_answer, DataAnswer.filter())
-    router.message.register(on_text, F.text, ~F.text.startswith("/"))
+    router.message.register(on_text, TypedText())
     return router

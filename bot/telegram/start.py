@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.messages import text
 from bot.opening import OfficeChoice, Refused, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
+from bot.telegram.filters import ButtonPrefix
 from bot.telegram.keyboards import (
     LanguageCallback,
     ServiceCallback,
@@ -155,11 +156,7 @@ def build_router() -> Router:
     """A fresh router (a dispatcher owns its routers; tests and benchmarks build several)."""
     router = Router(name="start")
     # Its buttons by prefix first: survey answers, which pass through here, skip at once.
-    router.callback_query.filter(
-        F.data.startswith(
-            tuple(f"{f.__prefix__}{f.__separator__}" for f in (ServiceCallback, LanguageCallback))
-        )
-    )
+    router.callback_query.filter(ButtonPrefix(ServiceCallback, LanguageCallback))
     router.message.register(start_with_payload, CommandStart(deep_link=True))
     router.message.register(start_without_payload, CommandStart())
     router.callback_query.register(on_service, ServiceCallback.filter())

@@ -3,7 +3,7 @@ Telegram event, asks the conversation, and shows the step it returns."""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
@@ -13,6 +13,7 @@ from bot.engine.flow import Ask, RawValue
 from bot.messages import text
 from bot.opening import Pressed, Refused, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
+from bot.telegram.filters import TypedText
 from bot.telegram.keyboards import (
     AnswerCallback,
     DoneCallback,
@@ -150,5 +151,5 @@ def build_router() -> Router:
     router.callback_query.register(on_answer, AnswerCallback.filter())
     router.callback_query.register(on_toggle, ToggleCallback.filter())
     router.callback_query.register(on_done, DoneCallback.filter())
-    router.message.register(on_text, F.text, ~F.text.startswith("/"))
+    router.message.register(on_text, TypedText())
     return router
