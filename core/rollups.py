@@ -24,8 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import reporting_day, utcnow
@@ -89,21 +88,23 @@ def monthly_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return merge_rollup_rows(months, MONTHLY_KEY)
 
 
-def _upsert(insert: Any, model: type[DailyRollup] | type[MonthlyRollup], key: Sequence[str]) -> Any:
-    table = model.__table__
-    statement = insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={"count": table.c.count + statement.excluded.count, "updated_at": func.now()},
-    )
-
-
-# Built once, so compiled once: a VALUES list of as many rows as a response has metrics was
-# compiled afresh on every completion.
-_UPSERTS = {
-    name: (_upsert(insert, DailyRollup, KEY), _upsert(insert, MonthlyRollup, MONTHLY_KEY))
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+# Written as text so their compiled form is cached: SQLAlchemy compiles a dialect's
+# on-conflict insert anew on every execution (it has no cache key), and these run at every
+# completion. The same SQL runs on SQLite and PostgreSQL.
+_UPSERT_DAILY = text(
+    "INSERT INTO daily_rollup "
+    "(day, service_id, service_point_key, metric, value_key, agency_id, count, updated_at) "
+    "VALUES (:day, :service_id, :service_point_key, :metric, :value_key, :agency_id, :count, "
+    ":updated_at) ON CONFLICT (day, service_id, service_point_key, metric, value_key) "
+    "DO UPDATE SET count = daily_rollup.count + excluded.count, updated_at = CURRENT_TIMESTAMP"
+).bindparams(bindparam("updated_at", type_=DailyRollup.__table__.c.updated_at.type))
+_UPSERT_MONTHLY = text(
+    "INSERT INTO monthly_rollup "
+    "(month, service_id, service_point_key, metric, value_key, agency_id, count, updated_at) "
+    "VALUES (:month, :service_id, :service_point_key, :metric, :value_key, :agency_id, :count, "
+    ":updated_at) ON CONFLICT (month, service_id, service_point_key, metric, value_key) "
+    "DO UPDATE SET count = monthly_rollup.count + excluded.count, updated_at = CURRENT_TIMESTAMP"
+).bindparams(bindparam("updated_at", type_=MonthlyRollup.__table__.c.updated_at.type))
 
 # The monthly counters recomputed from the daily ones (the migration that added them fills them
 # so; tests compare the maintained counters with it). Plain SQL, the same on both databases.
@@ -119,15 +120,10 @@ def first_open_day() -> date:
     return reporting_day(utcnow()) - timedelta(days=OPEN_DAYS - 1)
 
 
-def _bump(insert: Any) -> Any:
-    table = RollupRevision.__table__
-    statement = insert(table).values(id=REVISION_ROW, revision=1)
-    return statement.on_conflict_do_update(
-        index_elements=["id"], set_={"revision": table.c.revision + 1}
-    )
-
-
-_BUMPS = {"postgresql": _bump(postgresql.insert), "sqlite": _bump(sqlite.insert)}
+_BUMP = text(
+    "INSERT INTO rollup_revision (id, revision) VALUES (:id, 1) "
+    "ON CONFLICT (id) DO UPDATE SET revision = rollup_revision.revision + 1"
+)
 
 
 async def note_older_days(session: AsyncSession, days: Iterable[str]) -> None:
@@ -135,7 +131,7 @@ async def note_older_days(session: AsyncSession, days: Iterable[str]) -> None:
     being written) is older than the open days."""
     first_open = first_open_day().isoformat()
     if any(day < first_open for day in days):
-        await session.execute(_BUMPS[session.get_bind().dialect.name])
+        await session.execute(_BUMP, {"id": REVISION_ROW})
 
 
 async def rollup_revision(session: AsyncSession) -> int:
@@ -151,9 +147,10 @@ async def add_rollup_rows(session: AsyncSession, rows: Sequence[dict[str, Any]])
     counters (insert or increment), many rows at once: one statement executed for every row
     (executemany), daily first, then monthly, each in key order. A row of a day before the
     open days bumps the rollup revision first (`note_older_days`)."""
-    daily, monthly = _UPSERTS[session.get_bind().dialect.name]
     await note_older_days(session, (row["day"] for row in rows))
-    for statement, batch in ((daily, list(rows)), (monthly, monthly_rows(rows))):
+    now = utcnow()
+    daily = [{"updated_at": now, **row} for row in rows]
+    for statement, batch in ((_UPSERT_DAILY, daily), (_UPSERT_MONTHLY, monthly_rows(daily))):
         for start in range(0, len(batch), BATCH):
             await session.execute(statement, batch[start : start + BATCH])
 

@@ -395,9 +395,13 @@ async def flag(
         return False
     status, completed_at, channel, service_id, office_id, agency_id, counted, excluded = row
     inserted = await session.execute(
-        _insert(session, ResponseFlag)
-        .values(response_id=response_id, reason=reason, detail=detail[:300], created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["response_id", "reason"])
+        RECORD_FLAG,
+        {
+            "response_id": response_id,
+            "reason": reason,
+            "detail": detail[:300],
+            "created_at": utcnow(),
+        },
     )
     if getattr(inserted, "rowcount", 1) == 0:
         return False
