@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Row, bindparam, delete, func, select, text, update
+from sqlalchemy import Integer, Row, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -151,6 +151,23 @@ RESPONDENT = select(Respondent.id, Respondent.language, Respondent.created_at).w
 )
 ADDRESS = select(ChatAddress.encrypted_address).where(
     ChatAddress.respondent_id == bindparam("respondent_id")
+)
+NO_INVITATION = 0  # no invitation has this id: a walk-in keeps none of its open responses
+# One survey at a time per person: starting another leaves the old one as it is (partial).
+# Built once, with its values bound per call: a start builds no statement. Nothing loaded in
+# the session is synchronised (a start has no response loaded yet).
+STOP_OTHER_OPEN_RESPONSES = (
+    update(Response)
+    .where(
+        Response.respondent_id == bindparam("owner_id"),
+        Response.status == ResponseStatus.IN_PROGRESS,
+        Response.invitation_id.is_distinct_from(bindparam("keep_invitation", type_=Integer)),
+    )
+    .values(
+        status=ResponseStatus.STOPPED,
+        updated_at=bindparam("now", type_=Response.__table__.c.updated_at.type),
+    )
+    .execution_options(synchronize_session=False)
 )
 ANSWERS = select(Answer.question, Answer.value).where(
     Answer.response_id == bindparam("response_id")
@@ -336,24 +353,23 @@ class ResponseStore:
     ) -> Response | InvitationProblem:
         """Open (or resume) the one response of an invitation. Someone else's, or a finished
         one, means the link is used up."""
-        existing = await self.session.scalar(
-            select(Response).where(Response.invitation_id == invitation.id)
-        )
-        if existing is not None:
-            mine = existing.respondent_id == respondent.id
-            if mine and existing.status is ResponseStatus.IN_PROGRESS:
-                return await self._reload(existing.id)
-            return InvitationProblem.USED
-        await self._stop_other_open_responses(respondent)
+        # The common case first: no response of this invitation yet. Its one response is
+        # enforced by a unique index, so a second start (a tap on the link again, or two at
+        # once) fails the insert and is told apart afterwards, instead of a read every time.
+        invitation_id, respondent_id = invitation.id, respondent.id
         event = invitation.service_event
         now = utcnow()
+        await self.session.execute(
+            STOP_OTHER_OPEN_RESPONSES,
+            {"owner_id": respondent_id, "keep_invitation": invitation_id, "now": now},
+        )
         response = Response(
-            respondent_id=respondent.id,
+            respondent_id=respondent_id,
             survey_id=invitation.survey_id,
             survey_version=survey_version,
             channel=channel,
             language=language,
-            invitation_id=invitation.id,
+            invitation_id=invitation_id,
             service_event_id=event.id,
             service_id=event.service_id,
             service_point_id=event.service_point_id,
@@ -375,11 +391,27 @@ class ResponseStore:
             )
             await self.session.commit()
         except IntegrityError:
-            # Two taps on the same link at once: the other one won.
-            await self.session.rollback()
-            return InvitationProblem.USED
+            await self.session.rollback()  # nothing of this start stays, the stop included
+            return await self._existing_for_invitation(invitation_id, respondent)
         self._opened.add(response.id)
         return response
+
+    async def _existing_for_invitation(
+        self, invitation_id: int, respondent: Respondent
+    ) -> Response | InvitationProblem:
+        """The invitation's response exists: the presser's own unfinished one resumes; someone
+        else's, or a finished one, means the link is used up."""
+        await self.session.refresh(respondent)  # the rollback expired it
+        existing = await self.session.scalar(
+            select(Response).where(Response.invitation_id == invitation_id)
+        )
+        if (
+            existing is not None
+            and existing.respondent_id == respondent.id
+            and existing.status is ResponseStatus.IN_PROGRESS
+        ):
+            return await self._reload(existing.id)
+        return InvitationProblem.USED
 
     async def start_walk_in(
         self,
@@ -411,14 +443,9 @@ class ResponseStore:
         return await self._reload(response.id)
 
     async def _stop_other_open_responses(self, respondent: Respondent) -> None:
-        # One survey at a time per person: starting another leaves the old one as it is (partial).
         await self.session.execute(
-            update(Response)
-            .where(
-                Response.respondent_id == respondent.id,
-                Response.status == ResponseStatus.IN_PROGRESS,
-            )
-            .values(status=ResponseStatus.STOPPED, updated_at=utcnow())
+            STOP_OTHER_OPEN_RESPONSES,
+            {"owner_id": respondent.id, "keep_invitation": NO_INVITATION, "now": utcnow()},
         )
 
     async def _reload(self, response_id: int) -> Response:

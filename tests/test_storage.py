@@ -20,6 +20,7 @@ from core.models import (
     ChatAddress,
     ComplaintRequest,
     DailyRollup,
+    FunnelDaily,
     Invitation,
     Respondent,
     Response,
@@ -79,6 +80,11 @@ async def test_an_invitation_opens_one_response_for_one_person(
         first = await open_survey(store, token, user=1)
         again = await open_survey(store, token, user=1)
         assert again.id == first.id  # the same person resumes
+        # Resuming undid what the second start began: the response is still open, and the
+        # funnel counted one start.
+        status = await session.scalar(select(Response.status).where(Response.id == first.id))
+        assert status is ResponseStatus.IN_PROGRESS
+        assert await session.scalar(select(func.sum(FunnelDaily.started))) == 1
         stranger = await store.respondent(respondent_key(SECRET, "telegram", 2))
         refused = await DESK.open_invitation(store, stranger, token, Channel.TELEGRAM, "kk")
         assert refused == Refused("invitation_used")
