@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import bindparam, exists, false, func, select, text
+from sqlalchemy import bindparam, exists, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +73,56 @@ RECORD_FLAG = text(
     "VALUES (:response_id, :reason, :detail, :created_at) "
     "ON CONFLICT (response_id, reason) DO NOTHING"
 ).bindparams(bindparam("created_at", type_=ResponseFlag.__table__.c.created_at.type))
+
+
+# What the rules count for a just-completed response, in one query; built once, its values
+# bound per call (a completion builds no statement). Parameters: response_id, respondent_id,
+# office_key and each window's start.
+_OWN_DIGEST = (
+    select(ResponseSignal.address_digest)
+    .where(ResponseSignal.response_id == bindparam("response_id"))
+    .scalar_subquery()
+)
+_BY_RESPONDENT = (
+    Response.respondent_id == bindparam("respondent_id"),
+    Response.status == ResponseStatus.COMPLETED,
+    Response.completed_at >= bindparam("respondent_since"),
+)
+_BY_NETWORK = (
+    ResponseSignal.address_digest == _OWN_DIGEST,
+    ResponseSignal.completed_at >= bindparam("network_since"),
+)
+_TOP_AT_OFFICE = (
+    ResponseSignal.service_point_key == bindparam("office_key"),
+    ResponseSignal.top_score.is_(True),
+    ResponseSignal.completed_at >= bindparam("top_since"),
+)
+COUNTS = select(
+    select(func.count()).select_from(Response).where(*_BY_RESPONDENT).scalar_subquery(),
+    select(func.count()).select_from(ResponseSignal).where(*_BY_NETWORK).scalar_subquery(),
+    select(func.count()).select_from(ResponseSignal).where(*_TOP_AT_OFFICE).scalar_subquery(),
+    exists().where(ResponseFlag.response_id == bindparam("response_id")),
+)
+
+
+def _earlier_in_burst(member: Any, reason: str, conditions: Sequence[Any]) -> Any:
+    # In id order: completions flagging the same run at once then lock its rows in the same
+    # order (fewer deadlocks; the store runs again a completion that still loses one).
+    return (
+        select(member)
+        .where(*conditions, member != bindparam("response_id"))
+        .where(~exists().where(ResponseFlag.response_id == member, ResponseFlag.reason == reason))
+        .order_by(member)
+    )
+
+
+EARLIER_IN_BURST = {
+    RESPONDENT_BURST: _earlier_in_burst(Response.id, RESPONDENT_BURST, _BY_RESPONDENT),
+    NETWORK_BURST: _earlier_in_burst(ResponseSignal.response_id, NETWORK_BURST, _BY_NETWORK),
+    OFFICE_TOP_BURST: _earlier_in_burst(
+        ResponseSignal.response_id, OFFICE_TOP_BURST, _TOP_AT_OFFICE
+    ),
+}
 
 
 # Rules ---------------------------------------------
@@ -192,85 +242,36 @@ async def assess(
             "counted": [list(pair) for pair in metrics],
         },
     )
-    own_digest = (
-        select(ResponseSignal.address_digest)
-        .where(ResponseSignal.response_id == response.id)
-        .scalar_subquery()
-    )
-    counts = (
-        await session.execute(
-            select(
-                _count_by_respondent(response, now - rules.respondent_burst.window),
-                select(func.count())
-                .select_from(ResponseSignal)
-                .where(
-                    ResponseSignal.address_digest == own_digest,
-                    ResponseSignal.completed_at >= now - rules.network_burst.window,
-                )
-                .scalar_subquery(),
-                select(func.count())
-                .select_from(ResponseSignal)
-                .where(
-                    ResponseSignal.service_point_key == office_key,
-                    ResponseSignal.top_score.is_(True),
-                    ResponseSignal.completed_at >= now - top_rule.window,
-                )
-                .scalar_subquery(),
-                exists().where(ResponseFlag.response_id == response.id),
-            )
-        )
+    params = {
+        "response_id": response.id,
+        "respondent_id": response.respondent_id,  # None: matches no response (counts 0)
+        "office_key": office_key,
+        "respondent_since": now - rules.respondent_burst.window,
+        "network_since": now - rules.network_burst.window,
+        "top_since": now - top_rule.window,
+    }
+    by_respondent, by_network, top_at_office, flagged_before = (
+        await session.execute(COUNTS, params)
     ).one()
-    by_respondent, by_network, top_at_office, flagged_before = counts
     findings: list[Finding] = []
     seconds = (now - response.started_at).total_seconds()
     if seconds < rules.fast_completion.min_seconds:
         findings.append(Finding(FAST, f"completed {seconds:.0f} s after it was opened"))
     if response.respondent_id is not None and by_respondent > rules.respondent_burst.max_responses:
-        findings.append(
-            await _burst(
-                session,
-                rollup,
-                response,
-                RESPONDENT_BURST,
-                f"{by_respondent} completed by one respondent within "
-                f"{rules.respondent_burst.window_minutes:g} min",
-                select(Response.id).where(
-                    Response.respondent_id == response.respondent_id,
-                    Response.status == ResponseStatus.COMPLETED,
-                    Response.completed_at >= now - rules.respondent_burst.window,
-                ),
-            )
+        detail = (
+            f"{by_respondent} completed by one respondent within "
+            f"{rules.respondent_burst.window_minutes:g} min"
         )
+        findings.append(await _burst(session, rollup, RESPONDENT_BURST, detail, params))
     if by_network > rules.network_burst.max_responses:
-        findings.append(
-            await _burst(
-                session,
-                rollup,
-                response,
-                NETWORK_BURST,
-                f"{by_network} completed from one network address within "
-                f"{rules.network_burst.window_minutes:g} min",
-                select(ResponseSignal.response_id).where(
-                    ResponseSignal.address_digest == own_digest,
-                    ResponseSignal.completed_at >= now - rules.network_burst.window,
-                ),
-            )
+        detail = (
+            f"{by_network} completed from one network address within "
+            f"{rules.network_burst.window_minutes:g} min"
         )
+        findings.append(await _burst(session, rollup, NETWORK_BURST, detail, params))
     if top and office_key and top_at_office > top_rule.max_top_scores:
-        findings.append(
-            await _burst(
-                session,
-                rollup,
-                response,
-                OFFICE_TOP_BURST,
-                f"{top_at_office} top scores at one office within {top_rule.window_minutes:g} min",
-                select(ResponseSignal.response_id).where(
-                    ResponseSignal.service_point_key == office_key,
-                    ResponseSignal.top_score.is_(True),
-                    ResponseSignal.completed_at >= now - top_rule.window,
-                ),
-            )
-        )
+        detail = f"{top_at_office} top scores at one office within {top_rule.window_minutes:g} min"
+        findings.append(await _burst(session, rollup, OFFICE_TOP_BURST, detail, params))
     if flagged_before:
         found = {finding.reason for finding in findings}
         rows = await session.execute(
@@ -282,38 +283,15 @@ async def assess(
     return findings
 
 
-def _count_by_respondent(response: Response, since: datetime) -> Any:
-    if response.respondent_id is None:
-        return select(func.count()).where(false()).scalar_subquery()
-    return (
-        select(func.count())
-        .select_from(Response)
-        .where(
-            Response.respondent_id == response.respondent_id,
-            Response.status == ResponseStatus.COMPLETED,
-            Response.completed_at >= since,
-        )
-        .scalar_subquery()
-    )
-
-
 async def _burst(
     session: AsyncSession,
     rollup: list[dict[str, Any]] | None,
-    response: Response,
     reason: str,
     detail: str,
-    members: Any,
+    params: dict[str, Any],
 ) -> Finding:
     """Flag the earlier responses of a burst (those not flagged for it yet)."""
-    member = members.selected_columns[0]
-    # In id order: completions flagging the same run at once then lock its rows in the same
-    # order (fewer deadlocks; the store runs again a completion that still loses one).
-    earlier = await session.scalars(
-        members.where(member != response.id)
-        .where(~exists().where(ResponseFlag.response_id == member, ResponseFlag.reason == reason))
-        .order_by(member)
-    )
+    earlier = await session.scalars(EARLIER_IN_BURST[reason], params)
     for response_id in list(earlier):
         await flag(session, response_id, reason, detail, rollup=rollup)
     return Finding(reason, detail)
