@@ -169,6 +169,36 @@ STOP_OTHER_OPEN_RESPONSES = (
     )
     .execution_options(synchronize_session=False)
 )
+# Completing: status and times set, and what counting it needs returned (the agency, and
+# the event's delivery day, on which the funnel counts the completion), in one statement
+# built once.
+COMPLETE = (
+    update(Response)
+    .where(
+        Response.id == bindparam("completing_id"),
+        Response.status == ResponseStatus.IN_PROGRESS,
+    )
+    .values(
+        status=ResponseStatus.COMPLETED,
+        completed_at=bindparam("now", type_=Response.__table__.c.completed_at.type),
+        updated_at=bindparam("now", type_=Response.__table__.c.updated_at.type),
+    )
+    .returning(
+        Response.channel,
+        Response.service_id,
+        Response.service_point_id,
+        Response.respondent_id,
+        Response.started_at,
+        Response.service_event_id,
+        select(PublicService.agency_id)
+        .where(PublicService.id == Response.service_id)
+        .scalar_subquery(),
+        select(ServiceEvent.delivered_at)
+        .where(ServiceEvent.id == Response.service_event_id)
+        .scalar_subquery(),
+    )
+    .execution_options(synchronize_session=False)
+)
 ANSWERS = select(Answer.question, Answer.value).where(
     Answer.response_id == bindparam("response_id")
 )
@@ -623,26 +653,7 @@ class ResponseStore:
     ) -> None:
         now = utcnow()
         completed = (
-            await self.session.execute(
-                update(Response)
-                .where(Response.id == response_id, Response.status == ResponseStatus.IN_PROGRESS)
-                .values(status=ResponseStatus.COMPLETED, completed_at=now, updated_at=now)
-                .returning(
-                    Response.channel,
-                    Response.service_id,
-                    Response.service_point_id,
-                    Response.respondent_id,
-                    Response.started_at,
-                    Response.service_event_id,
-                    select(PublicService.agency_id)
-                    .where(PublicService.id == Response.service_id)
-                    .scalar_subquery(),
-                    # The funnel counts the completion on its event's delivery day.
-                    select(ServiceEvent.delivered_at)
-                    .where(ServiceEvent.id == Response.service_event_id)
-                    .scalar_subquery(),
-                )
-            )
+            await self.session.execute(COMPLETE, {"completing_id": response_id, "now": now})
         ).first()
         if completed is None:
             await self.session.rollback()
