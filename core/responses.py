@@ -10,10 +10,10 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Integer, Row, bindparam, delete, func, select, text, update
+from sqlalchemy import Integer, Row, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -152,52 +152,55 @@ RESPONDENT = select(Respondent.id, Respondent.language, Respondent.created_at).w
 ADDRESS = select(ChatAddress.encrypted_address).where(
     ChatAddress.respondent_id == bindparam("respondent_id")
 )
+# The hot statements below are on the tables, not the mapped classes: the ORM's compile and
+# bulk-update machinery cost more than the statements themselves, and nothing loaded in a
+# session needs them synchronised (a start and a completion load no response first).
+_RESPONSE = cast(Table, Response.__table__)
+_SERVICE = cast(Table, PublicService.__table__)
+_EVENT = cast(Table, ServiceEvent.__table__)
 NO_INVITATION = 0  # no invitation has this id: a walk-in keeps none of its open responses
 # One survey at a time per person: starting another leaves the old one as it is (partial).
-# Built once, with its values bound per call: a start builds no statement. Nothing loaded in
-# the session is synchronised (a start has no response loaded yet).
+# Built once, with its values bound per call: a start builds no statement.
 STOP_OTHER_OPEN_RESPONSES = (
-    update(Response)
+    update(_RESPONSE)
     .where(
-        Response.respondent_id == bindparam("owner_id"),
-        Response.status == ResponseStatus.IN_PROGRESS,
-        Response.invitation_id.is_distinct_from(bindparam("keep_invitation", type_=Integer)),
+        _RESPONSE.c.respondent_id == bindparam("owner_id"),
+        _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
+        _RESPONSE.c.invitation_id.is_distinct_from(bindparam("keep_invitation", type_=Integer)),
     )
     .values(
         status=ResponseStatus.STOPPED,
-        updated_at=bindparam("now", type_=Response.__table__.c.updated_at.type),
+        updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
     )
-    .execution_options(synchronize_session=False)
 )
 # Completing: status and times set, and what counting it needs returned (the agency, and
 # the event's delivery day, on which the funnel counts the completion), in one statement
 # built once.
 COMPLETE = (
-    update(Response)
+    update(_RESPONSE)
     .where(
-        Response.id == bindparam("completing_id"),
-        Response.status == ResponseStatus.IN_PROGRESS,
+        _RESPONSE.c.id == bindparam("completing_id"),
+        _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
     )
     .values(
         status=ResponseStatus.COMPLETED,
-        completed_at=bindparam("now", type_=Response.__table__.c.completed_at.type),
-        updated_at=bindparam("now", type_=Response.__table__.c.updated_at.type),
+        completed_at=bindparam("now", type_=_RESPONSE.c.completed_at.type),
+        updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
     )
     .returning(
-        Response.channel,
-        Response.service_id,
-        Response.service_point_id,
-        Response.respondent_id,
-        Response.started_at,
-        Response.service_event_id,
-        select(PublicService.agency_id)
-        .where(PublicService.id == Response.service_id)
+        _RESPONSE.c.channel,
+        _RESPONSE.c.service_id,
+        _RESPONSE.c.service_point_id,
+        _RESPONSE.c.respondent_id,
+        _RESPONSE.c.started_at,
+        _RESPONSE.c.service_event_id,
+        select(_SERVICE.c.agency_id)
+        .where(_SERVICE.c.id == _RESPONSE.c.service_id)
         .scalar_subquery(),
-        select(ServiceEvent.delivered_at)
-        .where(ServiceEvent.id == Response.service_event_id)
+        select(_EVENT.c.delivered_at)
+        .where(_EVENT.c.id == _RESPONSE.c.service_event_id)
         .scalar_subquery(),
     )
-    .execution_options(synchronize_session=False)
 )
 ANSWERS = select(Answer.question, Answer.value).where(
     Answer.response_id == bindparam("response_id")
