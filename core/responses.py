@@ -146,18 +146,24 @@ LIVE_RESPONSE = (
     .where(Response.id == bindparam("response_id"))
 )
 
-RESPONDENT = select(Respondent.id, Respondent.language, Respondent.created_at).where(
-    Respondent.key == bindparam("key")
-)
-ADDRESS = select(ChatAddress.encrypted_address).where(
-    ChatAddress.respondent_id == bindparam("respondent_id")
-)
 # The hot statements below are on the tables, not the mapped classes: the ORM's compile and
 # bulk-update machinery cost more than the statements themselves, and nothing loaded in a
 # session needs them synchronised (a start and a completion load no response first).
 _RESPONSE = cast(Table, Response.__table__)
 _SERVICE = cast(Table, PublicService.__table__)
 _EVENT = cast(Table, ServiceEvent.__table__)
+_RESPONDENT = cast(Table, Respondent.__table__)
+_ADDRESS = cast(Table, ChatAddress.__table__)
+_ANSWER = cast(Table, Answer.__table__)
+RESPONDENT = select(_RESPONDENT.c.id, _RESPONDENT.c.language, _RESPONDENT.c.created_at).where(
+    _RESPONDENT.c.key == bindparam("key")
+)
+ADDRESS = select(_ADDRESS.c.encrypted_address).where(
+    _ADDRESS.c.respondent_id == bindparam("respondent_id")
+)
+ANSWERS = select(_ANSWER.c.question, _ANSWER.c.value).where(
+    _ANSWER.c.response_id == bindparam("response_id")
+)
 NO_INVITATION = 0  # no invitation has this id: a walk-in keeps none of its open responses
 # One survey at a time per person: starting another leaves the old one as it is (partial).
 # Built once, with its values bound per call: a start builds no statement.
@@ -201,9 +207,6 @@ COMPLETE = (
         .where(_EVENT.c.id == _RESPONSE.c.service_event_id)
         .scalar_subquery(),
     )
-)
-ANSWERS = select(Answer.question, Answer.value).where(
-    Answer.response_id == bindparam("response_id")
 )
 
 _AUTOCOMMIT: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
