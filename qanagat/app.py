@@ -85,12 +85,21 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+# Container objects allocated (net of those freed) before a young collection: Python's
+# default, 700, ran one every few updates, each walking the objects of every update in
+# flight (measured: 7 % of the bot's CPU under load). Almost everything an update allocates
+# is freed by reference counting; cycles are rare, so they may wait a little longer.
+YOUNG_COLLECTION_THRESHOLD = 50_000
+
+
 def settle_heap() -> None:
     """Call once the app is built: what exists now lives as long as the process, so move it
-    out of the garbage collector's generations. Full collections then stay short; they stop
-    every update in flight while they run."""
+    out of the garbage collector's generations, and collect young objects less often. Full
+    collections then stay short; they stop every update in flight while they run."""
     gc.collect()
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
 
 
 def build_app(
