@@ -30,7 +30,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.datasets import DatasetDesk
 from bot.opening import SurveyDesk
-from bot.telegram import common, complaints, datasets, link, staff_chats, start, survey
+from bot.telegram import (
+    common,
+    complaints,
+    datasets,
+    json_codec,
+    link,
+    staff_chats,
+    start,
+    survey,
+)
 from bot.telegram.filters import PrivateChat
 from bot.telegram.middlewares import (
     ApologyMiddleware,
@@ -115,7 +124,11 @@ class JsonBodySession(AiohttpSession):
 
 def build_bot(settings: Settings) -> Bot:
     assert settings.telegram_token is not None
-    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = JsonBodySession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_url),
+        json_loads=json_codec.loads,
+        json_dumps=json_codec.dumps,
+    )
     return Bot(
         settings.telegram_token.get_secret_value(),
         session=session,
