@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
@@ -19,8 +20,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 def respondent_key(secret: bytes, channel: str, user_id: str | int) -> str:
     """The stable pseudonym of one channel user."""
-    message = f"{channel}:{user_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    keyed = _keyed(secret).copy()  # the key's set-up done once per secret, not per update
+    keyed.update(f"{channel}:{user_id}".encode())
+    return keyed.hexdigest()
+
+
+@cache
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod=hashlib.sha256)
 
 
 def _derived(secret: bytes, purpose: str) -> bytes:
