@@ -13,12 +13,24 @@ from dataclasses import dataclass
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Integer, Row, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 
@@ -178,6 +190,13 @@ STOP_OTHER_OPEN_RESPONSES = (
         status=ResponseStatus.STOPPED,
         updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
     )
+)
+OPEN_RESPONSE = insert(_RESPONSE).returning(_RESPONSE.c.id)
+_INVITATION = cast(Table, Invitation.__table__)
+USE_INVITATION = (
+    update(_INVITATION)
+    .where(_INVITATION.c.id == bindparam("used"))
+    .values(used_at=bindparam("now", type_=_INVITATION.c.used_at.type))
 )
 # Completing: status and times set, and what counting it needs returned (the agency, and
 # the event's delivery day, on which the funnel counts the completion), in one statement
@@ -399,24 +418,26 @@ class ResponseStore:
             STOP_OTHER_OPEN_RESPONSES,
             {"owner_id": respondent_id, "keep_invitation": invitation_id, "now": now},
         )
-        response = Response(
-            respondent_id=respondent_id,
-            survey_id=invitation.survey_id,
-            survey_version=survey_version,
-            channel=channel,
-            language=language,
-            invitation_id=invitation_id,
-            service_event_id=event.id,
-            service_id=event.service_id,
-            service_point_id=event.service_point_id,
-            walk_in=False,
-            started_at=now,
-            updated_at=now,
-        )
-        response.service = event.service  # loaded with the invitation: no reload after commit
-        self.session.add(response)
-        invitation.used_at = now
+        opened: dict[str, Any] = {
+            "respondent_id": respondent_id,
+            "survey_id": invitation.survey_id,
+            "survey_version": survey_version,
+            "channel": channel,
+            "language": language,
+            "status": ResponseStatus.IN_PROGRESS,
+            "invitation_id": invitation_id,
+            "service_event_id": event.id,
+            "service_id": event.service_id,
+            "service_point_id": event.service_point_id,
+            "walk_in": False,
+            "started_at": now,
+            "updated_at": now,
+            "completed_at": None,
+        }
         try:
+            # Core statements, not the unit of work: its flush costs more than these two.
+            response_id = (await self.session.execute(OPEN_RESPONSE, opened)).scalar_one()
+            await self.session.execute(USE_INVITATION, {"used": invitation_id, "now": now})
             await funnel.count(
                 self.session,
                 funnel.FunnelStep.STARTED,
@@ -429,7 +450,14 @@ class ResponseStore:
         except IntegrityError:
             await self.session.rollback()  # nothing of this start stays, the stop included
             return await self._existing_for_invitation(invitation_id, respondent)
-        self._opened.add(response.id)
+        # The stored row as an object of the session, as if loaded (every column set), with its
+        # service already loaded with the invitation: no reload after the commit.
+        response = Response(id=response_id, **opened)
+        make_transient_to_detached(response)
+        self.session.add(response)
+        set_committed_value(response, "service", event.service)
+        set_committed_value(invitation, "used_at", now)
+        self._opened.add(response_id)
         return response
 
     async def _existing_for_invitation(
