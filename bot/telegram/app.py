@@ -183,7 +183,12 @@ def build_dispatcher(
         router.message.filter(PrivateChat())
     # Staff chats' commands: ahead of common's catch-all, which answers "unknown command".
     survey_and_catch_all = citizens[-2:]
-    dispatcher.include_routers(*citizens[:-2], staff_chats.build_router(), *survey_and_catch_all)
+    dispatcher.include_routers(
+        survey.build_buttons_router(),
+        *citizens[:-2],
+        staff_chats.build_router(),
+        *survey_and_catch_all,
+    )
     return dispatcher
 
 

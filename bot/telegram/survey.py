@@ -13,7 +13,7 @@ from bot.engine.flow import Ask, RawValue
 from bot.messages import text
 from bot.opening import Pressed, Refused, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
-from bot.telegram.filters import TypedText
+from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import (
     AnswerCallback,
     DoneCallback,
@@ -145,11 +145,20 @@ async def on_text(
     )
 
 
-def build_router() -> Router:
-    """A fresh router (a dispatcher owns its routers; tests and benchmarks build several)."""
-    router = Router(name="survey")
+def build_buttons_router() -> Router:
+    """The survey's buttons, in a router of their own that the dispatcher asks first: nearly
+    every update is one of them, and buttons of different routers never share a prefix, so
+    the order of routers matters only for messages."""
+    router = Router(name="survey_buttons")
+    router.callback_query.filter(ButtonPrefix(AnswerCallback, ToggleCallback, DoneCallback))
     router.callback_query.register(on_answer, AnswerCallback.filter())
     router.callback_query.register(on_toggle, ToggleCallback.filter())
     router.callback_query.register(on_done, DoneCallback.filter())
+    return router
+
+
+def build_router() -> Router:
+    """Typed answers: after the routers whose text handlers come first (see the dispatcher)."""
+    router = Router(name="survey")
     router.message.register(on_text, TypedText())
     return router
