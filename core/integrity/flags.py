@@ -128,6 +128,25 @@ EARLIER_IN_BURST = {
 }
 
 
+# What flagging a response needs to know of it: whether and how it was counted.
+_SERVICE = cast(Table, PublicService.__table__)
+FLAGGING = (
+    select(
+        _RESPONSE.c.status,
+        _RESPONSE.c.completed_at,
+        _RESPONSE.c.channel,
+        _RESPONSE.c.service_id,
+        _RESPONSE.c.service_point_id,
+        _SERVICE.c.agency_id,
+        _SIGNAL.c.counted,
+        exists().where(_FLAG.c.response_id == _RESPONSE.c.id),
+    )
+    .join(_SERVICE, _SERVICE.c.id == _RESPONSE.c.service_id)
+    .outerjoin(_SIGNAL, _SIGNAL.c.response_id == _RESPONSE.c.id)
+    .where(_RESPONSE.c.id == bindparam("flagged_id"))
+)
+
+
 # Rules ---------------------------------------------
 
 
@@ -355,23 +374,7 @@ async def flag(
     are added to that list for the caller to write with its own, in one statement in key
     order: completions flagging the same burst at once then lock rollup rows in one order
     (written one flag at a time, they deadlocked)."""
-    row = (
-        await session.execute(
-            select(
-                Response.status,
-                Response.completed_at,
-                Response.channel,
-                Response.service_id,
-                Response.service_point_id,
-                PublicService.agency_id,
-                ResponseSignal.counted,
-                exists().where(ResponseFlag.response_id == Response.id),
-            )
-            .join(PublicService, PublicService.id == Response.service_id)
-            .outerjoin(ResponseSignal, ResponseSignal.response_id == Response.id)
-            .where(Response.id == response_id)
-        )
-    ).first()
+    row = (await session.execute(FLAGGING, {"flagged_id": response_id})).first()
     if row is None:
         return False
     status, completed_at, channel, service_id, office_id, agency_id, counted, excluded = row
