@@ -81,10 +81,15 @@ def question_keyboard(
     rows = _layout(index, question, lang)
     if not rows:
         return None
-    return InlineKeyboardMarkup(
+    # Built without pydantic's validation: the layout was validated when it was first built,
+    # only the response id (an int) is new; validating every button of every card cost more
+    # than the rest of rendering it.
+    return InlineKeyboardMarkup.model_construct(
         inline_keyboard=[
             [
-                InlineKeyboardButton(text=label, callback_data=f"{before}{response_id}{after}")
+                InlineKeyboardButton.model_construct(
+                    text=label, callback_data=f"{before}{response_id}{after}"
+                )
                 for label, before, after in row
             ]
             for row in rows
