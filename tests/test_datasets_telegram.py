@@ -180,6 +180,33 @@ async def test_rating_the_same_set_twice_a_day_replaces_the_first(
     assert await reports(session_factory) == []
 
 
+async def test_a_bare_start_carries_on_an_unfinished_rating(
+    bot: Running, registry: Registry, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    user = bot.citizen(7303, language_code="en")
+    await user.send("/start")
+    await user.wait_for_message(containing="Hello!")  # nothing open yet: the welcome
+    await user.send("/start ds-ala_bus_routes")
+    await user.wait_for_message(containing="Did you find")
+    await user.press("Yes")
+    await user.wait_for_message(containing="complete")
+    await user.send("/start")
+    resumed = await user.wait_for_message(containing="continue where you left off")
+    assert "complete" in (resumed.plain_text or "")  # the question it stopped at, with buttons
+    await rate(
+        user,
+        [
+            ("Yes", "up to date"),
+            ("Yes", "check them again"),
+            ("Yes", "Overall"),
+            ("★★★★", "something wrong"),
+            ("Skip", "Thank you"),
+        ],
+    )
+    [rating] = await ratings(session_factory)
+    assert (rating.status, rating.overall, rating.found) == (RatingStatus.COMPLETED, 4, True)
+
+
 async def test_unknown_withdrawn_and_stale_sets_are_refused_in_the_persons_language(
     bot: Running, registry: Registry, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -177,6 +177,29 @@ async def open_dataset(
     await _show(bot, chat_id, conversation.current(), datasets, shown, lang, state, notice=notice)
 
 
+async def resume_rating(
+    chat_id: int,
+    bot: Bot,
+    store: ResponseStore,
+    respondent: Respondent,
+    lang: str,
+    datasets: DatasetDesk,
+    state: FSMContext,
+) -> bool:
+    """A bare /start with no survey open: the person's unfinished data-set rating, if any,
+    carries on at its current question. False when there is none."""
+    session = store.session
+    rating = await DatasetRatings(session).in_progress(respondent)
+    if rating is None:
+        return False
+    conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
+    if conversation is None:
+        return False
+    notice = text("resuming", lang)
+    await _show(bot, chat_id, conversation.current(), datasets, rating, lang, state, notice=notice)
+    return True
+
+
 async def on_data(
     message: Message,
     store: ResponseStore,

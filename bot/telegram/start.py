@@ -7,9 +7,11 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.datasets import DatasetDesk
 from bot.messages import text
 from bot.opening import OfficeChoice, Refused, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
+from bot.telegram.datasets import resume_rating
 from bot.telegram.filters import ButtonPrefix
 from bot.telegram.keyboards import (
     LanguageCallback,
@@ -57,11 +59,14 @@ async def start_without_payload(
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
+    datasets: DatasetDesk,
     state: FSMContext,
 ) -> None:
     response = await store.open_response(respondent)
     if response is None:
-        await message.answer(text("welcome", lang))
+        chat_id = message.chat.id
+        if not await resume_rating(chat_id, bot, store, respondent, lang, datasets, state):
+            await message.answer(text("welcome", lang))
         return
     conversation = await desk.resume(store, response, respondent)
     await send_card(
