@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import reporting_day, utcnow
-from core.models import DailyRollup, MonthlyRollup, Response, RollupRevision
+from core.models import Response, RollupRevision
 
 RESPONSES_METRIC = "responses"
 KEY = ("day", "service_id", "service_point_key", "metric", "value_key")
@@ -42,22 +42,39 @@ def rollup_rows(
     response: Response, agency_id: int, metrics: Iterable[tuple[str, str]]
 ) -> list[dict[str, Any]]:
     """The counters one completed response adds: one per (metric, value), plus `responses`."""
-    now = utcnow()
-    completed = response.completed_at or now
     counts = Counter(metrics)
     counts[(RESPONSES_METRIC, response.channel.value)] += 1
+    return counter_rows(
+        response.completed_at or utcnow(),
+        agency_id,
+        response.service_id,
+        response.service_point_id or 0,
+        counts,
+    )
+
+
+def counter_rows(
+    completed_at: datetime,
+    agency_id: int,
+    service_id: int,
+    service_point_key: int,
+    counts: Counter[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """Rollup rows adding `counts` (negative ones take out) to the counters of the reporting
+    day of `completed_at`, in key order; zero counts are left out."""
+    day = reporting_day(completed_at).isoformat()
     return [
         {
-            "day": reporting_day(completed).isoformat(),
+            "day": day,
             "agency_id": agency_id,
-            "service_id": response.service_id,
-            "service_point_key": response.service_point_id or 0,
+            "service_id": service_id,
+            "service_point_key": service_point_key,
             "metric": metric[:64],
             "value_key": value[:64],
             "count": count,
-            "updated_at": now,
         }
         for (metric, value), count in sorted(counts.items())
+        if count
     ]
 
 
@@ -90,21 +107,22 @@ def monthly_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # Written as text so their compiled form is cached: SQLAlchemy compiles a dialect's
 # on-conflict insert anew on every execution (it has no cache key), and these run at every
-# completion. The same SQL runs on SQLite and PostgreSQL.
+# completion. The same SQL runs on SQLite and PostgreSQL; a row's time is the database's, on
+# insert as on increment.
 _UPSERT_DAILY = text(
     "INSERT INTO daily_rollup "
     "(day, service_id, service_point_key, metric, value_key, agency_id, count, updated_at) "
     "VALUES (:day, :service_id, :service_point_key, :metric, :value_key, :agency_id, :count, "
-    ":updated_at) ON CONFLICT (day, service_id, service_point_key, metric, value_key) "
+    "CURRENT_TIMESTAMP) ON CONFLICT (day, service_id, service_point_key, metric, value_key) "
     "DO UPDATE SET count = daily_rollup.count + excluded.count, updated_at = CURRENT_TIMESTAMP"
-).bindparams(bindparam("updated_at", type_=DailyRollup.__table__.c.updated_at.type))
+)
 _UPSERT_MONTHLY = text(
     "INSERT INTO monthly_rollup "
     "(month, service_id, service_point_key, metric, value_key, agency_id, count, updated_at) "
     "VALUES (:month, :service_id, :service_point_key, :metric, :value_key, :agency_id, :count, "
-    ":updated_at) ON CONFLICT (month, service_id, service_point_key, metric, value_key) "
+    "CURRENT_TIMESTAMP) ON CONFLICT (month, service_id, service_point_key, metric, value_key) "
     "DO UPDATE SET count = monthly_rollup.count + excluded.count, updated_at = CURRENT_TIMESTAMP"
-).bindparams(bindparam("updated_at", type_=MonthlyRollup.__table__.c.updated_at.type))
+)
 
 # The monthly counters recomputed from the daily ones (the migration that added them fills them
 # so; tests compare the maintained counters with it). Plain SQL, the same on both databases.
@@ -148,9 +166,7 @@ async def add_rollup_rows(session: AsyncSession, rows: Sequence[dict[str, Any]])
     (executemany), daily first, then monthly, each in key order. A row of a day before the
     open days bumps the rollup revision first (`note_older_days`)."""
     await note_older_days(session, (row["day"] for row in rows))
-    now = utcnow()
-    daily = [{"updated_at": now, **row} for row in rows]
-    for statement, batch in ((_UPSERT_DAILY, daily), (_UPSERT_MONTHLY, monthly_rows(daily))):
+    for statement, batch in ((_UPSERT_DAILY, list(rows)), (_UPSERT_MONTHLY, monthly_rows(rows))):
         for start in range(0, len(batch), BATCH):
             await session.execute(statement, batch[start : start + BATCH])
 

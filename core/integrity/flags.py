@@ -29,7 +29,7 @@ from sqlalchemy import Table, bindparam, exists, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import reporting_day, utcnow
+from core.clock import utcnow
 from core.models import (
     Base,
     PublicService,
@@ -39,7 +39,7 @@ from core.models import (
     ResponseStatus,
     ServicePoint,
 )
-from core.rollups import RESPONSES_METRIC, add_rollup_rows
+from core.rollups import RESPONSES_METRIC, add_rollup_rows, counter_rows
 
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 FLAGGED_METRIC = "flagged"
@@ -75,14 +75,16 @@ RECORD_FLAG = text(
 ).bindparams(bindparam("created_at", type_=ResponseFlag.__table__.c.created_at.type))
 
 
-# What the rules count for a just-completed response, in one query; built once, its values
-# bound per call (a completion builds no statement). Parameters: response_id, respondent_id,
-# office_key and each window's start.
 # On the tables, not the mapped classes: the ORM's compile machinery costs more than these
 # queries. Nothing they read is loaded in a session.
 _RESPONSE = cast(Table, Response.__table__)
 _SIGNAL = cast(Table, ResponseSignal.__table__)
 _FLAG = cast(Table, ResponseFlag.__table__)
+_SERVICE = cast(Table, PublicService.__table__)
+
+# What the rules count for a just-completed response, in one query; built once, its values
+# bound per call (a completion builds no statement). Parameters: response_id, respondent_id,
+# office_key and each window's start.
 _OWN_DIGEST = (
     select(_SIGNAL.c.address_digest)
     .where(_SIGNAL.c.response_id == bindparam("response_id"))
@@ -129,7 +131,6 @@ EARLIER_IN_BURST = {
 
 
 # What flagging a response needs to know of it: whether and how it was counted.
-_SERVICE = cast(Table, PublicService.__table__)
 FLAGGING = (
     select(
         _RESPONSE.c.status,
@@ -415,21 +416,7 @@ async def _add_to_rollup(
     # Through core.rollups, the counters' one writer: daily and monthly move together; counts
     # may be negative (taking one out). Into `rollup` instead when the caller writes the rows
     # itself (the completion, in one statement with its own).
-    now = utcnow()
-    rows = [
-        {
-            "day": reporting_day(completed_at).isoformat(),
-            "agency_id": agency_id,
-            "service_id": service_id,
-            "service_point_key": office_key,
-            "metric": metric[:64],
-            "value_key": value[:64],
-            "count": count,
-            "updated_at": now,
-        }
-        for (metric, value), count in sorted(counts.items())
-        if count
-    ]
+    rows = counter_rows(completed_at, agency_id, service_id, office_key, counts)
     if rollup is not None:
         rollup.extend(rows)
         return
