@@ -12,7 +12,6 @@ pseudonymous respondent of the signed cookie, like the rest of the web channel.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -24,7 +23,6 @@ from bot.web.keys import SEALS_KEY, SESSIONS_KEY, Seals
 from bot.web.pages import (
     FormProblem,
     Handler,
-    explain,
     guarded,
     in_language,
     message_page,
@@ -34,7 +32,7 @@ from bot.web.pages import (
     say,
     wrong_method,
 )
-from bot.web.survey import question_view, raw_answer
+from bot.web.survey import raw_answer, render_question
 from bot.web.visits import (
     Visit,
     apply_language,
@@ -243,23 +241,17 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
                 "service": rating.dataset.title(lang),
             }
             return page(request, visit, "thanks.html", thanks)
-    definition = desk.definition
-    error = step.error or read_refusal(seals, ref, request.query.get("e"))
-    first = step.number == 1
-    context: dict[str, Any] = {
-        "title": in_language(definition.title, lang),
-        "service": rating.dataset.title(lang),
-        "agency": rating.dataset.agency.name(lang),
-        "intro": in_language(definition.intro, lang) if first and definition.intro else None,
-        "progress": say("progress", lang, {"number": step.number, "total": step.total}),
-        "number": step.number,
-        "total": step.total,
-        "error": explain(error, lang),
-        "q": question_view(step.question, lang),
-        "action": rating_path(seals, rating.id),
-        "csrf": csrf_token(seals, ref, visit.key),
-    }
-    return page(request, visit, "question.html", context)
+    return render_question(
+        request,
+        visit,
+        desk.definition,
+        step,
+        step.error or read_refusal(seals, ref, request.query.get("e")),
+        first=step.number == 1,
+        service=rating.dataset.title(lang),
+        agency=rating.dataset.agency.name(lang),
+        action=rating_path(seals, rating.id),
+    )
 
 
 async def answer(request: web.Request) -> web.StreamResponse:

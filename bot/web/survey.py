@@ -86,20 +86,47 @@ def _question(
     error: InvalidAnswer | None,
     first: bool,
 ) -> web.Response:
-    seals = request.app[SEALS_KEY]
+    lang = visit.lang
+    return render_question(
+        request,
+        visit,
+        definition,
+        step,
+        error,
+        first=first,
+        service=response.service.name(lang),
+        agency=response.service.agency.name(lang),
+        action=survey_path(request.app[SEALS_KEY], response.id),
+    )
+
+
+def render_question(
+    request: web.Request,
+    visit: Visit,
+    definition: SurveyDefinition,
+    step: Ask,
+    error: InvalidAnswer | None,
+    *,
+    first: bool,
+    service: str,
+    agency: str,
+    action: str,
+) -> web.Response:
+    """The page of one question, for a service survey or a data-set rating: what is rated
+    (`service`, `agency`), the form posting to `action` under this page's `ref`."""
     lang = visit.lang
     context = {
         "title": in_language(definition.title, lang),
-        "service": response.service.name(lang),
-        "agency": response.service.agency.name(lang),
+        "service": service,
+        "agency": agency,
         "intro": in_language(definition.intro, lang) if first and definition.intro else None,
         "progress": say("progress", lang, {"number": step.number, "total": step.total}),
         "number": step.number,
         "total": step.total,
         "error": explain(error, lang),
         "q": question_view(step.question, lang),
-        "action": survey_path(seals, response.id),
-        "csrf": csrf_token(seals, request.match_info["ref"], visit.key),
+        "action": action,
+        "csrf": csrf_token(request.app[SEALS_KEY], request.match_info["ref"], visit.key),
     }
     return page(request, visit, "question.html", context)
 
