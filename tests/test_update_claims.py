@@ -89,3 +89,35 @@ async def test_a_lock_left_by_a_crashed_worker_delays_but_does_not_block(
     assert await asyncio.wait_for(claims.run("1:400", 9, handle), timeout=5) == "done"
     assert await claims.run("1:400", 9, handle) is None
     assert await claims.redis.get("qanagat:lock:9") == b"1:0"  # not ours to delete
+
+
+async def test_a_finished_update_lets_go_of_the_person_soon_without_another_claim(
+    redis_url: str | None,
+) -> None:
+    if redis_url is None:
+        pytest.skip("the lock lives in Redis")
+    client = Redis.from_url(redis_url)
+    claims = UpdateClaims(client, release_after_s=0.05)
+    await client.delete("qanagat:lock:11", "qanagat:update:1:500")
+
+    async def handle() -> str:
+        return "done"
+
+    async def fail() -> None:
+        raise RuntimeError("database away")
+
+    try:
+        assert await claims.run("1:500", 11, handle) == "done"
+        # Letting go waits for the next claim to ride along, but not for long.
+        assert await client.get("qanagat:lock:11") == b"qanagat:update:1:500"
+        await asyncio.sleep(0.3)
+        assert await client.get("qanagat:lock:11") is None
+        assert await client.exists("qanagat:update:1:500") == 1  # still handled once
+
+        with pytest.raises(RuntimeError):
+            await claims.run("1:501", 11, fail)
+        await claims.close()  # shutting down lets go at once
+        assert await client.get("qanagat:lock:11") is None
+        assert await client.exists("qanagat:update:1:501") == 0  # may be delivered again
+    finally:
+        await client.aclose()

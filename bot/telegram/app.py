@@ -157,7 +157,9 @@ def build_dispatcher(
         complaint_scrub=complaint_scrub,
         datasets=DatasetDesk.from_surveys(desk.surveys, complaint_scrub),
     )
-    dispatcher.update.outer_middleware(ClaimMiddleware(UpdateClaims(redis)))
+    claims = UpdateClaims(redis)
+    dispatcher.update.outer_middleware(ClaimMiddleware(claims))
+    dispatcher.shutdown.register(claims.close)  # let go of the last claims while Redis is up
     dispatcher.update.outer_middleware(CardStateMiddleware(storage))
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ApologyMiddleware())

@@ -27,27 +27,50 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-# Claiming an update, in one round trip: refuse it when it was taken before (Telegram delivers
-# again what it thinks was lost), else take the person's lock (the update key is the lock's
-# value) and mark the update taken. -1: the person's previous update is still being handled.
+# Claiming an update, in one round trip, after letting go of what earlier updates held (see
+# UpdateClaims). Releases first, so that a person's finished update frees the lock their next
+# one takes here: for each, the person's lock if it is still that update's, and the update's
+# mark too if it failed (Telegram's next delivery of it is then handled). Then the claim,
+# unless ARGV[3] is 0: refuse the update when it was taken before (Telegram delivers again
+# what it thinks was lost), else take the person's lock (ARGV[3] is 2; the update key is the
+# lock's value) and mark the update taken. -1: the person's previous update is still being
+# handled. KEYS: the claimed update and its lock, then each release's update and lock; ARGV[4]
+# on: per release, whether it failed and whether it held a lock ("10", "01", ...).
 CLAIM = """
+local k = tonumber(ARGV[3]) + 1
+for i = 4, #ARGV do
+  local update = KEYS[k]
+  k = k + 1
+  if string.sub(ARGV[i], 2, 2) == '1' then
+    if redis.call('GET', KEYS[k]) == update then redis.call('DEL', KEYS[k]) end
+    k = k + 1
+  end
+  if string.sub(ARGV[i], 1, 1) == '1' then redis.call('DEL', update) end
+end
+if ARGV[3] == '0' then return 1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if KEYS[2] and not redis.call('SET', KEYS[2], KEYS[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if ARGV[3] == '2' and not redis.call('SET', KEYS[2], KEYS[1], 'NX', 'PX', ARGV[2]) then
+  return -1
+end
 redis.call('SET', KEYS[1], 1, 'EX', ARGV[1])
 return 1
 """
-# Letting go: the person's lock if it is still ours; the update too if it failed (so that
-# Telegram's next delivery of it is handled).
-RELEASE = """
-if KEYS[2] and redis.call('GET', KEYS[2]) == KEYS[1] then redis.call('DEL', KEYS[2]) end
-if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
-return 1
-"""
+
+
+@dataclass(frozen=True)
+class _Release:
+    keys: tuple[str, ...]  # the update's mark, and the person's lock if it was taken
+    failed: bool
 
 
 class UpdateClaims:
     """Each update handled once, and one update at a time per person (so a double tap is
-    answered in order): Redis, shared by all workers, or memory for a single process."""
+    answered in order): Redis, shared by all workers, or memory for a single process.
+
+    With Redis, an update costs one round trip: letting go of its lock (and, if it failed, of
+    its mark) waits to ride along with the next claim this process sends, or `release_after_s`
+    at most when none comes. The next update of the same person claimed here is sent after
+    that release, in the same script; another worker's waits the little longer."""
 
     def __init__(
         self,
@@ -56,14 +79,19 @@ class UpdateClaims:
         lock_ttl_ms: int = 30_000,
         wait_s: float = 10.0,
         capacity: int = 100_000,
+        release_after_s: float = 0.02,
     ) -> None:
         self.redis = redis
         self.seen_ttl_s = seen_ttl_s
         self.lock_ttl_ms = lock_ttl_ms
         self.wait_s = wait_s
         self.capacity = capacity
+        self.release_after_s = release_after_s
         self._claim = redis.register_script(CLAIM) if redis is not None else None
-        self._release = redis.register_script(RELEASE) if redis is not None else None
+        self._releases: list[_Release] = []
+        self._release_timer: asyncio.TimerHandle | None = None
+        self._retry_after_s = 0.0  # while Redis refuses releases, try again less often
+        self._flushes: set[asyncio.Task[None]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -88,27 +116,96 @@ class UpdateClaims:
         finally:
             held = keys if claimed == 1 else keys[:1]  # after waiting too long: no lock
             if failed or len(held) > 1:
-                assert self._release is not None
-                await self._release(keys=held, args=["1" if failed else "0"])
+                self._release_later(_Release(tuple(held), failed))
+
+    async def close(self) -> None:
+        """Let go of what is still held, before the Redis connection closes."""
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
+        if self._releases:
+            await self._flush_releases()
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
 
     async def _take(self, keys: list[str]) -> int:
-        assert self._claim is not None
-        args = [self.seen_ttl_s, self.lock_ttl_ms]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         pause = 0.005
         while True:
-            claimed = int(await self._claim(keys=keys, args=args))
+            claimed = await self._send(keys, self._take_releases())
             if claimed >= 0:
                 return claimed
             if loop.time() > deadline:
                 # Stuck for long (a crashed worker's lock): go on without it; the database
                 # still refuses a second answer.
                 log.warning("person lock %s still held after %ss; going on", keys[1], self.wait_s)
-                taken = int(await self._claim(keys=keys[:1], args=args))
+                taken = await self._send(keys[:1], self._take_releases())
                 return 2 if taken == 1 else 0
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
+
+    async def _send(self, claim: list[str], releases: list[_Release]) -> int:
+        """One script call: the releases, then the claim of `claim` (update, lock) if any."""
+        assert self._claim is not None
+        keys = list(claim)
+        args: list[str | int] = [self.seen_ttl_s, self.lock_ttl_ms, len(claim)]
+        for release in releases:
+            keys.extend(release.keys)
+            args.append(f"{int(release.failed)}{int(len(release.keys) > 1)}")
+        try:
+            claimed = int(await self._claim(keys=keys, args=args))
+        except BaseException:
+            # Not known to be let go: they go with the next call. Letting go twice is harmless.
+            self._releases[:0] = releases
+            del self._releases[: -self.capacity]  # locks expire on their own meanwhile
+            self._release_soon()
+            raise
+        self._retry_after_s = 0.0
+        return claimed
+
+    def _release_later(self, release: _Release) -> None:
+        self._releases.append(release)
+        self._release_soon()
+
+    def _release_soon(self) -> None:
+        if self._release_timer is None and self._releases:
+            loop = asyncio.get_running_loop()
+            delay = self._retry_after_s or self.release_after_s
+            self._release_timer = loop.call_later(delay, self._flush)
+
+    def _take_releases(self) -> list[_Release]:
+        releases, self._releases = self._releases, []
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
+        return releases
+
+    def _flush(self) -> None:
+        # No claim came along in time: send the releases on their own.
+        self._release_timer = None
+        task = asyncio.get_running_loop().create_task(self._flush_releases())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush_releases(self) -> None:
+        releases = self._take_releases()
+        if not releases:
+            return
+        try:
+            await self._send([], releases)
+        except Exception:
+            self._retry_after_s = min(max(2 * self._retry_after_s, 0.5), 10.0)
+            if self._release_timer is not None:  # set by _send for the usual delay
+                self._release_timer.cancel()
+                self._release_timer = None
+            self._release_soon()
+            log.warning(
+                "could not let go of %d update claims; again in %ss",
+                len(releases),
+                self._retry_after_s,
+                exc_info=True,
+            )
 
     async def _run_in_memory(
         self, update_key: str, person: int | None, call: Callable[[], Awaitable[Any]]

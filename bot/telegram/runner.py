@@ -73,6 +73,7 @@ def mount_webhook(
         with contextlib.suppress(Exception):
             await announce_commands(bot)
         yield
+        await dispatcher.emit_shutdown(bot=bot)  # polling does it when it stops
         await bot.session.close()
 
     app.cleanup_ctx.append(register)
