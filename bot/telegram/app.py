@@ -40,6 +40,7 @@ from bot.telegram import (
     start,
     survey,
 )
+from bot.telegram.cards import EditCard
 from bot.telegram.filters import PrivateChat
 from bot.telegram.middlewares import (
     ApologyMiddleware,
@@ -88,6 +89,7 @@ _BUILT_RESPONSE_TYPES = [
     Response[method.__returning__]
     for method in (
         AnswerCallbackQuery,
+        EditCard,
         EditMessageReplyMarkup,
         EditMessageText,
         SendMessage,
@@ -99,10 +101,11 @@ def json_params(
     session: BaseSession, bot: Bot, method: TelegramMethod[Any]
 ) -> dict[str, Any] | None:
     """A Bot API method's parameters as one JSON object, or None when it sends files. aiogram
-    leaves out None and empty values; so does this."""
+    leaves out None and empty values; so does this (the None ones while dumping, at every
+    depth: a keyboard's buttons have a dozen fields each, mostly None)."""
     files: dict[str, Any] = {}
     params: dict[str, Any] = {}
-    for key, value in method.model_dump(warnings=False).items():
+    for key, value in method.model_dump(warnings=False, exclude_none=True).items():
         prepared = session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
         if prepared is not None and prepared != "":
             params[key] = prepared

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import EditMessageText
 from aiogram.types import InaccessibleMessage, MaybeInaccessibleMessageUnion, Message
 
 from bot.engine.flow import Step
@@ -17,6 +19,14 @@ from core.responses import LiveResponse
 
 log = logging.getLogger(__name__)
 CARD_KEY = "card_message_id"  # the FSM remembers which message is the live card (may be lost)
+
+
+class EditCard(EditMessageText):
+    """editMessageText for a card, on every answer. Telegram answers with the edited message,
+    which nobody here reads: it is taken as it comes instead of being built into a Message
+    with every button of its keyboard."""
+
+    __returning__ = bool | dict[str, Any]
 
 
 async def _remember_card(state: FSMContext, message_id: int | None) -> None:
@@ -66,8 +76,15 @@ async def edit_card(
 
 
 async def _edit(message: Message, shown: Card) -> bool:
+    edit = EditCard(
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        business_connection_id=message.business_connection_id,
+        text=shown.text,
+        reply_markup=shown.markup,
+    )
     try:
-        await message.edit_text(shown.text, reply_markup=shown.markup)
+        await edit.as_(message.bot)
     except TelegramBadRequest as error:
         return "not modified" in str(error)
     return True

@@ -81,19 +81,18 @@ def question_keyboard(
     rows = _layout(index, question, lang)
     if not rows:
         return None
-    # Built without pydantic's validation: the layout was validated when it was first built,
-    # only the response id (an int) is new; validating every button of every card cost more
-    # than the rest of rendering it.
-    return InlineKeyboardMarkup.model_construct(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton.model_construct(
-                    text=label, callback_data=f"{before}{response_id}{after}"
-                )
-                for label, before, after in row
+    # Validated from plain data in one call: pydantic's core builds the buttons several times
+    # faster than `model_construct` does one by one in Python (which skips the checks).
+    return InlineKeyboardMarkup.model_validate(
+        {
+            "inline_keyboard": [
+                [
+                    {"text": label, "callback_data": f"{before}{response_id}{after}"}
+                    for label, before, after in row
+                ]
+                for row in rows
             ]
-            for row in rows
-        ]
+        }
     )
 
 
