@@ -75,6 +75,27 @@ async def test_one_update_at_a_time_per_person(claims: UpdateClaims) -> None:
     assert events.index("theirs ends") < events.index("mine ends")  # others don't wait
 
 
+async def test_updates_arriving_together_are_each_handled_once(claims: UpdateClaims) -> None:
+    handled: list[str] = []
+
+    def handler(key: str):  # type: ignore[no-untyped-def]
+        async def handle() -> str:
+            handled.append(key)
+            await asyncio.sleep(0.01)
+            return key
+
+        return handle
+
+    # Forty people at once, each update delivered twice, and one person tapping three times.
+    results = await asyncio.gather(
+        *(claims.run(f"2:{n}", 1000 + n, handler(f"2:{n}")) for n in range(40)),
+        *(claims.run(f"2:{n}", 1000 + n, handler(f"2:{n}")) for n in range(40)),
+        *(claims.run(f"3:{n}", 77, handler(f"3:{n}")) for n in range(3)),
+    )
+    assert sorted(handled) == sorted({*(f"2:{n}" for n in range(40)), "3:0", "3:1", "3:2"})
+    assert sorted(r for r in results if r is not None) == sorted(handled)
+
+
 async def test_a_lock_left_by_a_crashed_worker_delays_but_does_not_block(
     claims: UpdateClaims, redis_url: str | None
 ) -> None:

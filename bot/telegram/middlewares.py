@@ -27,18 +27,21 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-# Claiming an update, in one round trip, after letting go of what earlier updates held (see
+# Claiming updates and letting go of earlier ones, many of each in one round trip (see
 # UpdateClaims). Releases first, so that a person's finished update frees the lock their next
-# one takes here: for each, the person's lock if it is still that update's, and the update's
-# mark too if it failed (Telegram's next delivery of it is then handled). Then the claim,
-# unless ARGV[3] is 0: refuse the update when it was taken before (Telegram delivers again
-# what it thinks was lost), else take the person's lock (ARGV[3] is 2; the update key is the
-# lock's value) and mark the update taken. -1: the person's previous update is still being
-# handled. KEYS: the claimed update and its lock, then each release's update and lock; ARGV[4]
-# on: per release, whether it failed and whether it held a lock ("10", "01", ...).
-CLAIM = """
-local k = tonumber(ARGV[3]) + 1
-for i = 4, #ARGV do
+# one takes in the same call: for each, the person's lock if it is still that update's, and the
+# update's mark too if it failed (Telegram's next delivery of it is then handled). Then each
+# claim: 0 when the update was taken before (Telegram delivers again what it thinks was lost),
+# -1 when the person's previous update is still being handled, else 1: the person's lock taken
+# (the update key is its value) and the update marked taken.
+# KEYS: each claim's update and, if it takes one, its person's lock; then each release's update
+# and lock. ARGV: the mark's TTL (s), the lock's TTL (ms), the number of claims, per claim the
+# number of its keys (1 or 2), then per release whether it failed and held a lock ("10", "01").
+CLAIMS = """
+local claims = tonumber(ARGV[3])
+local k = 1
+for i = 1, claims do k = k + tonumber(ARGV[3 + i]) end
+for i = 4 + claims, #ARGV do
   local update = KEYS[k]
   k = k + 1
   if string.sub(ARGV[i], 2, 2) == '1' then
@@ -47,13 +50,22 @@ for i = 4, #ARGV do
   end
   if string.sub(ARGV[i], 1, 1) == '1' then redis.call('DEL', update) end
 end
-if ARGV[3] == '0' then return 1 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if ARGV[3] == '2' and not redis.call('SET', KEYS[2], KEYS[1], 'NX', 'PX', ARGV[2]) then
-  return -1
+local results = {}
+k = 1
+for i = 1, claims do
+  local update = KEYS[k]
+  local lock = ARGV[3 + i] == '2' and KEYS[k + 1]
+  k = k + tonumber(ARGV[3 + i])
+  if redis.call('EXISTS', update) == 1 then
+    results[i] = 0
+  elseif lock and not redis.call('SET', lock, update, 'NX', 'PX', ARGV[2]) then
+    results[i] = -1
+  else
+    redis.call('SET', update, 1, 'EX', ARGV[1])
+    results[i] = 1
+  end
 end
-redis.call('SET', KEYS[1], 1, 'EX', ARGV[1])
-return 1
+return results
 """
 
 
@@ -63,14 +75,21 @@ class _Release:
     failed: bool
 
 
+@dataclass(frozen=True)
+class _Claim:
+    keys: tuple[str, ...]  # the update's mark, and the person's lock if one is to be taken
+    taken: asyncio.Future[int]
+
+
 class UpdateClaims:
     """Each update handled once, and one update at a time per person (so a double tap is
     answered in order): Redis, shared by all workers, or memory for a single process.
 
-    With Redis, an update costs one round trip: letting go of its lock (and, if it failed, of
-    its mark) waits to ride along with the next claim this process sends, or `release_after_s`
-    at most when none comes. The next update of the same person claimed here is sent after
-    that release, in the same script; another worker's waits the little longer."""
+    With Redis, the claims of the updates that arrive together (in one turn of the event loop)
+    go in one script call, and letting go of an update's lock (and, if it failed, of its mark)
+    rides along with the next call, or goes on its own after `release_after_s` when none comes.
+    A person's next update claimed here comes after their release in the same call; another
+    worker's waits the little longer. Under load, an update costs well under one round trip."""
 
     def __init__(
         self,
@@ -87,11 +106,13 @@ class UpdateClaims:
         self.wait_s = wait_s
         self.capacity = capacity
         self.release_after_s = release_after_s
-        self._claim = redis.register_script(CLAIM) if redis is not None else None
+        self._script = redis.register_script(CLAIMS) if redis is not None else None
+        self._claims: list[_Claim] = []
         self._releases: list[_Release] = []
+        self._batch_due = False  # a call is scheduled for the end of this turn of the loop
         self._release_timer: asyncio.TimerHandle | None = None
         self._retry_after_s = 0.0  # while Redis refuses releases, try again less often
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._calls: set[asyncio.Task[None]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -116,96 +137,110 @@ class UpdateClaims:
         finally:
             held = keys if claimed == 1 else keys[:1]  # after waiting too long: no lock
             if failed or len(held) > 1:
-                self._release_later(_Release(tuple(held), failed))
+                self._release(_Release(tuple(held), failed))
 
     async def close(self) -> None:
         """Let go of what is still held, before the Redis connection closes."""
         if self._release_timer is not None:
             self._release_timer.cancel()
             self._release_timer = None
-        if self._releases:
-            await self._flush_releases()
-        if self._flushes:
-            await asyncio.gather(*self._flushes, return_exceptions=True)
+        self._batch_due = False
+        claims, releases = self._take_waiting()
+        if claims or releases:
+            await self._call(claims, releases)
+        if self._calls:
+            await asyncio.gather(*self._calls, return_exceptions=True)
 
     async def _take(self, keys: list[str]) -> int:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         pause = 0.005
         while True:
-            claimed = await self._send(keys, self._take_releases())
+            claimed = await self._claim(keys)
             if claimed >= 0:
                 return claimed
             if loop.time() > deadline:
                 # Stuck for long (a crashed worker's lock): go on without it; the database
                 # still refuses a second answer.
                 log.warning("person lock %s still held after %ss; going on", keys[1], self.wait_s)
-                taken = await self._send(keys[:1], self._take_releases())
+                taken = await self._claim(keys[:1])
                 return 2 if taken == 1 else 0
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    async def _send(self, claim: list[str], releases: list[_Release]) -> int:
-        """One script call: the releases, then the claim of `claim` (update, lock) if any."""
-        assert self._claim is not None
-        keys = list(claim)
-        args: list[str | int] = [self.seen_ttl_s, self.lock_ttl_ms, len(claim)]
+    async def _claim(self, keys: list[str]) -> int:
+        taken: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._claims.append(_Claim(tuple(keys), taken))
+        self._schedule()
+        return await taken
+
+    def _release(self, release: _Release) -> None:
+        self._releases.append(release)
+        del self._releases[: -self.capacity]  # if Redis stays away: locks expire on their own
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Claims go at the end of this turn of the loop, with every claim made in it;
+        releases alone wait for a claim to ride with, `release_after_s` at most."""
+        loop = asyncio.get_running_loop()
+        if self._claims:
+            if not self._batch_due:
+                self._batch_due = True
+                loop.call_soon(self._send)
+        elif self._releases and self._release_timer is None and not self._batch_due:
+            delay = self._retry_after_s or self.release_after_s
+            self._release_timer = loop.call_later(delay, self._send)
+
+    def _take_waiting(self) -> tuple[list[_Claim], list[_Release]]:
+        claims, self._claims = self._claims, []
+        releases, self._releases = self._releases, []
+        return claims, releases
+
+    def _send(self) -> None:
+        self._batch_due = False
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
+        claims, releases = self._take_waiting()
+        if not claims and not releases:
+            return
+        task = asyncio.get_running_loop().create_task(self._call(claims, releases))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _call(self, claims: list[_Claim], releases: list[_Release]) -> None:
+        assert self._script is not None
+        keys = [key for claim in claims for key in claim.keys]
+        args: list[str | int] = [self.seen_ttl_s, self.lock_ttl_ms, len(claims)]
+        args += [len(claim.keys) for claim in claims]
         for release in releases:
             keys.extend(release.keys)
             args.append(f"{int(release.failed)}{int(len(release.keys) > 1)}")
         try:
-            claimed = int(await self._claim(keys=keys, args=args))
-        except BaseException:
-            # Not known to be let go: they go with the next call. Letting go twice is harmless.
+            results = await self._script(keys=keys, args=args)
+        except Exception as error:
+            # Not known to be let go: they go with the next call (letting go twice is harmless).
             self._releases[:0] = releases
-            del self._releases[: -self.capacity]  # locks expire on their own meanwhile
-            self._release_soon()
-            raise
-        self._retry_after_s = 0.0
-        return claimed
-
-    def _release_later(self, release: _Release) -> None:
-        self._releases.append(release)
-        self._release_soon()
-
-    def _release_soon(self) -> None:
-        if self._release_timer is None and self._releases:
-            loop = asyncio.get_running_loop()
-            delay = self._retry_after_s or self.release_after_s
-            self._release_timer = loop.call_later(delay, self._flush)
-
-    def _take_releases(self) -> list[_Release]:
-        releases, self._releases = self._releases, []
-        if self._release_timer is not None:
-            self._release_timer.cancel()
-            self._release_timer = None
-        return releases
-
-    def _flush(self) -> None:
-        # No claim came along in time: send the releases on their own.
-        self._release_timer = None
-        task = asyncio.get_running_loop().create_task(self._flush_releases())
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
-
-    async def _flush_releases(self) -> None:
-        releases = self._take_releases()
-        if not releases:
+            if not claims:
+                self._retry_after_s = min(max(2 * self._retry_after_s, 0.5), 10.0)
+                log.warning(
+                    "could not let go of %d update claims; again in %ss",
+                    len(releases),
+                    self._retry_after_s,
+                    exc_info=True,
+                )
+            for claim in claims:
+                if not claim.taken.done():
+                    claim.taken.set_exception(error)
+            self._schedule()
             return
-        try:
-            await self._send([], releases)
-        except Exception:
-            self._retry_after_s = min(max(2 * self._retry_after_s, 0.5), 10.0)
-            if self._release_timer is not None:  # set by _send for the usual delay
-                self._release_timer.cancel()
-                self._release_timer = None
-            self._release_soon()
-            log.warning(
-                "could not let go of %d update claims; again in %ss",
-                len(releases),
-                self._retry_after_s,
-                exc_info=True,
-            )
+        self._retry_after_s = 0.0
+        for claim, result in zip(claims, results, strict=True):
+            if not claim.taken.done():
+                claim.taken.set_result(int(result))
+            elif int(result) == 1:
+                # Its update gave up waiting (cancelled): let go of what it was given.
+                self._release(_Release(claim.keys, failed=True))
 
     async def _run_in_memory(
         self, update_key: str, person: int | None, call: Callable[[], Awaitable[Any]]
