@@ -35,6 +35,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 
 from core import funnel
+from core.answer_batch import AnswerWrite, answer_batch
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.integrity import on_completed
@@ -582,6 +583,17 @@ class ResponseStore:
             "known": known,
             "owner": owner_key,
         }
+        bind = self.session.bind
+        if (
+            self._on_asyncpg()
+            and isinstance(bind, AsyncEngine)
+            and not self.session.in_transaction()
+        ):
+            # With the answers given at the same moment: one round trip and commit for all.
+            is_open, stored, language = await answer_batch(bind).record(
+                AnswerWrite(response_id, question, value, params["answered_at"], known, owner_key)
+            )
+            return Recorded(is_open, stored, language)
         if self._on_asyncpg():
             in_transaction = self.session.in_transaction()
             rows = await self._on_driver(

@@ -6,6 +6,8 @@ answer wrongly nor refuses a right one."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -87,6 +89,55 @@ async def test_record_answer_checks_owner_status_and_the_answers_it_was_decided_
     async with session_factory() as session:
         stored = await session.get(Response, response.id)
         assert stored is not None and stored.updated_at >= stored.started_at
+
+
+async def test_answers_given_at_the_same_moment_are_each_checked_and_stored_on_their_own(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    # On PostgreSQL the answers of one turn of the event loop go in one statement: each must
+    # still get its own verdict, as it would alone (on SQLite each goes on its own anyway).
+    owners = [respondent_key(SECRET, "telegram", 100 + n) for n in range(6)]
+    desk = worker()
+    responses = [
+        await opened_by(session_factory, desk, await make_invitation(), key=owner)
+        for owner in owners
+    ]
+
+    async def record(n: int, question: str, value: object, known: int | None, owner: str):  # type: ignore[no-untyped-def]
+        async with session_factory() as session:
+            store = ResponseStore(session)
+            return await store.record_answer(
+                responses[n].id if n >= 0 else 10**9, question, value, known=known, owner_key=owner
+            )
+
+    results = await asyncio.gather(
+        record(0, "overall", 5, 0, owners[0]),  # right
+        record(1, "overall", 4, 0, owners[0]),  # someone else's response
+        record(2, "overall", 3, 2, owners[2]),  # decided on answers it does not have
+        record(3, "overall", 2, None, owners[3]),  # two answers to one question at once:
+        record(3, "overall", 1, None, owners[3]),  # the first one counts
+        record(-1, "overall", 5, None, owners[4]),  # no such response
+        record(5, "deadline_met", "yes", 0, owners[5]),  # right, another question
+    )
+    verdicts = [(r.open, r.stored) for r in results]
+    assert verdicts == [
+        (True, True),
+        (False, False),
+        (True, False),
+        (True, True),
+        (True, False),
+        (False, False),
+        (True, True),
+    ]
+    assert results[0].language == "ru"
+    assert [await stored_answers(session_factory, r.id) for r in responses] == [
+        {"overall": 5},
+        {},
+        {},
+        {"overall": 2},
+        {},
+        {"deadline_met": "yes"},
+    ]
 
 
 async def test_a_closed_response_takes_no_answer(
