@@ -51,3 +51,9 @@ def test_a_lone_surrogate_and_a_huge_integer_pass_through_the_fallback() -> None
 def test_what_is_not_json_is_refused_as_before(document: str) -> None:
     with pytest.raises(json.JSONDecodeError):
         json_codec.loads(document)
+
+
+@pytest.mark.parametrize("number", [-9223372036854775809, 2**64, -(2**70), 10**30])
+def test_integers_beyond_64_bits_keep_every_digit(number: int) -> None:
+    assert json_codec.loads(json_codec.dumps({"n": number})) == {"n": number}
+    assert json_codec.loads(f'{{"n": {number}}}'.encode()) == {"n": number}

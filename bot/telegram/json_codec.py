@@ -1,17 +1,26 @@
 """JSON for the Bot API, both ways: every update is parsed, and every card sent, as JSON.
 orjson does it several times faster than the standard library; the standard library takes
-what orjson refuses (a lone surrogate escape in a citizen's text, an integer beyond 64 bits),
-so no input is parsed differently or refused because of the faster path."""
+what orjson refuses (a lone surrogate escape in a citizen's text) and any document with a run
+of 19 digits or more (orjson reads some integers beyond 64 bits as floats, losing digits), so
+no input is parsed differently or refused because of the faster path."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
 
+# Telegram's ids fit in 52 bits (16 digits); only text, rarely, holds such a run.
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+
 
 def loads(document: str | bytes) -> Any:
+    long_number = _LONG_NUMBER_BYTES if isinstance(document, bytes) else _LONG_NUMBER
+    if long_number.search(document):  # type: ignore[arg-type]
+        return json.loads(document)
     try:
         return orjson.loads(document)
     except orjson.JSONDecodeError:
