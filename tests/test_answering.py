@@ -115,16 +115,19 @@ async def test_answers_given_at_the_same_moment_are_each_checked_and_stored_on_t
         record(1, "overall", 4, 0, owners[0]),  # someone else's response
         record(2, "overall", 3, 2, owners[2]),  # decided on answers it does not have
         record(3, "overall", 2, None, owners[3]),  # two answers to one question at once:
-        record(3, "overall", 1, None, owners[3]),  # the first one counts
+        record(3, "overall", 1, None, owners[3]),  # one counts, and is told so
         record(-1, "overall", 5, None, owners[4]),  # no such response
         record(5, "deadline_met", "yes", 0, owners[5]),  # right, another question
     )
     verdicts = [(r.open, r.stored) for r in results]
-    assert verdicts == [
+    # Which of the two at once is stored is up to the database's order (the first given, on
+    # PostgreSQL's one statement; the first committed, on SQLite): exactly one, told so.
+    both = verdicts[3:5]
+    assert sorted(both) == [(True, False), (True, True)]
+    kept = 2 if both[0] == (True, True) else 1
+    assert verdicts[:3] + verdicts[5:] == [
         (True, True),
         (False, False),
-        (True, False),
-        (True, True),
         (True, False),
         (False, False),
         (True, True),
@@ -134,10 +137,25 @@ async def test_answers_given_at_the_same_moment_are_each_checked_and_stored_on_t
         {"overall": 5},
         {},
         {},
-        {"overall": 2},
+        {"overall": kept},
         {},
         {"deadline_met": "yes"},
     ]
+
+
+async def test_an_answer_inside_an_open_unit_of_work_is_checked_and_committed_with_it(
+    session_factory: async_sessionmaker[AsyncSession], make_invitation
+) -> None:
+    response = await opened_by(session_factory, worker(), await make_invitation())
+    async with session_factory() as session:
+        store = ResponseStore(session)
+        await session.execute(select(Response.id))  # the unit of work's transaction is open
+        stranger = await store.record_answer(response.id, "overall", 1, known=0, owner_key=STRANGER)
+        assert (stranger.open, stranger.stored) == (False, False)
+        await session.execute(select(Response.id))
+        taken = await store.record_answer(response.id, "overall", 4, known=0, owner_key=OWNER)
+        assert (taken.open, taken.stored, taken.language) == (True, True, "ru")
+    assert await stored_answers(session_factory, response.id) == {"overall": 4}
 
 
 async def test_a_closed_response_takes_no_answer(
