@@ -133,24 +133,31 @@ class AnswerBatch:
             return
         for entry, row in zip(waiting, rows, strict=True):
             if not entry.done.done():
-                entry.done.set_result((bool(row[1]), bool(row[2]), row[3]))
+                entry.done.set_result(verdict(row))
 
     async def _execute(self, writes: list[AnswerWrite]) -> Sequence[Sequence[Any]]:
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
             # No transaction is open on the connection: the statement commits as it runs.
-            return list(
-                await driver.fetch(
-                    RECORD_ANSWERS,
-                    [w.response_id for w in writes],
-                    [w.question for w in writes],
-                    [json.dumps(w.value) for w in writes],
-                    [w.answered_at for w in writes],
-                    [w.known for w in writes],
-                    [w.owner for w in writes],
-                )
-            )
+            return list(await driver.fetch(RECORD_ANSWERS, *answer_arrays(writes)))
+
+
+def answer_arrays(writes: Sequence[AnswerWrite]) -> tuple[list[Any], ...]:
+    """RECORD_ANSWERS's arguments ($1..$6) for these answers, in order."""
+    return (
+        [w.response_id for w in writes],
+        [w.question for w in writes],
+        [json.dumps(w.value) for w in writes],
+        [w.answered_at for w in writes],
+        [w.known for w in writes],
+        [w.owner for w in writes],
+    )
+
+
+def verdict(row: Sequence[Any]) -> tuple[bool, bool, str | None]:
+    """(open, stored, language) of one of RECORD_ANSWERS's rows."""
+    return bool(row[1]), bool(row[2]), row[3]
 
 
 _BATCHES: WeakKeyDictionary[AsyncEngine, AnswerBatch] = WeakKeyDictionary()

@@ -6,7 +6,6 @@ point (each answer, each completion), so a crash or a lost Redis never loses an 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 
 from core import funnel
-from core.answer_batch import AnswerWrite, answer_batch
+from core.answer_batch import RECORD_ANSWERS, AnswerWrite, answer_arrays, answer_batch, verdict
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.integrity import on_completed
@@ -70,40 +69,6 @@ def _lost_a_lock_race(error: DBAPIError) -> bool:
 _VALUE_TYPE = Answer.__table__.c.value.type
 _TIME_TYPE = Answer.__table__.c.answered_at.type
 
-# Storing an answer on PostgreSQL: one statement, one round trip, committed on its own. It
-# checks that the response is open and (with an owner, $6) whose it is, and (with a count,
-# $5) that it holds exactly the answers the caller decided on; then inserts the answer (a
-# second answer to a question is a no-op: the unique key), bumps `updated_at`, and says what
-# it did and which language the owner speaks. Sent to asyncpg itself: on the path of every
-# answer, SQLAlchemy's execution costs more CPU than the driver's (the pool is still its).
-RECORD_ANSWER_POSTGRESQL = """
-WITH target AS (
-    SELECT r.id,
-           r.status = 'in_progress' AND (
-               $6::varchar IS NULL
-               OR r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $6::varchar)
-           ) AS open,
-           $5::integer IS NULL OR (
-               SELECT count(*) FROM answer a WHERE a.response_id = r.id
-           ) = $5::integer AS current
-    FROM response r
-    WHERE r.id = $1
-),
-stored AS (
-    INSERT INTO answer (response_id, question, value, answered_at)
-    SELECT id, $2::varchar, $3::jsonb, $4::timestamptz FROM target WHERE open AND current
-    ON CONFLICT (response_id, question) DO NOTHING
-    RETURNING response_id
-),
-touched AS (
-    UPDATE response SET updated_at = $4::timestamptz
-    WHERE id = (SELECT response_id FROM stored)
-)
-SELECT target.open,
-       EXISTS (SELECT 1 FROM stored) AS stored,
-       (SELECT p.language FROM respondent p WHERE p.key = $6::varchar) AS language
-FROM target
-"""
 # What answering needs to know about one response, as LIVE_RESPONSE below, for asyncpg.
 LIVE_RESPONSE_POSTGRESQL = """
 SELECT r.status, r.survey_id,
@@ -583,34 +548,18 @@ class ResponseStore:
             "known": known,
             "owner": owner_key,
         }
-        bind = self.session.bind
-        if (
-            self._on_asyncpg()
-            and isinstance(bind, AsyncEngine)
-            and not self.session.in_transaction()
-        ):
-            # With the answers given at the same moment: one round trip and commit for all.
-            is_open, stored, language = await answer_batch(bind).record(
-                AnswerWrite(response_id, question, value, params["answered_at"], known, owner_key)
-            )
-            return Recorded(is_open, stored, language)
         if self._on_asyncpg():
-            in_transaction = self.session.in_transaction()
-            rows = await self._on_driver(
-                RECORD_ANSWER_POSTGRESQL,
-                response_id,
-                question,
-                json.dumps(value),
-                params["answered_at"],
-                known,
-                owner_key,
+            write = AnswerWrite(
+                response_id, question, value, params["answered_at"], known, owner_key
             )
-            if in_transaction:
-                await self.session.commit()
-            if not rows:
-                return Recorded(open=False, stored=False)
-            is_open, stored, language = rows[0]
-            return Recorded(bool(is_open), bool(stored), language)
+            bind = self.session.bind
+            if isinstance(bind, AsyncEngine) and not self.session.in_transaction():
+                # With the answers given at the same moment: one round trip and commit for all.
+                return Recorded(*await answer_batch(bind).record(write))
+            # Inside the unit of work's transaction: the same statement for this answer alone.
+            rows = await self._on_driver(RECORD_ANSWERS, *answer_arrays([write]))
+            await self.session.commit()
+            return Recorded(*verdict(rows[0]))
         return await self._record_answer_in_transaction(params)
 
     async def _record_answer_in_transaction(self, params: dict[str, Any]) -> Recorded:

@@ -18,8 +18,11 @@ _LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
 
 
 def loads(document: str | bytes) -> Any:
-    long_number = _LONG_NUMBER_BYTES if isinstance(document, bytes) else _LONG_NUMBER
-    if long_number.search(document):  # type: ignore[arg-type]
+    if isinstance(document, bytes):
+        long_number = _LONG_NUMBER_BYTES.search(document)
+    else:
+        long_number = _LONG_NUMBER.search(document)
+    if long_number:
         return json.loads(document)
     try:
         return orjson.loads(document)

@@ -141,13 +141,7 @@ class UpdateClaims:
 
     async def close(self) -> None:
         """Let go of what is still held, before the Redis connection closes."""
-        if self._release_timer is not None:
-            self._release_timer.cancel()
-            self._release_timer = None
-        self._batch_due = False
-        claims, releases = self._take_waiting()
-        if claims or releases:
-            await self._call(claims, releases)
+        self._send()  # now, not when a claim or the timer would have sent it
         if self._calls:
             await asyncio.gather(*self._calls, return_exceptions=True)
 
