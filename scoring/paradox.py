@@ -44,7 +44,7 @@ def complaint_paradox(reviewed: tuple[int, ...] = REVIEWED) -> pd.DataFrame:
         result = score(load_methodology(name), inputs, agencies).set_index(["agency", "node"])
         suffix = "kz_2020" if name == "kz-2020" else "proposed"
         for position, node in enumerate(NODES, start=1):
-            values = [result.loc[(f"p{count}", node), "value"] for count in reviewed]
+            values = [float(result.loc[(f"p{count}", node), "value"]) for count in reviewed]
             table[f"r{position}_{suffix}"] = [
                 round(value * scale[position - 1], 6) for value in values
             ]
