@@ -41,10 +41,11 @@ def complaint_paradox(reviewed: tuple[int, ...] = REVIEWED) -> pd.DataFrame:
     table = pd.DataFrame({"reviewed": list(reviewed)})
     # proposed-s30's criteria are on 0-100 scales: back to their points (R1 20, R2 30, R3 20)
     for name, scale in (("kz-2020", (1, 1, 1)), ("proposed-s30", (0.2, 0.3, 0.2))):
-        result = score(load_methodology(name), inputs, agencies).set_index(["agency", "node"])
+        result = score(load_methodology(name), inputs, agencies)
+        value = result.set_index(["agency", "node"])["value"].astype("float64")
         suffix = "kz_2020" if name == "kz-2020" else "proposed"
         for position, node in enumerate(NODES, start=1):
-            values = [float(result.loc[(f"p{count}", node), "value"]) for count in reviewed]
+            values = [float(value[(f"p{count}", node)]) for count in reviewed]
             table[f"r{position}_{suffix}"] = [
                 round(value * scale[position - 1], 6) for value in values
             ]
