@@ -14,8 +14,8 @@ from bot.engine.flow import metric_values
 from core.integrity import ledger
 from core.models import Answer, DailyRollup, PublicService, Response
 from core.periods import parse_period
-from core.score_runs import latest_score_run, score_run_values
 from core.rollups import merge_rollup_rows, rollup_rows
+from core.score_runs import latest_score_run, score_run_values
 from qanagat import demo, demo_indicators
 from qanagat.scores import database_inputs
 from scoring import load_methodology, score
