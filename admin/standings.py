@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 from cachetools import LRUCache
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
-from core.models import AdminRole, Agency, AgencyKind, ScoreRun
+from core.models import AdminRole, Agency, AgencyKind, ScoreRun, ScoreValue
 from core.score_runs import score_run_values
 from scoring import Methodology, compare, load_methodology
 from scoring.model import Node
@@ -48,6 +48,7 @@ class RunInfo:
 
     id: int
     methodology: str
+    period: str
     version: str
     hash: str
     computed_at: datetime
@@ -68,6 +69,7 @@ class RunInfo:
         return cls(
             run.id,
             run.methodology,
+            run.period,
             run.methodology_version,
             run.methodology_hash,
             run.created_at,
@@ -90,6 +92,11 @@ class NodeScore:
     @property
     def insufficient(self) -> bool:
         return self.status == "insufficient_sample"
+
+    @property
+    def provisional(self) -> bool:
+        """A value computed from part of its inputs (the rest re-weighted): shown, marked."""
+        return self.status == "provisional"
 
 
 NO_SCORE = NodeScore(None, None, "missing", None, None, ())
@@ -137,24 +144,89 @@ class Standing:
 @dataclass(frozen=True)
 class StoredRuns:
     """Every stored run's identity, read once for a page: the periods with runs (newest
-    first) and the newest run of each published methodology per period."""
+    first), the newest run of each published methodology per period, every run of a period
+    (newest first), and which runs give at least one agency a total."""
 
     newest: dict[tuple[str, str], RunInfo]  # (period, methodology) -> newest run
     periods: list[str]
+    every: dict[str, list[RunInfo]] = field(default_factory=dict)  # period -> runs
+    with_totals: frozenset[int] = frozenset()
 
     def latest(self, period: str) -> dict[str, RunInfo | None]:
         return {name: self.newest.get((period, name)) for name in PUBLISHED}
 
+    @property
+    def default_period(self) -> str | None:
+        """The period pages open on: the newest whose latest runs give some agency a total,
+        so a run stored without a single total (older versions stored them) never takes the
+        pages to an empty period; else the newest with runs."""
+        for period in self.periods:
+            if any(
+                run is not None and run.id in self.with_totals
+                for run in self.latest(period).values()
+            ):
+                return period
+        return self.periods[0] if self.periods else None
 
-async def stored_runs(db: AsyncSession) -> StoredRuns:
-    """The stored runs, in one query (a run is a few hundred bytes; a period gets a few)."""
+    def run(self, run_id: int) -> RunInfo | None:
+        return next((run for runs in self.every.values() for run in runs if run.id == run_id), None)
+
+
+async def stored_runs(db: AsyncSession, memory: RunMemory | None = None) -> StoredRuns:
+    """The stored runs, in one query (a run is a few hundred bytes; a period gets a few), and
+    which of them hold a total (one more query, remembered under the runs' ids)."""
     newest: dict[tuple[str, str], RunInfo] = {}
-    found: set[str] = set()
+    every: dict[str, list[RunInfo]] = {}
     for run in await db.scalars(select(ScoreRun).order_by(ScoreRun.id)):
-        found.add(run.period)
+        info = RunInfo.of(run)
+        every.setdefault(run.period, []).insert(0, info)
         if run.methodology in PUBLISHED:
-            newest[(run.period, run.methodology)] = RunInfo.of(run)
-    return StoredRuns(newest, sorted(found, reverse=True))
+            newest[(run.period, run.methodology)] = info
+    ids = tuple(sorted(run.id for runs in every.values() for run in runs))
+    with_totals = memory.with_totals.get(ids) if memory is not None else None
+    if with_totals is None:
+        with_totals = await runs_with_totals(db)
+        if memory is not None:
+            memory.with_totals[ids] = with_totals
+    return StoredRuns(newest, sorted(every, reverse=True), every, with_totals)
+
+
+async def runs_with_totals(db: AsyncSession) -> frozenset[int]:
+    """The runs in which at least one agency has a total."""
+    found = await db.scalars(
+        select(ScoreValue.run_id)
+        .where(ScoreValue.node == "total", ScoreValue.value.is_not(None))
+        .group_by(ScoreValue.run_id)
+    )
+    return frozenset(found)
+
+
+async def stored_run(db: AsyncSession, run_id: int) -> RunInfo | None:
+    """One stored run by its number."""
+    run = await db.get(ScoreRun, run_id)
+    return RunInfo.of(run) if run is not None else None
+
+
+async def lacking_totals(db: AsyncSession, run_ids: Sequence[int]) -> list[str] | None:
+    """None when some agency has a total in one of the runs; else the inputs no agency of
+    them had (what a total would need first), by name. Reads the runs' rows in the session
+    that stored them, before anything is committed."""
+    names: set[str] | None = None
+    for run_id in run_ids:
+        frame = await score_run_values(db, run_id, nodes=["total"])
+        if frame["value"].notna().any():
+            return None
+        for missing in frame["missing_inputs"].fillna(""):
+            found = {name.strip() for name in str(missing).split(",") if name.strip()}
+            names = found if names is None else names & found
+    return sorted(names or ())
+
+
+async def delete_run(db: AsyncSession, run_id: int) -> None:
+    """Remove a stored run and its values (the caller audits and commits). Pages keep what
+    they read under the runs' identity, so the next read simply names other runs."""
+    await db.execute(delete(ScoreValue).where(ScoreValue.run_id == run_id))
+    await db.execute(delete(ScoreRun).where(ScoreRun.id == run_id))
 
 
 Runs = tuple[tuple[str, RunInfo | None], ...]  # a pair of runs as a key
@@ -180,6 +252,8 @@ class RunMemory:
             maxsize=16
         )
         self.trees: LRUCache[tuple[Runs, str, str], list[Tree]] = LRUCache(maxsize=512)
+        # which runs hold a total, under every stored run's id
+        self.with_totals: LRUCache[tuple[int, ...], frozenset[int]] = LRUCache(maxsize=4)
 
 
 async def visible_agencies(db: AsyncSession, reader: Reader) -> list[Agency]:
@@ -362,3 +436,66 @@ async def grade_distribution(db: AsyncSession, run: RunInfo) -> list[GradeCount]
         )
         for key in [*order, None]
     ]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where one agency stands among the bodies of its kind under one methodology's stored
+    run, and how the totals of its kind are spread, without naming any other body."""
+
+    methodology: str
+    rank: int | None
+    ranked: int  # bodies of the kind with a total (so with a rank)
+    bodies: int  # bodies of the kind in the run
+    provisional: int  # of the ranked, those whose total is provisional
+    total: NodeScore
+    totals: tuple[float, ...]  # every total of the kind, ascending, no names
+    grades: tuple[tuple[str | None, int], ...]  # (grade, bodies), best first, None: no total
+
+
+async def positions(
+    db: AsyncSession,
+    agency: Agency,
+    runs: Mapping[str, RunInfo | None],
+    memory: RunMemory | None = None,
+) -> list[Position]:
+    """The agency's rank within its kind under each methodology with a stored run, and the
+    spread of its kind's totals. Read through the same standings as the ranking (all agencies,
+    remembered under the runs), so the rank is the ranking's."""
+    kinds = tuple(
+        (code, kind.value)
+        for code, kind in await db.execute(select(Agency.code, Agency.kind).order_by(Agency.code))
+    )
+    key = (tuple(runs.items()), kinds)
+    found = memory.standings.get(key) if memory is not None else None
+    if found is None:
+        found = await _run_standings(db, runs, kinds)
+        if memory is not None:
+            memory.standings[key] = found
+    same_kind = [code for code, kind in kinds if kind == agency.kind.value]
+    result = []
+    for name, run in runs.items():
+        if run is None:
+            continue
+        totals = [
+            found.scores.get(code, {}).get(name, {}).get("total", NO_SCORE) for code in same_kind
+        ]
+        valued = [score for score in totals if score.value is not None]
+        counts: dict[str | None, int] = {}
+        for score in totals:
+            grade = score.grade if score.value is not None else None
+            counts[grade] = counts.get(grade, 0) + 1
+        order = [band.key for band in reversed(methodology(name).grades)]
+        result.append(
+            Position(
+                methodology=name,
+                rank=found.ranks.get(agency.code, {}).get(name),
+                ranked=len(valued),
+                bodies=len(totals),
+                provisional=sum(1 for score in valued if score.provisional),
+                total=found.scores.get(agency.code, {}).get(name, {}).get("total", NO_SCORE),
+                totals=tuple(sorted(score.value for score in valued if score.value is not None)),
+                grades=tuple((grade, counts.get(grade, 0)) for grade in [*order, None]),
+            )
+        )
+    return result

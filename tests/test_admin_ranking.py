@@ -57,12 +57,21 @@ async def test_the_ranking_shows_the_stored_runs_as_scoring_computes_them(
     for run_id in year.run_ids.values():  # which run each column comes from
         assert f"№ {run_id}" in page.html
     assert "Мало данных" in page.html  # Astana's S: 40 responses
-    status, _h, body = await analyst.download(
-        f"/admin/ranking?period={PERIOD}&export=ranking&format=csv"
-    )
-    assert status == 200
-    table = {row["Код"]: row for row in rows_of(body)}
-    assert set(table) == {"ALA", "AST", "MJ", "SHY", "KAR"}
+    # central and local bodies in tables of their own, each exported on its own
+    assert "Центральные государственные органы" in page.html
+    assert "Местные исполнительные органы (акиматы)" in page.html
+    table = {}
+    for name, codes in (
+        ("ranking_central", {"MJ"}),
+        ("ranking_local", {"ALA", "AST", "SHY", "KAR"}),
+    ):
+        status, _h, body = await analyst.download(
+            f"/admin/ranking?period={PERIOD}&export={name}&format=csv"
+        )
+        assert status == 200
+        rows = {row["Код"]: row for row in rows_of(body)}
+        assert set(rows) == codes
+        table |= rows
     for code, row in table.items():
         assert number(row["Балл (kz-2020)"]) == expected_value(year, "kz-2020", code, "total")
         assert number(row["Балл (s30)"]) == expected_value(year, "proposed-s30", code, "total")
@@ -71,6 +80,10 @@ async def test_the_ranking_shows_the_stored_runs_as_scoring_computes_them(
         )
         assert number(row["Взаимодействие (s30)"]) == expected_value(
             year, "proposed-s30", code, "interaction"
+        )
+        # kz-2020's own satisfaction criterion beside it, not proposed-s30's S
+        assert number(row["K1 удовлетворённость услугополучателей (kz-2020)"]) == expected_value(
+            year, "kz-2020", code, "satisfaction"
         )
     comparison = year.comparison.set_index("agency")
     changes = {}
@@ -88,7 +101,11 @@ async def test_the_ranking_shows_the_stored_runs_as_scoring_computes_them(
         "средняя",
     )
     assert table["ALA"]["Оценка (kz-2020)"] in ("высокая", "средняя", "низкая", "неэффективная")
-    assert table["AST"]["n"] == "40"
+    assert table["AST"]["n (S)"] == "40"
+    # each total's status travels with it into the export
+    assert table["KAR"]["Статус (s30)"] == "рассчитано"
+    assert table["AST"]["Статус (s30)"].startswith(("мало ответов", "нет данных", "предварительно"))
+    assert table["MJ"]["Статус (kz-2020)"] == "нет данных — Нет данных: " + MISSING_FOR_MJ
 
 
 async def test_the_ranking_filters_sorts_and_exports_xlsx(
@@ -96,13 +113,15 @@ async def test_the_ranking_filters_sorts_and_exports_xlsx(
 ) -> None:
     analyst = await site.signed_in(ANALYST_EMAIL)
 
-    async def codes(query: str) -> list[str]:
+    async def codes(query: str, table: str = "ranking_local") -> list[str]:
         _s, _h, body = await analyst.download(
-            f"/admin/ranking?period={PERIOD}&{query}&export=ranking&format=csv"
+            f"/admin/ranking?period={PERIOD}&{query}&export={table}&format=csv"
         )
         return [row["Код"] for row in rows_of(body)]
 
-    assert await codes("kind=central") == ["MJ"]
+    assert await codes("kind=central", "ranking_central") == ["MJ"]
+    central_only = await analyst.open(f"/admin/ranking?period={PERIOD}&kind=central")
+    assert "Местные исполнительные органы (акиматы)" not in central_only.html
     assert await codes("region=SHY") == ["SHY"]
     by_b = await codes("sort=total_b&order=desc")
     totals_b = {
@@ -110,20 +129,22 @@ async def test_the_ranking_filters_sorts_and_exports_xlsx(
         for code in ("ALA", "SHY", "KAR", "MJ", "AST")
     }
     scored = sorted((c for c, v in totals_b.items() if v is not None), key=lambda c: -totals_b[c])  # type: ignore[operator]
-    assert by_b[: len(scored)] == scored and set(by_b[len(scored) :]) == {"AST", "MJ"}
-    assert await codes("sort=code&order=asc") == ["ALA", "AST", "KAR", "MJ", "SHY"]
+    scored = [code for code in scored if code != "MJ"]
+    assert by_b[: len(scored)] == scored and set(by_b[len(scored) :]) <= {"AST"}
+    assert await codes("sort=code&order=asc") == ["ALA", "AST", "KAR", "SHY"]
     ascending_a = await codes("sort=total_a&order=asc")
     descending_a = await codes("sort=total_a&order=desc")
     assert ascending_a[:3] == list(reversed(descending_a[:3])) == ["ALA", "SHY", "KAR"]
-    assert set(ascending_a[3:]) == {"AST", "MJ"}  # no total: last in either order
+    assert set(ascending_a[3:]) == {"AST"}  # no total: last in either order
     # one methodology only: its columns, nothing of the other
     _s, _h, body = await analyst.download(
-        f"/admin/ranking?period={PERIOD}&show=kz-2020&export=ranking&format=xlsx"
+        f"/admin/ranking?period={PERIOD}&show=kz-2020&export=ranking_local&format=xlsx"
     )
     sheet = load_workbook(io.BytesIO(body)).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert "Балл (kz-2020)" in values[0] and "Балл (s30)" not in values[0]
+    assert "Статус (kz-2020)" in values[0] and "S (удовлетворённость)" not in values[0]
     column = values[0].index("Балл (kz-2020)")
     exported = {row[0]: row[column] for row in values[1:]}
     assert exported["KAR"] == expected_value(year, "kz-2020", "KAR", "total")

@@ -52,8 +52,8 @@ class ScoreContext:
 
 async def score_context(request: web.Request, db: AsyncSession, agency: Agency) -> ScoreContext:
     """The agency's trees for the scoring period asked (`?period=`) or the newest stored."""
-    stored = await standings.stored_runs(db)
-    period, offered = await score_period_choice(request, stored.periods)
+    stored = await standings.stored_runs(db, config_of(request).runs)
+    period, offered = await score_period_choice(request, stored)
     runs = stored.latest(period)
     trees = await standings.agency_tree(db, agency, runs, config_of(request).runs)
     return ScoreContext(period, offered, trees, [n for n, run in runs.items() if run is None])
