@@ -38,6 +38,10 @@ class ScoreContext:
     periods: list[str]
     trees: list[Tree]
     missing: list[str]  # published methodologies without a stored run for the period
+    positions: list[standings.Position]  # the agency's rank among bodies of its kind
+
+    def position(self, name: str) -> standings.Position | None:
+        return next((p for p in self.positions if p.methodology == name), None)
 
     def tree(self, name: str) -> Tree | None:
         return next((t for t in self.trees if t.methodology.name == name), None)
@@ -55,8 +59,11 @@ async def score_context(request: web.Request, db: AsyncSession, agency: Agency) 
     stored = await standings.stored_runs(db, config_of(request).runs)
     period, offered = await score_period_choice(request, stored)
     runs = stored.latest(period)
-    trees = await standings.agency_tree(db, agency, runs, config_of(request).runs)
-    return ScoreContext(period, offered, trees, [n for n, run in runs.items() if run is None])
+    memory = config_of(request).runs
+    trees = await standings.agency_tree(db, agency, runs, memory)
+    positions = await standings.positions(db, agency, runs, memory)
+    missing = [n for n, run in runs.items() if run is None]
+    return ScoreContext(period, offered, trees, missing, positions)
 
 
 def score_tree(request: web.Request, scores: ScoreContext, agency: Agency) -> Markup:
@@ -70,12 +77,14 @@ def score_tree(request: web.Request, scores: ScoreContext, agency: Agency) -> Ma
         scores.period,
         tuple(scores.periods),
         tuple(scores.missing),
+        tuple(scores.positions),  # ranks move when another body's run values do
         figures.MIN_SAMPLE,
     )
     context = {
         "scores": scores,
         "published": PUBLISHED,
         "min_sample": figures.MIN_SAMPLE,
+        "agency_kind": agency.kind.value,
         **tree_helpers(lang),
     }
     return fragment(request, "score_tree.html", context, key)
@@ -99,12 +108,30 @@ def tree_helpers(lang: str) -> dict[str, Any]:
         return text if lang == "en" else text.replace(".", ",")
 
     return {
+        "strip": strip,
         "node_label": label,
         "input_about": input_about,
         "weight_text": weight,
         "grade_name": lambda key: words.say(f"grade_{key}", lang) if key else "—",
         "status_name": lambda status: words.say(f"score_status_{status}", lang),
     }
+
+
+@dataclass(frozen=True)
+class Strip:
+    """The totals of a kind on a 0-100 line, one mark each, the agency's own picked out; no
+    names, so an agency user sees the spread and nothing of who is where."""
+
+    others: tuple[float, ...]
+    own: float | None
+
+
+def strip(position: standings.Position) -> Strip:
+    others = list(position.totals)
+    own = position.total.value
+    if own is not None and own in others:
+        others.remove(own)
+    return Strip(tuple(min(100.0, max(0.0, value)) for value in others), own)
 
 
 @allow(EVERYONE)
