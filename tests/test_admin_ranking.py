@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -231,6 +232,31 @@ async def test_the_methodology_page_explains_both_files_and_their_difference(
     await english.send("/admin/language", ("lang", "en"))
     page = await english.open("/admin/methodology")
     assert "so S is 0.135 of the total" in page.html
+
+
+@pytest.mark.parametrize(
+    ("lang", "research", "assumption"),
+    [
+        ("kk", "зерттеу есебі, 2020", "болжам:"),
+        ("ru", "исследовательский отчёт, 2020", "допущение:"),
+        ("en", "research report, 2020", "assumption:"),
+    ],
+)
+async def test_the_methodology_page_cites_sources_in_the_readers_words(
+    site: AdminSite, lang: str, research: str, assumption: str
+) -> None:
+    reader = await site.signed_in(AGENCY_EMAIL)
+    await reader.send("/admin/language", ("lang", lang))
+    page = await reader.open("/admin/methodology")
+    assert page.status == 200 and page.lang == lang
+    sources = re.findall(r'<p class="source">(.*?)</p>', page.html, re.S)
+    assert sources
+    text = " ".join(sources)
+    assert research in text and assumption in text
+    # never the project's own papers: no domain notes, paragraphs, issues or file names
+    for internal in ("DOMAIN", "§", ".yaml", ".md"):
+        assert internal not in page.html, internal
+    assert not re.search(r"\bissue \d", page.html)
 
 
 async def test_the_report_card_is_one_agencys_and_only_its_own(
