@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # the project's domain notes, by paragraph, as the documents the paragraph condensed
-LEGACY_NOTES = re.compile(r"DOMAIN\.md\s*§\s*(\d)(?:\.\d+)?")
+LEGACY_NOTES = re.compile(r"DOMAIN\.md(?:\s*§\s*(\d)?(?:\.\d+)?)?")
 LEGACY_PARAGRAPH = {"1": "src_decree_and_research", "2": "src_research", "3": "src_research"}
 LEGACY_ISSUE = re.compile(r"\bissue\s+\d+(?:\s+item\s+\d+)?", re.IGNORECASE)
 
@@ -56,7 +56,7 @@ def citations(source: str, say: Say) -> list[Citation]:
     """A source split into its parts, each cited in the reader's words (`say` gives a message
     key's text in the reader's language)."""
     text = LEGACY_ISSUE.sub("this project's proposal", " ".join(source.split()))
-    text = LEGACY_NOTES.sub(lambda m: f"@{LEGACY_PARAGRAPH.get(m.group(1), 'src_research')}@", text)
+    text = LEGACY_NOTES.sub(_legacy_marker, text)
     found = []
     for part in (piece.strip() for piece in _split(text)):
         if part:
@@ -69,6 +69,11 @@ def source_words(source: str, say: Say) -> str:
     return "; ".join(
         f"{c.words} {c.note}".strip() if c.words else c.note for c in citations(source, say)
     )
+
+
+def _legacy_marker(found: re.Match[str]) -> str:
+    """A note's paragraph as a marker the citation step says in words."""
+    return "@" + LEGACY_PARAGRAPH.get(found.group(1) or "", "src_research") + "@"
 
 
 def _split(text: str) -> list[str]:
