@@ -585,6 +585,8 @@ class ScoreValue(Base):
     ci_high: Mapped[float | None] = mapped_column(Float(53))
     status: Mapped[str] = mapped_column(String(32))
     missing_inputs: Mapped[str | None] = mapped_column(String(1000))
+    # why (scoring.compute.REASON_CODES); None on rows of runs stored before reasons existed
+    reason: Mapped[str | None] = mapped_column(String(1000))
 
     run: Mapped[ScoreRun] = relationship(back_populates="values")
 

@@ -32,6 +32,7 @@ SCORE_VALUE_COLUMNS = (
     "ci_high",
     "status",
     "missing_inputs",
+    "reason",
 )
 PROVENANCE_FIELDS = (
     "methodology",
@@ -65,6 +66,8 @@ async def store_score_run(
     )
     session.add(run)
     await session.flush()
+    if "reason" not in scores.columns:  # a frame of an older scoring, without reasons
+        scores = scores.assign(reason="")
     table = scores.loc[:, list(SCORE_VALUE_COLUMNS)].astype(object)
     records: list[dict[str, Any]] = [
         {"run_id": run.id, **{str(key): _cell(value) for key, value in row.items()}}
@@ -100,6 +103,7 @@ async def score_run_values(
     for column in ("value", "ci_low", "ci_high"):
         frame[column] = frame[column].astype("float64")
     frame["n"] = frame["n"].astype("Int64")
+    frame["reason"] = frame["reason"].fillna("").astype("str")  # none on runs stored before
     return frame
 
 

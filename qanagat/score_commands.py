@@ -22,7 +22,10 @@ if TYPE_CHECKING:  # pandas and scoring load when a command needs them, not for 
 
     from scoring import Methodology
 
-OUTPUT_COLUMNS = ["agency", "period", "node", "value", "grade", "n", "ci_low", "ci_high", "status"]
+OUTPUT_COLUMNS = [
+    *["agency", "period", "node", "value", "grade", "n", "ci_low", "ci_high", "status"],
+    *["missing_inputs", "reason"],
+]
 
 
 @click.group("import")
@@ -89,6 +92,29 @@ async def _import(settings: Settings, content: bytes, name: str) -> int:
 @click.option(
     "--min-sample", default=100, show_default=True, help="Responses a survey figure needs."
 )
+@click.option(
+    "--explain",
+    "explained",
+    metavar="AGENCY",
+    help="Print AGENCY's tree: each figure with its inputs, substituted formula, weight, n, "
+    "interval, status and reason.",
+)
+@click.option(
+    "--sensitivity",
+    "draws",
+    type=click.IntRange(1, 100_000),
+    metavar="N",
+    help="Draw N combinations of the methodology's assumptions within their ranges and show "
+    "each agency's rank range, grade chances and the assumption that moves it most.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of --sensitivity's draws.")
+@click.option(
+    "--language",
+    type=click.Choice(["kk", "ru", "en"]),
+    default="en",
+    show_default=True,
+    help="Language of --explain and --sensitivity.",
+)
 def score_command(
     methodology_name: str | None,
     compared: tuple[str, str] | None,
@@ -96,6 +122,10 @@ def score_command(
     inputs_file: Path | None,
     out: Path | None,
     min_sample: int,
+    explained: str | None,
+    draws: int | None,
+    seed: int,
+    language: str,
 ) -> None:
     """Score every agency for PERIOD under a methodology, or compare two methodologies.
 
@@ -103,6 +133,8 @@ def score_command(
     daily rollups) and each run is stored with its provenance."""
     if (methodology_name is None) == (compared is None):
         raise click.UsageError("give either --methodology NAME or --compare A B")
+    if compared and (explained or draws):
+        raise click.UsageError("--explain and --sensitivity take one --methodology, not --compare")
     try:
         parsed = parse_period(period)
     except PeriodError as error:
@@ -127,7 +159,16 @@ def score_command(
     else:
         scores, run_id = results[0]
         _summary(scores, run_id)
-        if out:
+        if explained:
+            _print_explanation(methodologies[0], scores, inputs, explained, parsed.name, language)
+        if draws:
+            from scoring.sensitivity import sensitivity
+
+            table = sensitivity(methodologies[0], inputs, agencies, draws, seed, min_sample)
+            _print_sensitivity(table, language)
+            if out:
+                _write(table, out)
+        elif out:
             _write(scores.loc[:, OUTPUT_COLUMNS], out)
     if out:
         click.echo(f"written: {out}")
@@ -223,15 +264,151 @@ async def _score_and_store(
 
 def _summary(scores: pd.DataFrame, run_id: int | None) -> None:
     totals = scores.loc[scores["node"] == "total"]
-    graded = totals["grade"].dropna().value_counts()
-    spread = ", ".join(f"{count} {grade}" for grade, count in graded.items())
-    unscored = int((totals["status"] != "ok").sum())
+    graded = totals.loc[totals["grade"].isin(["high", "medium", "low", "ineffective"]), "grade"]
+    spread = ", ".join(f"{count} {grade}" for grade, count in graded.value_counts().items())
+    provisional = int((totals["status"] == "provisional").sum())
+    unscored = int((~totals["status"].isin(["ok", "provisional"])).sum())
     stored = f"; stored as run {run_id}" if run_id is not None else ""
     click.echo(
         f"{len(totals)} agencies scored: {spread or 'no totals'}"
+        + (f"; {provisional} provisional (see reason)" if provisional else "")
         + (f"; {unscored} without a total (see status)" if unscored else "")
         + stored
     )
+    # inputs nobody supplied, named, with how many agencies lack each
+    lacking = scores.loc[scores["missing_inputs"].astype(str) != "", ["agency", "missing_inputs"]]
+    if not lacking.empty:
+        names = lacking.assign(input=lacking["missing_inputs"].str.split(",")).explode("input")
+        counts = names.drop_duplicates(["agency", "input"])["input"].value_counts().sort_index()
+        listed = ", ".join(f"{name} ({count})" for name, count in counts.items())
+        click.echo(f"missing inputs (agencies lacking each): {listed}")
+
+
+# Headings of --explain and --sensitivity in the reader's language.
+HEADINGS = {
+    "kk": {
+        "node": "түйін",
+        "value": "мәні",
+        "status": "күйі",
+        "weight": "салмақ",
+        "share": "нақты үлес",
+        "formula": "формула",
+        "substituted": "мәндерімен",
+        "inputs": "деректер",
+        "reason": "себебі",
+        "source": "дереккөзі",
+        "interval": "95 % аралық",
+        "agency": "орган",
+        "rank": "орын",
+        "rank_range": "орын (5–95 %)",
+        "grades": "бағалардың ықтималдығы",
+        "driver": "ең көп әсер ететін болжам",
+    },
+    "ru": {
+        "node": "узел",
+        "value": "значение",
+        "status": "статус",
+        "weight": "вес",
+        "share": "фактическая доля",
+        "formula": "формула",
+        "substituted": "с подставленными значениями",
+        "inputs": "данные",
+        "reason": "причина",
+        "source": "источник",
+        "interval": "95 % интервал",
+        "agency": "орган",
+        "rank": "место",
+        "rank_range": "место (5–95 %)",
+        "grades": "вероятность оценок",
+        "driver": "допущение, сильнее всего влияющее",
+    },
+    "en": {
+        "node": "node",
+        "value": "value",
+        "status": "status",
+        "weight": "weight",
+        "share": "weight used",
+        "formula": "formula",
+        "substituted": "with the numbers",
+        "inputs": "inputs",
+        "reason": "reason",
+        "source": "source",
+        "interval": "95 % interval",
+        "agency": "agency",
+        "rank": "rank",
+        "rank_range": "rank (5-95 %)",
+        "grades": "chance of each grade",
+        "driver": "assumption that moves it most",
+    },
+}
+
+
+def _print_explanation(
+    methodology: Methodology,
+    scores: pd.DataFrame,
+    inputs: pd.DataFrame,
+    agency: str,
+    period: str,
+    language: str,
+) -> None:
+    import pandas as pd
+
+    from scoring.explain import explain
+
+    try:
+        table = explain(methodology, scores, inputs, agency, period, language)
+    except KeyError:
+        raise click.ClickException(f"no scores of {agency} for {period}") from None
+    words = HEADINGS[language]
+
+    def number(value: object) -> str:
+        return "—" if value is None or pd.isna(value) else f"{float(value):.6g}"  # type: ignore[arg-type]
+
+    for row in table.to_dict(orient="records"):
+        indent = "  " * int(row["depth"])
+        click.echo(f"{indent}{row['label']} [{row['node']}]")
+        lines = [
+            (words["value"], f"{number(row['value'])}  ({row['status']})"),
+            (words["weight"], f"{number(row['weight'])} → {number(row['share'])}")
+            if row["weight"] is not None and not pd.isna(row["weight"])
+            else ("", ""),
+            (words["formula"], str(row["formula"] or "")),
+            (words["substituted"], str(row["substituted"] or "")),
+            (words["inputs"], str(row["inputs"] or "")),
+            (
+                words["interval"],
+                f"n = {row['n']}, {number(row['ci_low'])} – {number(row['ci_high'])}",
+            )
+            if not pd.isna(row["n"])
+            else ("", ""),
+            (words["reason"], str(row["reason"] or "")),
+            (words["source"], str(row["source"] or "")),
+        ]
+        for heading, text in lines:
+            if heading and text:
+                click.echo(f"{indent}  {heading}: {text}")
+
+
+def _print_sensitivity(table: pd.DataFrame, language: str) -> None:
+    import pandas as pd
+
+    words = HEADINGS[language]
+    grades = [column for column in table.columns if column.startswith("p_")]
+    click.echo(
+        f"{words['agency']}  kind  {words['value']}  {words['rank']}  {words['rank_range']}  "
+        f"{words['grades']} ({', '.join(g.removeprefix('p_') for g in grades)})  {words['driver']}"
+    )
+    for row in table.to_dict(orient="records"):
+        if pd.isna(row["value"]):
+            click.echo(f"{row['agency']}  {row['kind']}  —")
+            continue
+        chances = " ".join(f"{float(row[g]):.2f}" for g in grades)
+        spread = f"{int(row['rank_p05'])}–{int(row['rank_p95'])}"
+        driver = f"{row['driver']} ({float(row['driver_effect']):+.2f})" if row["driver"] else "—"
+        click.echo(
+            f"{row['agency']}  {row['kind']}  {float(row['value']):.2f}  {row['rank']}  "
+            f"{spread}  {chances}  {driver}"
+        )
 
 
 def _print_comparison(table: pd.DataFrame, name_a: str, name_b: str) -> None:

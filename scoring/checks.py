@@ -163,8 +163,38 @@ class _Checker:
                     continue
                 self.problem(
                     (*node.path, item),
-                    f"'{item}' of '{node.key}' has no source; add 'source: DOMAIN.md §N' "
-                    f"or 'source: assumption: why'",
+                    f"'{item}' of '{node.key}' has no source; add 'source: research report, "
+                    f"2020, section N' or 'source: assumption: why'",
+                )
+
+    def check_assumption_ranges(self) -> None:
+        for name, constant in self.spec.constants.items():
+            if constant.range is None:
+                continue
+            low, high = constant.range
+            if not low <= constant.value <= high or not low < high:
+                self.problem(
+                    ("constants", name, "range"),
+                    f"range of constant '{name}' must be [low, high] with low below high "
+                    f"and the value {_number(constant.value)} inside it",
+                )
+        for node in self.nodes.values():
+            spec = node.spec
+            for name in spec.left_out_when_zero:
+                if name not in self.spec.inputs:
+                    self.problem(
+                        (*node.path, "left_out_when_zero"),
+                        f"'{node.key}' is left out when {name!r} is 0, but no input has that name",
+                    )
+            if spec.weight_range is None:
+                continue
+            low, high = spec.weight_range
+            values = [v for v in node.weights.values()]
+            if not 0 < low < high <= 1 or any(not low <= v <= high for v in values):
+                self.problem(
+                    (*node.path, "weight_range"),
+                    f"weight_range of '{node.key}' must be [low, high] within (0, 1], low below "
+                    f"high, with its weight inside",
                 )
 
     def check_clamps(self) -> None:
@@ -437,7 +467,15 @@ class _Checker:
                         ("inputs", name, "sample"),
                         f"input '{name}' has a sample, so its unit must be 'share'",
                     )
-            result[name] = InputSpec(name, spec.unit, spec.sample, spec.about)
+            if spec.official_without_sample and spec.sample is None:
+                self.problem(
+                    ("inputs", name, "official_without_sample"),
+                    f"input '{name}' has no sample, so it is an official figure already; "
+                    f"remove 'official_without_sample'",
+                )
+            result[name] = InputSpec(
+                name, spec.unit, spec.sample, spec.about, spec.official_without_sample
+            )
         return result
 
     def tables(self) -> dict[str, LookupTable]:
@@ -465,6 +503,7 @@ class _Checker:
             if node.formula is not None:
                 read |= {name.name for name in formulas.references(node.formula)}
                 tables |= {name.name for name in formulas.table_names(node.formula)}
+            read |= set(node.spec.left_out_when_zero)
         samples = {
             spec.sample for name, spec in self.spec.inputs.items() if name in read and spec.sample
         }
@@ -521,6 +560,7 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
     checker.check_clamps()
     checker.check_structure()
     checker.check_weight_sums()
+    checker.check_assumption_ranges()
     checker.check_applicability()
     reads = checker.reads()
     order = checker.order(reads)
@@ -548,6 +588,8 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
             depth=flat.depth,
             sources=_sources(flat.spec),
             explain=flat.spec.explain or {},
+            left_out_when_zero=tuple(flat.spec.left_out_when_zero),
+            weight_range=flat.spec.weight_range,
         )
         for key, flat in checker.nodes.items()
     }
@@ -569,6 +611,12 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
         order=order,
         reads=reads,
         needs=_needs(order, checker.nodes, reads, inputs),
+        constant_sources={name: constant.source for name, constant in spec.constants.items()},
+        ranges={
+            name: constant.range
+            for name, constant in spec.constants.items()
+            if constant.range is not None
+        },
     )
 
 

@@ -7,25 +7,33 @@
 which agencies are central and which local (`agency, kind`). The computation loops over the nodes
 of the tree, never over agencies: every node is evaluated for all agencies and periods at once.
 
-What a row says (`status`):
-- `ok`: `value` is the node's score; survey-based nodes also carry `n` (responses) and the interval
-  `ci_low`..`ci_high` (Wilson 95 % for each survey share, carried through the formulas; see
-  scoring/intervals.py);
-- `insufficient_sample`: the node reads a survey share measured on fewer than `min_sample`
-  responses; `n` says how many, there is no value;
-- `missing`: an input the node needs is absent, out of its unit's range, or given twice with
-  different values (`missing_inputs` lists them; `kind` when the agency's kind is unknown), or the
-  arithmetic is undefined (a division by zero: `missing_inputs` is empty);
-- `not_applicable`: the node does not apply to the agency's kind (K3 automation for a local body).
-A node above a node without a value has no value either: nothing is computed from partial data.
-Values are rounded to 6 decimals and graded after rounding, so the same inputs give the same
-output to the last digit, whatever the order of the input rows.
+What a row says (`status`), and why (`reason`, see scoring.explain for the words):
+- `ok`: `value` is the node's score from everything it is made of; survey-based nodes also carry
+  `n` (the node's own sample: responses, or data-set ratings) and the interval `ci_low`..`ci_high`
+  (Wilson 95 % for each survey share, carried through the formulas; see scoring/intervals.py);
+- `provisional`: `value` is computed from what is known, but a part of the node has no value
+  (an input nobody supplied, a survey share on too small a sample): the parts with a value are
+  re-weighted to keep the node's scale, and `reason` names the parts left without;
+- `insufficient_sample`: the node reads a survey share measured by this product's survey on fewer
+  than `min_sample` responses; `n` says how many, there is no value (an official figure imported
+  as such, a share without its sample where the methodology allows it, is not held to this);
+- `missing`: an input the node needs was not supplied, is out of its unit's range, or is given
+  twice with different values (`missing_inputs` lists them; `kind` when the agency's kind is
+  unknown), or the arithmetic is undefined (`reason` is `undefined`);
+- `not_applicable`: the node does not apply to this body (K3 automation for a local body, open
+  data for a body that planned no data sets): it is left out and its siblings are re-weighted to
+  keep the parent's scale; the parent stays `ok`, its `reason` says which part was left out.
+A weighted node has a value when at least one part has one; a node with a formula has a value
+only when everything it reads has one. Values are rounded to 6 decimals and graded after
+rounding, so the same inputs give the same output to the last digit, whatever the row order.
+
+`reason` is language-free: items `code` or `code:args` joined by "; " (REASON_CODES).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -49,12 +57,28 @@ SCORE_COLUMNS = (
     "ci_high",
     "status",
     "missing_inputs",
+    "reason",
 )
 OK = "ok"
+PROVISIONAL = "provisional"
 INSUFFICIENT_SAMPLE = "insufficient_sample"
 MISSING = "missing"
 NOT_APPLICABLE = "not_applicable"
-STATUSES = (OK, INSUFFICIENT_SAMPLE, MISSING, NOT_APPLICABLE)
+STATUSES = (OK, PROVISIONAL, INSUFFICIENT_SAMPLE, MISSING, NOT_APPLICABLE)
+VALUED = (OK, PROVISIONAL)  # statuses whose rows carry a value
+# What `reason` items mean (their words in kk, ru and en are in scoring.explain):
+REASON_CODES = {
+    "kind_unknown": "the body's kind (central or local) is not known",
+    "kind": "does not apply to bodies of this kind (args: the kind)",
+    "zero": "left out: these inputs are 0 (args: inputs)",
+    "inputs_missing": "these inputs were not supplied or are unusable (args: inputs)",
+    "sample": "survey sample below the minimum (args: n/minimum)",
+    "undefined": "the arithmetic is undefined for these inputs (a division by zero)",
+    "left_out": "parts left out as not applicable, the rest re-weighted (args: nodes)",
+    "without": "parts without a value, the rest re-weighted: provisional (args: nodes)",
+    "provisional": "parts that are themselves provisional (args: nodes)",
+    "reads": "reads parts without a value (args: nodes)",
+}
 DECIMALS = 6
 DEFAULT_MIN_SAMPLE = 100
 
@@ -96,7 +120,8 @@ def _keys(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _inputs(methodology: Methodology, inputs: pd.DataFrame, agencies: pd.DataFrame) -> _Inputs:
+def prepare(methodology: Methodology, inputs: pd.DataFrame, agencies: pd.DataFrame) -> _Inputs:
+    """The inputs as arrays over the (agency, period) grid (internal to scoring)."""
     _require(inputs, INPUT_COLUMNS, "inputs")
     _require(agencies, AGENCY_COLUMNS, "agencies")
     rows = _keys(inputs.loc[:, list(INPUT_COLUMNS)], ["agency", "period", "input"])
@@ -147,87 +172,253 @@ def _kinds(index: pd.MultiIndex, agencies: pd.DataFrame) -> Array:
     return np.asarray(mapped.fillna("").astype(str).to_numpy(), dtype=object)
 
 
+# --- parameters: the numbers an assumption may move ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Constants and weights per row: the methodology's own, or drawn (scoring.sensitivity).
+
+    `constants` maps a constant to one number or an array over the rows; `weights` maps a node
+    to its weight in its parent on every row (0 where it does not apply to the row's kind)."""
+
+    constants: Mapping[str, Array | float]
+    weights: Mapping[str, Array]
+
+
+def weight_arrays(methodology: Methodology, kinds: Array) -> dict[str, Array]:
+    """Each node's weight within its parent on each row, by the row's kind (0: not applicable)."""
+    result: dict[str, Array] = {}
+    for key, node in methodology.nodes.items():
+        weight = np.zeros(len(kinds), dtype="float64")
+        for kind, value in node.weights.items():
+            weight = np.where(kinds == kind, value, weight)
+        result[key] = weight
+    return result
+
+
+def own_parameters(methodology: Methodology, kinds: Array) -> Parameters:
+    """The methodology's constants and weights, as written in its file."""
+    return Parameters(dict(methodology.constants), weight_arrays(methodology, kinds))
+
+
 # --- nodes -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Result:
-    value: Array  # NaN unless the status is ok
+    value: Array  # NaN unless the status is ok or provisional
     low: Array  # bounds for parents: the interval on survey rows, the value elsewhere
     high: Array
-    n: Array  # responses behind a survey-based row, NaN elsewhere
+    n: Array  # the node's own sample behind a survey-based row, NaN elsewhere
     survey: Array  # bool: the row reads a survey share
     status: Array  # object
     missing: Array  # object: comma-separated inputs
+    reason: Array = field(default_factory=lambda: np.empty(0, dtype=object))  # object
+    # the sample input behind `n` ("" none, "*" several: then the row shows no n of its own)
+    sample: Array = field(default_factory=lambda: np.empty(0, dtype=object))
 
 
-def _weighted(
-    node: Node, methodology: Methodology, results: Mapping[str, _Result], kinds: Array, part: str
-) -> Array:
-    total = np.zeros(len(kinds), dtype="float64")
-    for key in node.children:
-        weight = np.zeros(len(kinds), dtype="float64")
-        for kind, value in methodology.nodes[key].weights.items():
-            weight = np.where(kinds == kind, value, weight)
-        child: Array = getattr(results[key], part)
-        with np.errstate(invalid="ignore"):
-            total = total + np.where(weight > 0, weight * child, 0.0)
-    return total
+def _same_sample(a: Array, b: Array) -> Array:
+    """Which sample two parts share: the one, "" when neither has one, "*" when they differ."""
+    return np.where((a == b) | (b == ""), a, np.where(a == "", b, "*")).astype(object)
 
 
-def _formula_value(
-    node: Node, methodology: Methodology, data: _Inputs, results: Mapping[str, _Result]
-) -> Array:
+def _join(reason: Array, condition: Array, item: Array | str) -> Array:
+    """Append `item` to `reason` where `condition` holds ("; " between items)."""
+    glue = np.where(reason == "", "", "; ").astype(object)
+    return np.where(condition, reason + glue + item, reason).astype(object)
+
+
+def _names(condition_by_name: list[tuple[str, Array]], size: int) -> Array:
+    """Per row, the comma-separated names whose condition holds."""
+    text = np.full(size, "", dtype=object)
+    for name, condition in condition_by_name:
+        glue = np.where(text == "", "", ",").astype(object)
+        text = np.where(condition, text + glue + name, text).astype(object)
+    return text
+
+
+def _valued(status: Array) -> Array:
+    return np.asarray((status == OK) | (status == PROVISIONAL), dtype=bool)
+
+
+def _direct(
+    node: Node, methodology: Methodology, data: _Inputs, min_sample: int, reasons: bool = True
+) -> tuple[Array, Array, Array, Array, Array, Array]:
+    """The inputs a formula reads itself: lacking (bool), which (text), survey (bool), n, small
+    (below the minimum sample), and which sample input n comes from."""
+    size = data.size
     assert node.formula is not None
+    names = sorted(
+        {ref.name for ref in formulas.references(node.formula) if ref.name in methodology.inputs}
+    )
+    absent: list[tuple[str, Array]] = []
+    survey = np.zeros(size, dtype=bool)
+    n = np.full(size, np.nan)
+    sample_of = np.full(size, "", dtype=object)
+    for name in names:
+        spec = methodology.inputs[name]
+        lacks = np.isnan(data.values[name])
+        if spec.sample is not None:
+            sample = data.values[spec.sample]
+            no_sample = np.isnan(sample)
+            official = ~lacks & no_sample if spec.official_without_sample else np.zeros(size, bool)
+            absent.append((spec.sample, no_sample & ~official & ~lacks))
+            measured = ~lacks & ~no_sample
+            survey |= measured
+            sample_of = _same_sample(sample_of, np.where(measured, spec.sample, "").astype(object))
+            with np.errstate(invalid="ignore"):
+                n = np.where(measured, np.fmin(n, sample), n)
+        absent.append((name, lacks))
+    lacking = np.zeros(size, dtype=bool)
+    for _, condition in absent:
+        lacking |= condition
+    missing = _names(sorted(absent), size) if reasons else np.full(size, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        small = survey & ~(n >= min_sample)
+    return lacking, missing, survey, n, small, sample_of
+
+
+def _formula_node(
+    node: Node,
+    methodology: Methodology,
+    data: _Inputs,
+    results: Mapping[str, _Result],
+    min_sample: int,
+    params: Parameters,
+    reasons: bool = True,
+) -> _Result:
+    assert node.formula is not None
+    size = data.size
+    lacking, missing, survey, n, small, sample = _direct(
+        node, methodology, data, min_sample, reasons
+    )
+    reads = methodology.reads[node.key]
     columns: dict[str, Array | float] = {}
-    for name in {reference.name for reference in formulas.references(node.formula)}:
-        if name in methodology.constants:
-            columns[name] = methodology.constants[name]
-        elif name in results:
-            columns[name] = results[name].value
-        else:
-            columns[name] = data.values[name]
-    return formulas.evaluate_arrays(node.formula, columns, methodology.tables, data.size)
-
-
-def _formula_bounds(
-    node: Node, methodology: Methodology, data: _Inputs, results: Mapping[str, _Result]
-) -> tuple[Array, Array]:
-    assert node.formula is not None
     bounds: dict[str, tuple[Array, Array]] = {}
     for name in {reference.name for reference in formulas.references(node.formula)}:
         if name in methodology.constants:
-            constant = np.full(data.size, methodology.constants[name], dtype="float64")
-            bounds[name] = (constant, constant)
+            constant = params.constants.get(name, methodology.constants[name])
+            columns[name] = constant
+            full = np.broadcast_to(np.asarray(constant, dtype="float64"), (size,))
+            bounds[name] = (full, full)
         elif name in results:
+            columns[name] = results[name].value
             bounds[name] = (results[name].low, results[name].high)
         else:
+            columns[name] = data.values[name]
             bounds[name] = (data.low[name], data.high[name])
-    return interval_arrays(node.formula, bounds, methodology.tables, data.size)
+    value = formulas.evaluate_arrays(node.formula, columns, methodology.tables, size)
+    child_status = [(key, results[key].status) for key in reads]
+    for key in reads:
+        survey = survey | results[key].survey
+        sample = _same_sample(sample, results[key].sample)
+        with np.errstate(invalid="ignore"):
+            n = np.where(results[key].survey, np.fmin(n, results[key].n), n)
+    if survey.any():
+        low, high = interval_arrays(node.formula, bounds, methodology.tables, size)
+        low, high = np.where(survey, low, value), np.where(survey, high, value)
+    else:
+        low, high = value, value
+    if node.clamp is not None:
+        value, low, high = (np.clip(array, *node.clamp) for array in (value, low, high))
+
+    # what the formula reads decides its status: the worst of its parts
+    any_na, any_small, any_absent, any_provisional = (np.zeros(size, dtype=bool) for _ in "1234")
+    for _, st in child_status:
+        any_na |= st == NOT_APPLICABLE
+        any_small |= st == INSUFFICIENT_SAMPLE
+        any_absent |= st == MISSING
+        any_provisional |= st == PROVISIONAL
+    status = np.select(
+        [lacking, any_absent, small | any_small, any_na, np.isnan(value)],
+        [MISSING, MISSING, INSUFFICIENT_SAMPLE, NOT_APPLICABLE, MISSING],
+        np.where(any_provisional, PROVISIONAL, OK),
+    ).astype(object)
+    reason = np.full(size, "", dtype=object)
+    if reasons:
+        reads_without = _names(
+            [(k, (st == MISSING) | (st == INSUFFICIENT_SAMPLE)) for k, st in child_status], size
+        )
+        na = _names([(k, st == NOT_APPLICABLE) for k, st in child_status], size)
+        provisional = _names([(k, st == PROVISIONAL) for k, st in child_status], size)
+        sample_text = np.char.mod("%d", np.nan_to_num(n, nan=0).clip(0, 2**53)).astype(object)
+        reason = _join(reason, lacking, "inputs_missing:" + missing)
+        reason = _join(reason, any_absent | any_small, "reads:" + reads_without)
+        reason = _join(reason, small & ~lacking, "sample:" + sample_text + f"/{min_sample}")
+        reason = _join(reason, any_na, "left_out:" + na)
+        reason = _join(reason, (status == MISSING) & (reason == ""), "undefined")
+        reason = _join(reason, status == PROVISIONAL, "provisional:" + provisional)
+    n = np.where(sample == "*", np.nan, n)
+    return _Result(value, low, high, n, survey, status, missing, reason, sample)
 
 
-def _evidence(
-    node: Node, methodology: Methodology, data: _Inputs
-) -> tuple[Array, Array, Array, Array]:
-    """Per row: does an input lack (bool), which (text), is it survey-based (bool), its n."""
-    lacking = np.zeros(data.size, dtype=bool)
-    missing = np.full(data.size, "", dtype=object)
-    survey = np.zeros(data.size, dtype=bool)
-    n = np.full(data.size, np.nan)
-    for kind in sorted(node.applies_to):
-        rows = data.kinds == kind
-        needed = methodology.needs[node.key][kind]
-        for name in needed:
-            absent = rows & np.isnan(data.values[name])
-            if absent.any():
-                lacking |= absent
-                missing = missing + np.where(absent, f"{name},", "").astype(object)
-        samples = sorted({s for s in (methodology.inputs[x].sample for x in needed) if s})
-        if samples:
-            survey |= rows
-            smallest = np.min(np.vstack([data.values[s] for s in samples]), axis=0)
-            n = np.where(rows, smallest, n)
-    return lacking, missing, survey, n
+def _weighted_node(
+    node: Node,
+    results: Mapping[str, _Result],
+    size: int,
+    params: Parameters,
+    reasons: bool = True,
+) -> _Result:
+    total, low, high, weights = (np.zeros(size) for _ in range(4))
+    n = np.full(size, np.nan)
+    sample = np.full(size, "", dtype=object)
+    survey = np.zeros(size, dtype=bool)
+    left_out: list[tuple[str, Array]] = []
+    without: list[tuple[str, Array]] = []
+    provisional: list[tuple[str, Array]] = []
+    insufficient = np.zeros(size, dtype=bool)
+    absent = np.zeros(size, dtype=bool)
+    partial = np.zeros(size, dtype=bool)
+    for key in node.children:
+        child = results[key]
+        weight = params.weights[key]
+        counts = weight > 0
+        has = counts & _valued(child.status)
+        used = np.where(has, weight, 0.0)
+        total += used * np.nan_to_num(child.value)
+        low += used * np.nan_to_num(child.low)
+        high += used * np.nan_to_num(child.high)
+        weights += used
+        survey |= has & child.survey
+        sample = _same_sample(sample, np.where(has, child.sample, "").astype(object))
+        with np.errstate(invalid="ignore"):
+            n = np.where(has & child.survey, np.fmin(n, child.n), n)
+        small, lacks = (
+            counts & (child.status == INSUFFICIENT_SAMPLE),
+            counts & (child.status == MISSING),
+        )
+        insufficient |= small
+        absent |= lacks
+        partial |= small | lacks | (counts & (child.status == PROVISIONAL))
+        if reasons:
+            left_out.append((key, counts & (child.status == NOT_APPLICABLE)))
+            without.append((key, small | lacks))
+            provisional.append((key, counts & (child.status == PROVISIONAL)))
+    none = weights <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(none, np.nan, total / np.where(none, 1.0, weights))
+        low = np.where(none, np.nan, low / np.where(none, 1.0, weights))
+        high = np.where(none, np.nan, high / np.where(none, 1.0, weights))
+    low, high = np.where(survey, low, value), np.where(survey, high, value)
+    if node.clamp is not None:
+        value, low, high = (np.clip(array, *node.clamp) for array in (value, low, high))
+    status = np.select(
+        [none & insufficient, none & absent, none],
+        [INSUFFICIENT_SAMPLE, MISSING, NOT_APPLICABLE],
+        np.where(partial, PROVISIONAL, OK),
+    ).astype(object)
+    reason = np.full(size, "", dtype=object)
+    if reasons:
+        left_text, without_text = _names(left_out, size), _names(without, size)
+        provisional_text = _names(provisional, size)
+        reason = _join(reason, left_text != "", "left_out:" + left_text)
+        reason = _join(reason, without_text != "", "without:" + without_text)
+        reason = _join(reason, provisional_text != "", "provisional:" + provisional_text)
+    missing = np.full(size, "", dtype=object)
+    n = np.where(sample == "*", np.nan, n)
+    return _Result(value, low, high, n, survey, status, missing, reason, sample)
 
 
 def _node(
@@ -236,47 +427,56 @@ def _node(
     data: _Inputs,
     results: Mapping[str, _Result],
     min_sample: int,
+    params: Parameters,
+    reasons: bool = True,
 ) -> _Result:
-    kinds = data.kinds
-    lacking, missing, survey, n = _evidence(node, methodology, data)
+    size = data.size
     if node.weighted:
-        value = _weighted(node, methodology, results, kinds, "value")
+        result = _weighted_node(node, results, size, params, reasons)
     else:
-        value = _formula_value(node, methodology, data, results)
-    if survey.any():
-        if node.weighted:
-            low = _weighted(node, methodology, results, kinds, "low")
-            high = _weighted(node, methodology, results, kinds, "high")
-        else:
-            low, high = _formula_bounds(node, methodology, data, results)
-        low, high = np.where(survey, low, value), np.where(survey, high, value)
-    else:
-        low, high = value, value
-    if node.clamp is not None:
-        value, low, high = (np.clip(array, *node.clamp) for array in (value, low, high))
-
+        result = _formula_node(node, methodology, data, results, min_sample, params, reasons)
+    kinds = data.kinds
     known = kinds != ""
-    with np.errstate(invalid="ignore"):
-        small = survey & ~(n >= min_sample)
-    status = np.select(
-        [~known, ~np.isin(kinds, sorted(node.applies_to)), lacking, small, np.isnan(value)],
-        [MISSING, NOT_APPLICABLE, MISSING, INSUFFICIENT_SAMPLE, MISSING],
-        OK,
+    applies = np.isin(kinds, sorted(node.applies_to))
+    zero_rule = _names([(name, data.values[name] == 0) for name in node.left_out_when_zero], size)
+    status = np.where(
+        ~known,
+        MISSING,
+        np.where(~applies | (zero_rule != ""), NOT_APPLICABLE, result.status),
     ).astype(object)
-    ok = status == OK
-    missing = np.where(known, missing, "kind,").astype(object)
-    missing = np.where(status == MISSING, missing, "").astype(object)
-    if (missing != "").any():
-        missing = pd.Series(missing, dtype=object).str.rstrip(",").to_numpy(dtype=object)
+    reason = np.where(~known, "kind_unknown", result.reason).astype(object)
+    reason = np.where(known & ~applies, "kind:" + kinds.astype(object), reason).astype(object)
+    reason = np.where(known & applies & (zero_rule != ""), "zero:" + zero_rule, reason)
+    missing = np.where(status == MISSING, result.missing, "").astype(object)
+    missing = np.where(known, missing, "kind").astype(object)
+    valued = np.isin(status, VALUED)
     return _Result(
-        value=np.where(ok, value, np.nan),
-        low=np.where(ok, low, np.nan),
-        high=np.where(ok, high, np.nan),
-        n=n,
-        survey=survey,
+        value=np.where(valued, result.value, np.nan),
+        low=np.where(valued, result.low, np.nan),
+        high=np.where(valued, result.high, np.nan),
+        n=result.n,
+        survey=result.survey,
         status=status,
         missing=missing,
+        reason=reason.astype(object),
+        sample=result.sample,
     )
+
+
+def evaluate(
+    methodology: Methodology,
+    data: _Inputs,
+    min_sample: int,
+    params: Parameters,
+    reasons: bool = True,
+) -> dict[str, _Result]:
+    """Every node for every row of `data` under `params` (internal to scoring); `reasons`
+    False skips the words of `reason` and `missing_inputs` (statuses stay exact)."""
+    results: dict[str, _Result] = {}
+    for key in methodology.order:
+        node = methodology.nodes[key]
+        results[key] = _node(node, methodology, data, results, min_sample, params, reasons)
+    return results
 
 
 # --- the public functions ----------------------------------------------------------------------
@@ -295,14 +495,13 @@ def score(
     `local`). Every agency of either frame is scored for every period of the inputs.
 
     Returns columns `agency, period, node, value, grade, n, ci_low, ci_high, status,
-    missing_inputs`, sorted by agency, period and the tree's order (a parent before its children).
-    Agency and period are text; `n` is a nullable integer; `grade` is a band key (`high`, …) on
-    graded nodes with a value. See the module docstring for the statuses.
+    missing_inputs, reason`, sorted by agency, period and the tree's order (a parent before its
+    children). Agency and period are text; `n` is a nullable integer; `grade` is a band key
+    (`high`, …) on graded nodes with a value (provisional ones too). See the module docstring for
+    the statuses and `reason`; scoring.explain puts a row in words.
     """
-    data = _inputs(methodology, inputs, agencies)
-    results: dict[str, _Result] = {}
-    for key in methodology.order:
-        results[key] = _node(methodology.nodes[key], methodology, data, results, min_sample)
+    data = prepare(methodology, inputs, agencies)
+    results = evaluate(methodology, data, min_sample, own_parameters(methodology, data.kinds))
     return _long(methodology, data, results)
 
 
@@ -321,7 +520,7 @@ def _long(methodology: Methodology, data: _Inputs, results: Mapping[str, _Result
 
     value = _round(stacked("value").astype("float64"))
     survey = stacked("survey").astype(bool)
-    ok = stacked("status") == OK
+    ok = np.isin(stacked("status"), VALUED)
     graded = np.tile([methodology.nodes[key].graded for key in keys], size)
     grade = methodology.grade(pd.Series(np.where(graded, value, np.nan)))
     n = stacked("n").astype("float64")
@@ -340,9 +539,10 @@ def _long(methodology: Methodology, data: _Inputs, results: Mapping[str, _Result
             "ci_high": np.where(survey & ok, _round(stacked("high").astype("float64")), np.nan),
             "status": stacked("status"),
             "missing_inputs": stacked("missing"),
+            "reason": stacked("reason"),
         }
     )
-    for column in ("agency", "period", "node", "grade", "status", "missing_inputs"):
+    for column in ("agency", "period", "node", "grade", "status", "missing_inputs", "reason"):
         frame[column] = frame[column].astype("str")
     return frame.loc[:, list(SCORE_COLUMNS)]
 

@@ -38,11 +38,13 @@ __all__ = [
     "Problem",
     "available_methodologies",
     "load_methodology",
+    "methodology_by_hash",
     "methodology_path",
     "parse_methodology",
 ]
 
 METHODOLOGY_DIR = Path(__file__).parent / "methodologies"
+ARCHIVE_DIR = METHODOLOGY_DIR / "archive"  # past versions, `NAME-HASH12.yaml`, byte for byte
 _FIELDS: dict[str, set[str]] = {
     model.__name__: {info.alias or name for name, info in model.model_fields.items()}
     for model in (
@@ -91,8 +93,26 @@ def load_methodology(name_or_path: str | Path) -> Methodology:
     return parse_methodology(path.read_bytes(), _display(path))
 
 
-def parse_methodology(content: bytes | str, file: str = "<methodology>") -> Methodology:
-    """Validate a methodology file's content; raises MethodologyError listing every problem."""
+def methodology_by_hash(name: str, digest: str) -> Methodology | None:
+    """The version of methodology `name` whose file hashed to `digest` (a stored run's
+    `methodology_hash`): the shipped file, or a past version kept in the archive; None when
+    neither has it. Past versions are read by the rules they were written under."""
+    shipped = METHODOLOGY_DIR / f"{name}.yaml"
+    if shipped.exists() and hashlib.sha256(shipped.read_bytes()).hexdigest() == digest:
+        return load_methodology(shipped)
+    for path in sorted(ARCHIVE_DIR.glob(f"{name}-{digest[:12]}*.yaml")):
+        raw = path.read_bytes()
+        if hashlib.sha256(raw).hexdigest() == digest:
+            return parse_methodology(raw, _display(path), archived=True)
+    return None
+
+
+def parse_methodology(
+    content: bytes | str, file: str = "<methodology>", *, archived: bool = False
+) -> Methodology:
+    """Validate a methodology file's content; raises MethodologyError listing every problem.
+
+    `archived`: a past version kept to recompute stored runs, read by the rules of its time."""
     raw = content.encode("utf-8") if isinstance(content, str) else content
     digest = hashlib.sha256(raw).hexdigest()
     try:
@@ -107,7 +127,7 @@ def parse_methodology(content: bytes | str, file: str = "<methodology>") -> Meth
         message = "a methodology file is a mapping with 'methodology', 'grades', 'inputs', 'tree'"
         raise MethodologyError([Problem(file, 1, message)])
     try:
-        spec = MethodologyFile.model_validate(data)
+        spec = MethodologyFile.model_validate(data, context={"archived": archived})
     except ValidationError as error:
         problems = [_problem(dict(item), data, lines, file) for item in error.errors()]
         unique = dict.fromkeys(sorted(problems, key=lambda p: (p.line, p.message)))

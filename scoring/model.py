@@ -51,6 +51,7 @@ class InputSpec:
     unit: Unit
     sample: str | None  # for survey shares: the input holding the number of responses
     about: str
+    official_without_sample: bool = False  # may come as an official figure, without n
 
     @property
     def survey(self) -> bool:
@@ -94,6 +95,8 @@ class Node:
     depth: int
     sources: Mapping[str, str]  # field (weight, formula, clamp) -> source
     explain: Mapping[str, str] = field(default_factory=dict)  # plain words per language
+    left_out_when_zero: tuple[str, ...] = ()  # inputs whose 0 makes the node not applicable
+    weight_range: tuple[float, float] | None = None  # plausible weights (sensitivity)
 
     @property
     def weighted(self) -> bool:
@@ -121,6 +124,8 @@ class Methodology:
     order: tuple[str, ...]  # evaluation order: every node after the nodes it reads
     reads: Mapping[str, tuple[str, ...]]  # node -> nodes it reads (children or formula names)
     needs: Mapping[str, Mapping[str, tuple[str, ...]]]  # node -> kind -> inputs, sorted
+    constant_sources: Mapping[str, str] = field(default_factory=dict)
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # constant -> range
 
     def grade(self, values: pd.Series) -> pd.Series:
         """The grade key of each value by the bands; NaN gets no grade."""

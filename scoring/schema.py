@@ -5,14 +5,20 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 LANGUAGES = ("kk", "ru", "en")
 KIND_NAMES = ("central", "local")
-SOURCE = re.compile(r"DOMAIN\.md §\d|issue \d+|\bassumption\b")
+# What a reader may be told a number rests on: the research report (by section, table or
+# figure), the legal texts, this project's own proposal, or an assumption with its reason.
+SOURCE = re.compile(
+    r"research report, 2020, (?:section|table|figure) \d|decree No 954|"
+    r"this project's proposal: \S|\bassumption: \S"
+)
+INTERNAL = re.compile(r"DOMAIN\.md|§|\bissue \d|\.ya?ml\b|\bline \d", re.IGNORECASE)
 SOURCE_HINT = (
-    "must cite a paragraph of DOMAIN.md ('DOMAIN.md §2'), an issue ('issue 4 item 3') "
-    "or say 'assumption: why'"
+    "must cite the research ('research report, 2020, section 2.5'), the decree ('decree No 954'), "
+    "say 'this project's proposal: why' or 'assumption: why'"
 )
 
 
@@ -32,11 +38,27 @@ def check_explain(value: dict[str, str] | None) -> dict[str, str] | None:
     return None if value is None else check_languages(value)
 
 
-def check_source(value: str) -> str:
-    """A source must cite DOMAIN.md, an issue, or admit to being an assumption."""
+LEGACY_SOURCE = re.compile(r"DOMAIN\.md §\d|issue \d+|\bassumption\b")
+
+
+def check_source(value: str, info: ValidationInfo | None = None) -> str:
+    """A source cites the research or the decree in a reader's words, or admits to being this
+    project's proposal or an assumption; it never points at the project's own papers.
+
+    Files of past versions (kept to recompute stored runs, validated with the context
+    `{"archived": True}`) cited the project's domain notes; they are read as they were."""
+    if info is not None and (info.context or {}).get("archived"):
+        if not LEGACY_SOURCE.search(value):
+            raise ValueError(SOURCE_HINT)
+        return value
+    internal = INTERNAL.search(value)
+    if internal:
+        raise ValueError(
+            f"names {internal.group(0)!r}, which readers cannot look up; {SOURCE_HINT[5:]}"
+        )
     if not SOURCE.search(value):
         raise ValueError(SOURCE_HINT)
-    return value
+    return " ".join(value.split())
 
 
 def check_weight(value: Any) -> Any:
@@ -78,6 +100,9 @@ class GradesSpec(_Strict):
 class InputSpecModel(_Strict):
     unit: Literal["count", "share", "points"]
     sample: str | None = None
+    # a share that may also arrive as an official figure without its sample (public
+    # monitoring's satisfaction level): then it is used as such, with no minimum sample
+    official_without_sample: bool = False
     about: str = ""
 
 
@@ -85,6 +110,7 @@ class ConstantSpec(_Strict):
     value: float
     source: str
     about: str = ""
+    range: tuple[float, float] | None = None  # plausible values, for the sensitivity of ranks
 
     _source = field_validator("source")(check_source)
 
@@ -113,6 +139,10 @@ class NodeSpec(_Strict):
     applies_to: Literal["central", "local", "both"] = "both"
     graded: bool = False
     source: str | dict[str, str] | None = None
+    # the node is left out (not applicable) for a body where any of these inputs is 0:
+    # no data sets planned, no services delivered, no complaints reviewed
+    left_out_when_zero: list[str] = Field(default_factory=list)
+    weight_range: tuple[float, float] | None = None  # plausible weights, for sensitivity
     children: dict[str, NodeSpec] = Field(default_factory=dict)
 
     _languages = field_validator("label")(check_languages)
@@ -123,15 +153,16 @@ class NodeSpec(_Strict):
 
     @field_validator("source")
     @classmethod
-    def _sources(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+    def _sources(
+        cls, value: str | dict[str, str] | None, info: ValidationInfo
+    ) -> str | dict[str, str] | None:
         if isinstance(value, str):
-            return check_source(value)
+            return check_source(value, info)
         if isinstance(value, dict):
             unknown = sorted(set(value) - {"weight", "formula", "clamp"})
             if unknown:
                 raise ValueError(f"names {unknown[0]!r}; give sources for weight, formula, clamp")
-            for text in value.values():
-                check_source(text)
+            return {key: check_source(text, info) for key, text in value.items()}
         return value
 
 

@@ -42,7 +42,7 @@ def value(methodology: Methodology, inputs: Mapping[str, object], node: str) -> 
 
 # --- R1-R4: the complaints direction -----------------------------------------------------------
 
-WORKED = {"complaints_late": 120, "complaints_reviewed": 50}  # DOMAIN.md §2: f/p = 2.4
+WORKED = {"complaints_late": 120, "complaints_reviewed": 50}  # the report's table 2.9: f/p = 2.4
 
 
 def test_r1_reproduces_the_reports_minus_2360_unclamped_in_kz_2020() -> None:

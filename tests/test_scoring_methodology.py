@@ -24,7 +24,7 @@ methodology: tiny
 version: "1"
 title: {kk: Сынақ, ru: Тест, en: Test}
 grades:
-  source: DOMAIN.md §1
+  source: decree No 954
   bands:
     - key: high
       from: 90
@@ -51,7 +51,7 @@ constants:
   ceiling: {value: 1, source: "assumption: a test ceiling"}
 tables:
   steps:
-    source: DOMAIN.md §2
+    source: research report, 2020, section 2.2
     steps:
       - {from: 50, points: 100}
     otherwise: 0
@@ -63,17 +63,17 @@ tree:
       goals:
         label: {kk: Мақсаттар, ru: Цели, en: Goals}
         weight: 0.5
-        source: DOMAIN.md §1
+        source: decree No 954
         formula: goal_achievement
       interaction:
         label: {kk: Өзара іс-қимыл, ru: Взаимодействие, en: Interaction}
         weight: 0.5
-        source: DOMAIN.md §1
+        source: decree No 954
         children:
           satisfaction:
             label: {kk: Қанағаттану, ru: Удовлетворённость, en: Satisfaction}
             weight: 0.5
-            source: DOMAIN.md §3
+            source: research report, 2020, section 2.5
             formula: 100 * satisfied_share
           quality:
             label: {kk: Сапа, ru: Качество, en: Quality}
@@ -178,7 +178,8 @@ def test_the_tree_is_total_blocks_and_one_grade_scale(name: str) -> None:
         ("high", 90, math.inf),
     ]
     assert methodology.band("high").label == {"kk": "жоғары", "ru": "высокая", "en": "high"}
-    assert methodology.nodes["automation"].applies_to == {"central"}
+    k3 = "automation" if name == "kz-2020" else "automation_criterion"
+    assert methodology.nodes[k3].applies_to == {"central"}
 
 
 def test_kz_2020_keeps_satisfaction_inside_quality_and_complaints_unclamped() -> None:
@@ -205,7 +206,7 @@ def test_proposed_s30_gives_satisfaction_0_3_of_interaction_so_0_135_of_the_tota
     assert nodes["satisfaction"].weights["central"] * nodes["interaction"].weights[
         "central"
     ] == pytest.approx(0.135)
-    assert nodes["satisfaction"].clamp == (0, 100)
+    assert nodes["satisfaction"].children == ("satisfaction_level", "service_complaints")
     assert "satisfaction" not in nodes["quality"].children
     assert "complaints_reviewed" not in methodology.inputs  # normalised by services instead
 
@@ -232,8 +233,8 @@ def test_an_unknown_name_suggests_the_shipped_ones() -> None:
 
 def test_weights_that_do_not_sum_to_one_are_refused() -> None:
     text = TINY.replace(
-        "            weight: 0.5\n            source: DOMAIN.md §3",
-        "            weight: 0.45\n            source: DOMAIN.md §3",
+        "            weight: 0.5\n            source: research report, 2020, section 2.5",
+        "            weight: 0.45\n            source: research report, 2020, section 2.5",
     )
     assert problems(text) == [
         f"{FILE}:{line(text, 'interaction:')}: weights under 'interaction' sum to 0.95, expected 1"
@@ -298,21 +299,32 @@ def test_grade_bands_must_grade_every_score() -> None:
 
 def test_a_number_without_a_source_is_refused() -> None:
     text = TINY.replace(
-        "        weight: 0.5\n        source: DOMAIN.md §1\n", "        weight: 0.5\n", 1
+        "        weight: 0.5\n        source: decree No 954\n", "        weight: 0.5\n", 1
     )
     assert problems(text) == [
         f"{FILE}:{line(text, 'weight: 0.5')}: 'weight' of 'goals' has no source; add "
-        f"'source: DOMAIN.md §N' or 'source: assumption: why'"
+        f"'source: research report, 2020, section N' or 'source: assumption: why'"
     ]
 
 
-def test_a_source_must_cite_domain_an_issue_or_say_assumption() -> None:
-    text = TINY.replace("source: DOMAIN.md §3", "source: the ministry said so")
+def test_a_source_must_cite_the_research_the_decree_or_say_assumption() -> None:
+    text = TINY.replace(
+        "source: research report, 2020, section 2.5", "source: the ministry said so"
+    )
     assert problems(text) == [
-        f"{FILE}:{line(text, 'the ministry')}: node 'satisfaction': 'source' must cite a "
-        f"paragraph of DOMAIN.md ('DOMAIN.md §2'), an issue ('issue 4 item 3') or say "
-        f"'assumption: why'"
+        f"{FILE}:{line(text, 'the ministry')}: node 'satisfaction': 'source' must cite the "
+        f"research ('research report, 2020, section 2.5'), the decree ('decree No 954'), say "
+        f"'this project's proposal: why' or 'assumption: why'"
     ]
+
+
+@pytest.mark.parametrize("internal", ["DOMAIN.md section 3", "issue 4 item 3", "see draft.yaml"])
+def test_a_source_readers_cannot_look_up_is_refused(internal: str) -> None:
+    text = TINY.replace(
+        "source: research report, 2020, section 2.5", f'source: "assumption, {internal}"'
+    )
+    assert len(problems(text)) == 1
+    assert "which readers cannot look up" in problems(text)[0]
 
 
 def test_a_node_read_by_a_broader_node_must_apply_as_broadly() -> None:
@@ -333,8 +345,8 @@ def test_a_weight_for_a_kind_the_node_does_not_apply_to_is_refused() -> None:
 
 def test_a_misspelt_field_is_refused_with_the_right_spelling() -> None:
     text = TINY.replace(
-        "        weight: 0.5\n        source: DOMAIN.md §1\n        formula: goal",
-        ("        wieght: 0.5\n        source: DOMAIN.md §1\n        formula: goal"),
+        "        weight: 0.5\n        source: decree No 954\n        formula: goal",
+        ("        wieght: 0.5\n        source: decree No 954\n        formula: goal"),
     )
     assert problems(text) == [
         f"{FILE}:{line(text, 'wieght')}: node 'goals': unknown field 'wieght'; did you mean "
