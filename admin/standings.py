@@ -27,13 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
 from core.models import AdminRole, Agency, AgencyKind, ScoreRun, ScoreValue
-from core.score_runs import score_run_values
+from core.score_runs import run_inputs, score_run_values
 from scoring import Methodology, compare, load_methodology
+from scoring.explain import explain
+from scoring.methodology import methodology_by_hash
 from scoring.model import Node
+from scoring.runs import inputs_hash
 
 PUBLISHED = ("kz-2020", "proposed-s30")  # today's methodology first, the proposal second
-RANKING_NODES = ("total", "interaction", "satisfaction")
+RANKING_NODES = ("total", "interaction", "satisfaction", "satisfaction_level")
 SATISFACTION = "satisfaction"  # the S direction of proposed-s30 (K1 criterion in kz-2020)
+SURVEY_SHARE = "satisfaction_level"  # P1, the survey's satisfied share inside it
 
 
 @cache
@@ -54,6 +58,7 @@ class RunInfo:
     computed_at: datetime
     min_sample: int
     code_version: str
+    inputs_hash: str = ""
 
     @property
     def hash_prefix(self) -> str:
@@ -75,6 +80,7 @@ class RunInfo:
             run.created_at,
             run.min_sample,
             run.code_version,
+            run.inputs_hash,
         )
 
 
@@ -88,6 +94,7 @@ class NodeScore:
     n: int | None
     interval: tuple[float, float] | None
     missing: tuple[str, ...]
+    reason: str = ""  # scoring's reason codes (language-free); empty on runs stored before
 
     @property
     def insufficient(self) -> bool:
@@ -125,6 +132,7 @@ def _node_score(row: Mapping[str, Any]) -> NodeScore:
         n=_whole(n),
         interval=(low, high) if low is not None and high is not None else None,
         missing=tuple(name.strip() for name in missing.split(",") if name.strip()),
+        reason=str(row.get("reason") or ""),
     )
 
 
@@ -191,35 +199,89 @@ async def stored_runs(db: AsyncSession, memory: RunMemory | None = None) -> Stor
     return StoredRuns(newest, sorted(every, reverse=True), every, with_totals)
 
 
-async def runs_with_totals(db: AsyncSession) -> frozenset[int]:
-    """The runs in which at least one agency has a total."""
-    found = await db.scalars(
-        select(ScoreValue.run_id)
-        .where(ScoreValue.node == "total", ScoreValue.value.is_not(None))
-        .group_by(ScoreValue.run_id)
+def blocks() -> tuple[str, ...]:
+    """The blocks of the total (goals, interaction, organisational development) of the
+    published methodologies: a period where every body lacks a whole block has not been
+    evaluated yet, however the parts that are known add up."""
+    found: dict[str, None] = {}
+    for name in PUBLISHED:
+        method = methodology(name)
+        found.update(dict.fromkeys(method.nodes[method.root].children))
+    return tuple(found)
+
+
+def _evaluated(frame: pd.DataFrame) -> pd.Series:
+    """Per (run, agency) of `frame` (rows of the total and the blocks): whether the agency
+    has a total with no whole block missing."""
+    total = frame["node"] == "total"
+    has_total = (total & frame["value"].notna()).groupby([frame["run_id"], frame["agency"]]).any()
+    lost = (
+        (~total & (frame["status"] == "missing")).groupby([frame["run_id"], frame["agency"]]).any()
     )
-    return frozenset(found)
+    return has_total & ~lost
+
+
+async def runs_with_totals(db: AsyncSession) -> frozenset[int]:
+    """The runs in which at least one agency has a total with every block of it known."""
+    rows = await db.execute(
+        select(
+            ScoreValue.run_id,
+            ScoreValue.agency,
+            ScoreValue.node,
+            ScoreValue.status,
+            ScoreValue.value,
+        ).where(ScoreValue.node.in_(["total", *blocks()]))
+    )
+    frame = pd.DataFrame(rows.all(), columns=["run_id", "agency", "node", "status", "value"])
+    if frame.empty:
+        return frozenset()
+    evaluated = _evaluated(frame)
+    return frozenset(int(run) for run in evaluated[evaluated].index.get_level_values(0))
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """Why a period's runs rank nobody: the blocks no body has and the inputs no body has."""
+
+    blocks: tuple[str, ...]  # node keys
+    inputs: tuple[str, ...]
+
+
+async def period_gaps(db: AsyncSession, run_ids: Sequence[int]) -> Gaps | None:
+    """None when some agency in one of the runs has a total with every block known; else what
+    no agency had. Reads the runs' rows in the session that stored them, before any commit."""
+    if not run_ids:
+        return Gaps((), ())
+    lost_blocks: set[str] | None = None
+    lost_inputs: set[str] | None = None
+    for run_id in run_ids:
+        frame = await score_run_values(db, run_id, nodes=["total", *blocks()])
+        if frame.empty:
+            continue
+        if _evaluated(frame.assign(run_id=run_id)).any():
+            return None
+        missing_blocks = frame.loc[frame["status"] == "missing", ["agency", "node"]]
+        per_agency = missing_blocks.groupby("agency")["node"].agg(set)
+        everywhere = (
+            set.intersection(*per_agency) if len(per_agency) == frame["agency"].nunique() else set()
+        )
+        lost_blocks = everywhere if lost_blocks is None else lost_blocks & everywhere
+        # per agency, every input its total and blocks lacked; kept: those every agency lacked
+        named = frame["missing_inputs"].fillna("").astype(str)
+        for _agency, texts in named.groupby(frame["agency"]):
+            found = {name.strip() for text in texts for name in text.split(",") if name.strip()}
+            lost_inputs = found if lost_inputs is None else lost_inputs & found
+    order = blocks()
+    return Gaps(
+        tuple(key for key in order if key in (lost_blocks or set())),
+        tuple(sorted(lost_inputs or ())),
+    )
 
 
 async def stored_run(db: AsyncSession, run_id: int) -> RunInfo | None:
     """One stored run by its number."""
     run = await db.get(ScoreRun, run_id)
     return RunInfo.of(run) if run is not None else None
-
-
-async def lacking_totals(db: AsyncSession, run_ids: Sequence[int]) -> list[str] | None:
-    """None when some agency has a total in one of the runs; else the inputs no agency of
-    them had (what a total would need first), by name. Reads the runs' rows in the session
-    that stored them, before anything is committed."""
-    names: set[str] | None = None
-    for run_id in run_ids:
-        frame = await score_run_values(db, run_id, nodes=["total"])
-        if frame["value"].notna().any():
-            return None
-        for missing in frame["missing_inputs"].fillna(""):
-            found = {name.strip() for name in str(missing).split(",") if name.strip()}
-            names = found if names is None else names & found
-    return sorted(names or ())
 
 
 async def delete_run(db: AsyncSession, run_id: int) -> None:
@@ -251,7 +313,9 @@ class RunMemory:
         self.standings: LRUCache[tuple[Runs, tuple[tuple[str, str], ...]], RunStandings] = LRUCache(
             maxsize=16
         )
-        self.trees: LRUCache[tuple[Runs, str, str], list[Tree]] = LRUCache(maxsize=512)
+        self.trees: LRUCache[tuple[Runs, str, str, str], list[Tree]] = LRUCache(maxsize=512)
+        # the inputs kept with a run, checked against its inputs hash (None: none kept)
+        self.inputs: LRUCache[int, tuple[pd.DataFrame, pd.DataFrame] | None] = LRUCache(maxsize=8)
         # which runs hold a total, under every stored run's id
         self.with_totals: LRUCache[tuple[int, ...], frozenset[int]] = LRUCache(maxsize=4)
 
@@ -337,6 +401,21 @@ async def _run_standings(
 
 
 @dataclass(frozen=True)
+class Explained:
+    """How a node's figure was computed, from `scoring.explain` over the stored run and the
+    inputs kept with it, in the reader's language."""
+
+    weight: float | None  # as the file writes it, within the parent, for this kind
+    share: float | None  # the weight it got once siblings without a value were left out
+    formula: str
+    substituted: str  # the formula with every number in; empty when nothing is known
+    clamp: str
+    inputs: str  # `name = value; …` of the inputs the node reads itself
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
 class TreeRow:
     """A node of an agency's tree with its stored score and what it is made of."""
 
@@ -346,6 +425,7 @@ class TreeRow:
     score: NodeScore
     parts: tuple[tuple[str, float | None], ...]  # (child key, weight) it combines
     inputs: tuple[str, ...]  # inputs it reads (leaves: directly)
+    explained: Explained | None = None
 
 
 @dataclass(frozen=True)
@@ -353,6 +433,7 @@ class Tree:
     methodology: Methodology
     run: RunInfo
     rows: list[TreeRow]
+    inputs_kept: bool = False  # the run kept its inputs, so formulas show their values
 
 
 def effective_weight(method: Methodology, key: str, kind: str) -> float | None:
@@ -369,28 +450,57 @@ def effective_weight(method: Methodology, key: str, kind: str) -> float | None:
     return weight
 
 
+@cache
+def run_methodology(name: str, digest: str) -> Methodology:
+    """The methodology a run was computed under, found by the file's hash (past versions are
+    kept), so an old run shows its own tree; the shipped file when the version is gone."""
+    return methodology_by_hash(name, digest) or methodology(name)
+
+
+async def kept_inputs(
+    db: AsyncSession, run: RunInfo, memory: RunMemory | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The inputs and agencies kept with a run, when they hash to what the run recorded (so
+    they are the very inputs it read); None for a run stored before runs kept them."""
+    if memory is not None and run.id in memory.inputs:
+        return memory.inputs[run.id]
+    kept = await run_inputs(db, run.id, run.period)
+    if kept is not None and inputs_hash(kept[0]) != run.inputs_hash:
+        kept = None
+    if memory is not None:
+        memory.inputs[run.id] = kept
+    return kept
+
+
 async def agency_tree(
     db: AsyncSession,
     agency: Agency,
     runs: Mapping[str, RunInfo | None],
     memory: RunMemory | None = None,
+    lang: str = "en",
 ) -> list[Tree]:
-    """The agency's stored scores for every node, per methodology with a stored run."""
-    key = (tuple(runs.items()), agency.code, agency.kind.value)
+    """The agency's stored scores for every node, per methodology with a stored run, each
+    node explained (its inputs' values, the formula with them substituted, the weight used,
+    the status's reason, the source) in `lang`."""
+    key = (tuple(runs.items()), agency.code, agency.kind.value, lang)
     remembered = memory.trees.get(key) if memory is not None else None
     if remembered is not None:
         return remembered
     trees = []
     kind = agency.kind.value
-    for name, run in runs.items():
+    for _name, run in runs.items():
         if run is None:
             continue
-        method = methodology(name)
+        method = run_methodology(run.methodology, run.hash)
         frame = await score_run_values(db, run.id, agencies=[agency.code])
         stored = {str(row["node"]): _node_score(row) for row in frame.to_dict(orient="records")}
+        kept = await kept_inputs(db, run, memory)
+        explained = _explained(method, frame, kept, agency, run.period, lang)
         rows = []
         for node_key, node in method.nodes.items():
-            if kind not in node.applies_to:
+            # a node for another kind shows when the run stored it (as not applicable, with
+            # its reason); runs stored before left such nodes out
+            if kind not in node.applies_to and node_key not in stored:
                 continue
             children = [child for child in node.children if kind in method.nodes[child].applies_to]
             rows.append(
@@ -403,12 +513,47 @@ async def agency_tree(
                         (child, method.nodes[child].weights.get(kind)) for child in children
                     ),
                     inputs=() if children else tuple(method.needs[node_key].get(kind, ())),
+                    explained=explained.get(node_key),
                 )
             )
-        trees.append(Tree(method, run, rows))
+        trees.append(Tree(method, run, rows, kept is not None))
     if memory is not None:
         memory.trees[key] = trees
     return trees
+
+
+def _explained(
+    method: Methodology,
+    frame: pd.DataFrame,
+    kept: tuple[pd.DataFrame, pd.DataFrame] | None,
+    agency: Agency,
+    period: str,
+    lang: str,
+) -> dict[str, Explained]:
+    if frame.empty:  # the agency came after the run
+        return {}
+    table = explain(
+        method,
+        frame,
+        kept[0] if kept is not None else None,
+        agency.code,
+        period,
+        language=lang,
+        kind=agency.kind.value,
+    )
+    return {
+        str(row["node"]): Explained(
+            weight=_number(row["weight"]),
+            share=_number(row["share"]),
+            formula=str(row["formula"] or ""),
+            substituted=str(row["substituted"] or ""),
+            clamp=str(row["clamp"] or ""),
+            inputs=str(row["inputs"] or ""),
+            reason=str(row["reason"] or ""),
+            source=str(row["source"] or ""),
+        )
+        for row in table.to_dict(orient="records")
+    }
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ async def test_compute_now_without_totals_refuses_stores_nothing_and_keeps_the_p
     refused = await admin.send("/admin/ranking/compute", ("period", this_year))
     assert refused.status == 409
     assert refused.heading == "Расчёт не сохранён"
-    assert f"Из данных за {this_year} не получается итоговый балл" in refused.html
+    assert f"Из данных за {this_year} не получается оценка ни одного органа" in refused.html
+    assert "Достижение целей и бюджетные программы" in refused.html  # the block lacking
     assert "goal_achievement" in refused.html  # what no body has, by name
     assert await run_count(site) == before
     assert not [e for e in await site.audit() if e.action == "scores_computed"]
@@ -62,11 +63,11 @@ async def test_compute_now_without_totals_refuses_stores_nothing_and_keeps_the_p
     # in English, the reason is in English
     await admin.send("/admin/language", ("lang", "en"))
     english = await admin.send("/admin/ranking/compute", ("period", this_year))
-    assert f"The inputs for {this_year} give no body a total" in english.html
+    assert f"The inputs for {this_year} evaluate no body" in english.html
     assert await run_count(site) == before
 
 
-async def test_a_run_stored_without_totals_opens_but_is_not_where_the_pages_open(
+async def test_a_run_that_evaluates_nobody_opens_but_is_not_where_the_pages_open(
     site: AdminSite, year: ScoredYear
 ) -> None:
     this_year = str(site.clock().year)

@@ -6,6 +6,7 @@ audit-logged). A GET never computes: reading a page must not write scores."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from admin.web.tables import Column, Table, export_links, page_or_export
 from core.clock import reporting_day
 from core.models import AdminRole, AgencyKind
 from core.periods import PeriodError, parse_period
+from scoring.explain import reason_text
 
 SHOWS = ("both", *PUBLISHED)
 SHORT = {"kz-2020": "a", "proposed-s30": "b"}  # column key suffixes
@@ -55,12 +57,23 @@ def grade_cell(score: standings.NodeScore, lang: str) -> tuple[float, str] | Non
     return (score.value, words.say(f"grade_{score.grade}", lang))
 
 
-def status_text(score: standings.NodeScore, lang: str) -> str:
-    """A score's status as an export writes it: the word, and what is missing when known."""
+def status_text(score: standings.NodeScore, lang: str, labels: dict[str, str]) -> str:
+    """A score's status as an export writes it: the word, and why (scoring's reason in the
+    reader's language, or the missing inputs of a run stored before reasons existed)."""
     text = words.say(f"score_status_{score.status}", lang)
-    if score.missing and score.status != "ok":
-        text += " — " + words.say("missing_inputs_hint", lang, names=", ".join(score.missing))
+    if score.status == "ok":
+        return text
+    if score.reason:
+        return f"{text} — {reason_text(score.reason, lang, labels)}"
+    if score.missing:
+        return f"{text} — " + words.say("missing_inputs_hint", lang, names=", ".join(score.missing))
     return text
+
+
+@cache
+def labels(name: str, lang: str) -> dict[str, str]:
+    """Node labels of a published methodology, for reasons that name nodes."""
+    return {key: node.label[lang] for key, node in standings.methodology(name).nodes.items()}
 
 
 def _row(request: web.Request, standing: Standing, lang: str, period: str) -> dict[str, Any]:
@@ -78,13 +91,15 @@ def _row(request: web.Request, standing: Standing, lang: str, period: str) -> di
         interaction = standing.score(name, "interaction")
         # each methodology's own satisfaction: S under proposed-s30, the K1 criterion under kz-2020
         s = standing.score(name, standings.SATISFACTION)
+        # n is the survey sample it rests on: its own, or P1's when S is a weighted sum
+        sample = s if s.n is not None else standing.score(name, standings.SURVEY_SHARE)
         row |= {
             f"rank_{short}": standing.ranks.get(name),
             f"rank_{short}_status": total.status,
             f"total_{short}": total.value,
             f"total_{short}_status": total.status,
             f"total_{short}_missing": ", ".join(total.missing),
-            f"status_{short}": status_text(total, lang),
+            f"status_{short}": status_text(total, lang, labels(name, lang)),
             f"grade_{short}": grade_cell(total, lang),
             f"grade_{short}_key": total.grade,
             f"interaction_{short}": interaction.value,
@@ -93,7 +108,7 @@ def _row(request: web.Request, standing: Standing, lang: str, period: str) -> di
             f"s_{short}": s.value,
             f"s_{short}_status": s.status,
             f"s_{short}_missing": ", ".join(s.missing),
-            f"n_{short}": s.n,
+            f"n_{short}": sample.n,
             f"ci_{short}": s.interval,
         }
     return row
@@ -285,14 +300,23 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
     async with config.session_factory() as db:
         runs = await config.scorer(db, period)
         stored = [run.run_id for run in runs if run.run_id is not None]
-        lacking = await standings.lacking_totals(db, stored)
-        if not runs or lacking is not None:
+        gaps = await standings.period_gaps(db, stored)
+        if not runs or gaps is not None:
             await db.rollback()
             reason = (
                 words.say("ranking_nothing_to_compute", lang, period=period.name)
-                if not runs
+                if not runs or gaps is None
                 else words.say(
-                    "ranking_no_totals", lang, period=period.name, names=", ".join(lacking or [])
+                    "ranking_no_totals",
+                    lang,
+                    period=period.name,
+                    blocks=", ".join(
+                        standings.methodology(PUBLISHED[0]).nodes[key].label[lang]
+                        for key in gaps.blocks
+                        if key in standings.methodology(PUBLISHED[0]).nodes
+                    )
+                    or "—",
+                    names=", ".join(gaps.inputs) or "—",
                 )
             )
             return page(

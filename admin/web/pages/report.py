@@ -60,7 +60,7 @@ async def score_context(request: web.Request, db: AsyncSession, agency: Agency) 
     period, offered = await score_period_choice(request, stored)
     runs = stored.latest(period)
     memory = config_of(request).runs
-    trees = await standings.agency_tree(db, agency, runs, memory)
+    trees = await standings.agency_tree(db, agency, runs, memory, lang_of(request))
     positions = await standings.positions(db, agency, runs, memory)
     missing = [n for n, run in runs.items() if run is None]
     return ScoreContext(period, offered, trees, missing, positions)
