@@ -81,6 +81,9 @@ def _clip(value: float, low: float, high: float) -> float:
 def indicators(items: list[Profile], seed: int = SEED) -> list[tuple[str, str, str, str, str]]:
     """Rows `agency, period, input, value, kind` for every profile."""
     rng = random.Random(seed + 1)
+    # the research's new indicators (automation of local bodies, proactive services, open legal
+    # acts) draw from their own generator, so the earlier figures stay as they were
+    extra = random.Random(seed + 2)
     sizes = {kind: sum(p.size for p in items if p.kind == kind) for kind in ("central", "local")}
     rows: list[tuple[str, str, str, str, str]] = []
     for profile in items:
@@ -128,11 +131,42 @@ def indicators(items: list[Profile], seed: int = SEED) -> list[tuple[str, str, s
         )
         if profile.kind == "central":
             values["automation_score"] = points(50, 45, 5)
+        values |= _new_indicators(profile, extra)
         for name in sorted(values):
             value = values[name]
             text = str(int(value)) if float(value).is_integer() else repr(value)
             rows.append((profile.code, DEMO_PERIOD, name, text, profile.kind))
     return rows
+
+
+LEGAL_ACTS = (
+    "legal_acts_monitoring",
+    "legal_acts_recommendations",
+    "legal_acts_proposals_adopted",
+    "legal_acts_users_satisfied",
+    "legal_acts_publications",
+    "legal_acts_public_organisations",
+)
+
+
+def _new_indicators(profile: Profile, rng: random.Random) -> dict[str, float]:
+    """The inputs the research's proposal adds: better with the body's strength, with noise."""
+
+    def share(base: float, spread: float, noise: float) -> float:
+        return round(_clip(base + spread * profile.strength + rng.gauss(0, noise), 0, 1), 3)
+
+    values: dict[str, float] = {
+        "openness_other_score": round(
+            _clip(55 + 40 * profile.strength + rng.gauss(0, 5), 0, 100), 1
+        ),
+        "proactive_services_share": share(0.05, 0.4, 0.05),
+    }
+    values |= {name: share(0.4, 0.55, 0.08) for name in LEGAL_ACTS}
+    if profile.kind == "local":
+        values["automation_in_period"] = round(
+            _clip(45 + 45 * profile.strength + rng.gauss(0, 6), 0, 100), 1
+        )
+    return values
 
 
 def demo_codes() -> list[tuple[str, str]]:

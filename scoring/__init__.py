@@ -7,14 +7,17 @@ docs/methodology.md for the methodologies, the file format and a worked example.
 """
 
 from scoring.compute import compare, score
+from scoring.explain import explain
 from scoring.methodology import (
     Methodology,
     MethodologyError,
     available_methodologies,
     load_methodology,
+    methodology_by_hash,
     parse_methodology,
 )
 from scoring.runs import RunRecord, run_record
+from scoring.sensitivity import sensitivity
 
 __all__ = [
     "Methodology",
@@ -22,10 +25,13 @@ __all__ = [
     "RunRecord",
     "available_methodologies",
     "compare",
+    "explain",
     "load_methodology",
+    "methodology_by_hash",
     "parse_methodology",
     "run_record",
     "score",
+    "sensitivity",
 ]
 
 # Complaint texts (docs/complaint-analytics.md): personal data scrubbing and text analytics.

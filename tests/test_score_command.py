@@ -24,7 +24,7 @@ from scoring import load_methodology, run_record, score
 from tests.db_backends import both_databases_fixture  # noqa: F401
 from tests.test_scoring_golden import AGENCIES, example_inputs
 
-COLUMNS = "agency,period,node,value,grade,n,ci_low,ci_high,status"
+COLUMNS = "agency,period,node,value,grade,n,ci_low,ci_high,status,missing_inputs,reason"
 SURVEY = {
     "responses",
     "satisfied_share",
@@ -73,10 +73,10 @@ def test_score_a_file_alone_writes_the_long_csv_of_every_node(tmp_path: Path) ->
 
 def test_compare_prints_both_totals_grades_and_the_rank_change(tmp_path: Path) -> None:
     inputs = example_inputs()
-    # akimat_b's citizens and data users far less satisfied: a small dent under kz-2020, a fall
-    # under S at 0.3 (kz-2020: 86.41 - 0.45 * 1/3 * 1/2 * 50 * 0.45 = 84.72; proposed-s30:
-    # 83.2385 - 0.45 * 0.3 * (60 * 0.45 + 5 * 0.75) = 79.09, below akimat_c's 79.22)
-    for name in ("satisfied_share", "dataset_satisfied_share"):
+    # akimat_b's citizens far less satisfied: a small dent under kz-2020, twice as deep under S
+    # at 0.3 (kz-2020: 86.4125 - 0.45 * 1/3 * 1/2 * 50 * 0.45 = 84.725; proposed-s30:
+    # 81.865767 - 0.135 * 0.5 * 100 * 0.45 = 78.828267)
+    for name in ("satisfied_share",):
         inputs.loc[(inputs["agency"] == "akimat_b") & (inputs["input"] == name), "value"] = 0.05
     source = _example_file(tmp_path / "inputs.csv", inputs)
     out = tmp_path / "compare.xlsx"
@@ -89,10 +89,10 @@ def test_compare_prints_both_totals_grades_and_the_rank_change(tmp_path: Path) -
     assert lines["agency"][:4] == ["agency", "kind", "kz-2020", "grade"]
     # ranks are kept within central and within local bodies
     assert lines["ministry_a"] == [
-        "ministry_a", "central", "80.60", "medium", "78.96", "medium", "1", "→", "1", "(0)"
+        "ministry_a", "central", "80.60", "medium", "77.73", "medium", "1", "→", "1", "(0)"
     ]  # fmt: skip
-    assert lines["akimat_b"][2:] == ["84.72", "medium", "79.09", "medium", "1", "→", "2", "(-1)"]
-    assert lines["akimat_c"][2:] == ["76.06", "medium", "79.22", "medium", "2", "→", "1", "(+1)"]
+    assert lines["akimat_b"][2:] == ["84.72", "medium", "78.83", "medium", "1", "→", "1", "(0)"]
+    assert lines["akimat_c"][2:] == ["76.06", "medium", "75.41", "medium", "2", "→", "2", "(0)"]
     sheet = load_workbook(out).worksheets[0]
     header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
     assert header[:3] == ["agency", "period", "kind"] and header[-1] == "rank_change"
@@ -139,7 +139,7 @@ def test_survey_inputs_from_rollups_win_for_agencies_with_responses() -> None:
     imported = pd.DataFrame(
         [
             ("A", "2025", "responses", 9000.0),  # public monitoring: ignored, A has responses
-            ("A", "2025", "info_satisfied_share", 0.1),  # ignored too: not from A's sample
+            ("A", "2025", "full_package_once_rate", 0.1),  # ignored too: not from A's sample
             ("A", "2025", "goal_achievement", 70.0),
             ("B", "2025", "responses", 300.0),  # B has no responses: the file's figures count
             ("B", "2025", "satisfied_share", 0.6),
@@ -194,9 +194,6 @@ async def _seed_database(url: str) -> None:
             rollup("responses", "web", 10, day="2025-11-30")
             for metric, share, good, bad in (
                 ("satisfaction", "satisfied_share", "5", "2"),
-                ("info_quality", "info_satisfied_share", "4", "3"),
-                ("unjustified_refusal", "unjustified_refusal_rate", "yes", "no"),
-                ("extra_documents_demanded", "extra_documents_rate", "yes", "no"),
                 ("full_package_once", "full_package_once_rate", "yes", "no"),
             ):
                 yes = round(float(mine[share]) * n)
@@ -275,3 +272,93 @@ async def test_a_stored_run_reads_back_to_the_last_digit(
     assert back["n"].tolist() == scores["n"].tolist()
     assert back["status"].tolist() == scores["status"].tolist()
     assert back["grade"].fillna("").tolist() == scores["grade"].fillna("").tolist()
+
+
+# --- statuses, explanations and sensitivity from the command line ------------------------------
+
+
+def _uneven_inputs() -> pd.DataFrame:
+    """ministry_a planned no data sets and has no ratings; akimat_b has 40 responses; akimat_c
+    lacks its open budget, dialogue and subordinate bodies figure (nobody supplied it)."""
+    inputs = example_inputs()
+    ministry = inputs["agency"] == "ministry_a"
+    inputs = inputs.loc[~(ministry & inputs["input"].str.startswith("dataset_"))]
+    inputs = inputs.loc[
+        ~((inputs["agency"] == "akimat_c") & (inputs["input"] == "openness_other_score"))
+    ]
+    planned = (inputs["agency"] == "ministry_a") & inputs["input"].isin(
+        ["open_data_planned", "open_data_published"]
+    )
+    inputs.loc[planned, "value"] = 0
+    inputs.loc[(inputs["agency"] == "akimat_b") & (inputs["input"] == "responses"), "value"] = 40
+    return inputs
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_each_status_reaches_the_csv_and_xlsx_with_its_reason(tmp_path: Path, suffix: str) -> None:
+    source = _example_file(tmp_path / "inputs.csv", _uneven_inputs())
+    out = tmp_path / f"scores.{suffix}"
+    result = _run(
+        "score", "--methodology", "proposed-s30", "--period", "2025", "--inputs", str(source),
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "3 agencies scored" in result.output and "2 provisional" in result.output
+    assert "missing inputs (agencies lacking each): openness_other_score (1)" in result.output
+    table = pd.read_csv(out) if suffix == "csv" else pd.read_excel(out)
+    assert ",".join(table.columns) == COLUMNS
+    rows = table.fillna("").set_index(["agency", "node"])
+    # not applicable: left out, the row says so; its parent is ok, re-weighted
+    assert rows.loc[("ministry_a", "open_data"), "status"] == "not_applicable"
+    assert rows.loc[("ministry_a", "data_publication"), "reason"] == "zero:open_data_planned"
+    assert rows.loc[("ministry_a", "openness"), "reason"] == "left_out:open_data"
+    assert rows.loc[("ministry_a", "total"), "status"] == "ok"
+    # insufficient sample: shown on the node, provisional up to the total
+    assert rows.loc[("akimat_b", "satisfaction_level"), "status"] == "insufficient_sample"
+    assert rows.loc[("akimat_b", "satisfaction_level"), "n"] == 40
+    assert rows.loc[("akimat_b", "total"), "status"] == "provisional"
+    assert rows.loc[("akimat_b", "total"), "grade"] == "medium"
+    # missing: named
+    assert rows.loc[("akimat_c", "other_openness"), "status"] == "missing"
+    assert rows.loc[("akimat_c", "other_openness"), "missing_inputs"] == "openness_other_score"
+    assert rows.loc[("akimat_c", "openness"), "reason"] == "without:other_openness"
+    assert rows.loc[("akimat_c", "total"), "status"] == "provisional"
+
+
+def test_explain_prints_each_figure_with_its_numbers_in_the_chosen_language(
+    tmp_path: Path,
+) -> None:
+    source = _example_file(tmp_path / "inputs.csv")
+    result = _run(
+        "score", "--methodology", "proposed-s30", "--period", "2025", "--inputs", str(source),
+        "--explain", "ministry_a", "--language", "kk",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Мемлекеттік орган қызметінің тиімділігі [total]" in result.output
+    assert "мәндерімен: (0.45 * 82 + 0.45 * 72.948778 + 0.1 * 80) / 1" in result.output
+    assert "100 / 20 * clamp(20 - 1000 * 80 / (0.01 * 2000000), 0, 20)" in result.output
+    assert "зерттеу есебі, 2020, бөлім 2.5" in result.output
+    assert "DOMAIN" not in result.output
+    missing = _run(
+        "score", "--methodology", "proposed-s30", "--period", "2025", "--inputs", str(source),
+        "--explain", "nobody",
+    )  # fmt: skip
+    assert missing.exit_code == 1 and "no scores of nobody for 2025" in missing.output
+
+
+def test_sensitivity_prints_rank_ranges_and_writes_its_table(tmp_path: Path) -> None:
+    source = _example_file(tmp_path / "inputs.csv")
+    out = tmp_path / "sensitivity.csv"
+    result = _run(
+        "score", "--methodology", "proposed-s30", "--period", "2025", "--inputs", str(source),
+        "--sensitivity", "200", "--seed", "4", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split() for line in result.output.splitlines() if line}
+    assert lines["ministry_a"][:5] == ["ministry_a", "central", "77.73", "1", "1–1"]
+    table = pd.read_csv(out)
+    assert {"rank_p05", "rank_p95", "p_high", "driver"} <= set(table.columns)
+    assert (table["draws"] == 200).all()
+    both = _run("score", "--compare", "kz-2020", "proposed-s30", "--period", "2025",
+                "--inputs", str(source), "--sensitivity", "10")  # fmt: skip
+    assert both.exit_code == 2 and "one --methodology" in both.output
