@@ -13,6 +13,7 @@ covers all agencies; each page still narrows by `scope` before it shows anything
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,15 +27,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
-from core.models import AdminRole, Agency, AgencyKind, ScoreRun, ScoreValue
+from core.models import AdminRole, Agency, AgencyKind, ScoreRankRange, ScoreRun, ScoreValue
 from core.score_runs import run_inputs, score_run_values
 from scoring import Methodology, compare, load_methodology
 from scoring.explain import explain
 from scoring.methodology import methodology_by_hash
 from scoring.model import Node
 from scoring.runs import inputs_hash
+from scoring.sensitivity import sensitivity
 
 PUBLISHED = ("kz-2020", "proposed-s30")  # today's methodology first, the proposal second
+DRAWS = 1000  # combinations of the assumptions drawn for rank ranges
 RANKING_NODES = ("total", "interaction", "satisfaction", "satisfaction_level")
 SATISFACTION = "satisfaction"  # the S direction of proposed-s30 (K1 criterion in kz-2020)
 SURVEY_SHARE = "satisfaction_level"  # P1, the survey's satisfied share inside it
@@ -190,7 +193,8 @@ async def stored_runs(db: AsyncSession, memory: RunMemory | None = None) -> Stor
         every.setdefault(run.period, []).insert(0, info)
         if run.methodology in PUBLISHED:
             newest[(run.period, run.methodology)] = info
-    ids = tuple(sorted(run.id for runs in every.values() for run in runs))
+    # the runs' numbers and times: SQLite may give a deleted run's number to the next one
+    ids = tuple(sorted((run.id, run.computed_at) for runs in every.values() for run in runs))
     with_totals = memory.with_totals.get(ids) if memory is not None else None
     if with_totals is None:
         with_totals = await runs_with_totals(db)
@@ -315,9 +319,18 @@ class RunMemory:
         )
         self.trees: LRUCache[tuple[Runs, str, str, str], list[Tree]] = LRUCache(maxsize=512)
         # the inputs kept with a run, checked against its inputs hash (None: none kept)
-        self.inputs: LRUCache[int, tuple[pd.DataFrame, pd.DataFrame] | None] = LRUCache(maxsize=8)
+        # (keyed by the whole run, not its number: SQLite may give a deleted run's number again)
+        self.inputs: LRUCache[RunInfo, tuple[pd.DataFrame, pd.DataFrame] | None] = LRUCache(
+            maxsize=8
+        )
         # which runs hold a total, under every stored run's id
-        self.with_totals: LRUCache[tuple[int, ...], frozenset[int]] = LRUCache(maxsize=4)
+        self.with_totals: LRUCache[tuple[tuple[int, datetime], ...], frozenset[int]] = LRUCache(
+            maxsize=4
+        )
+        # rank ranges of runs once drawn (they never change afterwards)
+        self.ranges: LRUCache[RunInfo, dict[str, RankRange]] = LRUCache(maxsize=16)
+        # one drawing of rank ranges at a time per process: it takes a core for seconds
+        self.drawing = asyncio.Lock()
 
 
 async def visible_agencies(db: AsyncSession, reader: Reader) -> list[Agency]:
@@ -462,13 +475,13 @@ async def kept_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The inputs and agencies kept with a run, when they hash to what the run recorded (so
     they are the very inputs it read); None for a run stored before runs kept them."""
-    if memory is not None and run.id in memory.inputs:
-        return memory.inputs[run.id]
+    if memory is not None and run in memory.inputs:
+        return memory.inputs[run]
     kept = await run_inputs(db, run.id, run.period)
     if kept is not None and inputs_hash(kept[0]) != run.inputs_hash:
         kept = None
     if memory is not None:
-        memory.inputs[run.id] = kept
+        memory.inputs[run] = kept
     return kept
 
 
@@ -596,6 +609,7 @@ class Position:
     total: NodeScore
     totals: tuple[float, ...]  # every total of the kind, ascending, no names
     grades: tuple[tuple[str | None, int], ...]  # (grade, bodies), best first, None: no total
+    range: RankRange | None = None  # the rank's 5th-95th percentile over the assumptions
 
 
 async def positions(
@@ -618,6 +632,7 @@ async def positions(
         if memory is not None:
             memory.standings[key] = found
     same_kind = [code for code, kind in kinds if kind == agency.kind.value]
+    ranges = await rank_ranges(db, runs, memory)
     result = []
     for name, run in runs.items():
         if run is None:
@@ -641,6 +656,95 @@ async def positions(
                 total=found.scores.get(agency.code, {}).get(name, {}).get("total", NO_SCORE),
                 totals=tuple(sorted(score.value for score in valued if score.value is not None)),
                 grades=tuple((grade, counts.get(grade, 0)) for grade in [*order, None]),
+                range=ranges.get(name, {}).get(agency.code),
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class RankRange:
+    """How far an agency's rank moves over the drawn assumptions (5th to 95th percentile,
+    within its kind), the chance of each grade, and the assumption that moves it most."""
+
+    low: int | None
+    high: int | None
+    grades: tuple[tuple[str, float], ...]  # (grade, probability), best first
+    driver: str  # a constant's name, `weight:NODE`, or "" when the rank never moves
+    driver_effect: float | None
+    draws: int
+    seed: int
+
+
+RangesOfRuns = dict[str, dict[str, RankRange]]  # methodology -> agency -> range
+
+
+async def rank_ranges(
+    db: AsyncSession, runs: Mapping[str, RunInfo | None], memory: RunMemory | None = None
+) -> RangesOfRuns:
+    """The stored rank ranges of the runs (empty for a run not drawn yet). Once drawn, a run's
+    ranges never change, so they are remembered under its id; a run without them is read
+    again on the next page, so ranges drawn by another process show up."""
+    found: RangesOfRuns = {}
+    for name, run in runs.items():
+        if run is None:
+            continue
+        known = memory.ranges.get(run) if memory is not None else None
+        if known is None:
+            rows = await db.scalars(select(ScoreRankRange).where(ScoreRankRange.run_id == run.id))
+            known = {
+                row.agency: RankRange(
+                    row.rank_p05,
+                    row.rank_p95,
+                    tuple((str(k), float(v)) for k, v in dict(row.grades or {}).items()),
+                    row.driver or "",
+                    row.driver_effect,
+                    row.draws,
+                    row.seed,
+                )
+                for row in rows
+            }
+            if known and memory is not None:
+                memory.ranges[run] = known
+        found[name] = known
+    return found
+
+
+async def draw_rank_ranges(
+    db: AsyncSession, run: RunInfo, at: datetime, draws: int, seed: int = 0
+) -> bool:
+    """Draw the run's rank ranges from the inputs it kept (`scoring.sensitivity`, in a worker
+    thread: about 5 s for 33 bodies × 1,000 draws) and store them with it; the caller commits.
+    False when the run kept no inputs (stored before runs kept them)."""
+    kept = await kept_inputs(db, run)
+    if kept is None:
+        return False
+    method = run_methodology(run.methodology, run.hash)
+    inputs, agencies = kept
+    table = await asyncio.to_thread(
+        sensitivity, method, inputs, agencies, draws, seed, run.min_sample
+    )
+    grade_columns = [f"p_{band.key}" for band in reversed(method.grades)]
+    await db.execute(delete(ScoreRankRange).where(ScoreRankRange.run_id == run.id))
+    for row in table.to_dict(orient="records"):
+        db.add(
+            ScoreRankRange(
+                run_id=run.id,
+                agency=str(row["agency"]),
+                rank_p05=_whole(row["rank_p05"]),
+                rank_p95=_whole(row["rank_p95"]),
+                value_p05=_number(row["value_p05"]),
+                value_p95=_number(row["value_p95"]),
+                grades={
+                    column.removeprefix("p_"): round(float(row[column]), 4)
+                    for column in grade_columns
+                    if _number(row[column]) is not None
+                },
+                driver=str(row["driver"] or "")[:128] or None,
+                driver_effect=_number(row["driver_effect"]),
+                draws=int(row["draws"]),
+                seed=seed,
+                computed_at=at,
+            )
+        )
+    return True

@@ -5,15 +5,21 @@ sees its own rank and how the totals of its kind are spread, and no other body's
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 
+import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.models import ScoreRun, ScoreValue
+from admin.standings import DRAWS
+from core.models import ScoreRankRange, ScoreRun, ScoreRunAgency, ScoreRunInput, ScoreValue
 from core.periods import parse_period
-from qanagat.scores import score_period
+from qanagat.scores import database_inputs, score_period
+from scoring import load_methodology
+from scoring.sensitivity import sensitivity
 from tests.admin_fixtures import ADMIN_EMAIL, AGENCY_EMAIL, ANALYST_EMAIL, AdminSite, running_admin
 from tests.conftest import Seed
 from tests.ranking_fixtures import PERIOD, ScoredYear, add_scored_year
@@ -35,6 +41,10 @@ async def year(site: AdminSite) -> ScoredYear:
 async def run_count(site: AdminSite) -> int:
     async with site.session_factory() as db:
         return int(await db.scalar(select(func.count()).select_from(ScoreRun)) or 0)
+
+
+def rows_of(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 def opens_on(html: str, period: str) -> bool:
@@ -158,3 +168,74 @@ async def test_an_agency_sees_its_rank_and_the_spread_of_its_kind_but_no_other_n
     analyst = await site.signed_in(ANALYST_EMAIL)
     ministry = await analyst.open(f"/admin/agencies/MJ?period={PERIOD}")
     assert "среди центральных органов" in ministry.html
+
+
+async def test_rank_ranges_are_drawn_from_the_runs_own_inputs_stored_and_shown(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    page = await analyst.open(f"/admin/ranking?period={PERIOD}")
+    assert "Для этих расчётов диапазоны мест ещё не построены" in page.html
+    almaty = await site.signed_in(AGENCY_EMAIL)
+    await almaty.open(f"/admin/agencies/ALA?period={PERIOD}")
+    refused = await almaty.send("/admin/ranking/ranges", ("period", PERIOD))
+    assert refused.status == 403  # agencies read their range, they do not draw
+
+    drawn = await analyst.send("/admin/ranking/ranges", ("period", PERIOD))
+    assert drawn.status == 200 and f"Диапазоны мест за {PERIOD} сохранены." in drawn.html
+    assert "ещё не построены" not in drawn.html
+    [event] = [e for e in await site.audit() if e.action == "rank_ranges_drawn"]
+    assert sorted(event.details["runs"]) == sorted(year.run_ids.values())
+    assert event.details["draws"] == DRAWS
+
+    # the same draws as scoring.sensitivity over the period's inputs, seed 0
+    async with site.session_factory() as db:
+        inputs, agencies = await database_inputs(db, parse_period(PERIOD))
+    for name, short in (("kz-2020", "kz-2020"), ("proposed-s30", "s30")):
+        want = sensitivity(load_methodology(name), inputs, agencies, DRAWS, 0).set_index("agency")
+        for table, codes in (
+            ("ranking_local", ("ALA", "AST", "SHY", "KAR")),
+            ("ranking_central", ("MJ",)),
+        ):
+            _s, _h, body = await analyst.download(
+                f"/admin/ranking?period={PERIOD}&export={table}&format=csv"
+            )
+            rows = {row["Код"]: row for row in rows_of(body)}
+            for code in codes:
+                low = rows[code][f"Диапазон места, 5–95 % ({short}): 5-й процентиль"]
+                high = rows[code][f"Диапазон места, 5–95 % ({short}): 95-й процентиль"]
+                expected = want.loc[code]
+                if pd.isna(expected["rank_p05"]):
+                    assert (low, high) == ("", "")
+                else:
+                    assert (int(low), int(high)) == (
+                        int(expected["rank_p05"]),
+                        int(expected["rank_p95"]),
+                    )
+    # the screen shows the range beside the rank
+    assert 'class="rank-range"' in drawn.html
+    # drawing again changes nothing and stores no second copy
+    again = await analyst.send("/admin/ranking/ranges", ("period", PERIOD))
+    assert again.status == 200
+    async with site.session_factory() as db:
+        stored = await db.scalar(select(func.count()).select_from(ScoreRankRange))
+    assert stored == 2 * 5
+    # the agency reads its own range and its chance of each grade on its page
+    own = await almaty.open(f"/admin/agencies/ALA?period={PERIOD}")
+    assert "При изменении допущений место в пределах" in own.html
+
+
+async def test_a_run_that_kept_no_inputs_cannot_be_redrawn_and_says_so(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    async with site.session_factory() as db:  # as runs stored before they kept their inputs
+        await db.execute(delete(ScoreRunInput))
+        await db.execute(delete(ScoreRunAgency))
+        await db.commit()
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    await analyst.open(f"/admin/ranking?period={PERIOD}")
+    answer = await analyst.send("/admin/ranking/ranges", ("period", PERIOD))
+    assert answer.status == 200 and "не сохранили исходные данные" in answer.html
+    tree = await analyst.open(f"/admin/agencies/MJ?period={PERIOD}")
+    assert "Этот расчёт не сохранил свои исходные данные" in tree.html
+    assert 'id="tree-proposed-s30"' in tree.html  # the run still opens

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from admin import standings
 from admin.audit import Action, record
@@ -32,6 +33,7 @@ SHORT = {"kz-2020": "a", "proposed-s30": "b"}  # column key suffixes
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/ranking", ranking_page, name="ranking")
     add_route(app, "POST", "/ranking/compute", compute_now, name="ranking_compute")
+    add_route(app, "POST", "/ranking/ranges", draw_ranges, name="ranking_ranges")
     add_route(app, "GET", "/ranking/runs/{run}/delete", delete_run_page, name="score_run_delete")
     add_route(app, "POST", "/ranking/runs/{run}/delete", delete_run, name="score_run_deleted")
 
@@ -76,7 +78,21 @@ def labels(name: str, lang: str) -> dict[str, str]:
     return {key: node.label[lang] for key, node in standings.methodology(name).nodes.items()}
 
 
-def _row(request: web.Request, standing: Standing, lang: str, period: str) -> dict[str, Any]:
+def driver_text(driver: str, name: str, lang: str) -> str:
+    """The assumption that moves a rank most, as a reader names it."""
+    if driver.startswith("weight:"):
+        key = driver.removeprefix("weight:")
+        return words.say("driver_weight", lang, node=labels(name, lang).get(key, key))
+    return driver
+
+
+def _row(
+    request: web.Request,
+    standing: Standing,
+    lang: str,
+    period: str,
+    ranges: standings.RangesOfRuns,
+) -> dict[str, Any]:
     agency = standing.agency
     row: dict[str, Any] = {
         "code": agency.code,
@@ -93,7 +109,14 @@ def _row(request: web.Request, standing: Standing, lang: str, period: str) -> di
         s = standing.score(name, standings.SATISFACTION)
         # n is the survey sample it rests on: its own, or P1's when S is a weighted sum
         sample = s if s.n is not None else standing.score(name, standings.SURVEY_SHARE)
+        drawn = ranges.get(name, {}).get(agency.code)
+        driver = driver_text(drawn.driver, name, lang) if drawn is not None else ""
         row |= {
+            f"range_{short}": (drawn.low, drawn.high) if drawn is not None else None,
+            f"range_{short}_about": words.say("driver_about", lang, driver=driver)
+            if driver
+            else "",
+            f"driver_{short}": driver,
             f"rank_{short}": standing.ranks.get(name),
             f"rank_{short}_status": total.status,
             f"total_{short}": total.value,
@@ -128,6 +151,8 @@ def _columns(show: str, kind: AgencyKind) -> list[Column]:
         s_label, ci_label = labels[short]
         columns += [
             Column(f"rank_{short}", f"col_rank_{short}", "int", sortable=True),
+            Column(f"range_{short}", f"col_rank_range_{short}", "int_range"),
+            Column(f"driver_{short}", f"col_driver_{short}"),
             Column(f"total_{short}", f"col_total_{short}", "points", sortable=True),
             Column(f"status_{short}", f"col_status_{short}"),
             Column(f"grade_{short}", f"col_grade_{short}", "grade", sortable=True),
@@ -144,9 +169,15 @@ def _columns(show: str, kind: AgencyKind) -> list[Column]:
 # On screen the name cell says the code and region, a total's cell marks its status, and the
 # headers are grouped by methodology, so they are short; exports keep every column with its
 # full label.
-SCREEN_HIDDEN = {"code", "region", *(f"status_{s}" for s in SHORT.values())}
+SCREEN_HIDDEN = {
+    "code",
+    "region",
+    *(f"status_{s}" for s in SHORT.values()),
+    *(f"driver_{s}" for s in SHORT.values()),  # the range cell's title names it on screen
+}
 SHORT_LABELS = {
     **{f"rank_{s}": "col_rank" for s in SHORT.values()},
+    **{f"range_{s}": "col_rank_range_short" for s in SHORT.values()},
     **{f"total_{s}": "col_value" for s in SHORT.values()},
     **{f"grade_{s}": "col_grade" for s in SHORT.values()},
     **{f"interaction_{s}": "col_interaction_short" for s in SHORT.values()},
@@ -180,6 +211,7 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
         found = await standings.ranking(
             db, viewer, runs, kind, region or None, config.runs, visible
         )
+        ranges = await standings.rank_ranges(db, runs, config.runs)
     default_sort = "total_a" if show == "kz-2020" else "total_b"
     sort = request.query.get("sort", default_sort)
     order = request.query.get("order", "asc" if sort in ASCENDING_FIRST else "desc")
@@ -194,7 +226,7 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
             f"table_{TABLES[table_kind]}",
             _columns(show, table_kind),
             [
-                _row(request, standing, lang, period)
+                _row(request, standing, lang, period, ranges)
                 for standing in found
                 if standing.agency.kind is table_kind
             ],
@@ -268,6 +300,14 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
                 "can_compute": viewer.role is AdminRole.ADMIN and config.scorer is not None,
                 "computed": request.query.get("computed", ""),
                 "deleted": request.query.get("deleted", ""),
+                "drawn": request.query.get("drawn", ""),
+                "undrawn": [
+                    name
+                    for name, run in shown_runs.items()
+                    if run is not None and not ranges.get(name)
+                ],
+                "can_draw": viewer.role in READERS,
+                "draws": standings.DRAWS,
                 "min_sample": min_sample,
                 "grades": standings.methodology(PUBLISHED[0]).grades,
             },
@@ -340,6 +380,46 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
         )
         await db.commit()
     return redirect(url_for(request, "ranking", {"period": period.name, "computed": "yes"}))
+
+
+@allow(READERS)
+async def draw_ranges(request: web.Request) -> web.StreamResponse:
+    """Draw the rank ranges of the period's shown runs that have none yet (about 5 s a run),
+    store them with the runs (audited) and show the ranking again."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    form = await request.post()
+    text = form.get("period")
+    try:
+        period = parse_period(text if isinstance(text, str) else "").name
+    except PeriodError:
+        return message_page(request, "period_unknown", 400)
+    drawn, not_kept = [], []
+    async with config.session_factory() as db:
+        runs = (await standings.stored_runs(db, config.runs)).latest(period)
+        have = await standings.rank_ranges(db, runs, config.runs)
+        for name, run in runs.items():
+            if run is None or have.get(name):
+                continue
+            async with config.runs.drawing:
+                done = await standings.draw_rank_ranges(db, run, config.clock(), standings.DRAWS)
+            (drawn if done else not_kept).append(run.id)
+        if drawn:
+            record(
+                db,
+                Action.RANK_RANGES_DRAWN,
+                at=config.clock(),
+                actor=viewer.email,
+                user_id=viewer.user_id,
+                client=client_of(request),
+                details={"period": period, "runs": drawn, "draws": standings.DRAWS},
+            )
+        try:
+            await db.commit()
+        except IntegrityError:  # another reader drew them at the same moment: theirs stand
+            await db.rollback()
+    outcome = "not_kept" if not_kept and not drawn else "yes"
+    return redirect(url_for(request, "ranking", {"period": period, "drawn": outcome}))
 
 
 @allow(ADMINS)

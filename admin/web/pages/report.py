@@ -107,8 +107,16 @@ def tree_helpers(lang: str) -> dict[str, Any]:
         text = f"{value:.4f}".rstrip("0").rstrip(".")
         return text if lang == "en" else text.replace(".", ",")
 
+    def driver_words(driver: str, name: str) -> str:
+        if driver.startswith("weight:"):
+            key = driver.removeprefix("weight:")
+            node = standings.methodology(name).nodes.get(key)
+            return words.say("driver_weight", lang, node=node.label[lang] if node else key)
+        return driver
+
     return {
         "strip": strip,
+        "driver_words": driver_words,
         "node_label": label,
         "input_about": input_about,
         "weight_text": weight,
