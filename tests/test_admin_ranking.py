@@ -9,6 +9,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from html import unescape
 
 import pytest
 from openpyxl import load_workbook
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import ScoreRun
+from scoring import load_methodology
+from scoring.explain import recompute
 from tests.admin_fixtures import ADMIN_EMAIL, AGENCY_EMAIL, ANALYST_EMAIL, AdminSite, running_admin
 from tests.conftest import Seed
 from tests.ranking_fixtures import (
@@ -283,3 +286,45 @@ async def test_the_report_card_is_one_agencys_and_only_its_own(
     anonymous = site.person()
     await anonymous.open("/admin/agencies/ALA/report")
     assert anonymous.page is not None and anonymous.page.path == "/admin/login"
+
+
+def substituted(html: str, tree: str, node: str) -> str:
+    """The formula with its values as the page shows it for one node of one tree."""
+    part = html.split(f'id="{tree}"', 1)[1].split(f'data-node="{node}"', 1)[1]
+    row = part.split("</tr>", 1)[0]
+    found = re.search(r'<p class="substituted">.*?<code class="formula">(.*?)</code>', row, re.S)
+    assert found, row
+    return unescape(found.group(1))
+
+
+async def test_every_figure_of_the_tree_can_be_recomputed_from_the_page_alone(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    page = await analyst.open(f"/admin/agencies/KAR?period={PERIOD}")
+    assert "Каждое число можно пересчитать вручную" in page.html
+    for name in ("kz-2020", "proposed-s30"):
+        method = load_methodology(name)
+        for node in ("total", "interaction", "deadline_compliance", "satisfaction"):
+            text = substituted(page.html, f"tree-{name}", node)
+            assert not re.search(
+                r"[a-z_]{4,}", text.replace("clamp", "").replace("min", "").replace("max", "")
+            ), text
+            want = expected_value(year, name, "KAR", node)
+            assert want is not None
+            assert recompute(text, method) == pytest.approx(want, abs=1e-6), (name, node, text)
+    # the inputs a formula read are shown with their values
+    row = page.html.split('id="tree-proposed-s30"', 1)[1].split(
+        'data-node="deadline_compliance"', 1
+    )[1]
+    assert "service_deadline_violations = 40" in row.split("</tr>", 1)[0]
+    assert "services_delivered = 200000" in row.split("</tr>", 1)[0]
+    # the report card carries the same explanation after its one page
+    card = await analyst.open(f"/admin/agencies/KAR/report?period={PERIOD}")
+    assert "Как получено каждое число" in card.html
+    assert 'id="explain-proposed-s30"' in card.html and 'id="explain-kz-2020"' in card.html
+    english = await site.signed_in(ADMIN_EMAIL)
+    await english.send("/admin/language", ("lang", "en"))
+    card = await english.open(f"/admin/agencies/AST/report?period={PERIOD}")
+    assert "How each figure was computed" in card.html
+    assert ("provisional" in card.html and "40/100" in card.html) or "40" in card.html
