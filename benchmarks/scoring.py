@@ -40,9 +40,14 @@ How it is run:
   the same way.
 - Both paths' scores are compared: they must be equal to the last digit, or the run fails.
 - ``ratio`` = raw_s / rollup_s. Goal: ratio ≥ 20, rollup_s ≤ 5, rollup_peak_mb ≤ 1024.
+- ``sensitivity_s``: the median of three runs of ``scoring.sensitivity`` under proposed-s30,
+  33 bodies (the demo's indicators and a seeded survey) × 1,000 draws of the methodology's
+  assumptions, in this process after its imports. Goal: ≤ 5 s. ``--sensitivity-only`` measures
+  just this (no PostgreSQL needed).
 
 The last line printed is one JSON object:
-``{"responses": …, "rollup_s": …, "raw_s": …, "ratio": …, "rollup_peak_mb": …}``.
+``{"responses": …, "rollup_s": …, "raw_s": …, "ratio": …, "rollup_peak_mb": …,
+"sensitivity_s": …}``.
 """
 
 from __future__ import annotations
@@ -620,6 +625,36 @@ async def run(arguments: argparse.Namespace) -> dict[str, float]:
         await database.drop()
 
 
+def sensitivity_seconds(draws: int = 1000, repeats: int = 3, seed: int = 2025) -> float:
+    """The median time of `repeats` sensitivity runs over the 33 demo bodies."""
+    from qanagat.demo_indicators import demo_codes, indicators, profiles
+    from scoring import load_methodology, sensitivity
+
+    rng = np.random.default_rng(seed)
+    rows = [(a, p, i, float(v)) for a, p, i, v, _ in indicators(profiles(demo_codes()))]
+    kinds = sorted({(a, k) for a, _, _, _, k in indicators(profiles(demo_codes()))})
+    for agency, _ in kinds:
+        rows += [
+            (agency, "2025", "responses", float(rng.integers(150, 3000))),
+            (agency, "2025", "satisfied_share", float(rng.uniform(0.55, 0.95))),
+            (agency, "2025", "full_package_once_rate", float(rng.uniform(0.6, 0.98))),
+            (agency, "2025", "dataset_ratings", float(rng.integers(100, 800))),
+            (agency, "2025", "dataset_verifiable_share", float(rng.uniform(0.3, 0.9))),
+            (agency, "2025", "dataset_problems_due", 4.0),
+            (agency, "2025", "dataset_problems_resolved_in_time", 3.0),
+        ]
+    inputs = pd.DataFrame(rows, columns=["agency", "period", "input", "value"])
+    agencies = pd.DataFrame(kinds, columns=["agency", "kind"])
+    methodology = load_methodology("proposed-s30")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        table = sensitivity(methodology, inputs, agencies, draws=draws, seed=seed)
+        times.append(time.perf_counter() - started)
+        assert len(table) == len(agencies) and table["value"].notna().all()
+    return float(np.median(times))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=10_000_000)
@@ -632,11 +667,19 @@ def main() -> None:
     parser.add_argument("--measure", choices=["rollup", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sensitivity-only", action="store_true", help="measure only sensitivity_s (no database)"
+    )
     arguments = parser.parse_args()
     if arguments.measure:
         measure(arguments.measure, arguments.url, arguments.out)
         return
-    print(json.dumps(asyncio.run(run(arguments))))
+    figures: dict[str, float] = {}
+    if not arguments.sensitivity_only:
+        figures = asyncio.run(run(arguments))
+    seconds = sensitivity_seconds()
+    print(f"sensitivity: 33 bodies × 1,000 draws in {seconds:.2f} s (median of three)")
+    print(json.dumps({**figures, "sensitivity_s": round(seconds, 3)}))
 
 
 if __name__ == "__main__":

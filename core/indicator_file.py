@@ -75,6 +75,23 @@ PROBLEM_TEXTS = {
 }
 
 
+# Inputs that cannot exceed another of the same agency and period: (input, limit, why).
+AT_MOST = (
+    ("complaints_late", "complaints_reviewed", "reviewed late cannot exceed reviewed (f ≤ p)"),
+    ("complaints_court_upheld", "complaints_reviewed", "upheld by a court cannot exceed reviewed"),
+    (
+        "complaints_repeat_justified",
+        "complaints_reviewed",
+        "repeated justified complaints cannot exceed reviewed",
+    ),
+    (
+        "dataset_problems_resolved_in_time",
+        "dataset_problems_due",
+        "resolved in time cannot exceed those due",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class InputRule:
     """What values an input accepts: within [low, high], whole numbers only for counts."""
@@ -197,6 +214,44 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def impossible_values(rows: list[IndicatorRow], filename: str) -> list[FileProblem]:
+    """Values each possible alone but impossible together, per agency and period: more
+    complaints late, upheld or repeated than reviewed, more resolved than due, data sets
+    published where none were planned (the methodologies divide by the plan). Said in the
+    words of the command line (English), naming the agency, the input and both lines."""
+    given = {(row.agency, row.period, row.input): row for row in rows}
+    problems = []
+    for row in rows:
+        for name, limit, why in AT_MOST:
+            other = given.get((row.agency, row.period, limit))
+            if row.input == name and other is not None and row.value > other.value:
+                problems.append(
+                    FileProblem(
+                        filename,
+                        row.line,
+                        f"{row.agency} {row.period}: {name} is {row.value:g}, above {limit} "
+                        f"{other.value:g} on line {other.line}: {why}",
+                    )
+                )
+        planned = given.get((row.agency, row.period, "open_data_planned"))
+        if (
+            row.input == "open_data_published"
+            and row.value > 0
+            and planned is not None
+            and planned.value == 0
+        ):
+            problems.append(
+                FileProblem(
+                    filename,
+                    row.line,
+                    f"{row.agency} {row.period}: open_data_published is {row.value:g} but "
+                    f"open_data_planned is 0 on line {planned.line}: published data sets must "
+                    f"have been planned (the score divides by the plan)",
+                )
+            )
+    return problems
+
+
 def parse_indicator_file(
     content: bytes,
     filename: str,
@@ -296,6 +351,7 @@ def parse_indicator_file(
     for agency, number in unkinded.items():
         if agency not in kinds_in_file:
             problems.append(FileProblem.of(filename, number, "agency_needs_kind", agency=agency))
+    problems.extend(impossible_values(rows, filename))
     problems.sort(key=lambda problem: problem.line)
     if not problems and not rows:
         problems.append(FileProblem.of(filename, header_line, "no_rows"))

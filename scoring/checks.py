@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lined_yaml import Path_, line_of
 from scoring import formulas
 from scoring.formulas import Expr, FormulaError, LookupTable
 from scoring.model import (
@@ -27,7 +28,6 @@ from scoring.model import (
     Problem,
 )
 from scoring.schema import MethodologyFile, NodeSpec
-from scoring.yaml_lines import Path_, line_of
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 WEIGHT_TOLERANCE = 1e-9

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lined_yaml import Path_, YamlSyntaxError, line_of, load_with_lines
 from scoring.checks import build
 from scoring.model import Methodology, MethodologyError, Problem
 from scoring.schema import (
@@ -29,7 +30,6 @@ from scoring.schema import (
     StepSpec,
     TableSpec,
 )
-from scoring.yaml_lines import Path_, YamlSyntaxError, line_of, load_with_lines
 
 __all__ = [
     "METHODOLOGY_DIR",

@@ -32,6 +32,9 @@ def test_scoring_benchmark_runs_small_and_both_paths_agree() -> None:
     lines = result.stdout.strip().splitlines()
     assert "both paths give the same scores, to the last digit" in lines
     figures = json.loads(lines[-1])
-    assert set(figures) == {"responses", "rollup_s", "raw_s", "ratio", "rollup_peak_mb"}
+    assert set(figures) == {
+        *("responses", "rollup_s", "raw_s", "ratio", "rollup_peak_mb", "sensitivity_s")
+    }
+    assert figures["sensitivity_s"] > 0
     assert figures["responses"] == 5000
     assert figures["rollup_s"] > 0 and figures["raw_s"] > 0 and figures["rollup_peak_mb"] > 0

@@ -164,12 +164,35 @@ def _fits(name: str, value: float) -> bool:
     return rule.low <= value <= rule.high and (not rule.whole or value.is_integer())
 
 
+LIMITS = {
+    "complaints_late": "complaints_reviewed",
+    "complaints_court_upheld": "complaints_reviewed",
+    "complaints_repeat_justified": "complaints_reviewed",
+    "dataset_problems_resolved_in_time": "dataset_problems_due",
+}
+
+
+def _possible(rows: list[tuple[str, str, str, float]]) -> list[tuple[str, str, str, float]]:
+    """Rows without values impossible together (more late than reviewed, published unplanned)."""
+    given = {(a, p, i): v for a, p, i, v in rows}
+    kept = []
+    for agency, period, name, value in rows:
+        limit = given.get((agency, period, LIMITS.get(name, "")))
+        planned = given.get((agency, period, "open_data_planned"))
+        if limit is not None and value > limit:
+            continue
+        if name == "open_data_published" and value > 0 and planned == 0:
+            continue
+        kept.append((agency, period, name, value))
+    return kept
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_row, min_size=1, max_size=30, unique_by=lambda r: r[:3]), st.booleans())
 def test_valid_rows_written_as_csv_or_xlsx_parse_back_exactly(
     rows: list[tuple[str, str, str, float]], as_xlsx: bool
 ) -> None:
-    rows = [row for row in rows if _fits(row[2], row[3])]
+    rows = _possible([row for row in rows if _fits(row[2], row[3])])
     if not rows:
         return
     table: list[list[object]] = [["agency", "period", "input", "value", "kind"]]
@@ -266,3 +289,54 @@ def test_import_command_stores_a_good_file_and_refuses_a_bad_one_whole(
         main, ["import", "indicators", str(tmp_path / "nope.csv")], env=migrated
     )
     assert missing.exit_code == 1 and "cannot read" in missing.output
+
+
+# --- values impossible together --------------------------------------------------------------
+
+IMPOSSIBLE = [
+    ["agency", "period", "input", "value", "kind"],
+    ["MJ", "2025", "complaints_reviewed", 50, ""],  # 2
+    ["MJ", "2025", "complaints_late", 120, ""],  # 3: f > p
+    ["MJ", "2025", "complaints_court_upheld", 51, ""],  # 4: upheld above reviewed
+    ["MJ", "2025", "complaints_repeat_justified", 50, ""],  # 5: as many as reviewed: possible
+    ["AST", "2025", "open_data_planned", 0, ""],  # 6
+    ["AST", "2025", "open_data_published", 3, ""],  # 7: published, none planned
+    ["AST", "2025", "complaints_late", 500, ""],  # 8: no reviewed count given: nothing to check
+    ["MJ", "2025", "internal_control_share", 1.5, ""],  # 9: a share outside 0-1
+    ["MJ", "2025", "services_delivered", -1, ""],  # 10: a negative count
+]
+
+
+def test_values_impossible_together_are_refused_naming_agency_input_and_lines() -> None:
+    assert _problems(IMPOSSIBLE) == [
+        "bad.csv:3: MJ 2025: complaints_late is 120, above complaints_reviewed 50 on line 2: "
+        "reviewed late cannot exceed reviewed (f ≤ p)",
+        "bad.csv:4: MJ 2025: complaints_court_upheld is 51, above complaints_reviewed 50 on line 2:"
+        " upheld by a court cannot exceed reviewed",
+        "bad.csv:7: AST 2025: open_data_published is 3 but open_data_planned is 0 on line 6: "
+        "published data sets must have been planned (the score divides by the plan)",
+        "bad.csv:9: internal_control_share must be a number from 0 to 1, not 1.5",
+        "bad.csv:10: services_delivered must be a whole number of at least 0, not -1",
+    ]
+
+
+def test_impossible_inputs_are_scored_and_stored_by_nothing(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "impossible.csv"
+    bad.write_bytes(_csv(IMPOSSIBLE[:3]))
+    runner = CliRunner()
+    result = runner.invoke(main, ["import", "indicators", str(bad)], env=migrated)
+    assert result.exit_code == 1
+    assert f"{bad}:3: MJ 2025: complaints_late is 120, above complaints_reviewed 50" in (
+        result.output
+    )
+    assert "nothing imported" in result.output
+    scored = runner.invoke(
+        main,
+        ["score", "--methodology", "kz-2020", "--period", "2025", "--inputs", str(bad)],
+        env=migrated,
+    )
+    assert scored.exit_code == 1
+    assert "complaints_late is 120, above complaints_reviewed 50 on line 2" in scored.output
+    assert "agencies scored" not in scored.output

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.engine import expressions
-from bot.engine.yaml_lines import Path_, YamlSyntaxError, line_of, load_with_lines
+from lined_yaml import Path_, YamlSyntaxError, line_of, load_with_lines
 
 LANGUAGES = ("kk", "ru", "en")
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"

@@ -1,5 +1,9 @@
 """YAML 1.2 loading that remembers the line of every node, so errors can say `file:line`.
 
+The one reader of the project's own YAML files (methodologies, survey definitions): a leaf that
+imports nothing of the project, so scoring and the survey engine may both use it and read a
+number the same way.
+
 Safe subset only (no tags that build objects). Booleans are YAML 1.2's `true`/`false` only, so a key
 named `no` or `on` stays a string; integers are plain decimals (`010` is ten, not eight; no
 sexagesimal `1:20`); floats accept exponents without a dot (`1e-4`). Weights written as fractions
