@@ -14,6 +14,7 @@ covers all agencies; each page still narrows by `scope` before it shows anything
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from scoring.methodology import methodology_by_hash
 from scoring.model import Node
 from scoring.runs import inputs_hash
 from scoring.sensitivity import sensitivity
+
+log = logging.getLogger(__name__)
 
 PUBLISHED = ("kz-2020", "proposed-s30")  # today's methodology first, the proposal second
 DRAWS = 1000  # combinations of the assumptions drawn for rank ranges
@@ -467,7 +470,12 @@ def effective_weight(method: Methodology, key: str, kind: str) -> float | None:
 def run_methodology(name: str, digest: str) -> Methodology:
     """The methodology a run was computed under, found by the file's hash (past versions are
     kept), so an old run shows its own tree; the shipped file when the version is gone."""
-    return methodology_by_hash(name, digest) or methodology(name)
+    try:
+        found = methodology_by_hash(name, digest)
+    except ValueError:  # a kept version that no longer validates: never fail the page
+        log.warning("methodology %s %s could not be read; showing the shipped file", name, digest)
+        found = None
+    return found or methodology(name)
 
 
 async def kept_inputs(
@@ -545,15 +553,19 @@ def _explained(
 ) -> dict[str, Explained]:
     if frame.empty:  # the agency came after the run
         return {}
-    table = explain(
-        method,
-        frame,
-        kept[0] if kept is not None else None,
-        agency.code,
-        period,
-        language=lang,
-        kind=agency.kind.value,
-    )
+    try:
+        table = explain(
+            method,
+            frame,
+            kept[0] if kept is not None else None,
+            agency.code,
+            period,
+            language=lang,
+            kind=agency.kind.value,
+        )
+    except (KeyError, ValueError):  # a run of another version's tree: values without the why
+        log.warning("run of %s could not be explained for %s", method.name, agency.code)
+        return {}
     return {
         str(row["node"]): Explained(
             weight=_number(row["weight"]),

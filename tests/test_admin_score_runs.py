@@ -6,12 +6,13 @@ sees its own rank and how the totals of its kind are spread, and no other body's
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import AsyncIterator
 
 import pandas as pd
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.standings import DRAWS
@@ -19,10 +20,11 @@ from core.models import ScoreRankRange, ScoreRun, ScoreRunAgency, ScoreRunInput,
 from core.periods import parse_period
 from qanagat.scores import database_inputs, score_period
 from scoring import load_methodology
+from scoring.methodology import ARCHIVE_DIR
 from scoring.sensitivity import sensitivity
 from tests.admin_fixtures import ADMIN_EMAIL, AGENCY_EMAIL, ANALYST_EMAIL, AdminSite, running_admin
 from tests.conftest import Seed
-from tests.ranking_fixtures import PERIOD, ScoredYear, add_scored_year
+from tests.ranking_fixtures import PERIOD, ScoredYear, add_scored_year, expected_value
 
 
 @pytest.fixture
@@ -239,3 +241,36 @@ async def test_a_run_that_kept_no_inputs_cannot_be_redrawn_and_says_so(
     tree = await analyst.open(f"/admin/agencies/MJ?period={PERIOD}")
     assert "Этот расчёт не сохранил свои исходные данные" in tree.html
     assert 'id="tree-proposed-s30"' in tree.html  # the run still opens
+
+
+async def test_a_run_stored_by_an_earlier_version_still_opens_in_readers_words(
+    site: AdminSite, year: ScoredYear
+) -> None:
+    # as runs stored before this version look: an earlier file's hash, no reasons, no inputs
+    archived = sorted(ARCHIVE_DIR.glob("kz-2020-*.yaml"))[-1]
+    digest = hashlib.sha256(archived.read_bytes()).hexdigest()
+    run_id = year.run_ids["kz-2020"]
+    async with site.session_factory() as db:
+        run = await db.get(ScoreRun, run_id)
+        assert run is not None
+        run.methodology_hash = digest
+        await db.execute(update(ScoreValue).where(ScoreValue.run_id == run_id).values(reason=None))
+        await db.execute(delete(ScoreRunInput).where(ScoreRunInput.run_id == run_id))
+        await db.execute(delete(ScoreRunAgency).where(ScoreRunAgency.run_id == run_id))
+        await db.commit()
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    for path in (
+        f"/admin/agencies/KAR?period={PERIOD}",
+        f"/admin/agencies/KAR/report?period={PERIOD}",
+        f"/admin/ranking?period={PERIOD}",
+    ):
+        page = await analyst.open(path)
+        assert page.status == 200, path
+        assert "DOMAIN" not in page.html and "§" not in page.html, path
+    page = await analyst.open(f"/admin/agencies/KAR?period={PERIOD}")
+    assert f"№ {run_id}" in page.html and "файл методики изменился" in page.html
+    tree = page.html.split('id="tree-kz-2020"', 1)[1].split("</table>", 1)[0]
+    assert 'data-node="total"' in tree
+    total = expected_value(year, "kz-2020", "KAR", "total")
+    assert total is not None and f"{total:.1f}".replace(".", ",") in tree
+    assert "Этот расчёт не сохранил свои исходные данные" in page.html

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import figures, standings
+from admin.sources import source_words
 from admin.standings import PUBLISHED, Tree
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
@@ -114,8 +115,14 @@ def tree_helpers(lang: str) -> dict[str, Any]:
             return words.say("driver_weight", lang, node=node.label[lang] if node else key)
         return driver
 
+    def sources(node: Any) -> str:
+        # the reader's words for every source of the node, also for past versions' files
+        unique = dict.fromkeys(node.sources.values())
+        return "; ".join(source_words(text, lambda key: words.say(key, lang)) for text in unique)
+
     return {
         "strip": strip,
+        "node_sources": sources,
         "driver_words": driver_words,
         "node_label": label,
         "input_about": input_about,
