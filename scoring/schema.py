@@ -61,6 +61,11 @@ def check_source(value: str, info: ValidationInfo | None = None) -> str:
     return " ".join(value.split())
 
 
+def source_field(value: str, info: ValidationInfo) -> str:
+    """check_source as a pydantic field validator (with the validation context)."""
+    return check_source(value, info)
+
+
 def check_weight(value: Any) -> Any:
     """A number, an arithmetic string (`0.7/3`), or one of those per agency kind."""
     plain = (int, float, str)
@@ -94,7 +99,7 @@ class GradesSpec(_Strict):
     source: str
     bands: list[GradeBandSpec] = Field(min_length=1)
 
-    _source = field_validator("source")(check_source)
+    _source = field_validator("source")(source_field)
 
 
 class InputSpecModel(_Strict):
@@ -112,7 +117,7 @@ class ConstantSpec(_Strict):
     about: str = ""
     range: tuple[float, float] | None = None  # plausible values, for the sensitivity of ranks
 
-    _source = field_validator("source")(check_source)
+    _source = field_validator("source")(source_field)
 
 
 class StepSpec(_Strict):
@@ -126,7 +131,7 @@ class TableSpec(_Strict):
     source: str
     about: str = ""
 
-    _source = field_validator("source")(check_source)
+    _source = field_validator("source")(source_field)
 
 
 class NodeSpec(_Strict):

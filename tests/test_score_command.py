@@ -272,6 +272,37 @@ async def test_a_stored_run_reads_back_to_the_last_digit(
     assert back["n"].tolist() == scores["n"].tolist()
     assert back["status"].tolist() == scores["status"].tolist()
     assert back["grade"].fillna("").tolist() == scores["grade"].fillna("").tolist()
+    assert back["reason"].tolist() == scores["reason"].tolist()
+
+
+async def test_a_run_stored_before_reasons_existed_still_opens_and_recomputes(
+    both_databases: async_sessionmaker[AsyncSession],
+) -> None:
+    """A run of the previous proposed-s30 (2026.2, 60/25/15 - penalties), stored by the code of
+    its time (no reason column in its frame): it reads back, and its file is found by its hash
+    and scores the same inputs again."""
+    from scoring import methodology_by_hash
+
+    old_hash = "fc92eabec4ed077765723847c28763b6b61cc4f686b83f3a49a8eb2e22b10c77"
+    old = methodology_by_hash("proposed-s30", old_hash)
+    assert old is not None and old.version == "2026.2" and old.hash == old_hash
+    assert "defect_penalties" in old.nodes  # the project's earlier variant, kept readable
+    inputs = example_inputs()
+    scores = score(old, inputs, AGENCIES).drop(columns=["reason"])
+    record = run_record(old, inputs, AGENCIES, code_version="0.1.0+before")
+    async with both_databases() as session:
+        run_id = await store_score_run(session, asdict(record), "2025", scores)
+        await session.commit()
+    async with both_databases() as session:
+        back = await score_run_values(session, run_id)
+        run = await latest_score_run(session, "proposed-s30", "2025")
+    assert run is not None and run.methodology_hash == old_hash
+    assert set(back["reason"]) == {""}
+    again = methodology_by_hash(run.methodology, run.methodology_hash)
+    assert again is not None
+    recomputed = score(again, inputs, AGENCIES)
+    assert back["value"].to_numpy().tobytes() == recomputed["value"].to_numpy().tobytes()
+    assert methodology_by_hash("proposed-s30", "0" * 64) is None
 
 
 # --- statuses, explanations and sensitivity from the command line ------------------------------
