@@ -27,6 +27,8 @@ class Action(enum.StrEnum):
     API_KEY_CREATED = "api_key_created"
     API_KEY_REVOKED = "api_key_revoked"
     SCORES_COMPUTED = "scores_computed"
+    SCORE_RUN_DELETED = "score_run_deleted"
+    RANK_RANGES_DRAWN = "rank_ranges_drawn"
     POSTER = "poster"
     STAFF_CHAT_CODE = "staff_chat_code"
     STAFF_CHAT_REMOVED = "staff_chat_removed"

@@ -591,6 +591,53 @@ class ScoreValue(Base):
     run: Mapped[ScoreRun] = relationship(back_populates="values")
 
 
+class ScoreRunInput(Base):
+    """One input a run was computed from (an agency's value of a named input), kept with the
+    run so its figures can be explained and its ranks' sensitivity drawn from what it read."""
+
+    __tablename__ = "score_run_input"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("score_run.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    input: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float(53))
+
+
+class ScoreRunAgency(Base):
+    """An agency a run scored, with the kind it was scored as (kinds pick the weights)."""
+
+    __tablename__ = "score_run_agency"
+    __table_args__ = (UniqueConstraint("run_id", "agency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("score_run.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class ScoreRankRange(Base):
+    """How far an agency's rank in a run moves when the methodology's assumptions move within
+    their ranges (scoring.sensitivity over the run's own inputs), kept with the run."""
+
+    __tablename__ = "score_rank_range"
+    __table_args__ = (UniqueConstraint("run_id", "agency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("score_run.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(64))
+    rank_p05: Mapped[int | None] = mapped_column(Integer)
+    rank_p95: Mapped[int | None] = mapped_column(Integer)
+    value_p05: Mapped[float | None] = mapped_column(Float(53))
+    value_p95: Mapped[float | None] = mapped_column(Float(53))
+    grades: Mapped[Any] = mapped_column(JSON, default=dict)  # grade -> probability
+    driver: Mapped[str | None] = mapped_column(String(128))
+    driver_effect: Mapped[float | None] = mapped_column(Float(53))
+    draws: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime]
+
+
 class ApiKey(Base):
     """A key of one integration (a queue system, eGov). Only its SHA-256 is stored; a key is
     192 random bits, so a plain hash is enough. `agency_codes` None means every agency."""

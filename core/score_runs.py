@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
-from core.models import ScoreRun, ScoreValue
+from core.models import ScoreRun, ScoreRunAgency, ScoreRunInput, ScoreValue
 
 SCORE_VALUE_COLUMNS = (
     "agency",
@@ -122,3 +122,54 @@ async def scored_periods(session: AsyncSession) -> list[str]:
     """The periods that have at least one stored run, newest name first."""
     found = await session.scalars(select(ScoreRun.period).distinct())
     return sorted(found, reverse=True)
+
+
+async def store_run_inputs(
+    session: AsyncSession, run_id: int, inputs: pd.DataFrame, agencies: pd.DataFrame
+) -> None:
+    """Keep with a run the inputs it was computed from (`agency, period, input, value`, one
+    period) and every agency's kind, so its figures can be explained and redrawn from the run
+    alone; the caller commits."""
+    rows: list[dict[str, Any]] = [
+        {"run_id": run_id, "agency": str(agency), "input": str(name), "value": _cell(value)}
+        for agency, name, value in zip(
+            inputs["agency"],
+            inputs["input"],
+            pd.to_numeric(inputs["value"], errors="coerce"),
+            strict=True,
+        )
+    ]
+    kinds = [
+        {"run_id": run_id, "agency": str(agency), "kind": str(kind)}
+        for agency, kind in zip(agencies["agency"], agencies["kind"], strict=True)
+    ]
+    for table, records in ((ScoreRunInput, rows), (ScoreRunAgency, kinds)):
+        for start in range(0, len(records), BATCH):
+            await session.execute(insert(table), records[start : start + BATCH])
+
+
+async def run_inputs(
+    session: AsyncSession, run_id: int, period: str
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A run's kept inputs (`agency, period, input, value`) and agencies (`agency, kind`); None
+    for a run stored before runs kept them."""
+    kinds = (
+        await session.execute(
+            select(ScoreRunAgency.agency, ScoreRunAgency.kind)
+            .where(ScoreRunAgency.run_id == run_id)
+            .order_by(ScoreRunAgency.id)
+        )
+    ).all()
+    if not kinds:
+        return None
+    values = (
+        await session.execute(
+            select(ScoreRunInput.agency, ScoreRunInput.input, ScoreRunInput.value)
+            .where(ScoreRunInput.run_id == run_id)
+            .order_by(ScoreRunInput.id)
+        )
+    ).all()
+    inputs = pd.DataFrame(values, columns=["agency", "input", "value"])
+    inputs.insert(1, "period", period)
+    inputs["value"] = inputs["value"].astype("float64")
+    return inputs, pd.DataFrame(kinds, columns=["agency", "kind"])

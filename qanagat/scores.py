@@ -36,7 +36,7 @@ from core.dataset_inputs import dataset_inputs
 from core.indicator_file import IndicatorRow
 from core.indicators import indicator_inputs, scored_agencies
 from core.periods import Period
-from core.score_runs import store_score_run
+from core.score_runs import store_run_inputs, store_score_run
 from core.survey_inputs import SURVEY_INPUTS, survey_inputs
 from scoring import Methodology, load_methodology, run_record, score
 from scoring.compute import DEFAULT_MIN_SAMPLE
@@ -136,6 +136,7 @@ async def score_and_store(
         methodology, inputs, agencies, code_version=code_version(), min_sample=min_sample
     )
     run_id = await store_score_run(session, asdict(record), period.name, scores)
+    await store_run_inputs(session, run_id, inputs, agencies)  # to explain and redraw the run
     return ScoredRun(methodology, scores, run_id)
 
 

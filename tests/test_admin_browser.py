@@ -258,7 +258,7 @@ async def scored_url(
 
 
 def ranking_row(page: Page, name: str):  # type: ignore[no-untyped-def]
-    return page.locator("table.data tbody tr", has_text=name)
+    return page.locator("table.ranking tbody tr", has_text=name)
 
 
 async def test_an_analyst_compares_the_methodologies_and_prints_a_report_card(
@@ -273,6 +273,9 @@ async def test_an_analyst_compares_the_methodologies_and_prints_a_report_card(
         "Рейтинг государственных органов"
     )
     await expect(page.locator(".run")).to_have_count(2)  # which run each column comes from
+    # central and local bodies ranked in tables of their own
+    await expect(page.locator("#h-ranking_central")).to_contain_text("Центральные")
+    await expect(page.locator("#h-ranking_local")).to_contain_text("Местные")
     karaganda = ranking_row(page, "Акимат Карагандинской области")
     # Side by side: high under kz-2020, medium once S weighs 0.135 of the total.
     await expect(karaganda.locator("td[data-label='Оценка (kz-2020)'] .grade-badge")).to_have_text(
@@ -301,11 +304,16 @@ async def test_an_analyst_compares_the_methodologies_and_prints_a_report_card(
     await page.locator("select[name=region]").select_option("ALA")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Показать").click()
-    await expect(page.locator("table.data tbody tr")).to_have_count(1)
+    await expect(page.locator("table.ranking tbody tr")).to_have_count(1)
     async with page.expect_navigation():
         await page.get_by_role("link", name="Акимат города Алматы").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
     await expect(page.locator("#tree-proposed-s30 tr[data-node=satisfaction]")).to_be_visible()
+    # each figure with the formula its values went into, and the place among local bodies
+    await expect(
+        page.locator("#tree-proposed-s30 tr[data-node=total] .substituted code")
+    ).to_be_visible()
+    await expect(page.locator(".positions .strip").first).to_be_visible()
     await page.locator("details.tree-box summary").first.click()  # open kz-2020's tree too
     await expect(page.locator("#tree-kz-2020 tr[data-node=satisfaction_level]")).to_be_visible()
     await shoot(page, "agency-tree-ru")
@@ -318,8 +326,12 @@ async def test_an_analyst_compares_the_methodologies_and_prints_a_report_card(
     await page.emulate_media(media="print")
     await page.screenshot(path=artifact("admin-report-print-ru.png"), full_page=True)
     pdf = await page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1  # one A4 page
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages >= 2  # the card, then how each figure was computed on pages of its own
     await asyncio.to_thread(Path(artifact("admin-report-ru.pdf")).write_bytes, pdf)
+    await page.evaluate("document.querySelector('.report-explain').remove()")
+    card = await page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    assert card.count(b"/Type /Page") - card.count(b"/Type /Pages") == 1  # the card: one A4 page
     await page.emulate_media(media="screen")
 
     async with page.expect_navigation():

@@ -32,6 +32,7 @@ class Column:
     key: str
     label: str  # message key
     kind: str = "text"  # text | int | share | interval | datetime | points | points_interval
+    # | int_range (low, high whole numbers: a rank range)
     # | grade (value: (score, label), sorts by the score) | change (signed rank change)
     sortable: bool = False
 
@@ -69,7 +70,7 @@ def _cells(column: Column, value: Any, lang: str) -> list[Any]:
     """One cell as the export writes it (an interval is two cells)."""
     if column.kind == "interval":
         return [None, None] if value is None else [round(value[0], 4), round(value[1], 4)]
-    if column.kind == "points_interval":
+    if column.kind in ("points_interval", "int_range"):
         return [None, None] if value is None else [value[0], value[1]]
     if column.kind == "grade":
         return [None if value is None else value[1]]
@@ -82,6 +83,11 @@ def _cells(column: Column, value: Any, lang: str) -> list[Any]:
 
 def _headers(column: Column, lang: str) -> list[str]:
     label = words.say(column.label, lang)
+    if column.kind == "int_range":
+        return [
+            f"{label}: {words.say('range_low', lang)}",
+            f"{label}: {words.say('range_high', lang)}",
+        ]
     if column.kind in ("interval", "points_interval"):
         return [
             f"{label}: {words.say('interval_low', lang)}",
@@ -121,7 +127,7 @@ def as_xlsx(table: Table, lang: str) -> bytes:
     percent_columns = []
     index = 1
     for column in table.columns:
-        width = 2 if column.kind in ("interval", "points_interval") else 1
+        width = 2 if column.kind in ("interval", "points_interval", "int_range") else 1
         if column.kind in ("share", "interval"):
             percent_columns.extend(range(index, index + width))
         index += width

@@ -35,8 +35,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
         channels = await figures.responses_by_channel(db, viewer, since)
         months = await figures.satisfaction_by_month(db, viewer, since)
         funnel = await figures.funnel(db, viewer, since)
-        stored = await standings.stored_runs(db)
-        score_period = stored.periods[0] if stored.periods else None
+        stored = await standings.stored_runs(db, config_of(request).runs)
+        score_period = stored.default_period
         runs = stored.latest(score_period) if score_period else {}
         grades = {
             name: await standings.grade_distribution(db, run)

@@ -6,9 +6,12 @@ audit-logged). A GET never computes: reading a page must not write scores."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from admin import standings
 from admin.audit import Action, record
@@ -21,6 +24,7 @@ from admin.web.tables import Column, Table, export_links, page_or_export
 from core.clock import reporting_day
 from core.models import AdminRole, AgencyKind
 from core.periods import PeriodError, parse_period
+from scoring.explain import reason_text
 
 SHOWS = ("both", *PUBLISHED)
 SHORT = {"kz-2020": "a", "proposed-s30": "b"}  # column key suffixes
@@ -29,18 +33,24 @@ SHORT = {"kz-2020": "a", "proposed-s30": "b"}  # column key suffixes
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/ranking", ranking_page, name="ranking")
     add_route(app, "POST", "/ranking/compute", compute_now, name="ranking_compute")
+    add_route(app, "POST", "/ranking/ranges", draw_ranges, name="ranking_ranges")
+    add_route(app, "GET", "/ranking/runs/{run}/delete", delete_run_page, name="score_run_delete")
+    add_route(app, "POST", "/ranking/runs/{run}/delete", delete_run, name="score_run_deleted")
 
 
-async def score_period_choice(request: web.Request, stored: list[str]) -> tuple[str, list[str]]:
-    """The scoring period asked for (`?period=2025`) or the newest with stored runs, else the
-    current year; and the periods to offer (stored ones, this year and last year)."""
+async def score_period_choice(
+    request: web.Request, stored: standings.StoredRuns
+) -> tuple[str, list[str]]:
+    """The scoring period asked for (`?period=2025`) or the one pages open on (the newest whose
+    runs give some agency a total), else the current year; and the periods to offer (stored
+    ones, this year and last year)."""
     year = reporting_day(config_of(request).clock()).year
-    offered = sorted({*stored, str(year), str(year - 1)}, reverse=True)
+    offered = sorted({*stored.periods, str(year), str(year - 1)}, reverse=True)
     asked = request.query.get("period", "")
     try:
         return parse_period(asked).name, sorted({*offered, parse_period(asked).name}, reverse=True)
     except PeriodError:
-        return (stored[0] if stored else str(year)), offered
+        return stored.default_period or str(year), offered
 
 
 def grade_cell(score: standings.NodeScore, lang: str) -> tuple[float, str] | None:
@@ -49,7 +59,40 @@ def grade_cell(score: standings.NodeScore, lang: str) -> tuple[float, str] | Non
     return (score.value, words.say(f"grade_{score.grade}", lang))
 
 
-def _row(request: web.Request, standing: Standing, lang: str, period: str) -> dict[str, Any]:
+def status_text(score: standings.NodeScore, lang: str, labels: dict[str, str]) -> str:
+    """A score's status as an export writes it: the word, and why (scoring's reason in the
+    reader's language, or the missing inputs of a run stored before reasons existed)."""
+    text = words.say(f"score_status_{score.status}", lang)
+    if score.status == "ok":
+        return text
+    if score.reason:
+        return f"{text} — {reason_text(score.reason, lang, labels)}"
+    if score.missing:
+        return f"{text} — " + words.say("missing_inputs_hint", lang, names=", ".join(score.missing))
+    return text
+
+
+@cache
+def labels(name: str, lang: str) -> dict[str, str]:
+    """Node labels of a published methodology, for reasons that name nodes."""
+    return {key: node.label[lang] for key, node in standings.methodology(name).nodes.items()}
+
+
+def driver_text(driver: str, name: str, lang: str) -> str:
+    """The assumption that moves a rank most, as a reader names it."""
+    if driver.startswith("weight:"):
+        key = driver.removeprefix("weight:")
+        return words.say("driver_weight", lang, node=labels(name, lang).get(key, key))
+    return driver
+
+
+def _row(
+    request: web.Request,
+    standing: Standing,
+    lang: str,
+    period: str,
+    ranges: standings.RangesOfRuns,
+) -> dict[str, Any]:
     agency = standing.agency
     row: dict[str, Any] = {
         "code": agency.code,
@@ -62,70 +105,90 @@ def _row(request: web.Request, standing: Standing, lang: str, period: str) -> di
     for name, short in SHORT.items():
         total = standing.score(name, "total")
         interaction = standing.score(name, "interaction")
+        # each methodology's own satisfaction: S under proposed-s30, the K1 criterion under kz-2020
+        s = standing.score(name, standings.SATISFACTION)
+        # n is the survey sample it rests on: its own, or P1's when S is a weighted sum
+        sample = s if s.n is not None else standing.score(name, standings.SURVEY_SHARE)
+        drawn = ranges.get(name, {}).get(agency.code)
+        driver = driver_text(drawn.driver, name, lang) if drawn is not None else ""
         row |= {
+            f"range_{short}": (drawn.low, drawn.high) if drawn is not None else None,
+            f"range_{short}_about": words.say("driver_about", lang, driver=driver)
+            if driver
+            else "",
+            f"driver_{short}": driver,
             f"rank_{short}": standing.ranks.get(name),
+            f"rank_{short}_status": total.status,
             f"total_{short}": total.value,
             f"total_{short}_status": total.status,
             f"total_{short}_missing": ", ".join(total.missing),
+            f"status_{short}": status_text(total, lang, labels(name, lang)),
             f"grade_{short}": grade_cell(total, lang),
             f"grade_{short}_key": total.grade,
             f"interaction_{short}": interaction.value,
             f"interaction_{short}_status": interaction.status,
             f"interaction_{short}_missing": ", ".join(interaction.missing),
+            f"s_{short}": s.value,
+            f"s_{short}_status": s.status,
+            f"s_{short}_missing": ", ".join(s.missing),
+            f"n_{short}": sample.n,
+            f"ci_{short}": s.interval,
         }
-    s = standing.score("proposed-s30", standings.SATISFACTION)
-    row |= {
-        "s_b": s.value,
-        "s_b_status": s.status,
-        "s_b_missing": ", ".join(s.missing),
-        "n_b": s.n,
-        "ci_b": s.interval,
-    }
     return row
 
 
-def _columns(show: str) -> list[Column]:
+def _columns(show: str, kind: AgencyKind) -> list[Column]:
     columns = [
         Column("code", "col_code", sortable=True),
         Column("name", "col_agency", sortable=True),
-        Column("kind", "col_kind", sortable=True),
-        Column("region", "col_region", sortable=True),
     ]
-    if show in ("both", "kz-2020"):
+    if kind is AgencyKind.LOCAL:
+        columns.append(Column("region", "col_region", sortable=True))
+    labels = {"a": ("col_k1", "col_k1_interval"), "b": ("col_s", "col_s_interval")}
+    for name, short in SHORT.items():
+        if show not in ("both", name):
+            continue
+        s_label, ci_label = labels[short]
         columns += [
-            Column("rank_a", "col_rank_a", "int", sortable=True),
-            Column("total_a", "col_total_a", "points", sortable=True),
-            Column("grade_a", "col_grade_a", "grade", sortable=True),
-            Column("interaction_a", "col_interaction_a", "points", sortable=True),
-        ]
-    if show in ("both", "proposed-s30"):
-        columns += [
-            Column("rank_b", "col_rank_b", "int", sortable=True),
-            Column("total_b", "col_total_b", "points", sortable=True),
-            Column("grade_b", "col_grade_b", "grade", sortable=True),
-            Column("interaction_b", "col_interaction_b", "points", sortable=True),
-            Column("s_b", "col_s", "points", sortable=True),
-            Column("n_b", "col_n", "int", sortable=True),
-            Column("ci_b", "col_s_interval", "points_interval"),
+            Column(f"rank_{short}", f"col_rank_{short}", "int", sortable=True),
+            Column(f"range_{short}", f"col_rank_range_{short}", "int_range"),
+            Column(f"driver_{short}", f"col_driver_{short}"),
+            Column(f"total_{short}", f"col_total_{short}", "points", sortable=True),
+            Column(f"status_{short}", f"col_status_{short}"),
+            Column(f"grade_{short}", f"col_grade_{short}", "grade", sortable=True),
+            Column(f"interaction_{short}", f"col_interaction_{short}", "points", sortable=True),
+            Column(f"s_{short}", s_label, "points", sortable=True),
+            Column(f"n_{short}", f"col_n_{short}", "int", sortable=True),
+            Column(f"ci_{short}", ci_label, "points_interval"),
         ]
     if show == "both":
         columns.append(Column("rank_change", "col_rank_change", "change", sortable=True))
     return columns
 
 
-# On screen the name cell says the kind and region, and the headers are grouped by methodology,
-# so they are short; exports keep every column with its full label.
-SCREEN_HIDDEN = {"code", "kind", "region"}
+# On screen the name cell says the code and region, a total's cell marks its status, and the
+# headers are grouped by methodology, so they are short; exports keep every column with its
+# full label.
+SCREEN_HIDDEN = {
+    "code",
+    "region",
+    *(f"status_{s}" for s in SHORT.values()),
+    *(f"driver_{s}" for s in SHORT.values()),  # the range cell's title names it on screen
+}
 SHORT_LABELS = {
     **{f"rank_{s}": "col_rank" for s in SHORT.values()},
+    **{f"range_{s}": "col_rank_range_short" for s in SHORT.values()},
     **{f"total_{s}": "col_value" for s in SHORT.values()},
     **{f"grade_{s}": "col_grade" for s in SHORT.values()},
     **{f"interaction_{s}": "col_interaction_short" for s in SHORT.values()},
+    **{f"n_{s}": "col_n" for s in SHORT.values()},
+    **{f"ci_{s}": "col_interval_short" for s in SHORT.values()},
+    "s_a": "col_k1_short",
     "s_b": "col_s_short",
-    "ci_b": "col_interval_short",
     "rank_change": "col_rank_change_short",
 }
-ASCENDING_FIRST = {"code", "name", "kind", "region", "rank_a", "rank_b"}
+ASCENDING_FIRST = {"code", "name", "region", "rank_a", "rank_b"}
+TABLES = {AgencyKind.CENTRAL: "ranking_central", AgencyKind.LOCAL: "ranking_local"}
 
 
 @allow(READERS, agency_home=True)
@@ -137,44 +200,61 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
     kind_value = request.query.get("kind", "")
     kind = AgencyKind(kind_value) if kind_value in {k.value for k in AgencyKind} else None
     region = request.query.get("region", "")
-    async with config_of(request).session_factory() as db:
-        stored = await standings.stored_runs(db)
-        period, offered = await score_period_choice(request, stored.periods)
+    config = config_of(request)
+    async with config.session_factory() as db:
+        stored = await standings.stored_runs(db, config.runs)
+        period, offered = await score_period_choice(request, stored)
         visible = await standings.visible_agencies(db, viewer)
         known_regions = sorted({str(a.region) for a in visible if a.region is not None})
         region = region if region in known_regions else ""
         runs = stored.latest(period)
         found = await standings.ranking(
-            db, viewer, runs, kind, region or None, config_of(request).runs, visible
+            db, viewer, runs, kind, region or None, config.runs, visible
         )
-    table = Table(
-        "ranking",
-        "table_ranking",
-        _columns(show),
-        [_row(request, standing, lang, period) for standing in found],
-        links={"name": "href"},
-    )
+        ranges = await standings.rank_ranges(db, runs, config.runs)
     default_sort = "total_a" if show == "kz-2020" else "total_b"
     sort = request.query.get("sort", default_sort)
-    if not any(c.key == sort and c.sortable for c in table.columns):
-        sort = default_sort
     order = request.query.get("order", "asc" if sort in ASCENDING_FIRST else "desc")
-    table.sorted_by(sort, order == "desc")
-    screen_columns = [c for c in table.columns if c.key not in SCREEN_HIDDEN]
-    group_starts = {
-        next((c.key for c in screen_columns if c.key.endswith(f"_{short}")), "")
-        for short in SHORT.values()
-    } | {"rank_change"}
-    group_sizes = {
-        short: sum(1 for c in screen_columns if c.key.endswith(f"_{short}"))
-        for short in SHORT.values()
-    }
+    # central and local bodies are ranked apart, so they are shown apart (a region is local)
+    kinds = [k for k in AgencyKind if (kind is None or k is kind)]
+    if region:
+        kinds = [AgencyKind.LOCAL] if AgencyKind.LOCAL in kinds else []
+    tables = []
+    for table_kind in kinds:
+        table = Table(
+            TABLES[table_kind],
+            f"table_{TABLES[table_kind]}",
+            _columns(show, table_kind),
+            [
+                _row(request, standing, lang, period, ranges)
+                for standing in found
+                if standing.agency.kind is table_kind
+            ],
+            links={"name": "href"},
+        )
+        chosen = sort if any(c.key == sort and c.sortable for c in table.columns) else default_sort
+        table.sorted_by(chosen, order == "desc")
+        tables.append(table)
     shown_runs = {
         name: run for name, run in runs.items() if show in ("both", name)
     }  # the runs the shown columns come from
+    min_sample = _min_sample(runs)
 
-    def render() -> web.StreamResponse:
+    def table_fragment(table: Table) -> Markup:
+        screen_columns = [c for c in table.columns if c.key not in SCREEN_HIDDEN]
+        group_starts = {
+            next((c.key for c in screen_columns if c.key.endswith(f"_{short}")), "")
+            for short in SHORT.values()
+        } | {"rank_change"}
+        group_sizes = {
+            short: sum(1 for c in screen_columns if c.key.endswith(f"_{short}"))
+            for short in SHORT.values()
+        }
         exports = export_links(request, table)
+        provisional = {
+            short: sum(1 for row in table.rows if row[f"total_{short}_status"] == "provisional")
+            for short in SHORT.values()
+        }
         shown = {
             "table": table,
             "screen_columns": screen_columns,
@@ -186,7 +266,8 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
             "show": show,
             "kind": kind.value if kind else "",
             "region": region,
-            "min_sample": _min_sample(runs),
+            "min_sample": min_sample,
+            "provisional": provisional,
         }
         # the table is most of the page's rendering; its key is everything it shows
         key = (
@@ -194,12 +275,15 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
             tuple(sorted(exports.items())),
             *(shown[name] for name in ("period", "show", "kind", "region", "min_sample")),
         )
+        return fragment(request, "ranking_table.html", shown, key)
+
+    def render() -> web.StreamResponse:
         return page(
             request,
             "ranking.html",
             {
-                "ranking_table": fragment(request, "ranking_table.html", shown, key),
-                "table": table,
+                "ranking_tables": [table_fragment(table) for table in tables],
+                "tables": tables,
                 "period": period,
                 "score_periods": offered,
                 "show": show,
@@ -209,17 +293,27 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
                 "region": region,
                 "regions": [(r, words.region_name(r, lang)) for r in known_regions],
                 "runs": shown_runs,
+                "period_runs": stored.every.get(period, []),
                 "missing_runs": [name for name, run in runs.items() if run is None],
                 "methodology_title": lambda name: standings.methodology(name).title[lang],
-                "can_compute": viewer.role is AdminRole.ADMIN
-                and config_of(request).scorer is not None,
+                "is_admin": viewer.role is AdminRole.ADMIN,
+                "can_compute": viewer.role is AdminRole.ADMIN and config.scorer is not None,
                 "computed": request.query.get("computed", ""),
-                "min_sample": _min_sample(runs),
+                "deleted": request.query.get("deleted", ""),
+                "drawn": request.query.get("drawn", ""),
+                "undrawn": [
+                    name
+                    for name, run in shown_runs.items()
+                    if run is not None and not ranges.get(name)
+                ],
+                "can_draw": viewer.role in READERS,
+                "draws": standings.DRAWS,
+                "min_sample": min_sample,
                 "grades": standings.methodology(PUBLISHED[0]).grades,
             },
         )
 
-    return await page_or_export(request, [table], render)
+    return await page_or_export(request, tables, render)
 
 
 def _min_sample(runs: dict[str, RunInfo | None]) -> int:
@@ -229,9 +323,12 @@ def _min_sample(runs: dict[str, RunInfo | None]) -> int:
 
 @allow(ADMINS)
 async def compute_now(request: web.Request) -> web.StreamResponse:
-    """Score the period under both methodologies and store the runs (audited), then show them."""
+    """Score the period under both methodologies and store the runs (audited), then show them.
+    A period that gives no agency a total stores nothing: the runs are rolled back and the
+    admin is told why, so an empty run never becomes the period the pages open on."""
     viewer = signed_in(request)
     config = config_of(request)
+    lang = lang_of(request)
     form = await request.post()
     text = form.get("period")
     try:
@@ -242,6 +339,32 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
         return message_page(request, "compute_unavailable", 409)
     async with config.session_factory() as db:
         runs = await config.scorer(db, period)
+        stored = [run.run_id for run in runs if run.run_id is not None]
+        gaps = await standings.period_gaps(db, stored)
+        if not runs or gaps is not None:
+            await db.rollback()
+            reason = (
+                words.say("ranking_nothing_to_compute", lang, period=period.name)
+                if not runs or gaps is None
+                else words.say(
+                    "ranking_no_totals",
+                    lang,
+                    period=period.name,
+                    blocks=", ".join(
+                        standings.methodology(PUBLISHED[0]).nodes[key].label[lang]
+                        for key in gaps.blocks
+                        if key in standings.methodology(PUBLISHED[0]).nodes
+                    )
+                    or "—",
+                    names=", ".join(gaps.inputs) or "—",
+                )
+            )
+            return page(
+                request,
+                "message.html",
+                {"heading": words.say("compute_refused", lang), "message": reason},
+                status=409,
+            )
         record(
             db,
             Action.SCORES_COMPUTED,
@@ -251,10 +374,99 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
             client=client_of(request),
             details={
                 "period": period.name,
-                "runs": [run.run_id for run in runs],
+                "runs": stored,
                 "methodologies": [run.methodology.name for run in runs],
             },
         )
         await db.commit()
-    outcome = "yes" if runs else "nothing"
-    return redirect(url_for(request, "ranking", {"period": period.name, "computed": outcome}))
+    return redirect(url_for(request, "ranking", {"period": period.name, "computed": "yes"}))
+
+
+@allow(READERS)
+async def draw_ranges(request: web.Request) -> web.StreamResponse:
+    """Draw the rank ranges of the period's shown runs that have none yet (about 5 s a run),
+    store them with the runs (audited) and show the ranking again."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    form = await request.post()
+    text = form.get("period")
+    try:
+        period = parse_period(text if isinstance(text, str) else "").name
+    except PeriodError:
+        return message_page(request, "period_unknown", 400)
+    drawn, not_kept = [], []
+    async with config.session_factory() as db:
+        runs = (await standings.stored_runs(db, config.runs)).latest(period)
+        have = await standings.rank_ranges(db, runs, config.runs)
+        for name, run in runs.items():
+            if run is None or have.get(name):
+                continue
+            async with config.runs.drawing:
+                done = await standings.draw_rank_ranges(db, run, config.clock(), standings.DRAWS)
+            (drawn if done else not_kept).append(run.id)
+        if drawn:
+            record(
+                db,
+                Action.RANK_RANGES_DRAWN,
+                at=config.clock(),
+                actor=viewer.email,
+                user_id=viewer.user_id,
+                client=client_of(request),
+                details={"period": period, "runs": drawn, "draws": standings.DRAWS},
+            )
+        try:
+            await db.commit()
+        except IntegrityError:  # another reader drew them at the same moment: theirs stand
+            await db.rollback()
+    outcome = "not_kept" if not_kept and not drawn else "yes"
+    return redirect(url_for(request, "ranking", {"period": period, "drawn": outcome}))
+
+
+@allow(ADMINS)
+async def delete_run_page(request: web.Request) -> web.StreamResponse:
+    """What deleting a stored run would remove, and the form that confirms it."""
+    run = await _asked_run(request)
+    if run is None:
+        return message_page(request, "run_not_found", 404)
+    async with config_of(request).session_factory() as db:
+        stored = await standings.stored_runs(db, config_of(request).runs)
+    newest = stored.latest(run.period).get(run.methodology) == run
+    return page(request, "run_delete.html", {"run": run, "newest": newest})
+
+
+@allow(ADMINS)
+async def delete_run(request: web.Request) -> web.StreamResponse:
+    """Delete a stored run and its values, audited with everything that identified it."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    run = await _asked_run(request)
+    if run is None:
+        return message_page(request, "run_not_found", 404)
+    async with config.session_factory() as db:
+        await standings.delete_run(db, run.id)
+        record(
+            db,
+            Action.SCORE_RUN_DELETED,
+            at=config.clock(),
+            actor=viewer.email,
+            user_id=viewer.user_id,
+            client=client_of(request),
+            details={
+                "run": run.id,
+                "period": run.period,
+                "methodology": run.methodology,
+                "version": run.version,
+                "hash": run.hash,
+                "computed_at": run.computed_at.isoformat(),
+            },
+        )
+        await db.commit()
+    return redirect(url_for(request, "ranking", {"period": run.period, "deleted": run.id}))
+
+
+async def _asked_run(request: web.Request) -> standings.RunInfo | None:
+    text = request.match_info["run"]
+    if not text.isdigit() or len(text) > 18:
+        return None
+    async with config_of(request).session_factory() as db:
+        return await standings.stored_run(db, int(text))

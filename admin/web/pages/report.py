@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import figures, standings
+from admin.sources import source_words
 from admin.standings import PUBLISHED, Tree
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
@@ -38,6 +39,10 @@ class ScoreContext:
     periods: list[str]
     trees: list[Tree]
     missing: list[str]  # published methodologies without a stored run for the period
+    positions: list[standings.Position]  # the agency's rank among bodies of its kind
+
+    def position(self, name: str) -> standings.Position | None:
+        return next((p for p in self.positions if p.methodology == name), None)
 
     def tree(self, name: str) -> Tree | None:
         return next((t for t in self.trees if t.methodology.name == name), None)
@@ -52,11 +57,14 @@ class ScoreContext:
 
 async def score_context(request: web.Request, db: AsyncSession, agency: Agency) -> ScoreContext:
     """The agency's trees for the scoring period asked (`?period=`) or the newest stored."""
-    stored = await standings.stored_runs(db)
-    period, offered = await score_period_choice(request, stored.periods)
+    stored = await standings.stored_runs(db, config_of(request).runs)
+    period, offered = await score_period_choice(request, stored)
     runs = stored.latest(period)
-    trees = await standings.agency_tree(db, agency, runs, config_of(request).runs)
-    return ScoreContext(period, offered, trees, [n for n, run in runs.items() if run is None])
+    memory = config_of(request).runs
+    trees = await standings.agency_tree(db, agency, runs, memory, lang_of(request))
+    positions = await standings.positions(db, agency, runs, memory)
+    missing = [n for n, run in runs.items() if run is None]
+    return ScoreContext(period, offered, trees, missing, positions)
 
 
 def score_tree(request: web.Request, scores: ScoreContext, agency: Agency) -> Markup:
@@ -70,12 +78,14 @@ def score_tree(request: web.Request, scores: ScoreContext, agency: Agency) -> Ma
         scores.period,
         tuple(scores.periods),
         tuple(scores.missing),
+        tuple(scores.positions),  # ranks move when another body's run values do
         figures.MIN_SAMPLE,
     )
     context = {
         "scores": scores,
         "published": PUBLISHED,
         "min_sample": figures.MIN_SAMPLE,
+        "agency_kind": agency.kind.value,
         **tree_helpers(lang),
     }
     return fragment(request, "score_tree.html", context, key)
@@ -98,13 +108,45 @@ def tree_helpers(lang: str) -> dict[str, Any]:
         text = f"{value:.4f}".rstrip("0").rstrip(".")
         return text if lang == "en" else text.replace(".", ",")
 
+    def driver_words(driver: str, name: str) -> str:
+        if driver.startswith("weight:"):
+            key = driver.removeprefix("weight:")
+            node = standings.methodology(name).nodes.get(key)
+            return words.say("driver_weight", lang, node=node.label[lang] if node else key)
+        return driver
+
+    def sources(node: Any) -> str:
+        # the reader's words for every source of the node, also for past versions' files
+        unique = dict.fromkeys(node.sources.values())
+        return "; ".join(source_words(text, lambda key: words.say(key, lang)) for text in unique)
+
     return {
+        "strip": strip,
+        "node_sources": sources,
+        "driver_words": driver_words,
         "node_label": label,
         "input_about": input_about,
         "weight_text": weight,
         "grade_name": lambda key: words.say(f"grade_{key}", lang) if key else "—",
         "status_name": lambda status: words.say(f"score_status_{status}", lang),
     }
+
+
+@dataclass(frozen=True)
+class Strip:
+    """The totals of a kind on a 0-100 line, one mark each, the agency's own picked out; no
+    names, so an agency user sees the spread and nothing of who is where."""
+
+    others: tuple[float, ...]
+    own: float | None
+
+
+def strip(position: standings.Position) -> Strip:
+    others = list(position.totals)
+    own = position.total.value
+    if own is not None and own in others:
+        others.remove(own)
+    return Strip(tuple(min(100.0, max(0.0, value)) for value in others), own)
 
 
 @allow(EVERYONE)
