@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.engine.conversation import Conversation
+from bot.engine.conversation import Completing, Conversation
 from bot.engine.definition import Question, QuestionType, SurveyDefinition
 from bot.engine.flow import AnswerValue, Completed, RawValue, Step
 from core import invitations
@@ -97,10 +97,21 @@ class _OwnedAnswers:
         return dict(found.answers)
 
     async def save_answer(
-        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+        self,
+        response_id: int,
+        question: str,
+        value: AnswerValue,
+        known: int | None = None,
+        *,
+        completing: Completing | None = None,
     ) -> bool:
         recorded = await self.store.record_answer(
-            response_id, question, value, known=known, owner_key=self.live.owner_key
+            response_id,
+            question,
+            value,
+            known=known,
+            owner_key=self.live.owner_key,
+            completing=completing,
         )
         if not recorded.open:
             raise ResponseClosed
@@ -155,6 +166,7 @@ class SurveyDesk:
         found = await invitations.find(store.session, token)
         if isinstance(found, InvitationProblem):
             return Refused(found.value)
+        await self._settle_open_survey(store, respondent)
         definition = self.definition(found.survey_id)
         opened = await store.start_for_invitation(
             found, respondent, channel, language, definition.version
@@ -194,7 +206,7 @@ class SurveyDesk:
         service = await store.service(service_id)
         if office is None or service is None or service.agency_id != office.agency_id:
             return Refused("office_unknown")
-        open_now = await store.open_response(respondent)
+        open_now = await self._settle_open_survey(store, respondent)
         if (
             open_now is not None
             and open_now.walk_in
@@ -209,6 +221,17 @@ class SurveyDesk:
         return await store.start_walk_in(
             service, office, respondent, channel, language, definition.version
         )
+
+    async def _settle_open_survey(
+        self, store: ResponseStore, respondent: Respondent
+    ) -> Response | None:
+        """The person's open survey, if any, before another starts (and stops it). One with
+        every answer given is completed now rather than stopped (its completion was lost)."""
+        open_now = await store.open_response(respondent)
+        if open_now is None:
+            return None
+        conversation = await self.conversation(store, open_now)  # completes a finished one
+        return None if isinstance(conversation.current(), Completed) else open_now
 
     async def conversation(self, store: ResponseStore, response: Response) -> Conversation:
         return await Conversation.resume(self.definition(response.survey_id), store, response.id)
