@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import DEFAULT_LANGUAGE, pick_language, text
@@ -24,6 +26,8 @@ from core.identity import respondent_key
 from core.responses import ResponseStore
 
 log = logging.getLogger(__name__)
+# What Redis being away looks like to a client: refused, reset, timed out.
+REDIS_AWAY = (RedisError, OSError, TimeoutError)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
@@ -115,17 +119,38 @@ class UpdateClaims:
         self._calls: set[asyncio.Task[None]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
+        self._redis_down_until = 0.0
+        self.redis_rest_s = 5.0
+
+    def _redis_resting(self) -> bool:
+        return self._redis_down_until > 0 and time.monotonic() < self._redis_down_until
+
+    def _rest_redis(self, error: BaseException) -> None:
+        if not self._redis_resting():
+            log.warning(
+                "Redis unreachable (%s); claiming updates in this process for %ss",
+                error,
+                self.redis_rest_s,
+            )
+        self._redis_down_until = time.monotonic() + self.redis_rest_s
 
     async def run(
         self, update_key: str, person: int | None, call: Callable[[], Awaitable[Any]]
     ) -> Any:
-        """`call()` unless the update was taken before (then None), holding the person."""
-        if self.redis is None:
+        """`call()` unless the update was taken before (then None), holding the person.
+        Redis away (refusing, timing out): this process's memory claims instead, for a few
+        seconds before Redis is tried again; across processes the database's unique keys
+        still refuse a second answer, so nothing is stored twice, only more slowly."""
+        if self.redis is None or self._redis_resting():
             return await self._run_in_memory(update_key, person, call)
         keys = [f"qanagat:update:{update_key}"]
         if person is not None:
             keys.append(f"qanagat:lock:{person}")
-        claimed = await self._take(keys)
+        try:
+            claimed = await self._take(keys)
+        except REDIS_AWAY as error:
+            self._rest_redis(error)
+            return await self._run_in_memory(update_key, person, call)
         if claimed == 0:
             log.info("update %s delivered again; ignored", update_key)
             return None
@@ -258,6 +283,20 @@ class UpdateClaims:
         except BaseException:
             self._seen.pop(update_key, None)  # a failed update may be delivered again
             raise
+
+
+class UpdateBoundary(BaseMiddleware):
+    """The outermost middleware: whatever an update raises ends here, logged, and the webhook
+    answers 200. An error page would only make Telegram deliver the same update again and
+    again; a citizen's own failures are answered by ApologyMiddleware further in."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception:
+            update_id = event.update_id if isinstance(event, Update) else None
+            log.exception("update %s failed", update_id)
+            return None
 
 
 class ClaimMiddleware(BaseMiddleware):
