@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.engine.conversation import Completing, Conversation
 from bot.engine.definition import Question, QuestionType, SurveyDefinition
@@ -22,10 +21,23 @@ WALK_IN_LIMIT = "walk_in_limit"
 
 @dataclass(frozen=True)
 class OfficeChoice:
-    """An office code: the citizen picks which of its services they received."""
+    """An office code: the citizen picks which of its services they received. `day`: the
+    code's day (YYYYMMDD); a choice offered from it lives as long as the code."""
 
     office: ServicePoint
     services: list[PublicService]
+    day: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    """A service picked from a choice offered earlier (a Telegram button): what it says it
+    is, checked against the server's seal before anything opens."""
+
+    office_id: int
+    service_id: int
+    day: str
+    seal: str
 
 
 @dataclass(frozen=True)
@@ -178,13 +190,38 @@ class SurveyDesk:
     async def open_office(self, store: ResponseStore, code: str) -> OfficeChoice | Refused:
         """A poster's code: today's (or within the grace days) opens the office's services;
         an old, forged or unsigned one is told to scan the poster in the office."""
-        office_code = self.walk_ins.codes.read(code) if self.walk_ins is not None else None
-        if office_code is None:
+        read = self.walk_ins.codes.read_dated(code) if self.walk_ins is not None else None
+        if read is None:
             return Refused(STALE_OFFICE_CODE)
+        office_code, day = read
         office = await invitations.find_office(store.session, office_code)
         if office is None:
             return Refused("office_unknown")
-        return OfficeChoice(office, await store.services_at(office))
+        return OfficeChoice(office, await store.services_at(office), day)
+
+    def seal_offer(self, office_id: int, service_id: int, day: str) -> str:
+        """The seal a channel puts on a service it offers from an OfficeChoice."""
+        assert self.walk_ins is not None  # an OfficeChoice exists only with a walk-in policy
+        return self.walk_ins.codes.offer_seal(office_id, service_id, day)
+
+    async def start_offered_walk_in(
+        self,
+        store: ResponseStore,
+        respondent: Respondent,
+        offer: ServiceOffer,
+        channel: Channel,
+        language: str,
+    ) -> Response | Refused:
+        """A walk-in from a service offered earlier: nothing opens (and no open survey is
+        stopped) unless this server sealed that office, service and day, and the day's code
+        is still open."""
+        if self.walk_ins is None or not self.walk_ins.codes.offer_open(
+            offer.office_id, offer.service_id, offer.day, offer.seal
+        ):
+            return Refused(STALE_OFFICE_CODE)
+        return await self.start_walk_in(
+            store, respondent, offer.office_id, offer.service_id, channel, language
+        )
 
     async def start_walk_in(
         self,
@@ -194,13 +231,10 @@ class SurveyDesk:
         service_id: int,
         channel: Channel,
         language: str,
-        offered_at: datetime | None = None,
     ) -> Response | Refused:
-        """Start (or resume) a walk-in; `offered_at`: when the office's service choice was
-        shown, if the channel keeps it around (a Telegram keyboard can be pressed days later)."""
+        """Start (or resume) a walk-in at an office whose code the caller has just read (the
+        web page reads it again with the form), or whose offer it has checked."""
         if self.walk_ins is None:
-            return Refused(STALE_OFFICE_CODE)
-        if offered_at is not None and not self.walk_ins.codes.still_open(offered_at):
             return Refused(STALE_OFFICE_CODE)
         office = await store.office(office_id)
         service = await store.service(service_id)

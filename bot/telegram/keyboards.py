@@ -39,8 +39,13 @@ class LanguageCallback(CallbackData, prefix="l"):
 
 
 class ServiceCallback(CallbackData, prefix="s"):
+    """A service offered at an office, sealed by the server for the poster code's day: a
+    button made up by the client (another office, service or day) does not open anything."""
+
     o: int  # office id
     s: int  # service id
+    d: str  # the poster code's day, YYYYMMDD
+    m: str  # the offer's seal
 
 
 def stars(count: int) -> str:
@@ -56,12 +61,20 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 
 def services_keyboard(
-    office_id: int, services: list[PublicService], lang: str
+    office_id: int,
+    services: list[PublicService],
+    lang: str,
+    stamp: str,
+    seal: Callable[[int, int, str], str],
 ) -> InlineKeyboardMarkup:
+    """The office's services, each button sealed (`seal(office, service, stamp)`)."""
     builder = InlineKeyboardBuilder()
     for service in services[:50]:
         builder.button(
-            text=service.name(lang)[:60], callback_data=ServiceCallback(o=office_id, s=service.id)
+            text=service.name(lang)[:60],
+            callback_data=ServiceCallback(
+                o=office_id, s=service.id, d=stamp, m=seal(office_id, service.id, stamp)
+            ),
         )
     builder.adjust(1)
     return builder.as_markup()
