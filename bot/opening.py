@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 
-from bot.engine.conversation import Conversation
+from bot.engine.conversation import Completing, Conversation
 from bot.engine.definition import Question, QuestionType, SurveyDefinition
 from bot.engine.flow import AnswerValue, Completed, RawValue, Step
 from core import invitations
@@ -22,10 +21,23 @@ WALK_IN_LIMIT = "walk_in_limit"
 
 @dataclass(frozen=True)
 class OfficeChoice:
-    """An office code: the citizen picks which of its services they received."""
+    """An office code: the citizen picks which of its services they received. `day`: the
+    code's day (YYYYMMDD); a choice offered from it lives as long as the code."""
 
     office: ServicePoint
     services: list[PublicService]
+    day: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    """A service picked from a choice offered earlier (a Telegram button): what it says it
+    is, checked against the server's seal before anything opens."""
+
+    office_id: int
+    service_id: int
+    day: str
+    seal: str
 
 
 @dataclass(frozen=True)
@@ -97,10 +109,21 @@ class _OwnedAnswers:
         return dict(found.answers)
 
     async def save_answer(
-        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+        self,
+        response_id: int,
+        question: str,
+        value: AnswerValue,
+        known: int | None = None,
+        *,
+        completing: Completing | None = None,
     ) -> bool:
         recorded = await self.store.record_answer(
-            response_id, question, value, known=known, owner_key=self.live.owner_key
+            response_id,
+            question,
+            value,
+            known=known,
+            owner_key=self.live.owner_key,
+            completing=completing,
         )
         if not recorded.open:
             raise ResponseClosed
@@ -155,6 +178,7 @@ class SurveyDesk:
         found = await invitations.find(store.session, token)
         if isinstance(found, InvitationProblem):
             return Refused(found.value)
+        await self._settle_open_survey(store, respondent)
         definition = self.definition(found.survey_id)
         opened = await store.start_for_invitation(
             found, respondent, channel, language, definition.version
@@ -166,13 +190,38 @@ class SurveyDesk:
     async def open_office(self, store: ResponseStore, code: str) -> OfficeChoice | Refused:
         """A poster's code: today's (or within the grace days) opens the office's services;
         an old, forged or unsigned one is told to scan the poster in the office."""
-        office_code = self.walk_ins.codes.read(code) if self.walk_ins is not None else None
-        if office_code is None:
+        read = self.walk_ins.codes.read_dated(code) if self.walk_ins is not None else None
+        if read is None:
             return Refused(STALE_OFFICE_CODE)
+        office_code, day = read
         office = await invitations.find_office(store.session, office_code)
         if office is None:
             return Refused("office_unknown")
-        return OfficeChoice(office, await store.services_at(office))
+        return OfficeChoice(office, await store.services_at(office), day)
+
+    def seal_offer(self, office_id: int, service_id: int, day: str) -> str:
+        """The seal a channel puts on a service it offers from an OfficeChoice."""
+        assert self.walk_ins is not None  # an OfficeChoice exists only with a walk-in policy
+        return self.walk_ins.codes.offer_seal(office_id, service_id, day)
+
+    async def start_offered_walk_in(
+        self,
+        store: ResponseStore,
+        respondent: Respondent,
+        offer: ServiceOffer,
+        channel: Channel,
+        language: str,
+    ) -> Response | Refused:
+        """A walk-in from a service offered earlier: nothing opens (and no open survey is
+        stopped) unless this server sealed that office, service and day, and the day's code
+        is still open."""
+        if self.walk_ins is None or not self.walk_ins.codes.offer_open(
+            offer.office_id, offer.service_id, offer.day, offer.seal
+        ):
+            return Refused(STALE_OFFICE_CODE)
+        return await self.start_walk_in(
+            store, respondent, offer.office_id, offer.service_id, channel, language
+        )
 
     async def start_walk_in(
         self,
@@ -182,19 +231,16 @@ class SurveyDesk:
         service_id: int,
         channel: Channel,
         language: str,
-        offered_at: datetime | None = None,
     ) -> Response | Refused:
-        """Start (or resume) a walk-in; `offered_at`: when the office's service choice was
-        shown, if the channel keeps it around (a Telegram keyboard can be pressed days later)."""
+        """Start (or resume) a walk-in at an office whose code the caller has just read (the
+        web page reads it again with the form), or whose offer it has checked."""
         if self.walk_ins is None:
-            return Refused(STALE_OFFICE_CODE)
-        if offered_at is not None and not self.walk_ins.codes.still_open(offered_at):
             return Refused(STALE_OFFICE_CODE)
         office = await store.office(office_id)
         service = await store.service(service_id)
         if office is None or service is None or service.agency_id != office.agency_id:
             return Refused("office_unknown")
-        open_now = await store.open_response(respondent)
+        open_now = await self._settle_open_survey(store, respondent)
         if (
             open_now is not None
             and open_now.walk_in
@@ -209,6 +255,17 @@ class SurveyDesk:
         return await store.start_walk_in(
             service, office, respondent, channel, language, definition.version
         )
+
+    async def _settle_open_survey(
+        self, store: ResponseStore, respondent: Respondent
+    ) -> Response | None:
+        """The person's open survey, if any, before another starts (and stops it). One with
+        every answer given is completed now rather than stopped (its completion was lost)."""
+        open_now = await store.open_response(respondent)
+        if open_now is None:
+            return None
+        conversation = await self.conversation(store, open_now)  # completes a finished one
+        return None if isinstance(conversation.current(), Completed) else open_now
 
     async def conversation(self, store: ResponseStore, response: Response) -> Conversation:
         return await Conversation.resume(self.definition(response.survey_id), store, response.id)

@@ -78,8 +78,10 @@ def clean_text(raw: str | None) -> str | TextRefused:
     """The complaint text with control characters removed and spaces tidied, or why it is
     refused: empty, longer than MAX_TEXT, no letters at all (emoji, digits), or mostly in a
     script other than Latin or Cyrillic."""
+    # Control characters go; format ones (a zero-width joiner in an emoji, a direction mark)
+    # are part of what was typed.
     kept = "".join(
-        ch for ch in (raw or "") if ch == "\n" or not unicodedata.category(ch).startswith("C")
+        ch for ch in (raw or "") if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs")
     )
     lines = [_SPACES.sub(" ", line).strip() for line in kept.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

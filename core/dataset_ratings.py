@@ -36,6 +36,7 @@ from core.models import (
     RatingStatus,
     Respondent,
 )
+from core.responses import Completing
 
 # The metric tags a completed rating's columns are filled from (survey_definitions/).
 METRIC_COLUMNS = {
@@ -334,8 +335,15 @@ class RatingAnswers:
         return dict(found)
 
     async def save_answer(
-        self, response_id: int, question: str, value: Any, known: int | None = None
+        self,
+        response_id: int,
+        question: str,
+        value: Any,
+        known: int | None = None,
+        *,
+        completing: Completing | None = None,
     ) -> bool:
+        """Store one answer; the last one (`completing`) with the completion, one commit."""
         dialect = self.session.get_bind().dialect.name
         statement = SAVE_ANSWER_POSTGRESQL if dialect == "postgresql" else SAVE_ANSWER_SQLITE
         result = await self.session.execute(
@@ -350,6 +358,10 @@ class RatingAnswers:
             },
         )
         stored = getattr(result, "rowcount", 0) == 1
+        if stored and completing is not None:
+            await self._complete_uncommitted(
+                response_id, completing.metrics, completing.complaint_requested
+            )
         await self.session.commit()
         if not stored:
             await self.load_answers(response_id)  # raises when it is no longer open to them
@@ -358,7 +370,15 @@ class RatingAnswers:
     async def complete(
         self, response_id: int, metrics: list[tuple[str, str]], complaint_requested: bool
     ) -> None:
-        """Fill the metric columns and, if a problem was reported, file it: one transaction."""
+        """Fill the metric columns and, if a problem was reported, file it: one transaction.
+        Nothing when completed already (the same update delivered twice)."""
+        await self._complete_uncommitted(response_id, metrics, complaint_requested)
+        # Commit, not roll back, when nothing changed: what the caller holds stays loaded.
+        await self.session.commit()
+
+    async def _complete_uncommitted(
+        self, response_id: int, metrics: list[tuple[str, str]], _complaint_requested: bool
+    ) -> None:
         now = utcnow()
         values: dict[str, Any] = {"status": RatingStatus.COMPLETED, "completed_at": now}
         problem: DatasetProblem | None = None
@@ -382,14 +402,10 @@ class RatingAnswers:
             )
         ).first()
         if completed is None:
-            # Completed already (the same update delivered twice): the statement changed
-            # nothing; commit, not roll back, so what the caller holds stays loaded.
-            await self.session.commit()
             return
         dataset_id, language, answers = completed
         if problem is not None:
             self.filed = await self._file(response_id, dataset_id, language, problem, answers, now)
-        await self.session.commit()
 
     async def _file(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -205,6 +205,17 @@ def _autocommit(engine: AsyncEngine) -> AsyncEngine:
             isolation_level="AUTOCOMMIT"
         )
     return found
+
+
+class Completing(Protocol):
+    """What completing a response needs (the engine decides it): its metrics and whether a
+    complaint was asked for."""
+
+    @property
+    def metrics(self) -> list[tuple[str, str]]: ...
+
+    @property
+    def complaint_requested(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -536,9 +547,12 @@ class ResponseStore:
         *,
         known: int | None = None,
         owner_key: str | None = None,
+        completing: Completing | None = None,
     ) -> Recorded:
         """Store one answer, committed at once, if the response is in progress, is
-        `owner_key`'s (when given) and holds exactly `known` answers (when given)."""
+        `owner_key`'s (when given) and holds exactly `known` answers (when given).
+        `completing`: it is the last answer; the response is completed, counted and queued
+        for the ledger in the same transaction, so neither is ever kept without the other."""
         self._opened.discard(response_id)
         params = {
             "response_id": response_id,
@@ -548,6 +562,8 @@ class ResponseStore:
             "known": known,
             "owner": owner_key,
         }
+        if completing is not None:
+            return await self._record_last_answer(params, completing)
         if self._on_asyncpg():
             write = AnswerWrite(
                 response_id, question, value, params["answered_at"], known, owner_key
@@ -562,15 +578,39 @@ class ResponseStore:
             return Recorded(*verdict(rows[0]))
         return await self._record_answer_in_transaction(params)
 
-    async def _record_answer_in_transaction(self, params: dict[str, Any]) -> Recorded:
+    async def _record_last_answer(self, params: dict[str, Any], completing: Completing) -> Recorded:
+        """The last answer and the completion, one transaction. Completions at one office
+        and day update the same rollup rows, so two can deadlock on PostgreSQL: the one the
+        server aborts was rolled back whole and is run again."""
+        for attempt in range(1, COMPLETION_ATTEMPTS + 1):
+            try:
+                recorded = await self._store_answer_uncommitted(params)
+                if recorded.stored:
+                    await self._complete_uncommitted(
+                        params["response_id"], completing.metrics, completing.complaint_requested
+                    )
+                await self.session.commit()
+                return recorded
+            except DBAPIError as error:
+                await self.session.rollback()
+                if attempt == COMPLETION_ATTEMPTS or not _lost_a_lock_race(error):
+                    raise
+                log.info("last answer of %s: %s; trying again", params["response_id"], error.orig)
+            except BaseException:
+                await self.session.rollback()
+                raise
+        raise AssertionError("unreachable")
+
+    async def _store_answer_uncommitted(self, params: dict[str, Any]) -> Recorded:
+        """One answer, checked as `record_answer` does, in the session's transaction: portable
+        statements through the session on every database (asyncpg's own statements would
+        run beside the transaction, not in it, until the session has sent one)."""
         state = (await self.session.execute(RESPONSE_STATE, params)).first()
         if state is None:
-            await self.session.rollback()
             return Recorded(open=False, stored=False)
         status, mine, count, language = state
         is_open = status is ResponseStatus.IN_PROGRESS and (params["owner"] is None or bool(mine))
         if not is_open or (params["known"] is not None and count != params["known"]):
-            await self.session.rollback()
             return Recorded(is_open, False, language)
         inserted = await self.session.execute(INSERT_ANSWER, params)
         stored = getattr(inserted, "rowcount", 1) == 1
@@ -580,8 +620,17 @@ class ResponseStore:
                 .where(Response.id == params["response_id"])
                 .values(updated_at=params["answered_at"])
             )
-        await self.session.commit()
         return Recorded(True, stored, language)
+
+    async def _record_answer_in_transaction(self, params: dict[str, Any]) -> Recorded:
+        try:
+            recorded = await self._store_answer_uncommitted(params)
+        except BaseException:
+            await self.session.rollback()
+            raise
+        # Commit even when nothing was written: a rollback would expire what the caller holds.
+        await self.session.commit()
+        return recorded
 
     def _on_asyncpg(self) -> bool:
         return self.session.get_bind().dialect.driver == "asyncpg"
@@ -614,9 +663,17 @@ class ResponseStore:
         return {question: value for question, value in rows}
 
     async def save_answer(
-        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+        self,
+        response_id: int,
+        question: str,
+        value: AnswerValue,
+        known: int | None = None,
+        *,
+        completing: Completing | None = None,
     ) -> bool:
-        recorded = await self.record_answer(response_id, question, value, known=known)
+        recorded = await self.record_answer(
+            response_id, question, value, known=known, completing=completing
+        )
         return recorded.stored
 
     async def complete(
@@ -625,34 +682,40 @@ class ResponseStore:
         metrics: Iterable[tuple[str, str]],
         complaint_requested: bool,
     ) -> None:
-        """Complete the response, count it and queue it for the ledger, in one transaction.
-        Completions at the same office and day update the same rollup and flag rows, so two of
-        them can deadlock on PostgreSQL; the one the server aborts is run again (it was rolled
-        back whole, so nothing is counted twice)."""
+        """Complete the response, count it and queue it for the ledger, in one transaction;
+        nothing when it is not in progress (completed already: a duplicate delivery). A lost
+        lock race on PostgreSQL is run again, as for the last answer."""
         pairs = list(metrics)
         for attempt in range(1, COMPLETION_ATTEMPTS + 1):
             try:
-                await self._complete_once(response_id, pairs, complaint_requested)
+                await self._complete_uncommitted(response_id, pairs, complaint_requested)
+                # Commit even when nothing changed: a rollback would expire what the caller
+                # holds loaded in this session.
+                await self.session.commit()
                 return
             except DBAPIError as error:
                 await self.session.rollback()
                 if attempt == COMPLETION_ATTEMPTS or not _lost_a_lock_race(error):
                     raise
                 log.info("completing response %s: %s; trying again", response_id, error.orig)
+            except BaseException:
+                await self.session.rollback()
+                raise
 
-    async def _complete_once(
+    async def _complete_uncommitted(
         self,
         response_id: int,
         metrics: list[tuple[str, str]],
         complaint_requested: bool,
-    ) -> None:
+    ) -> bool:
+        """Complete and count the response in the open transaction; False when it was not
+        in progress (nothing written)."""
         now = utcnow()
         completed = (
             await self.session.execute(COMPLETE, {"completing_id": response_id, "now": now})
         ).first()
         if completed is None:
-            await self.session.rollback()
-            return  # completed already (a duplicate delivery)
+            return False
         channel, service_id, service_point_id, respondent_id, started_at, service_event_id = (
             completed[:6]
         )
@@ -681,4 +744,4 @@ class ResponseStore:
                 service_point_id=service_point_id,
                 delivered_at=delivered_at,
             )
-        await self.session.commit()
+        return True

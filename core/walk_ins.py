@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ TELEGRAM_PAYLOAD_LIMIT = 64
 MAC_LENGTH = 16  # hex digits: 64 bits, checked online only (each guess is a request)
 _CODE = re.compile(r"(?P<office>[A-Za-z0-9_-]{1,64})-(?P<day>\d{8})-(?P<mac>[0-9a-f]{16})")
 _OFFICE = re.compile(r"[A-Za-z0-9_-]+")
+OFFER_SEAL_LENGTH = 12  # hex digits in a button's callback data (64 bytes in all)
 MAX_OFFICE_CODE = TELEGRAM_PAYLOAD_LIMIT - len(OFFICE_PREFIX) - len("-YYYYMMDD-") - MAC_LENGTH
 
 
@@ -68,6 +69,11 @@ class OfficeCodes:
     def read(self, code: str, today: date | None = None) -> str | None:
         """The office a code opens today, or None: unsigned (an old poster), forged, for another
         day than today or the grace days before it."""
+        read = self.read_dated(code, today)
+        return read[0] if read is not None else None
+
+    def read_dated(self, code: str, today: date | None = None) -> tuple[str, str] | None:
+        """As `read`, with the code's day (YYYYMMDD): the choice it opens lives as long."""
         found = _CODE.fullmatch(code) if len(code) <= TELEGRAM_PAYLOAD_LIMIT else None
         if found is None:
             return None
@@ -79,18 +85,32 @@ class OfficeCodes:
             day = datetime.strptime(stamp, "%Y%m%d").date()
         except ValueError:
             return None
-        return office_code if self.valid_on(day, today) else None
+        return (office_code, stamp) if self.valid_on(day, today) else None
 
     def valid_on(self, day: date, today: date | None = None) -> bool:
         age = ((today or reporting_day(utcnow())) - day).days
         return 0 <= age <= self.grace_days
 
-    def still_open(self, offered_at: datetime) -> bool:
-        """A choice offered at `offered_at` (after a valid code was read) may still be taken:
-        no later than a code read then could have lived."""
-        return reporting_day(utcnow()) - reporting_day(offered_at) <= timedelta(
-            days=self.grace_days
-        )
+    def offer_seal(self, office_id: int, service_id: int, stamp: str) -> str:
+        """The seal of a service offered at an office after its code of day `stamp` was read:
+        a button carrying it was offered by this server, for that office and service."""
+        message = f"offer|{office_id}|{service_id}|{stamp}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:OFFER_SEAL_LENGTH]
+
+    def offer_open(
+        self, office_id: int, service_id: int, stamp: str, seal: str, today: date | None = None
+    ) -> bool:
+        """The offer is this server's (its seal matches) and its code's day is still open."""
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) == 8):
+            return False
+        expected = self.offer_seal(office_id, service_id, stamp)
+        if not hmac.compare_digest(expected.encode(), seal.encode("utf-8", "replace")):
+            return False
+        try:
+            day = datetime.strptime(stamp, "%Y%m%d").date()
+        except ValueError:
+            return False
+        return self.valid_on(day, today)
 
 
 @dataclass(frozen=True)

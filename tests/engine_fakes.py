@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.engine.conversation import Completing
+
 
 @dataclass
 class MemoryAnswers:
@@ -15,15 +17,23 @@ class MemoryAnswers:
         return dict(self.answers.get(response_id, {}))
 
     async def save_answer(
-        self, response_id: int, question: str, value: Any, known: int | None = None
+        self,
+        response_id: int,
+        question: str,
+        value: Any,
+        known: int | None = None,
+        *,
+        completing: Completing | None = None,
     ) -> bool:
         stored = self.answers.setdefault(response_id, {})
         if question in stored or (known is not None and len(stored) != known):
             return False
         stored[question] = value
+        if completing is not None:
+            await self.complete(response_id, completing.metrics, completing.complaint_requested)
         return True
 
     async def complete(
         self, response_id: int, metrics: list[tuple[str, str]], complaint_requested: bool
     ) -> None:
-        self.completed[response_id] = (metrics, complaint_requested)
+        self.completed.setdefault(response_id, (metrics, complaint_requested))

@@ -368,3 +368,8 @@ async def test_the_chat_address_of_a_citizen_awaiting_an_answer_is_kept(
         assert await purge_idle_addresses(session, 30) == 1
         kept = await session.scalars(select(ChatAddress.respondent_id))
         assert list(kept) == [waiting.id]
+
+
+def test_a_complaint_keeps_joined_emoji_and_direction_marks() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert clean_text(f"Кезек өте ұзақ {family}\u200f\x07") == f"Кезек өте ұзақ {family}\u200f"

@@ -271,3 +271,28 @@ def test_only_low_ratings_open_the_complaint_branch(overall: int) -> None:
     step = next_step(POST_SERVICE, {"overall": overall})
     assert isinstance(step, Ask)
     assert (step.question.name == "reasons") is (overall <= 2)
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one emoji, joined
+
+
+def test_typed_text_keeps_joined_emoji_and_direction_marks_and_drops_control_characters() -> None:
+    typed = f"Рақмет {FAMILY}\u200f ok\u200e\x07\x00\x1b[31m\nnext\tline\u00ad"
+    assert clean_text(typed) == f"Рақмет {FAMILY}\u200f ok\u200e[31m\nnext line\u00ad"
+    assert clean_text("\u0627\u0644\u200c\u0633\u0644\u0627\u0645") == (
+        "\u0627\u0644\u200c\u0633\u0644\u0627\u0645"  # a zero-width non-joiner, kept
+    )
+    assert clean_text("\ud800lone surrogate") == "lone surrogate"  # not storable text
+
+
+@given(st.text(max_size=200))
+def test_cleaning_drops_only_control_characters(raw: str) -> None:
+    import unicodedata
+
+    cleaned = clean_text(raw)
+    kept = [
+        ch
+        for ch in unicodedata.normalize("NFC", raw)
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    ]
+    assert cleaned == "".join(kept).replace("\t", " ").strip()

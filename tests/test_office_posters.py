@@ -13,17 +13,20 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zxingcpp
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import messages
 from core.clock import reporting_day, utcnow
 from core.integrity.completion import use_rules
+from core.models import Response, ResponseStatus
 from core.posters import PosterOffice, render_poster
 from core.walk_ins import MAX_OFFICE_CODE, OfficeCodes, PosterCodeError
 from tests.conftest import Seed
@@ -58,10 +61,48 @@ def test_todays_and_yesterdays_codes_open_the_office_older_ones_do_not() -> None
     assert longer.read(CODES.code("ALA-01", today() - timedelta(days=7)), today()) == "ALA-01"
 
 
-def test_a_service_choice_offered_from_a_valid_code_expires_with_it() -> None:
-    assert CODES.still_open(utcnow())
-    assert CODES.still_open(utcnow() - timedelta(days=1))
-    assert not CODES.still_open(utcnow() - timedelta(days=2))
+def test_a_service_offered_from_a_valid_code_is_sealed_and_expires_with_it() -> None:
+    stamp = today().strftime("%Y%m%d")
+    seal = CODES.offer_seal(3, 7, stamp)
+    assert CODES.offer_open(3, 7, stamp, seal, today())
+    assert CODES.offer_open(3, 7, stamp, seal, today() + timedelta(days=1))
+    assert not CODES.offer_open(3, 7, stamp, seal, today() + timedelta(days=2))
+    assert not CODES.offer_open(3, 8, stamp, seal, today())  # another service
+    assert not CODES.offer_open(4, 7, stamp, seal, today())  # another office
+    later = (today() + timedelta(days=1)).strftime("%Y%m%d")
+    assert not CODES.offer_open(3, 7, later, seal, today())  # another day
+    assert not CODES.offer_open(3, 7, stamp, OfficeCodes(b"forger").offer_seal(3, 7, stamp))
+    assert not CODES.offer_open(3, 7, "2026-1-1", seal)
+    assert len(f"s:{10**12}:{10**12}:{stamp}:{seal}") <= 64  # fits a Telegram button
+
+
+async def test_a_forged_service_button_opens_nothing_and_keeps_the_open_invitation(
+    bot: Running,  # noqa: F811
+    seed: Seed,
+    make_invitation: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    citizen = bot.citizen(8103, language_code="ru")
+    await citizen.send(f"/start {await make_invitation()}")
+    await citizen.wait_for_message(containing="Выберите язык")
+    await citizen.press("Русский")
+    card = await citizen.wait_for_message(containing="удовлетворены")
+    stamp = today().strftime("%Y%m%d")
+    forged_seal = OfficeCodes(b"forger").offer_seal(seed.office.id, seed.service.id, stamp)
+    for data in (
+        f"s:{seed.office.id}:{seed.service.id}",  # the old, unsealed form
+        f"s:{seed.office.id}:{seed.service.id}:{stamp}:{forged_seal}",
+        f"s:{seed.office.id}:{seed.service.id}:{stamp}:",
+    ):
+        await citizen.press_data(data, card.message_id)
+        answer = await citizen.wait_callback_answer()
+        assert answer.get("text") in (
+            messages.text("office_code_stale", "ru"),
+            messages.text("stale_button", "ru"),
+        ), data
+    async with session_factory() as session:
+        [response] = list(await session.scalars(select(Response)))
+        assert response.status is ResponseStatus.IN_PROGRESS and not response.walk_in
 
 
 def test_forged_and_unsigned_codes_open_nothing() -> None:

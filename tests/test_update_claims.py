@@ -142,3 +142,128 @@ async def test_a_finished_update_lets_go_of_the_person_soon_without_another_clai
         assert await client.exists("qanagat:update:1:501") == 0  # may be delivered again
     finally:
         await client.aclose()
+
+
+async def dead_worker_holds(redis_url: str, update_key: str, person: int) -> None:
+    """A worker claims an update and dies (kill -9) while handling it: nothing is let go,
+    nothing renewed; its Redis connection just goes away."""
+    client = Redis.from_url(redis_url)
+    dying = UpdateClaims(client, lock_ttl_ms=600)
+    started = asyncio.Event()
+
+    async def handle() -> None:
+        started.set()
+        await asyncio.Event().wait()  # never ends: the process is gone
+
+    task = asyncio.create_task(dying.run(update_key, person, handle))
+    await started.wait()
+    # Gone without a word: no release, no renewal, the connection dropped.
+    dying._release = lambda _release: None  # type: ignore[method-assign]
+    dying.renew = _never_renew  # type: ignore[method-assign]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await client.aclose()
+
+
+async def _never_renew(_held: tuple[str, ...]) -> None:
+    return None
+
+
+async def test_an_update_in_flight_on_a_dead_worker_is_handled_when_delivered_again(
+    redis_url: str | None,
+) -> None:
+    if redis_url is None:
+        pytest.skip("a dead worker's claims live in Redis")
+    await dead_worker_holds(redis_url, "1:600", 21)
+    client = Redis.from_url(redis_url)
+    claims = UpdateClaims(client, lock_ttl_ms=600)
+
+    async def handle() -> str:
+        return "done"
+
+    try:
+        # Telegram delivers it again (its webhook call got no answer): the tap takes effect,
+        # once the dead worker's claim has run out, well before the person lock's wait.
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        assert await asyncio.wait_for(claims.run("1:600", 21, handle), timeout=5) == "done"
+        assert loop.time() - began < 2
+        assert await claims.run("1:600", 21, handle) is None  # handled now: once
+    finally:
+        await claims.close()
+        await client.aclose()
+
+
+async def test_a_dead_workers_hold_on_a_person_lasts_no_longer_than_the_work_in_flight(
+    redis_url: str | None,
+) -> None:
+    if redis_url is None:
+        pytest.skip("a dead worker's claims live in Redis")
+    await dead_worker_holds(redis_url, "1:700", 22)
+    client = Redis.from_url(redis_url)
+    claims = UpdateClaims(client, lock_ttl_ms=600, wait_s=10)
+
+    async def handle() -> str:
+        return "next"
+
+    try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        assert await claims.run("1:701", 22, handle) == "next"
+        assert loop.time() - began < 2  # not the 10 s of waiting for a lock
+    finally:
+        await claims.close()
+        await client.aclose()
+
+
+async def test_a_living_workers_long_update_keeps_its_person_past_the_locks_ttl(
+    redis_url: str | None,
+) -> None:
+    if redis_url is None:
+        pytest.skip("the lock lives in Redis")
+    client = Redis.from_url(redis_url)
+    first, second = UpdateClaims(client, lock_ttl_ms=300), UpdateClaims(client, lock_ttl_ms=300)
+    events: list[str] = []
+
+    async def slow() -> None:
+        events.append("slow begins")
+        await asyncio.sleep(1.0)  # over three lock TTLs: renewed meanwhile
+        events.append("slow ends")
+
+    async def quick() -> None:
+        events.append("quick")
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        await second.run("1:801", 23, quick)
+
+    try:
+        await asyncio.gather(first.run("1:800", 23, slow), later())
+        assert events == ["slow begins", "slow ends", "quick"]
+    finally:
+        await first.close()
+        await second.close()
+        await client.aclose()
+
+
+async def test_a_redelivery_racing_the_first_delivery_is_handled_once(
+    claims: UpdateClaims,
+) -> None:
+    handled: list[int] = []
+
+    async def handle() -> str:
+        handled.append(1)
+        await asyncio.sleep(0.05)
+        return "done"
+
+    async def fail() -> None:
+        await asyncio.sleep(0.05)
+        raise RuntimeError("database away")
+
+    results = await asyncio.gather(*(claims.run("1:900", 24, handle) for _ in range(3)))
+    assert handled == [1] and sorted(map(str, results)) == ["None", "None", "done"]
+    # The first delivery fails while a second waits: the second is handled, not dropped.
+    outcome = await asyncio.gather(
+        claims.run("1:901", 25, fail), claims.run("1:901", 25, handle), return_exceptions=True
+    )
+    assert isinstance(outcome[0], RuntimeError) and outcome[1] == "done"

@@ -26,11 +26,18 @@ class AnswerStore(Protocol):
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]: ...
 
     async def save_answer(
-        self, response_id: int, question: str, value: AnswerValue, known: int | None = None
+        self,
+        response_id: int,
+        question: str,
+        value: AnswerValue,
+        known: int | None = None,
+        *,
+        completing: Completing | None = None,
     ) -> bool:
         """Store one answer durably. False when it was not stored: that question had an answer
         already, or (when `known` is given) the response no longer holds exactly `known`
-        answers, so the ones the decision was made on are out of date."""
+        answers, so the ones the decision was made on are out of date. `completing`: this is
+        the last answer; complete the response in the same transaction (both or neither)."""
         ...
 
     async def complete(
@@ -38,7 +45,17 @@ class AnswerStore(Protocol):
         response_id: int,
         metrics: list[tuple[str, str]],
         complaint_requested: bool,
-    ) -> None: ...
+    ) -> None:
+        """Complete an open response; nothing when it is completed already."""
+        ...
+
+
+@dataclass(frozen=True)
+class Completing:
+    """What completing a response needs: its metrics and whether a complaint was asked for."""
+
+    metrics: list[tuple[str, str]]
+    complaint_requested: bool
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,9 @@ class Conversation:
     async def resume(
         cls, definition: SurveyDefinition, store: AnswerStore, response_id: int
     ) -> Conversation:
-        return cls(definition, store, response_id, await store.load_answers(response_id))
+        conversation = cls(definition, store, response_id, await store.load_answers(response_id))
+        await conversation._settle(conversation.current())
+        return conversation
 
     def current(self) -> Step:
         return next_step(self.definition, self.answers)
@@ -85,20 +104,27 @@ class Conversation:
         for _attempt in range(3):
             decided = self._decide(question_name, raw)
             if isinstance(decided, _Take):
-                known = len(self.answers)
+                after = {**self.answers, decided.question: decided.value}
                 if await self.store.save_answer(
-                    self.response_id, decided.question, decided.value, known=known
+                    self.response_id,
+                    decided.question,
+                    decided.value,
+                    known=len(self.answers),
+                    completing=self._completing(after),
                 ):
-                    return await self._stored(decided)
+                    # The store held exactly our answers and now this one too (and, if it
+                    # was the last, the completion): still up to date.
+                    self.answers = after
+                    return self.current()
             elif self.fresh:
-                return decided
+                return await self._settle(decided)
             # Not stored (the same update delivered twice, another worker was first), or
             # refused on answers that may be behind: look at the stored ones and decide again.
             await self.reload()
         step = self.current()
         if isinstance(step, Ask):
             return Ask(step.question, step.number, step.total, InvalidAnswer("already_answered"))
-        return step
+        return await self._settle(step)
 
     async def skip(self, question_name: str) -> Step:
         return await self.answer(question_name, None)
@@ -119,10 +145,17 @@ class Conversation:
             return Ask(step.question, step.number, step.total, result)
         return _Take(step.question.name, result.value)
 
-    async def _stored(self, taken: _Take) -> Step:
-        # The store held exactly our answers and now this one too: still up to date.
-        self.answers[taken.question] = taken.value
-        step = self.current()
+    def _completing(self, answers: Mapping[str, AnswerValue]) -> Completing | None:
+        """How to complete the response if these answers finish it, else None."""
+        step = next_step(self.definition, answers)
+        if not isinstance(step, Completed):
+            return None
+        return Completing(metric_values(self.definition, answers), step.complaint_requested)
+
+    async def _settle(self, step: Step) -> Step:
+        """Every answer is there: make sure the response is completed. Normally it was, with
+        its last answer; this completes one whose completion was lost (a version that
+        committed the two apart, a crash between them), and changes nothing otherwise."""
         if isinstance(step, Completed):
             await self.store.complete(
                 self.response_id,

@@ -72,15 +72,26 @@ def complaint_requested(definition: SurveyDefinition, answers: Mapping[str, Answ
     )
 
 
+# Dropped from typed text: control characters (a bell, an escape sequence, NUL) and lone
+# surrogates (not storable). Format characters stay: a zero-width joiner holds a family emoji
+# together, a direction mark keeps Arabic or Hebrew words in order.
+DROPPED_CATEGORIES = ("Cc", "Cs")
+
+
 def clean_text(raw: str) -> str:
-    """Drop control and format characters (keep line breaks), normalise, trim."""
+    """What a person typed, minus control characters (line breaks kept), normalised, trimmed."""
     normalised = unicodedata.normalize("NFC", raw)
     kept = (
         ch
         for ch in normalised
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+        if ch in "\n\t" or unicodedata.category(ch) not in DROPPED_CATEGORIES
     )
     return "".join(kept).replace("\t", " ").strip()
+
+
+def _visible(text: str) -> bool:
+    """Anything but spaces and invisible format characters (a lone zero-width space)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
 
 
 def validate(question: Question, raw: RawValue) -> ValidAnswer | InvalidAnswer:
@@ -118,7 +129,7 @@ def validate(question: Question, raw: RawValue) -> ValidAnswer | InvalidAnswer:
     if not isinstance(raw, str):
         return InvalidAnswer("text_expected")
     text = clean_text(raw)
-    if not text:
+    if not _visible(text):
         return InvalidAnswer("answer_required") if question.required else ValidAnswer(None)
     if len(text) > question.text_limit:
         return InvalidAnswer("text_too_long", {"limit": question.text_limit, "length": len(text)})

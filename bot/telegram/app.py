@@ -42,6 +42,7 @@ from bot.telegram import (
 )
 from bot.telegram.cards import EditCard
 from bot.telegram.filters import PrivateChat
+from bot.telegram.fsm_storage import FallbackStorage
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -49,6 +50,7 @@ from bot.telegram.middlewares import (
     DbSessionMiddleware,
     PersonMiddleware,
     RespondentMiddleware,
+    UpdateBoundary,
     UpdateClaims,
 )
 from core.identity import AddressBox
@@ -150,7 +152,9 @@ def build_dispatcher(
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
     aiogram's FSM middleware is off: it reads the state of every update, and we keep none
     there but the live card's message id, read when a card is replaced."""
-    storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
+    storage: BaseStorage = (
+        FallbackStorage(RedisStorage(redis)) if redis is not None else MemoryStorage()
+    )
     dispatcher = Dispatcher(
         storage=storage,
         disable_fsm=True,
@@ -161,6 +165,7 @@ def build_dispatcher(
         datasets=DatasetDesk.from_surveys(desk.surveys, complaint_scrub),
     )
     claims = UpdateClaims(redis)
+    dispatcher.update.outer_middleware(UpdateBoundary())
     dispatcher.update.outer_middleware(ClaimMiddleware(claims))
     dispatcher.shutdown.register(claims.close)  # let go of the last claims while Redis is up
     dispatcher.update.outer_middleware(CardStateMiddleware(storage))

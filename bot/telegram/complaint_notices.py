@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.messages import text
+from bot.telegram.keyboards import Position, RowId
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.models import ChatAddress, Complaint, ComplaintNotice, ComplaintStatus
@@ -27,8 +28,8 @@ MAX_ATTEMPTS = 5
 
 
 class AnswerRating(CallbackData, prefix="cr"):
-    c: int  # complaint id
-    v: int  # 1..5
+    c: RowId  # complaint id
+    v: Position  # 1..5
 
 
 def rating_keyboard(complaint_id: int) -> InlineKeyboardMarkup:

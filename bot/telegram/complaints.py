@@ -24,27 +24,28 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.messages import text
 from bot.telegram.complaint_notices import AnswerRating
 from bot.telegram.filters import ButtonPrefix, TypedText
+from bot.telegram.keyboards import Position, RowId, Value
 from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, rate_answer
 from core.models import Complaint, ComplaintCategory, Respondent
 from core.responses import ResponseStore
 
 
 class ComplaintFor(CallbackData, prefix="cf"):
-    r: int  # the response (rated service) the complaint is about
+    r: RowId  # the response (rated service) the complaint is about
 
 
 class ComplaintCategoryPick(CallbackData, prefix="cc"):
-    c: int  # complaint id
-    v: str  # category
+    c: RowId  # complaint id
+    v: Value  # category
 
 
 class ComplaintConsent(CallbackData, prefix="cy"):
-    c: int
-    v: int  # 1 yes, 0 no
+    c: RowId
+    v: Position  # 1 yes, 0 no
 
 
 class ComplaintCancel(CallbackData, prefix="cx"):
-    c: int
+    c: RowId
 
 
 class ComplaintSteps(StatesGroup):

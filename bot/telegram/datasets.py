@@ -25,7 +25,7 @@ from bot.engine.definition import Question, QuestionType
 from bot.engine.flow import Ask, Completed, Step
 from bot.messages import text
 from bot.telegram.filters import ButtonPrefix, TypedText
-from bot.telegram.keyboards import answer_keyboard
+from bot.telegram.keyboards import Position, RowId, Value, answer_keyboard
 from bot.telegram.render import refusal
 from core.clock import utcnow
 from core.complaints import ComplaintDesk
@@ -42,17 +42,17 @@ MAX_TYPED = 200
 
 
 class DataAgency(CallbackData, prefix="dg"):
-    a: int  # agency id
+    a: RowId  # agency id
 
 
 class DataPick(CallbackData, prefix="dk"):
-    d: int  # dataset id
+    d: RowId  # dataset id
 
 
 class DataAnswer(CallbackData, prefix="dv"):
-    r: int  # rating id
-    q: int  # question index in the definition
-    v: str  # raw value ("" = skip)
+    r: RowId  # rating id
+    q: Position  # question index in the definition
+    v: Value  # raw value ("" = skip)
 
 
 def agencies_keyboard(agencies: list[tuple[int, str]]) -> InlineKeyboardMarkup:

@@ -4,43 +4,56 @@ belongs to, so an old or forged button can be recognised and refused."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.engine.definition import Question, QuestionType
 from bot.messages import LANGUAGE_NAMES, LANGUAGES, text
 from core.models import PublicService
 
 CHECKED, UNCHECKED = "☑", "☐"
+
+# What a button may carry, bounded: callback data comes from the client, and a number beyond
+# a database column (or thousands of digits) is an out-of-date button, not a database error.
+RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Position = Annotated[int, Field(ge=0, le=999)]
+Value = Annotated[str, Field(max_length=64)]
 CALLBACK_SEPARATOR = ":"  # aiogram's CallbackData default; each class below keeps it
 
 
 class AnswerCallback(CallbackData, prefix="a"):
-    r: int  # response id
-    q: int  # question index in the definition
-    v: str  # raw value ("" = skip)
+    r: RowId  # response id
+    q: Position  # question index in the definition
+    v: Value  # raw value ("" = skip)
 
 
 class ToggleCallback(CallbackData, prefix="t"):
-    r: int
-    q: int
-    c: int  # choice index
+    r: RowId
+    q: Position
+    c: Position  # choice index
 
 
 class DoneCallback(CallbackData, prefix="d"):
-    r: int
-    q: int
+    r: RowId
+    q: Position
 
 
 class LanguageCallback(CallbackData, prefix="l"):
-    lang: str
+    lang: Value
 
 
 class ServiceCallback(CallbackData, prefix="s"):
-    o: int  # office id
-    s: int  # service id
+    """A service offered at an office, sealed by the server for the poster code's day: a
+    button made up by the client (another office, service or day) does not open anything."""
+
+    o: RowId  # office id
+    s: RowId  # service id
+    d: Value  # the poster code's day, YYYYMMDD
+    m: Value  # the offer's seal
 
 
 def stars(count: int) -> str:
@@ -56,12 +69,20 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 
 def services_keyboard(
-    office_id: int, services: list[PublicService], lang: str
+    office_id: int,
+    services: list[PublicService],
+    lang: str,
+    stamp: str,
+    seal: Callable[[int, int, str], str],
 ) -> InlineKeyboardMarkup:
+    """The office's services, each button sealed (`seal(office, service, stamp)`)."""
     builder = InlineKeyboardBuilder()
     for service in services[:50]:
         builder.button(
-            text=service.name(lang)[:60], callback_data=ServiceCallback(o=office_id, s=service.id)
+            text=service.name(lang)[:60],
+            callback_data=ServiceCallback(
+                o=office_id, s=service.id, d=stamp, m=seal(office_id, service.id, stamp)
+            ),
         )
     builder.adjust(1)
     return builder.as_markup()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import DEFAULT_LANGUAGE, pick_language, text
@@ -24,19 +26,24 @@ from core.identity import respondent_key
 from core.responses import ResponseStore
 
 log = logging.getLogger(__name__)
+# What Redis being away looks like to a client: refused, reset, timed out.
+REDIS_AWAY = (RedisError, OSError, TimeoutError)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 # Claiming updates and letting go of earlier ones, many of each in one round trip (see
-# UpdateClaims). Releases first, so that a person's finished update frees the lock their next
-# one takes in the same call: for each, the person's lock if it is still that update's, and the
-# update's mark too if it failed (Telegram's next delivery of it is then handled). Then each
-# claim: 0 when the update was taken before (Telegram delivers again what it thinks was lost),
-# -1 when the person's previous update is still being handled, else 1: the person's lock taken
-# (the update key is its value) and the update marked taken.
+# UpdateClaims). An update's mark is "1" while it is being handled, expiring with the person's
+# lock (a dead worker's update is handled again when Telegram delivers it again), and "2" once
+# handled, for a day (a redelivery of it is ignored). Releases first, so that a person's
+# finished update frees the lock their next one takes in the same call: for each, the person's
+# lock if it is still that update's, and the update's mark: "2" if it was handled, deleted if
+# it failed. Then each claim: 0 when the update was handled before, -1 when it is being
+# handled (a redelivery racing the first) or the person's previous update is, else 1: the
+# person's lock taken (the update key is its value) and the update marked in flight.
 # KEYS: each claim's update and, if it takes one, its person's lock; then each release's update
-# and lock. ARGV: the mark's TTL (s), the lock's TTL (ms), the number of claims, per claim the
-# number of its keys (1 or 2), then per release whether it failed and held a lock ("10", "01").
+# and lock. ARGV: the handled mark's TTL (s), the lock's TTL (ms), the number of claims, per
+# claim the number of its keys (1 or 2), then per release whether it failed and held a lock
+# ("10", "01").
 CLAIMS = """
 local claims = tonumber(ARGV[3])
 local k = 1
@@ -48,7 +55,11 @@ for i = 4 + claims, #ARGV do
     if redis.call('GET', KEYS[k]) == update then redis.call('DEL', KEYS[k]) end
     k = k + 1
   end
-  if string.sub(ARGV[i], 1, 1) == '1' then redis.call('DEL', update) end
+  if string.sub(ARGV[i], 1, 1) == '1' then
+    redis.call('DEL', update)
+  else
+    redis.call('SET', update, '2', 'EX', ARGV[1])
+  end
 end
 local results = {}
 k = 1
@@ -56,16 +67,29 @@ for i = 1, claims do
   local update = KEYS[k]
   local lock = ARGV[3 + i] == '2' and KEYS[k + 1]
   k = k + tonumber(ARGV[3 + i])
-  if redis.call('EXISTS', update) == 1 then
+  local mark = redis.call('GET', update)
+  if mark == '2' then
     results[i] = 0
+  elseif mark then
+    results[i] = -1
   elseif lock and not redis.call('SET', lock, update, 'NX', 'PX', ARGV[2]) then
     results[i] = -1
   else
-    redis.call('SET', update, 1, 'EX', ARGV[1])
+    redis.call('SET', update, '1', 'PX', ARGV[2])
     results[i] = 1
   end
 end
 return results
+"""
+
+# Work still in flight keeps its update's mark and its person's lock alive a little longer.
+# KEYS: the update's mark and, if held, the person's lock. ARGV: the lock's TTL (ms).
+RENEW = """
+if redis.call('GET', KEYS[1]) == '1' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if KEYS[2] and redis.call('GET', KEYS[2]) == KEYS[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+return 1
 """
 
 
@@ -81,21 +105,47 @@ class _Claim:
     taken: asyncio.Future[int]
 
 
+class _Renewal:
+    """While an update is handled, its mark and lock are renewed every third of their TTL:
+    they outlive the work in flight by at most that TTL, so a dead worker's hold on a person
+    ends within it, and its update is handled again when Telegram delivers it again. Most
+    updates end before the first renewal is due, and cost no more than a timer."""
+
+    def __init__(self, claims: UpdateClaims, held: tuple[str, ...]) -> None:
+        self.claims = claims
+        self.held = held
+        self.loop = asyncio.get_running_loop()
+        self.every_s = claims.lock_ttl_ms / 3000
+        self.timer = self.loop.call_later(self.every_s, self._due)
+
+    def _due(self) -> None:
+        task = self.loop.create_task(self.claims.renew(self.held))
+        self.claims._calls.add(task)
+        task.add_done_callback(self.claims._calls.discard)
+        self.timer = self.loop.call_later(self.every_s, self._due)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
 class UpdateClaims:
     """Each update handled once, and one update at a time per person (so a double tap is
     answered in order): Redis, shared by all workers, or memory for a single process.
 
     With Redis, the claims of the updates that arrive together (in one turn of the event loop)
-    go in one script call, and letting go of an update's lock (and, if it failed, of its mark)
-    rides along with the next call, or goes on its own after `release_after_s` when none comes.
-    A person's next update claimed here comes after their release in the same call; another
-    worker's waits the little longer. Under load, an update costs well under one round trip."""
+    go in one script call, and letting go of an update (its lock freed, its mark turned into
+    "handled", or deleted if it failed) rides along with the next call, or goes on its own
+    after `release_after_s` when none comes. A person's next update claimed here comes after
+    their release in the same call; another worker's waits the little longer. Under load, an
+    update costs well under one round trip. A claim lives only as long as its work: the lock
+    and the in-flight mark expire `lock_ttl_ms` after their last renewal, so after a kill -9
+    Telegram's next delivery of the update is handled, and the person is free again soon."""
 
     def __init__(
         self,
         redis: Redis | None,
         seen_ttl_s: int = 86_400,
-        lock_ttl_ms: int = 30_000,
+        lock_ttl_ms: int = 3_000,
         wait_s: float = 10.0,
         capacity: int = 100_000,
         release_after_s: float = 0.02,
@@ -107,37 +157,69 @@ class UpdateClaims:
         self.capacity = capacity
         self.release_after_s = release_after_s
         self._script = redis.register_script(CLAIMS) if redis is not None else None
+        self._renew_script = redis.register_script(RENEW) if redis is not None else None
         self._claims: list[_Claim] = []
         self._releases: list[_Release] = []
         self._batch_due = False  # a call is scheduled for the end of this turn of the loop
         self._release_timer: asyncio.TimerHandle | None = None
         self._retry_after_s = 0.0  # while Redis refuses releases, try again less often
         self._calls: set[asyncio.Task[None]] = set()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # Updates handled (None) or in flight (set when they end), in this process.
+        self._seen: OrderedDict[str, asyncio.Event | None] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
+        self._redis_down_until = 0.0
+        self.redis_rest_s = 5.0
+
+    def _redis_resting(self) -> bool:
+        return self._redis_down_until > 0 and time.monotonic() < self._redis_down_until
+
+    def _rest_redis(self, error: BaseException) -> None:
+        if not self._redis_resting():
+            log.warning(
+                "Redis unreachable (%s); claiming updates in this process for %ss",
+                error,
+                self.redis_rest_s,
+            )
+        self._redis_down_until = time.monotonic() + self.redis_rest_s
 
     async def run(
         self, update_key: str, person: int | None, call: Callable[[], Awaitable[Any]]
     ) -> Any:
-        """`call()` unless the update was taken before (then None), holding the person."""
-        if self.redis is None:
+        """`call()` unless the update was taken before (then None), holding the person.
+        Redis away (refusing, timing out): this process's memory claims instead, for a few
+        seconds before Redis is tried again; across processes the database's unique keys
+        still refuse a second answer, so nothing is stored twice, only more slowly."""
+        if self.redis is None or self._redis_resting():
             return await self._run_in_memory(update_key, person, call)
         keys = [f"qanagat:update:{update_key}"]
         if person is not None:
             keys.append(f"qanagat:lock:{person}")
-        claimed = await self._take(keys)
+        try:
+            claimed = await self._take(keys)
+        except REDIS_AWAY as error:
+            self._rest_redis(error)
+            return await self._run_in_memory(update_key, person, call)
         if claimed == 0:
-            log.info("update %s delivered again; ignored", update_key)
+            log.info("update %s handled before; ignored", update_key)
             return None
+        held = tuple(keys if claimed == 1 else keys[:1])  # after waiting too long: no lock
+        renewal = _Renewal(self, held)
         failed = True
         try:
             result = await call()
             failed = False
             return result
         finally:
-            held = keys if claimed == 1 else keys[:1]  # after waiting too long: no lock
-            if failed or len(held) > 1:
-                self._release(_Release(tuple(held), failed))
+            renewal.cancel()
+            self._release(_Release(held, failed))
+
+    async def renew(self, held: tuple[str, ...]) -> None:
+        """Keep an update's mark and its person's lock alive for another lock TTL."""
+        assert self._renew_script is not None
+        try:
+            await self._renew_script(keys=list(held), args=[self.lock_ttl_ms])
+        except REDIS_AWAY:
+            log.warning("could not renew the claim of %s", held[0], exc_info=True)
 
     async def close(self) -> None:
         """Let go of what is still held, before the Redis connection closes."""
@@ -239,25 +321,49 @@ class UpdateClaims:
     async def _run_in_memory(
         self, update_key: str, person: int | None, call: Callable[[], Awaitable[Any]]
     ) -> Any:
-        if update_key in self._seen:
-            log.info("update %s delivered again; ignored", update_key)
-            return None
-        self._seen[update_key] = None
+        while update_key in self._seen:
+            in_flight = self._seen[update_key]
+            if in_flight is None:
+                log.info("update %s handled before; ignored", update_key)
+                return None
+            await in_flight.wait()  # a redelivery racing the first: see how it ends
+        ended = self._seen[update_key] = asyncio.Event()
         if len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
         try:
             if person is None:
-                return await call()
-            lock = self._locks.setdefault(person, asyncio.Lock())
-            try:
-                async with lock:
-                    return await call()
-            finally:
-                if not lock.locked() and not lock._waiters:
-                    self._locks.pop(person, None)
+                result = await call()
+            else:
+                lock = self._locks.setdefault(person, asyncio.Lock())
+                try:
+                    async with lock:
+                        result = await call()
+                finally:
+                    if not lock.locked() and not lock._waiters:
+                        self._locks.pop(person, None)
         except BaseException:
             self._seen.pop(update_key, None)  # a failed update may be delivered again
             raise
+        else:
+            if update_key in self._seen:
+                self._seen[update_key] = None
+            return result
+        finally:
+            ended.set()
+
+
+class UpdateBoundary(BaseMiddleware):
+    """The outermost middleware: whatever an update raises ends here, logged, and the webhook
+    answers 200. An error page would only make Telegram deliver the same update again and
+    again; a citizen's own failures are answered by ApologyMiddleware further in."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception:
+            update_id = event.update_id if isinstance(event, Update) else None
+            log.exception("update %s failed", update_id)
+            return None
 
 
 class ClaimMiddleware(BaseMiddleware):

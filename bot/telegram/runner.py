@@ -10,9 +10,12 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import JsonPayload, Payload, web
+from pydantic import ValidationError
 
+from bot.telegram import json_codec
 from bot.telegram.app import announce_commands, json_params
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,18 @@ class JsonReplyRequestHandler(SimpleRequestHandler):
     Telegram takes JSON as well, sent in one. (Files, which we never reply with, still go
     as multipart.)"""
 
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        """A body that is not an update is refused with 400, logged, never handled: a server
+        error would have Telegram deliver it again and again."""
+        update = parsed_update(bot, await request.read())
+        if isinstance(update, str):
+            log.warning("webhook body refused: %s", update)
+            return web.json_response({"ok": False, "description": update}, status=400)
+        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
+            bot, update, **self.data
+        )
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
     def _build_response_writer(self, bot: Bot, result: TelegramMethod[Any] | None) -> Payload:
         if not result:
             return JsonPayload({})
@@ -54,6 +69,23 @@ class JsonReplyRequestHandler(SimpleRequestHandler):
         return JsonPayload(
             {"method": result.__api_method__, **params}, dumps=bot.session.json_dumps
         )
+
+
+def parsed_update(bot: Bot, body: bytes) -> Update | str:
+    """The update in a webhook body, or why it is none (for the log)."""
+    try:
+        document = json_codec.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "not JSON in UTF-8"
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    update_id = document.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id < 2**63:
+        return "no integer update_id"
+    try:
+        return Update.model_validate(document, context={"bot": bot})
+    except ValidationError as error:
+        return f"not an update: {error.error_count()} problems"
 
 
 def mount_webhook(

@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.datasets import DatasetDesk
 from bot.messages import text
-from bot.opening import OfficeChoice, Refused, SurveyDesk
+from bot.opening import OfficeChoice, Refused, ServiceOffer, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
 from bot.telegram.datasets import resume_rating
 from bot.telegram.filters import ButtonPrefix
@@ -46,7 +46,9 @@ async def start_with_payload(
             return
         await message.answer(
             text("choose_service", lang, office=opened.office.name(lang)),
-            reply_markup=services_keyboard(opened.office.id, opened.services, lang),
+            reply_markup=services_keyboard(
+                opened.office.id, opened.services, lang, opened.day, desk.seal_offer
+            ),
         )
         return
     await begin(message.chat.id, opened, bot, store, respondent, lang, desk, box, state)
@@ -114,10 +116,8 @@ async def on_service(
     box: AddressBox,
     state: FSMContext,
 ) -> None:
-    offered_at = query.message.date if query.message is not None else None
-    opened = await desk.start_walk_in(
-        store, respondent, callback_data.o, callback_data.s, Channel.TELEGRAM, lang, offered_at
-    )
+    offer = ServiceOffer(callback_data.o, callback_data.s, callback_data.d, callback_data.m)
+    opened = await desk.start_offered_walk_in(store, respondent, offer, Channel.TELEGRAM, lang)
     if isinstance(opened, Refused):
         await query.answer(text(opened.reason, lang), show_alert=True)
         return

@@ -3,7 +3,10 @@ Telegram event, asks the conversation, and shows the step it returns."""
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
@@ -27,8 +30,10 @@ from core.responses import ResponseStore
 
 
 async def refuse(query: CallbackQuery, lang: str, reason: str) -> AnswerCallbackQuery:
-    if reason == "completed" and isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    if reason == "completed" and isinstance(query.message, Message) and query.message.reply_markup:
+        # Its buttons go; already gone or too old to edit, there is nothing to take away.
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
     return query.answer(text(reason, lang), show_alert=reason != "completed")
 
 
