@@ -4,6 +4,7 @@ when the user is disabled or changes the password; the password change page; the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,6 +19,7 @@ from tests.admin_fixtures import (
     ANALYST_EMAIL,
     PASSWORD,
     AdminSite,
+    Person,
     admin_settings,
     running_admin,
 )
@@ -253,3 +255,27 @@ async def test_behind_the_proxy_each_client_is_throttled_on_its_own(
         assert await attempt("198.51.100.2", ADMIN_EMAIL, PASSWORD) == 303
         clients = {e.client for e in await site.audit() if e.action == "login_failed"}
         assert clients == {"198.51.100.1"}
+
+
+async def test_150_parallel_guesses_at_one_email_get_at_most_5_password_checks(
+    site: AdminSite,
+) -> None:
+    """Sent at once, from one address: each guess is counted before its password is checked,
+    so the limit holds however the checks interleave (in Redis as in memory)."""
+    people = [site.person() for _ in range(150)]
+    for person in people:  # each has its sign-in form (and CSRF cookie) before the burst
+        await person.open("/admin/login")
+
+    async def guess(person: Person, number: int) -> int:
+        fields = [("csrf", person.csrf), ("email", ANALYST_EMAIL), ("password", f"guess {number}")]
+        return (await person.post("/admin/login", fields)).status
+
+    statuses = await asyncio.gather(*(guess(p, n) for n, p in enumerate(people)))
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 145
+    checked = [
+        e
+        for e in await site.audit()
+        if e.action == "login_failed" and (e.details or {}).get("reason") == "credentials"
+    ]
+    assert len(checked) == 5

@@ -98,7 +98,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     client = client_of(request)
     keys = throttle_keys(email, client)
     lang = lang_of(request)
-    if await config.throttle.blocked(keys):
+    # Counted before the password is checked: parallel guesses cannot outrun the limit.
+    if not await config.throttle.attempt(keys):
         async with config.session_factory() as db:
             record(
                 db,
@@ -124,7 +125,6 @@ async def login(request: web.Request) -> web.StreamResponse:
             user.password_hash if usable and user else None, password
         )
         if not (usable and matches and user is not None):
-            await config.throttle.failed(keys)
             record(
                 db,
                 Action.LOGIN_FAILED,
@@ -142,7 +142,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             return _login_form(
                 request, email=email, error=words.say("login_failed", lang), status=401
             )
-        await config.throttle.forget(keys[0])
+        await config.throttle.succeeded(keys)
         token = await sessions.open_session(db, user, config.clock(), lifetimes(request))
         record(
             db, Action.LOGIN, at=config.clock(), actor=user.email, user_id=user.id, client=client
