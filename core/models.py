@@ -178,6 +178,11 @@ class ServiceEvent(Base):
     # What the integration API decided (issued, not_sampled, cooldown): a repeat of the event
     # is told the same thing.
     invitation_outcome: Mapped[str | None] = mapped_column(String(16))
+    # The integration key that reported it: only that key is handed the invitation again when
+    # the event is repeated (another key of the agency learns nothing about it).
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_key.id", ondelete="SET NULL"), nullable=True
+    )
 
     service: Mapped[PublicService] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()

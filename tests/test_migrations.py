@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0015_bot_perf"
+HEAD = "0023_security"
 MODEL_TABLES = set(Base.metadata.tables)
 
 
