@@ -5,13 +5,17 @@ when the user is disabled or changes the password; the password change page; the
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin import accounts
+from admin.audit import Action, record
 from core.models import AdminSession, AdminUser
 from tests.admin_fixtures import (
     ADMIN_EMAIL,
@@ -279,3 +283,49 @@ async def test_150_parallel_guesses_at_one_email_get_at_most_5_password_checks(
         if e.action == "login_failed" and (e.details or {}).get("reason") == "credentials"
     ]
     assert len(checked) == 5
+
+
+@pytest.mark.parametrize("smuggled", ["\r\nSet-Cookie: x=1", "\n", "\x00", "\t/admin/"])
+async def test_next_and_back_with_control_characters_lead_home(
+    site: AdminSite, smuggled: str
+) -> None:
+    """A CR/LF would split the Location header (aiohttp then dropped the connection)."""
+    person = site.person()
+    await person.open("/admin/login")
+    signed = await person.post(
+        "/admin/login",
+        [
+            ("csrf", person.csrf),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("next", "/admin/agencies" + smuggled),
+        ],
+    )
+    assert signed.status == 200 and signed.path == "/admin/"
+    chosen = await person.send("/admin/language", ("lang", "en"), ("back", "/admin/x" + smuggled))
+    assert chosen.status == 200 and chosen.path == "/admin/"
+    login_page = await site.person().open("/admin/login?next=/admin/agencies" + quote(smuggled))
+    assert login_page.status == 200 and login_page.hidden("next") == ""
+
+
+async def test_an_email_with_control_characters_is_refused_and_the_audit_export_still_works(
+    site: AdminSite,
+) -> None:
+    person = site.person()
+    await person.open("/admin/login")
+    refused = await person.post(
+        "/admin/login",
+        [("csrf", person.csrf), ("email", "x\x01\x1b@example.kz"), ("password", "whatever")],
+    )
+    assert refused.status == 400
+    assert not [e for e in await site.audit() if "\x01" in e.actor]
+    # Whatever reached the log before (or comes by another way) cannot break its spreadsheet.
+    async with site.session_factory() as db:
+        record(db, Action.LOGIN_FAILED, at=site.clock(), actor="old\x01\x02@example.kz")
+        await db.commit()
+    admin = await site.signed_in(ADMIN_EMAIL)
+    status, _headers, body = await admin.download("/admin/audit?export=audit&format=xlsx")
+    assert status == 200
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None
+    assert "old@example.kz" in [row[1] for row in sheet.iter_rows(values_only=True)]

@@ -38,6 +38,8 @@ def _safe_next(request: web.Request, target: str | None) -> str | None:
     """Only a path of our own admin: never an open redirect."""
     if not target:
         return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None  # CR/LF would split the Location header; NUL has no place in a URL
     parts = urlsplit(target)
     mount = config_of(request).mount
     if parts.scheme or parts.netloc or not parts.path.startswith(mount + "/") or "\\" in target:
@@ -93,7 +95,14 @@ def _login_form(
 async def login(request: web.Request) -> web.StreamResponse:
     config = request.app[ADMIN]
     form = await request.post()
-    email = accounts.normalise_email(str(form.get("email", "")))[:254]
+    typed = str(form.get("email", ""))
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in typed):
+        # No e-mail holds a control character: refused at the door, before any count, check
+        # or audit record (such a value once broke the audit log's spreadsheet).
+        return _login_form(
+            request, email="", error=words.say("login_failed", lang_of(request)), status=400
+        )
+    email = accounts.normalise_email(typed)[:254]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD_LENGTH]
     client = client_of(request)
     keys = throttle_keys(email, client)
