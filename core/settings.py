@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # Invitations and the integration API (docs/integration-api.md)
     invitation_cooldown_days: int = Field(default=7, ge=0)
     api_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Requests per minute from one network (docs/operations.md, Security): citizen entry pages
+    # (/s, /o, /d, /app/session) and the integration API. A service centre's guest Wi-Fi is
+    # one network for everyone in the hall: generous on purpose.
+    public_requests_per_minute: int = Field(default=120, ge=1)
+    api_requests_per_minute: int = Field(default=600, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -26,6 +27,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 FORM_LIMIT = 64 * 1024  # the longest allowed answer (4000 characters) fits, percent-encoded
 FORM_FIELDS = 64
+# No answer of ours holds a control character other than tab and line breaks (PostgreSQL
+# refuses a NUL outright), nor a number of more than 18 digits (Python refuses to read one of
+# thousands): such a form is refused as a whole, with a 400.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HUGE_NUMBER = re.compile(r"\s*[+-]?\d{19,}\s*")
 
 SECURITY_HEADERS = {
     # Survey pages are personal: never cached, never leaked through a Referer header.
@@ -208,6 +214,8 @@ async def read_form(request: web.Request, visit: Visit, scope: str) -> MultiDict
             body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=FORM_FIELDS
         )
     except ValueError:
+        return FormProblem.BAD
+    if any(_UNREADABLE.search(value) or _HUGE_NUMBER.fullmatch(value) for _, value in pairs):
         return FormProblem.BAD
     form = MultiDict(pairs)
     if not csrf_ok(request.app[SEALS_KEY], scope, visit.key, form.get("csrf", "")):
