@@ -5,8 +5,11 @@ pages, admin, API, health), walked with values no handler can accept, answers 4x
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.settings import Settings
 from qanagat.app import build_app
 from tests.admin_fixtures import ADMIN_EMAIL, PASSWORD, populate
-from tests.conftest import Seed
+from tests.conftest import ROOT, Seed
 from tests.web_fixtures import read_page
 
 # Values no route can take: a NUL, other control characters, numbers past any integer column,
@@ -232,3 +235,31 @@ def _a_static_file() -> str:
     from bot.web.routes import STATIC_DIR
 
     return next(path.name for path in sorted(STATIC_DIR.iterdir()) if path.is_file())
+
+
+def test_the_reverse_proxy_limits_entry_points_and_sends_hsts(tmp_path: Path) -> None:
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server_tokens off;" in conf
+    assert 'add_header Strict-Transport-Security "max-age=' in conf
+    entry = conf[conf.index("location ~ ^/(s|o|d)/|^/app/session$") :]
+    assert "limit_req zone=qanagat_entry" in entry.split("}")[0]
+    api = conf[conf.index("location /api/") :]
+    assert "limit_req zone=qanagat_api" in api.split("}")[0]
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        return  # the syntax check needs nginx itself
+    site = tmp_path / "site.conf"
+    site.write_text(
+        conf.replace("server web:8080", "server 127.0.0.1:8080")
+        .replace("server bot:8081", "server 127.0.0.1:8081")
+        .replace("listen 80;", "listen 127.0.0.1:18089;")
+    )
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\naccess_log off;\ninclude {site};\n}}\n"
+    )
+    checked = subprocess.run(  # noqa: S603 (our own nginx on a file we wrote)
+        [nginx, "-t", "-c", str(main)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
