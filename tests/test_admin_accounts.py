@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -329,3 +331,43 @@ async def test_an_email_with_control_characters_is_refused_and_the_audit_export_
     sheet = load_workbook(io.BytesIO(body)).active
     assert sheet is not None
     assert "old@example.kz" in [row[1] for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize(
+    ("new", "error"),
+    [
+        (" " * 14, "Пароль слишком простой (пробелы или повторяющиеся символы)."),
+        ("aaaaaaaaaaaaaa", "Пароль слишком простой (пробелы или повторяющиеся символы)."),
+        ("abcabcabcabcabc", "Пароль слишком простой (пробелы или повторяющиеся символы)."),
+        ("qwertyuiop123", "Этот пароль есть в списке самых распространённых"),
+        ("Password2024!", "Этот пароль есть в списке самых распространённых"),
+        (PASSWORD, "Новый пароль должен отличаться от текущего."),
+    ],
+)
+async def test_blank_repeated_common_and_current_passwords_are_refused(
+    site: AdminSite, new: str, error: str
+) -> None:
+    person = await site.signed_in(ANALYST_EMAIL)
+    await person.open("/admin/password")
+    refused = await person.send(
+        "/admin/password", ("current", PASSWORD), ("new", new), ("repeat", new)
+    )
+    assert refused.status == 400 and (refused.error or "").startswith(error)
+    assert (await site.person().sign_in(ANALYST_EMAIL, PASSWORD)).status == 200
+
+
+def test_the_common_password_list_is_the_shipped_one() -> None:
+    assert accounts.is_common_password("iloveyou")
+    assert accounts.is_common_password("Sunshine123")
+    assert not accounts.is_common_password("correct horse battery staple")
+
+
+def test_the_proxy_setting_the_docs_name_is_the_real_one() -> None:
+    """docs/admin.md once named a setting that does not exist."""
+    from core.settings import Settings
+
+    docs = (Path(__file__).parent.parent / "docs" / "admin.md").read_text()
+    named = set(re.findall(r"QANAGAT_[A-Z_]+", docs))
+    real = {f"QANAGAT_{name.upper()}" for name in Settings.model_fields}
+    assert named <= real, named - real
+    assert "QANAGAT_TRUSTED_PROXY_HOPS" in named
