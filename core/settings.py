@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     survey_dir: Path = PROJECT_ROOT / "survey_definitions"
     default_survey: str = "post_service"
     address_retention_days: int = Field(default=30, ge=1)
+    # Days after an invitation expires that its response stays linked to the delivered event.
+    event_link_retention_days: int = Field(default=7, ge=0)
     worker_interval_s: int = Field(default=3600, ge=1)
     delivery_rate_per_s: float = Field(default=25.0, gt=0, le=1000)
     delivery_per_chat_interval_s: float = Field(default=1.0, ge=0)
