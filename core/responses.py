@@ -35,6 +35,7 @@ from sqlalchemy.sql import Executable
 
 from core import funnel
 from core.answer_batch import RECORD_ANSWERS, AnswerWrite, answer_arrays, answer_batch, verdict
+from core.answer_text import kept_answer
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.integrity import on_completed
@@ -540,6 +541,7 @@ class ResponseStore:
         """Store one answer, committed at once, if the response is in progress, is
         `owner_key`'s (when given) and holds exactly `known` answers (when given)."""
         self._opened.discard(response_id)
+        value = kept_answer(value)  # free text is stored scrubbed of personal data
         params = {
             "response_id": response_id,
             "question": question,

@@ -197,6 +197,10 @@ def db_upgrade(revision: str) -> None:
 
     upgrade(Settings().database_url, revision)
     click.echo(f"database at {revision}")
+    if revision == "head":
+        from qanagat.ledger import scrub_stored_answers
+
+        scrub_stored_answers(Settings())
 
 
 @db.command("downgrade")

@@ -1,5 +1,6 @@
 """Security: which integration key reported each service event (a repeat from another key is
-told nothing about it).
+told nothing about it); open-data ratings' anti-gaming flag and network digest; the
+record of a re-chained ledger.
 
 Revision ID: 0023_security
 Revises: 0015_bot_perf
@@ -79,9 +80,27 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    with op.batch_alter_table("dataset_rating") as batch:
+        batch.add_column(sa.Column("flag", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("address_digest", sa.LargeBinary(length=32), nullable=True))
+    op.create_table(
+        "ledger_rechain",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=300), nullable=False),
+        sa.Column("head_seq", sa.Integer(), nullable=False),
+        sa.Column("old_head_hash", sa.String(length=64), nullable=False),
+        sa.Column("new_head_hash", sa.String(length=64), nullable=False),
+        sa.Column("changes", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_rechain")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ledger_rechain")
+    with op.batch_alter_table("dataset_rating") as batch:
+        batch.drop_column("address_digest")
+        batch.drop_column("flag")
     with op.batch_alter_table("service_event") as batch:
         batch.drop_constraint(op.f("fk_service_event_api_key_id_api_key"), type_="foreignkey")
         batch.drop_column("api_key_id")
