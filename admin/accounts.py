@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,8 @@ class PasswordProblem(enum.StrEnum):
     TOO_SHORT = "password_too_short"
     TOO_LONG = "password_too_long"
     SAME_AS_EMAIL = "password_is_email"
+    TOO_SIMPLE = "password_too_simple"
+    TOO_COMMON = "password_too_common"
 
 
 def normalise_email(email: str) -> str:
@@ -60,7 +63,40 @@ def password_problem(password: str, email: str, min_length: int) -> PasswordProb
         return PasswordProblem.TOO_LONG
     if normalise_email(password) == normalise_email(email):
         return PasswordProblem.SAME_AS_EMAIL
+    if too_simple(password):
+        return PasswordProblem.TOO_SIMPLE
+    if is_common_password(password):
+        return PasswordProblem.TOO_COMMON
     return None
+
+
+def too_simple(password: str) -> bool:
+    """Blank-ish or repetitive: fewer than four different characters once spaces are set
+    aside ("            ", "aaaaaaaaaaaa", "ab ab ab ab ab"), or one short piece over and over
+    ("abcdabcdabcd")."""
+    letters = "".join(password.split())
+    if len(set(letters.casefold())) < 4:
+        return True
+    for size in range(1, 7):
+        if len(letters) >= 2 * size and letters == (letters[:size] * len(letters))[: len(letters)]:
+            return True
+    return False
+
+
+def is_common_password(password: str) -> bool:
+    """One of the 30,000 most common passwords (ASVS 2.1.7), whatever its case, also with
+    digits or symbols tacked on at the end ("Password2024!")."""
+    folded = password.casefold()
+    core = folded.rstrip("0123456789!@#$%^&*()-_=+.,?~ ")
+    return folded in _common_passwords() or (len(core) >= 6 and core in _common_passwords())
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships the list it was built on (the most common of leaked passwords, by rank).
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 async def hash_password(password: str) -> str:
@@ -197,6 +233,8 @@ async def change_password(
         raise AccountError("password_current_wrong")
     if new != repeated:
         raise AccountError("password_mismatch")
+    if new == current:
+        raise AccountError("password_is_current")
     problem = password_problem(new, user.email, min_length)
     if problem is not None:
         raise AccountError(problem.value, min=min_length)

@@ -104,9 +104,12 @@ class DatasetDesk:
         channel: Channel,
         question: str,
         raw: RawValue,
+        network: bytes | None = None,
     ) -> Answered | None:
-        """Answer `question` of the rating; None when the rating is not open to this person."""
+        """Answer `question` of the rating; None when the rating is not open to this person.
+        `network`: a keyed hash of the web visitor's network, for the anti-gaming rules."""
         store = self._answers(session, respondent, channel)
+        store.network = network
         try:
             conversation = await Conversation.resume(self.definition, store, rating.id)
             step = await conversation.answer(question, raw)

@@ -4,8 +4,9 @@ the registry (docs/inputs.md, "Open-data inputs").
     frame = await dataset_inputs(session, parse_period("2025"))  # agency, period, input, value
 
 - `dataset_ratings`: completed ratings of the agency's data sets on the period's days
-  (Kazakhstan time). One person's ratings of one set on one day are one row in the database
-  (a second rating replaces the first), so they count once. The sample size n of the shares.
+  (Kazakhstan time), less those the anti-gaming rules flagged (core/integrity/dataset_flags.py).
+  One person's ratings of one set on one day are one row in the database (a second rating
+  replaces the first), so they count once. The sample size n of the shares.
 - `dataset_satisfied_share`: ratings with overall 4-5, over those with an overall answer.
 - `dataset_verifiable_share`: ratings saying the data could be trusted and re-checked (source
   data provided), over those that answered it.
@@ -79,6 +80,7 @@ async def rating_counts(session: AsyncSession, period: Period) -> pd.DataFrame:
         .join(Agency, Agency.id == Dataset.agency_id)
         .where(
             rated.status == RatingStatus.COMPLETED,
+            rated.flag.is_(None),  # flagged by the anti-gaming rules: kept, not counted
             rated.day >= period.first,
             rated.day < period.end,
         )

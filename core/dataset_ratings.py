@@ -22,8 +22,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from core.answer_text import kept_answer
 from core.clock import reporting_day, utcnow
 from core.complaints import MAX_TEXT, Scrub, move_to, new_reference, problem_deadline
+from core.integrity.completion import current_rules
+from core.integrity.dataset_flags import judge_rating, may_report
 from core.models import (
     Agency,
     Channel,
@@ -318,6 +321,9 @@ class RatingAnswers:
         self.text_question = text_question
         self.consent = consent
         self.filed: Complaint | None = None  # the report filed at completion, if any
+        # A keyed hash of the web visitor's network (None in Telegram), for anti-gaming.
+        self.network: bytes | None = None
+        self.flag: str | None = None  # why the completed rating does not count, if it does not
 
     async def load_answers(self, response_id: int) -> dict[str, Any]:
         found = await self.session.scalar(
@@ -351,7 +357,7 @@ class RatingAnswers:
             {
                 "rating_id": response_id,
                 "question": question,
-                "value": json.dumps(value),
+                "value": json.dumps(kept_answer(value)),  # text scrubbed of personal data
                 "now": utcnow(),
                 "owner": self.owner_id,
                 "known": known,
@@ -397,14 +403,42 @@ class RatingAnswers:
                     DatasetRating.respondent_id == self.owner_id,
                     DatasetRating.status == RatingStatus.IN_PROGRESS,
                 )
-                .values(updated_at=now, **values)
-                .returning(DatasetRating.dataset_id, DatasetRating.language, DatasetRating.answers)
+                .values(updated_at=now, address_digest=self.network, **values)
+                .returning(
+                    DatasetRating.dataset_id,
+                    DatasetRating.language,
+                    DatasetRating.answers,
+                    DatasetRating.started_at,
+                )
             )
         ).first()
         if completed is None:
             return
-        dataset_id, language, answers = completed
-        if problem is not None:
+        dataset_id, language, answers, started_at = completed
+        self.flag = await judge_rating(
+            self.session,
+            current_rules(),
+            rating_id=response_id,
+            respondent_id=self.owner_id,
+            started_at=started_at,
+            now=now,
+            digest=self.network,
+        )
+        if self.flag is not None:
+            await self.session.execute(
+                update(DatasetRating).where(DatasetRating.id == response_id).values(flag=self.flag)
+            )
+        if (
+            problem is not None
+            and self.flag is None
+            and await may_report(
+                self.session,
+                dataset_id=dataset_id,
+                respondent_id=self.owner_id,
+                now=now,
+                digest=self.network,
+            )
+        ):
             self.filed = await self._file(response_id, dataset_id, language, problem, answers, now)
 
     async def _file(

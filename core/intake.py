@@ -46,6 +46,9 @@ class Outcome(enum.StrEnum):
     ISSUED = "issued"
     NOT_SAMPLED = "not_sampled"
     COOLDOWN = "cooldown"
+    # A repeat from another key than the one that reported the event: its invitation (and
+    # whether there is one) is the reporting key's alone.
+    WITHHELD = "withheld"
 
 
 @dataclass(slots=True)
@@ -62,6 +65,7 @@ class IncomingEvent:
     ttl_hours: int
     sample_every: int
     respondent_id: int | None
+    api_key_id: int | None = None  # the integration key reporting it
 
 
 @dataclass(slots=True)
@@ -163,7 +167,9 @@ class Intake:
         self, session: AsyncSession, events: Sequence[IncomingEvent]
     ) -> list[EventResult]:
         """Record a batch (all or nothing) and say, per event, what happened. Commits.
-        Raises ConflictingEvents (nothing written) when an external id names another event."""
+        Raises ConflictingEvents (nothing written) when an external id names another event.
+        A repeat is told the first answer only when it comes with the key that reported the
+        event first; any other key gets `withheld` and no link."""
         now = utcnow()
         existing = await self._existing(session, [event.external_id for event in events])
         conflicts = [
@@ -209,7 +215,7 @@ class Intake:
                     )
                 )
             else:
-                results.append(existing[event.external_id].result(self.box))
+                results.append(existing[event.external_id].result(self.box, event.api_key_id))
         return results
 
     async def _existing(
@@ -223,6 +229,7 @@ class Intake:
                 ServiceEvent.service_id,
                 ServiceEvent.service_point_id,
                 ServiceEvent.invitation_outcome,
+                ServiceEvent.api_key_id,
                 Invitation.sealed_token,
                 Invitation.expires_at,
                 Invitation.respondent_id,
@@ -324,11 +331,14 @@ class _Stored:
     service_id: int
     service_point_id: int | None
     outcome: str | None
+    api_key_id: int | None
     sealed_token: bytes | None
     expires_at: datetime | None
     respondent_id: int | None
 
-    def result(self, box: SecretBox) -> EventResult:
+    def result(self, box: SecretBox, api_key_id: int | None) -> EventResult:
+        if self.api_key_id != api_key_id:
+            return EventResult(self.external_id, False, Outcome.WITHHELD, None, None, None)
         token = box.open(self.sealed_token) if self.sealed_token else None
         outcome = (
             Outcome(self.outcome)
@@ -367,11 +377,12 @@ def _funnel_counts(
 # PostgreSQL: one INSERT of the whole batch from arrays (one round trip, one cached statement).
 _PG_INSERT_EVENTS = text(
     "INSERT INTO service_event (external_id, service_id, service_point_id, delivery_channel, "
-    "delivered_at, created_at, invitation_outcome) "
-    "SELECT e, s, o, c, d, CAST(:now AS TIMESTAMPTZ), x FROM unnest("
+    "delivered_at, created_at, invitation_outcome, api_key_id) "
+    "SELECT e, s, o, c, d, CAST(:now AS TIMESTAMPTZ), x, k FROM unnest("
     "CAST(:external_ids AS VARCHAR[]), CAST(:service_ids AS INTEGER[]), "
     "CAST(:office_ids AS INTEGER[]), CAST(:channels AS VARCHAR[]), "
-    "CAST(:delivered AS TIMESTAMPTZ[]), CAST(:outcomes AS VARCHAR[])) AS u(e, s, o, c, d, x) "
+    "CAST(:delivered AS TIMESTAMPTZ[]), CAST(:outcomes AS VARCHAR[]), "
+    "CAST(:api_keys AS INTEGER[])) AS u(e, s, o, c, d, x, k) "
     "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id"
 )
 _PG_INSERT_INVITATIONS = text(
@@ -419,6 +430,7 @@ async def _insert_events(
                 "channels": [e.channel.value for e in events],
                 "delivered": [e.delivered_at for e in events],
                 "outcomes": [outcomes[e.external_id].value for e in events],
+                "api_keys": [e.api_key_id for e in events],
             },
         )
         return {external_id: event_id for event_id, external_id in result}
@@ -434,6 +446,7 @@ async def _insert_events(
                     "delivered_at": e.delivered_at,
                     "created_at": now,
                     "invitation_outcome": outcomes[e.external_id].value,
+                    "api_key_id": e.api_key_id,
                 }
                 for e in events
             ]

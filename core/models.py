@@ -178,6 +178,11 @@ class ServiceEvent(Base):
     # What the integration API decided (issued, not_sampled, cooldown): a repeat of the event
     # is told the same thing.
     invitation_outcome: Mapped[str | None] = mapped_column(String(16))
+    # The integration key that reported it: only that key is handed the invitation again when
+    # the event is repeated (another key of the agency learns nothing about it).
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_key.id", ondelete="SET NULL"), nullable=True
+    )
 
     service: Mapped[PublicService] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()
@@ -449,6 +454,24 @@ class LedgerEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class LedgerRechain(Base):
+    """A recorded re-chaining of the ledger (docs/ledger.md): the stored responses were changed
+    on purpose (free-text answers scrubbed of personal data) and the chain recomputed. Keeps
+    the old content hash of every entry whose content changed and the old head, so that the old
+    chain can be recomputed from this record and checked against an export made before."""
+
+    __tablename__ = "ledger_rechain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(300))
+    head_seq: Mapped[int] = mapped_column(Integer)
+    old_head_hash: Mapped[str] = mapped_column(String(64))
+    new_head_hash: Mapped[str] = mapped_column(String(64))
+    # [[seq, old content hash, new content hash], ...] of the entries whose content changed
+    changes: Mapped[list[Any]] = mapped_column(JSON)
 
 
 class LedgerPending(Base):
@@ -1140,5 +1163,10 @@ class DatasetRating(Base):
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # Anti-gaming, as for service responses: why a completed rating is kept but not counted
+    # (core/integrity/dataset_flags.py), and a keyed hash of the web visitor's network (never
+    # the address; blanked after the retention period).
+    flag: Mapped[str | None] = mapped_column(String(32))
+    address_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     dataset: Mapped[Dataset] = relationship()

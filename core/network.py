@@ -19,3 +19,12 @@ def client_address(remote: str | None, forwarded_for: str, trusted_hops: int) ->
         return str(ipaddress.ip_address(candidate or ""))
     except ValueError:
         return None
+
+
+def network_of(address: str) -> str:
+    """The network a client counts as: an IPv4 address itself, an IPv6 address by its /64
+    (what one subscriber usually gets, so hopping within it does not escape a limit)."""
+    parsed = ipaddress.ip_address(address)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)

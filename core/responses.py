@@ -35,6 +35,7 @@ from sqlalchemy.sql import Executable
 
 from core import funnel
 from core.answer_batch import RECORD_ANSWERS, AnswerWrite, answer_arrays, answer_batch, verdict
+from core.answer_text import kept_answer
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.integrity import on_completed
@@ -554,6 +555,7 @@ class ResponseStore:
         `completing`: it is the last answer; the response is completed, counted and queued
         for the ledger in the same transaction, so neither is ever kept without the other."""
         self._opened.discard(response_id)
+        value = kept_answer(value)  # free text is stored scrubbed of personal data
         params = {
             "response_id": response_id,
             "question": question,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
@@ -14,6 +14,7 @@ from core.models import (
     ChatLink,
     Complaint,
     ComplaintStatus,
+    Invitation,
     Response,
     ResponseStatus,
 )
@@ -57,6 +58,38 @@ async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
             ~exists(linked),
             ~exists(awaiting),
         )
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def unlink_expired_events(session: AsyncSession, keep_days: int) -> int:
+    """Cut responses loose from the delivered service they answer (its invitation and its
+    event, whose `external_id` the delivering system can tie to a person) once the invitation
+    has been expired for `keep_days`. Until then the link serves: one response per event and
+    per invitation, the funnel's completion step, a late repeat of the event. After it, a
+    response keeps only what it needs: service, office, day, answers. The event itself stays
+    (a repeat is still recognised) but no longer leads to any answer. Returns how many
+    responses were cut loose."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    expired = (
+        select(Invitation.id)
+        .where(
+            (Invitation.id == Response.invitation_id)
+            | (Invitation.service_event_id == Response.service_event_id),
+            Invitation.expires_at < cutoff,
+        )
+        .correlate(Response)
+    )
+    result = await session.execute(
+        update(Response)
+        .where(
+            Response.status != ResponseStatus.IN_PROGRESS,
+            (Response.invitation_id.is_not(None)) | (Response.service_event_id.is_not(None)),
+            exists(expired),
+        )
+        .values(invitation_id=None, service_event_id=None)
         .execution_options(synchronize_session=False)
     )
     await session.commit()

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     survey_dir: Path = PROJECT_ROOT / "survey_definitions"
     default_survey: str = "post_service"
     address_retention_days: int = Field(default=30, ge=1)
+    # Days after an invitation expires that its response stays linked to the delivered event.
+    event_link_retention_days: int = Field(default=7, ge=0)
     worker_interval_s: int = Field(default=3600, ge=1)
     delivery_rate_per_s: float = Field(default=25.0, gt=0, le=1000)
     delivery_per_chat_interval_s: float = Field(default=1.0, ge=0)
@@ -51,6 +53,11 @@ class Settings(BaseSettings):
     # Invitations and the integration API (docs/integration-api.md)
     invitation_cooldown_days: int = Field(default=7, ge=0)
     api_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Requests per minute from one network (docs/operations.md, Security): citizen entry pages
+    # (/s, /o, /d, /app/session) and the integration API. A service centre's guest Wi-Fi is
+    # one network for everyone in the hall: generous on purpose.
+    public_requests_per_minute: int = Field(default=120, ge=1)
+    api_requests_per_minute: int = Field(default=600, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

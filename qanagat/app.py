@@ -37,6 +37,7 @@ from core.outbox import enqueue_invitation
 from core.settings import Settings
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
+from qanagat.edge import setup_edge
 from qanagat.scores import score_period
 from scoring.privacy import scrub
 
@@ -157,6 +158,7 @@ def build_app(
     app.cleanup_ctx.append(
         server_delivery_context(settings, session_factory, queue, dispatch=dispatch_here)
     )
+    setup_edge(app, settings, redis)
     app.router.add_get("/healthz", healthz)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
     setup_web_complaints(app, scrub)

@@ -160,7 +160,7 @@ async def _purge_addresses(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], once: bool
 ) -> None:
     from core.integrity.retention import forget_old_traces
-    from core.retention import purge_idle_addresses
+    from core.retention import purge_idle_addresses, unlink_expired_events
     from qanagat.complaint_jobs import run_complaint_jobs
     from qanagat.staff_jobs import run_staff_jobs
 
@@ -169,8 +169,10 @@ async def _purge_addresses(
         async with session_factory() as session:
             purged = await purge_idle_addresses(session, settings.address_retention_days)
             passes, digests = await forget_old_traces(session, settings.address_retention_days)
+            unlinked = await unlink_expired_events(session, settings.event_link_retention_days)
         log.info("deleted %d idle write-back addresses", purged)
         log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
+        log.info("unlinked %d responses from expired invitations' events", unlinked)
         await run_complaint_jobs(settings, session_factory)
         try:
             await run_staff_jobs(settings, session_factory)
@@ -195,6 +197,10 @@ def db_upgrade(revision: str) -> None:
 
     upgrade(Settings().database_url, revision)
     click.echo(f"database at {revision}")
+    if revision == "head":
+        from qanagat.ledger import scrub_stored_answers
+
+        scrub_stored_answers(Settings())
 
 
 @db.command("downgrade")

@@ -118,3 +118,25 @@ async def _export(settings: Settings, period: Period, target: Path) -> dict[str,
                 return await chain.export(session, period, out)
     finally:
         await engine.dispose()
+
+
+def scrub_stored_answers(settings: Settings) -> None:
+    """After the schema is at head: answers stored before scrubbing was done on the way in are
+    scrubbed, and the ledger re-chained with a record (docs/ledger.md). Nothing to do twice."""
+    scrubbed, rechained = asyncio.run(_scrub_and_rechain(settings))
+    if scrubbed:
+        click.echo(
+            f"{scrubbed} stored answers scrubbed of personal data; ledger re-chained "
+            f"({rechained} entries' content changed; recorded, see `qanagat ledger verify`)"
+        )
+
+
+async def _scrub_and_rechain(settings: Settings) -> tuple[int, int]:
+    from core.db import create_engine, create_session_factory
+    from core.integrity.rechain import scrub_and_rechain
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await scrub_and_rechain(create_session_factory(engine))
+    finally:
+        await engine.dispose()

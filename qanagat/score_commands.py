@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core.cell_text import xlsx_cell
 from core.indicator_file import IndicatorFileError, parse_indicator_file
 from core.periods import Period, PeriodError, parse_period
 from core.settings import Settings
@@ -448,7 +449,7 @@ def _print_comparison(table: pd.DataFrame, name_a: str, name_b: str) -> None:
 def _write(table: pd.DataFrame, out: Path) -> None:
     try:
         if out.suffix.lower() == ".xlsx":
-            table.to_excel(out, index=False, engine="openpyxl")
+            table.map(xlsx_cell).to_excel(out, index=False, engine="openpyxl")
         else:
             table.to_csv(out, index=False, lineterminator="\n")
     except OSError as error:

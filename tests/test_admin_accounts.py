@@ -4,13 +4,20 @@ when the user is disabled or changes the password; the password change page; the
 
 from __future__ import annotations
 
+import asyncio
+import io
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin import accounts
+from admin.audit import Action, record
 from core.models import AdminSession, AdminUser
 from tests.admin_fixtures import (
     ADMIN_EMAIL,
@@ -18,6 +25,7 @@ from tests.admin_fixtures import (
     ANALYST_EMAIL,
     PASSWORD,
     AdminSite,
+    Person,
     admin_settings,
     running_admin,
 )
@@ -253,3 +261,113 @@ async def test_behind_the_proxy_each_client_is_throttled_on_its_own(
         assert await attempt("198.51.100.2", ADMIN_EMAIL, PASSWORD) == 303
         clients = {e.client for e in await site.audit() if e.action == "login_failed"}
         assert clients == {"198.51.100.1"}
+
+
+async def test_150_parallel_guesses_at_one_email_get_at_most_5_password_checks(
+    site: AdminSite,
+) -> None:
+    """Sent at once, from one address: each guess is counted before its password is checked,
+    so the limit holds however the checks interleave (in Redis as in memory)."""
+    people = [site.person() for _ in range(150)]
+    for person in people:  # each has its sign-in form (and CSRF cookie) before the burst
+        await person.open("/admin/login")
+
+    async def guess(person: Person, number: int) -> int:
+        fields = [("csrf", person.csrf), ("email", ANALYST_EMAIL), ("password", f"guess {number}")]
+        return (await person.post("/admin/login", fields)).status
+
+    statuses = await asyncio.gather(*(guess(p, n) for n, p in enumerate(people)))
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 145
+    checked = [
+        e
+        for e in await site.audit()
+        if e.action == "login_failed" and (e.details or {}).get("reason") == "credentials"
+    ]
+    assert len(checked) == 5
+
+
+@pytest.mark.parametrize("smuggled", ["\r\nSet-Cookie: x=1", "\n", "\x00", "\t/admin/"])
+async def test_next_and_back_with_control_characters_lead_home(
+    site: AdminSite, smuggled: str
+) -> None:
+    """A CR/LF would split the Location header (aiohttp then dropped the connection)."""
+    person = site.person()
+    await person.open("/admin/login")
+    signed = await person.post(
+        "/admin/login",
+        [
+            ("csrf", person.csrf),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("next", "/admin/agencies" + smuggled),
+        ],
+    )
+    assert signed.status == 200 and signed.path == "/admin/"
+    chosen = await person.send("/admin/language", ("lang", "en"), ("back", "/admin/x" + smuggled))
+    assert chosen.status == 200 and chosen.path == "/admin/"
+    login_page = await site.person().open("/admin/login?next=/admin/agencies" + quote(smuggled))
+    assert login_page.status == 200 and login_page.hidden("next") == ""
+
+
+async def test_an_email_with_control_characters_is_refused_and_the_audit_export_still_works(
+    site: AdminSite,
+) -> None:
+    person = site.person()
+    await person.open("/admin/login")
+    refused = await person.post(
+        "/admin/login",
+        [("csrf", person.csrf), ("email", "x\x01\x1b@example.kz"), ("password", "whatever")],
+    )
+    assert refused.status == 400
+    assert not [e for e in await site.audit() if "\x01" in e.actor]
+    # Whatever reached the log before (or comes by another way) cannot break its spreadsheet.
+    async with site.session_factory() as db:
+        record(db, Action.LOGIN_FAILED, at=site.clock(), actor="old\x01\x02@example.kz")
+        await db.commit()
+    admin = await site.signed_in(ADMIN_EMAIL)
+    status, _headers, body = await admin.download("/admin/audit?export=audit&format=xlsx")
+    assert status == 200
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None
+    assert "old@example.kz" in [row[1] for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize(
+    ("new", "error"),
+    [
+        (" " * 14, "Пароль слишком простой (пробелы или повторяющиеся символы)."),
+        ("aaaaaaaaaaaaaa", "Пароль слишком простой (пробелы или повторяющиеся символы)."),
+        ("abcabcabcabcabc", "Пароль слишком простой (пробелы или повторяющиеся символы)."),
+        ("qwertyuiop123", "Этот пароль есть в списке самых распространённых"),
+        ("Password2024!", "Этот пароль есть в списке самых распространённых"),
+        (PASSWORD, "Новый пароль должен отличаться от текущего."),
+    ],
+)
+async def test_blank_repeated_common_and_current_passwords_are_refused(
+    site: AdminSite, new: str, error: str
+) -> None:
+    person = await site.signed_in(ANALYST_EMAIL)
+    await person.open("/admin/password")
+    refused = await person.send(
+        "/admin/password", ("current", PASSWORD), ("new", new), ("repeat", new)
+    )
+    assert refused.status == 400 and (refused.error or "").startswith(error)
+    assert (await site.person().sign_in(ANALYST_EMAIL, PASSWORD)).status == 200
+
+
+def test_the_common_password_list_is_the_shipped_one() -> None:
+    assert accounts.is_common_password("iloveyou")
+    assert accounts.is_common_password("Sunshine123")
+    assert not accounts.is_common_password("correct horse battery staple")
+
+
+def test_the_proxy_setting_the_docs_name_is_the_real_one() -> None:
+    """docs/admin.md once named a setting that does not exist."""
+    from core.settings import Settings
+
+    docs = (Path(__file__).parent.parent / "docs" / "admin.md").read_text()
+    named = set(re.findall(r"QANAGAT_[A-Z_]+", docs))
+    real = {f"QANAGAT_{name.upper()}" for name in Settings.model_fields}
+    assert named <= real, named - real
+    assert "QANAGAT_TRUSTED_PROXY_HOPS" in named

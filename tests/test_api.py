@@ -24,6 +24,7 @@ from core.models import (
     Invitation,
     PublicService,
     ServiceEvent,
+    ServicePoint,
 )
 from core.responses import ResponseStore
 from tests.api_fixtures import ApiSite, api_settings, event, running_api
@@ -561,9 +562,9 @@ async def test_a_linked_citizen_is_invited_in_telegram_then_rests_for_a_week(
     second = await queue.post({"events": [event("c-2", telegram_ref=code), event("c-3")]})
 
     [one] = first.body["events"]
-    assert (one["invitation"], one["telegram_ref"]) == ("issued", "linked")
+    assert (one["invitation"], one["telegram_ref"]) == ("issued", "received")
     rested, other = second.body["events"]
-    assert (rested["invitation"], rested["telegram_ref"]) == ("cooldown", "linked")
+    assert (rested["invitation"], rested["telegram_ref"]) == ("cooldown", "received")
     assert rested["survey_url"] is None
     assert other["invitation"] == "issued"  # the cooldown is the citizen's, not the office's
     async with site.session_factory() as session:
@@ -615,7 +616,7 @@ async def test_an_unknown_or_replaced_chat_reference_still_gets_a_link(site: Api
 
     assert reply.status == 201
     for item in reply.body["events"]:
-        assert item["telegram_ref"] == "not_recognised"
+        assert item["telegram_ref"] == "received"
         assert item["invitation"] == "issued" and item["survey_url"]
 
 
@@ -770,3 +771,84 @@ def test_any_bytes_are_parsed_or_refused(body: bytes) -> None:
 
     _events, refusal = outcome_of(body)
     assert refusal is None or (isinstance(refusal, ApiError) and refusal.status in (400, 422))
+
+
+# Keys of one agency do not share each other's invitations ----------------------------------
+
+
+async def test_a_repeat_from_another_key_of_the_agency_gets_no_link(site: ApiSite) -> None:
+    """Whoever holds a key could otherwise collect citizens' invitations by re-posting ids."""
+    queue = await site.integration(["ALA"])
+    other = await site.integration(["ALA"])
+    first = await queue.post(event("con-1"))
+    assert first.body["events"][0]["survey_url"]
+
+    taken = await other.post(event("con-1"))
+
+    assert taken.status == 200
+    [result] = taken.body["events"]
+    assert result["result"] == "duplicate" and result["invitation"] == "withheld"
+    assert result["survey_url"] is None and result["qr_payload"] is None
+    assert result["telegram_url"] is None and result["expires_at"] is None
+    # The key that reported it still gets its own link back.
+    again = await queue.post(event("con-1"))
+    assert again.body["events"][0]["survey_url"] == first.body["events"][0]["survey_url"]
+    async with site.session_factory() as session:
+        stored = await session.scalar(select(ServiceEvent))
+        reporter = await session.scalar(select(ApiKey).order_by(ApiKey.id))
+        assert stored is not None and reporter is not None
+        assert stored.api_key_id == reporter.id
+
+
+async def test_a_repeat_from_another_key_says_the_same_whatever_the_first_outcome(
+    site: ApiSite,
+) -> None:
+    """No oracle: the other key cannot tell an issued invitation from a citizen resting."""
+    _, code = await linked_citizen(site)
+    queue = await site.integration(["ALA"])
+    other = await site.integration(["ALA"])
+    await queue.post({"events": [event("c-1", telegram_ref=code), event("c-2", telegram_ref=code)]})
+
+    reply = await other.post({"events": [event("c-1"), event("c-2")]})
+
+    issued, resting = reply.body["events"]
+    assert {k: v for k, v in issued.items() if k != "external_id"} == {
+        k: v for k, v in resting.items() if k != "external_id"
+    }
+
+
+async def test_an_agency_key_cannot_place_an_event_at_another_agencys_office(
+    site: ApiSite,
+) -> None:
+    async with site.session_factory() as session:
+        astana = Agency(
+            code="AST", kind=AgencyKind.LOCAL, name_kk="А", name_ru="А", name_en="Astana"
+        )
+        session.add(astana)
+        await session.flush()
+        session.add(
+            ServicePoint(code="AST-01", agency_id=astana.id, name_kk="Ц", name_ru="Ц", name_en="C")
+        )
+        await session.commit()
+    queue = await site.integration(["ALA"])
+
+    reply = await queue.post(event("con-1", office_code="AST-01"))
+
+    assert reply.status == 422
+    assert reply.problems == {"office_code": "office 'AST-01' is not an office of agency 'ALA'"}
+    assert await site.counts() == (0, 0)
+
+
+async def test_the_telegram_ref_answer_does_not_tell_whether_a_code_exists(
+    site: ApiSite,
+) -> None:
+    _, code = await linked_citizen(site)
+    queue = await site.integration(["ALA"])
+
+    reply = await queue.post(
+        {"events": [event("r-1", telegram_ref=code), event("r-2", telegram_ref="ZZZZ-ZZZZ")]}
+    )
+
+    known, unknown = reply.body["events"]
+    assert known["telegram_ref"] == unknown["telegram_ref"] == "received"
+    assert known["invitation"] == unknown["invitation"] == "issued"

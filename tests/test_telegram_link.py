@@ -78,7 +78,7 @@ async def test_a_linked_citizen_gets_the_next_invitation_in_their_chat(
 
     [result] = await counter.report(event("link-1", telegram_ref=code))
 
-    assert (result["invitation"], result["telegram_ref"]) == ("issued", "linked")
+    assert (result["invitation"], result["telegram_ref"]) == ("issued", "received")
     async with session_factory() as session:
         invitation = (await session.scalars(select(Invitation))).one()
         address = (await session.scalars(select(ChatAddress))).one()
@@ -104,13 +104,13 @@ async def test_a_new_code_replaces_the_old_and_stop_forgets_both(
     stale, fresh = await counter.report(
         event("link-2", telegram_ref=old), event("link-3", telegram_ref=new)
     )
-    assert stale["telegram_ref"] == "not_recognised" and stale["survey_url"]
-    assert fresh["telegram_ref"] == "linked"
+    assert stale["telegram_ref"] == "received" and stale["survey_url"]
+    assert fresh["telegram_ref"] == "received"
 
     await citizen.send("/stop")
     await citizen.wait_for_message(containing="удалены")
     [after] = await counter.report(event("link-4", telegram_ref=new))
-    assert after["telegram_ref"] == "not_recognised"
+    assert after["telegram_ref"] == "received"
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(ChatLink)) == 0
 

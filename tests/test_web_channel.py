@@ -813,3 +813,21 @@ async def test_arbitrary_form_submissions_never_produce_a_server_error(
     assert result.status < 500, (result.status, result.html[:500])
     after = await citizen.open(page.path)
     assert after.status < 500
+
+
+async def test_an_answer_with_a_nul_or_5000_digits_is_refused_not_a_server_error(
+    site: WebApp, make_invitation
+) -> None:
+    """PostgreSQL refuses a NUL and Python a 5,000-digit number: both were a 503."""
+    citizen = site.citizen(accept_language="ru")
+    await citizen.start(await make_invitation())
+    for value in ("9" * 5000, "\x00", "\x01\x02"):
+        refused = await citizen.answer(value)  # the first question asks for a rating, 1 to 5
+        assert refused.status == 200 and refused.error, value
+    await answer_in_order(citizen, HAPPY_RU[:7])
+    await citizen.tap("В ЦОНе")
+    await answer_in_order(citizen, HAPPY_RU[8:9])
+    await citizen.answer("Спасибо\x00, всё\x07 хорошо")  # the free-text comment
+    [response] = await site.responses()
+    assert response.status is ResponseStatus.COMPLETED
+    assert answers_of(response)["comment"] == "Спасибо, всё хорошо"

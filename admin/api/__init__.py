@@ -43,7 +43,8 @@ async def json_errors(request: web.Request, handler: web.Handler) -> web.StreamR
         return ApiError(
             error.status,
             _CODES.get(error.status, "http_error"),
-            f"{error.reason}: {request.method} {request.path}",
+            # Never the path back: a caller's input is not echoed into an answer.
+            f"{error.reason}: {request.method}",
             headers=headers,
         ).response()
     except Exception:

@@ -227,8 +227,18 @@ async def _resolve(
                     f"'{event.agency_code}'",
                 )
             )
-        if event.office_code is not None and event.office_code not in catalogue.offices:
+        office = catalogue.offices.get(event.office_code) if event.office_code else None
+        if event.office_code is not None and office is None:
             problems.append((at + "office_code", f"unknown office '{event.office_code}'"))
+        elif office is not None and agency is not None and office.agency_id != agency.id:
+            # A key scoped to one agency must not place events at another agency's offices.
+            problems.append(
+                (
+                    at + "office_code",
+                    f"office '{event.office_code}' is not an office of agency "
+                    f"'{event.agency_code}'",
+                )
+            )
         if event.office_code is None and event.channel in OFFICE_REQUIRED:
             problems.append((at + "office_code", f"is required for channel '{event.channel}'"))
     if problems:
@@ -279,6 +289,7 @@ async def _resolve(
                 ttl_hours=ttl_hours,
                 sample_every=sample_every,
                 respondent_id=refs.get(event.telegram_ref) if event.telegram_ref else None,
+                api_key_id=api_key.id,
             )
         )
     return incoming, refs
@@ -291,11 +302,9 @@ def _result(
     refs: Mapping[str, int],
 ) -> dict[str, Any]:
     url = f"{context.public_url}/s/{result.token}" if result.token else None
-    ref: str | None = None
-    if event.telegram_ref:
-        ref = (
-            TelegramRefKind.LINKED if event.telegram_ref in refs else TelegramRefKind.NOT_RECOGNISED
-        ).value
+    # The same answer whether or not the code names a citizen: the API is no way to test
+    # /link codes.
+    ref = TelegramRefKind.RECEIVED.value if event.telegram_ref else None
     return {
         "external_id": result.external_id,
         "result": (EventResultKind.CREATED if result.created else EventResultKind.DUPLICATE).value,

@@ -122,11 +122,11 @@ class InvitationKind(enum.StrEnum):
     ISSUED = "issued"
     NOT_SAMPLED = "not_sampled"
     COOLDOWN = "cooldown"
+    WITHHELD = "withheld"
 
 
 class TelegramRefKind(enum.StrEnum):
-    LINKED = "linked"
-    NOT_RECOGNISED = "not_recognised"
+    RECEIVED = "received"
 
 
 class EventResultOut(_Strict):
@@ -139,7 +139,8 @@ class EventResultOut(_Strict):
     )
     invitation: InvitationKind = Field(
         description="`issued`; `not_sampled` (this service invites 1 in N events); `cooldown` "
-        "(the citizen was invited recently)."
+        "(the citizen was invited recently); `withheld` (a duplicate of an event another API "
+        "key reported: its invitation is that key's, no link is given)."
     )
     survey_url: str | None = Field(
         description="The single-use survey link, when an invitation was issued."
@@ -150,8 +151,9 @@ class EventResultOut(_Strict):
     telegram_url: str | None = Field(description="The same invitation as a Telegram deep link.")
     expires_at: datetime | None = Field(description="When the link stops working.")
     telegram_ref: TelegramRefKind | None = Field(
-        description="Whether the given `telegram_ref` was recognised (null: none was given). "
-        "When `linked`, the invitation is also sent to the citizen in Telegram."
+        description="`received` when a `telegram_ref` was given (null: none was given). "
+        "When the code names a citizen who linked their chat, the invitation is also sent to "
+        "them in Telegram; the answer does not say whether it did, so codes cannot be tested."
     )
 
 

@@ -29,3 +29,15 @@ def form_texts(form: MultiDictProxy[Any], name: str, limit: int) -> list[str] | 
     if any(not value and raw for value, raw in zip(values, form.getall(name, []), strict=True)):
         return None
     return [value for value in values if value]
+
+
+ROW_ID_MAX = 2**31 - 1  # the database's integer columns; a larger id names no row
+
+
+def form_id(form: MultiDictProxy[Any], name: str) -> int | None:
+    """A row id posted in `name`, or None when it cannot name a row (not digits, too long)."""
+    text = form_text(form, name, 12)
+    if not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= ROW_ID_MAX else None

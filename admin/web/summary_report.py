@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
 from admin.summaries import SummaryPeriod
 from admin.web import words
+from core.cell_text import xlsx_cell
 from scoring.complaint_summary import UNKNOWN, ComplaintSummary, Count
 from scoring.summary_render import SummaryLanguage, render_summary
 
@@ -200,9 +200,7 @@ def sheets(
 
 
 def _text(value: Any) -> Any:
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
+    return xlsx_cell(value)
 
 
 def as_xlsx(

@@ -20,6 +20,7 @@ from admin.audit import Action, record
 from admin.web import words
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page
+from core.cell_text import xlsx_cell
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -121,7 +122,7 @@ def as_xlsx(table: Table, lang: str) -> bytes:
     assert sheet is not None
     sheet.title = re.sub(r"[\[\]\*\?/\\:]", " ", words.say(table.title, lang))[:31] or table.name
     headers = [h for c in table.columns for h in _headers(c, lang)]
-    sheet.append(headers)
+    sheet.append([xlsx_cell(h) for h in headers])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     percent_columns = []
@@ -132,7 +133,9 @@ def as_xlsx(table: Table, lang: str) -> bytes:
             percent_columns.extend(range(index, index + width))
         index += width
     for row in table.rows:
-        sheet.append([cell for c in table.columns for cell in _cells(c, row.get(c.key), lang)])
+        sheet.append(
+            [xlsx_cell(cell) for c in table.columns for cell in _cells(c, row.get(c.key), lang)]
+        )
     for line in sheet.iter_rows(min_row=2):
         for cell in line:
             # a text starting with "=" (a citizen's complaint, say) stays text, never a formula

@@ -1,10 +1,13 @@
-"""Sign-in throttling: failures counted per e-mail and per client address in a fixed window;
-at the limit, sign-in is refused until the window ends. In Redis when configured (shared by
-every worker), else in this process's memory."""
+"""Sign-in throttling: attempts counted per e-mail and per client address in a fixed window.
+An attempt is counted *before* it is judged, in one atomic step (one Redis script, or a
+section of this process with no await in it), so parallel attempts cannot all slip under the
+limit while the password is being checked: at most `limit` attempts per window are evaluated.
+A successful sign-in gives its attempt back. In Redis when configured (shared by every
+worker), else in this process's memory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -12,9 +15,13 @@ from redis.asyncio import Redis
 
 
 class LoginThrottle(Protocol):
-    async def blocked(self, keys: Iterable[str]) -> bool: ...
-    async def failed(self, keys: Iterable[str]) -> None: ...
-    async def forget(self, key: str) -> None: ...
+    async def attempt(self, keys: Sequence[str]) -> bool:
+        """Count one attempt against every key; True when it may be evaluated."""
+        ...
+
+    async def succeeded(self, keys: Sequence[str]) -> None:
+        """The attempt signed in: the e-mail's count is cleared, the address gets it back."""
+        ...
 
 
 class MemoryThrottle:
@@ -24,26 +31,52 @@ class MemoryThrottle:
         self.clock = clock
         self._windows: dict[str, tuple[datetime, int]] = {}
 
-    def _count(self, key: str) -> int:
-        started, count = self._windows.get(key, (self.clock(), 0))
-        if self.clock() - started >= self.window:
-            self._windows.pop(key, None)
-            return 0
-        return count
+    def _live(self, key: str, now: datetime) -> tuple[datetime, int]:
+        started, count = self._windows.get(key, (now, 0))
+        if now - started >= self.window:
+            return now, 0
+        return started, count
 
-    async def blocked(self, keys: Iterable[str]) -> bool:
-        return any(self._count(key) >= self.limit for key in keys)
-
-    async def failed(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            count = self._count(key)
-            started = self._windows.get(key, (self.clock(), 0))[0] if count else self.clock()
-            self._windows[key] = (started, count + 1)
+    async def attempt(self, keys: Sequence[str]) -> bool:
+        # No await between counting and deciding: atomic on the event loop.
+        now = self.clock()
         if len(self._windows) > 100_000:  # a flood of made-up e-mails must not grow memory
             self._windows.clear()
+        allowed = True
+        for key in keys:
+            started, count = self._live(key, now)
+            self._windows[key] = (started, count + 1)
+            allowed = allowed and count + 1 <= self.limit
+        return allowed
 
-    async def forget(self, key: str) -> None:
-        self._windows.pop(key, None)
+    async def succeeded(self, keys: Sequence[str]) -> None:
+        now = self.clock()
+        self._windows.pop(keys[0], None)
+        for key in keys[1:]:
+            started, count = self._live(key, now)
+            if count > 0:
+                self._windows[key] = (started, count - 1)
+
+
+# Every key is incremented (its window starting at the first attempt) and the highest count
+# is returned, in one step no other client can interleave with.
+_ATTEMPT = """
+local highest = 0
+for _, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  if count > highest then highest = count end
+end
+return highest
+"""
+
+_SUCCEEDED = """
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+"""
 
 
 class RedisThrottle:
@@ -53,22 +86,18 @@ class RedisThrottle:
         self.redis = redis
         self.limit = limit
         self.window = window
+        self._attempt = redis.register_script(_ATTEMPT)
+        self._succeeded = redis.register_script(_SUCCEEDED)
 
-    async def blocked(self, keys: Iterable[str]) -> bool:
-        values = await self.redis.mget([self.PREFIX + key for key in keys])
-        return any(int(value or 0) >= self.limit for value in values)
-
-    async def failed(self, keys: Iterable[str]) -> None:
+    async def attempt(self, keys: Sequence[str]) -> bool:
         seconds = int(self.window.total_seconds())
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.incr(self.PREFIX + key)
-                pipe.expire(self.PREFIX + key, seconds, nx=True)  # the window starts at failure 1
-            await pipe.execute()
+        highest = await self._attempt(keys=[self.PREFIX + key for key in keys], args=[seconds])
+        return int(highest) <= self.limit
 
-    async def forget(self, key: str) -> None:
-        await self.redis.delete(self.PREFIX + key)
+    async def succeeded(self, keys: Sequence[str]) -> None:
+        await self._succeeded(keys=[self.PREFIX + key for key in keys])
 
 
 def throttle_keys(email: str, client: str | None) -> list[str]:
+    """The e-mail's key first (cleared on success), then the client address's."""
     return [f"email:{email}", f"client:{client or 'unknown'}"]

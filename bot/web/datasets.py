@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.datasets import DatasetDesk
 from bot.engine.flow import Ask, InvalidAnswer
-from bot.web.keys import SEALS_KEY, SESSIONS_KEY, Seals
+from bot.web.keys import SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY, Seals
+from bot.web.origin import client_network
 from bot.web.pages import (
     FormProblem,
     Handler,
@@ -44,6 +45,7 @@ from bot.web.visits import (
     visit_of,
 )
 from core.dataset_ratings import DatasetRatings, DatasetRefused
+from core.integrity.flags import network_digest
 from core.models import Dataset, DatasetRating, RatingStatus, Respondent
 from core.responses import ResponseStore
 
@@ -275,8 +277,16 @@ async def answer(request: web.Request) -> web.StreamResponse:
         if rating.status is not RatingStatus.IN_PROGRESS:
             return redirect(request, visit, here)
         name, raw = raw_answer(desk.definition, form)
-        answered = await desk.answer(session, respondent, rating, visit.channel, name, raw)
+        answered = await desk.answer(
+            session, respondent, rating, visit.channel, name, raw, network=_network(request)
+        )
     if answered is not None and isinstance(answered.step, Ask) and answered.step.error is not None:
         refusal = refusal_param(seals, ref, answered.step.error)
         return redirect(request, visit, f"{here}?{urlencode({'e': refusal})}")
     return redirect(request, visit, here)
+
+
+def _network(request: web.Request) -> bytes | None:
+    """A keyed hash of the visitor's network, for the anti-gaming rules (never the address)."""
+    address = client_network(request, request.app[SETTINGS_KEY].trusted_proxy_hops)
+    return network_digest(request.app[SEALS_KEY].secret, address) if address else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -26,6 +27,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 FORM_LIMIT = 64 * 1024  # the longest allowed answer (4000 characters) fits, percent-encoded
 FORM_FIELDS = 64
+# Control characters other than tab and line breaks mean nothing in an answer and PostgreSQL
+# refuses a NUL outright: they are dropped. A number of more than 18 digits fits no question
+# (Python refuses to read one of thousands): the answer is refused as too long.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HUGE_NUMBER = re.compile(r"\s*[+-]?\d{19,}\s*")
 
 SECURITY_HEADERS = {
     # Survey pages are personal: never cached, never leaked through a Referer header.
@@ -209,7 +215,9 @@ async def read_form(request: web.Request, visit: Visit, scope: str) -> MultiDict
         )
     except ValueError:
         return FormProblem.BAD
-    form = MultiDict(pairs)
+    if any(_HUGE_NUMBER.fullmatch(value) for _, value in pairs):
+        return FormProblem.TOO_LARGE
+    form = MultiDict((name, _UNREADABLE.sub("", value)) for name, value in pairs)
     if not csrf_ok(request.app[SEALS_KEY], scope, visit.key, form.get("csrf", "")):
         return FormProblem.BAD
     return form

@@ -24,6 +24,7 @@ from core.models import (
     Answer,
     LedgerEntry,
     LedgerPending,
+    LedgerRechain,
     PublicService,
     Response,
     ResponseFlag,
@@ -245,7 +246,8 @@ async def verify(session: AsyncSession) -> Verification:
     """Recompute the whole chain from the stored responses and answers. Names the first entry
     that no longer matches: a gap (deleted entry), a broken link (inserted or reordered
     entries), a missing response (deleted), changed content (an edited answer or field), a
-    changed entry; then any completed response that is not in the chain (inserted)."""
+    changed entry; then any completed response that is not in the chain (inserted); then
+    that every recorded re-chain leads back to the head the chain had before it."""
     count, prev, expected = 0, GENESIS, 1
     queued = await session.scalar(select(func.count()).select_from(LedgerPending)) or 0
 
@@ -284,7 +286,9 @@ async def verify(session: AsyncSession) -> Verification:
     )
     if outside is not None:
         return result(f"response {outside} is completed but not in the chain (inserted)")
-    return result(None)
+    from core.integrity.rechain import rechain_records_hold  # it builds on this module
+
+    return result(await rechain_records_hold(session))
 
 
 # Exporting for an auditor ---------------------------------------------
@@ -375,6 +379,18 @@ async def export(session: AsyncSession, period: Period, out: TextIO) -> dict[str
         "head_hash": head_hash,
         "chain_head": {"seq": check.head_seq, "entry_hash": check.head_hash},
         "exported_at": utcnow().isoformat(timespec="seconds"),
+        # Why hashes differ from an export made before a re-chain (docs/ledger.md).
+        "rechains": [
+            {
+                "at": record.at.isoformat(timespec="seconds"),
+                "reason": record.reason,
+                "head_seq": record.head_seq,
+                "old_head_hash": record.old_head_hash,
+                "new_head_hash": record.new_head_hash,
+                "changes": [c for c in record.changes if first <= int(c[0]) <= last],
+            }
+            for record in await session.scalars(select(LedgerRechain).order_by(LedgerRechain.id))
+        ],
     }
 
 

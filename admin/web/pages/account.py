@@ -38,6 +38,8 @@ def _safe_next(request: web.Request, target: str | None) -> str | None:
     """Only a path of our own admin: never an open redirect."""
     if not target:
         return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None  # CR/LF would split the Location header; NUL has no place in a URL
     parts = urlsplit(target)
     mount = config_of(request).mount
     if parts.scheme or parts.netloc or not parts.path.startswith(mount + "/") or "\\" in target:
@@ -93,12 +95,20 @@ def _login_form(
 async def login(request: web.Request) -> web.StreamResponse:
     config = request.app[ADMIN]
     form = await request.post()
-    email = accounts.normalise_email(str(form.get("email", "")))[:254]
+    typed = str(form.get("email", ""))
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in typed):
+        # No e-mail holds a control character: refused at the door, before any count, check
+        # or audit record (such a value once broke the audit log's spreadsheet).
+        return _login_form(
+            request, email="", error=words.say("login_failed", lang_of(request)), status=400
+        )
+    email = accounts.normalise_email(typed)[:254]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD_LENGTH]
     client = client_of(request)
     keys = throttle_keys(email, client)
     lang = lang_of(request)
-    if await config.throttle.blocked(keys):
+    # Counted before the password is checked: parallel guesses cannot outrun the limit.
+    if not await config.throttle.attempt(keys):
         async with config.session_factory() as db:
             record(
                 db,
@@ -124,7 +134,6 @@ async def login(request: web.Request) -> web.StreamResponse:
             user.password_hash if usable and user else None, password
         )
         if not (usable and matches and user is not None):
-            await config.throttle.failed(keys)
             record(
                 db,
                 Action.LOGIN_FAILED,
@@ -142,7 +151,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             return _login_form(
                 request, email=email, error=words.say("login_failed", lang), status=401
             )
-        await config.throttle.forget(keys[0])
+        await config.throttle.succeeded(keys)
         token = await sessions.open_session(db, user, config.clock(), lifetimes(request))
         record(
             db, Action.LOGIN, at=config.clock(), actor=user.email, user_id=user.id, client=client

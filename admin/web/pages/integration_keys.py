@@ -12,7 +12,7 @@ from sqlalchemy import select
 from admin.audit import Action, record
 from admin.web import words
 from admin.web.access import ADMINS, add_route, allow
-from admin.web.forms import form_text, form_texts
+from admin.web.forms import form_id, form_text, form_texts
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
@@ -156,12 +156,12 @@ async def key_revoke(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     config = config_of(request)
     form = await request.post()
-    text = form_text(form, "key", 13)
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
+    key_id = form_id(form, "key")
+    if key_id is None:
         message = words.say("apikey_unknown", viewer.language)
         return await _keys_page(request, error=message, status=400)
     async with config.session_factory() as db:
-        revoked = await apikeys.revoke(db, int(text), commit=False)
+        revoked = await apikeys.revoke(db, key_id, commit=False)
         if revoked is None:
             message = words.say("apikey_unknown", viewer.language)
             return await _keys_page(request, error=message, status=404)

@@ -11,6 +11,7 @@ from admin import staff_chats as data
 from admin.audit import Action, record
 from admin.web import words
 from admin.web.access import add_route, allow
+from admin.web.forms import form_id
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from core import staff_chats
@@ -117,9 +118,8 @@ async def unsubscribe(request: web.Request) -> web.StreamResponse:
     lang = lang_of(request)
     form = await request.post()
     config = config_of(request)
-    try:
-        chat_id = int(str(form.get("chat", "")))
-    except ValueError:
+    chat_id = form_id(form, "chat")
+    if chat_id is None:
         return await _show(request, error=words.say("staff_chat_unknown", lang), status=400)
     async with config.session_factory() as db:
         chat = await data.chat_to_remove(db, viewer, chat_id)
