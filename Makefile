@@ -4,16 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install browser posters clean
+.PHONY: run test lint typecheck install lock browser posters nginx clean
 
-$(STAMP): pyproject.toml requirements.lock
+UV_VERSION := 0.13.8
+UV_COMPILE := uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
+
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes \
+	  -r requirements.lock -r requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Both locks from pyproject.toml, hashed: requirements.lock is what the image installs (no dev
+# tool), requirements-dev.lock adds the dev extra with the runtime pins held (`-c`).
+lock:
+	test -x $(BIN)/uv || { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION); }
+	$(BIN)/$(UV_COMPILE) -o requirements.lock
+	$(BIN)/$(UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
 
 # Debian's Chromium for the browser tests; Playwright drives it, it never downloads a browser.
 browser:

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     delivery_lease_s: float = Field(default=60.0, ge=1)
     delivery_poll_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    # The commit the image was built from (a build argument; the image has no git).
+    build_commit: str = ""
     # Response integrity (core/integrity, core/walk_ins.py)
     anti_gaming_rules: Path = PROJECT_ROOT / "core" / "integrity" / "rules.yaml"
     poster_grace_days: int = Field(default=1, ge=0, le=31)
