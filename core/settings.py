@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'qanagat.sqlite3'}"
     redis_url: str | None = None
+    # Connections each process may open to PostgreSQL: pool + overflow (docs/operations.md).
+    database_pool_size: int = Field(default=20, ge=1, le=200)
+    database_max_overflow: int = Field(default=5, ge=0, le=200)
+    database_behind_pgbouncer: bool = False
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     public_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
