@@ -19,6 +19,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite, foreign keys on and WAL so readers don't block the writer.
     On PostgreSQL the pool's size comes from the settings (QANAGAT_DATABASE_POOL_SIZE,
     QANAGAT_DATABASE_MAX_OVERFLOW, QANAGAT_DATABASE_BEHIND_PGBOUNCER) unless given."""
+    # Errors name the statement, never its values: they may be what a citizen wrote.
+    kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     delivery_lease_s: float = Field(default=60.0, ge=1)
     delivery_poll_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    # `json` in production: one JSON object per line with the request or update id.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # Where `qanagat worker` serves /healthz and /metrics.
+    worker_host: str = "127.0.0.1"
+    worker_port: int = Field(default=8090, ge=0, le=65535)  # 0: any free port
     # The commit the image was built from (a build argument; the image has no git).
     build_commit: str = ""
     # Response integrity (core/integrity, core/walk_ins.py)
