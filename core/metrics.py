@@ -1,6 +1,7 @@
 """What an on-call engineer watches, as Prometheus metrics: one registry per process, served at
 `/metrics` by web, bot and worker (docs/operations.md, "Metrics"). Labels are routes, reasons,
-statuses and job names, never anything a citizen gave."""
+statuses and job names (`job_name`: Prometheus keeps `job` for the scrape target), never
+anything a citizen gave."""
 
 from __future__ import annotations
 
@@ -57,20 +58,20 @@ LEDGER_PENDING = Gauge(
 JOB_RUNS = Counter(
     "qanagat_job_runs_total",
     "Runs of the worker's periodic jobs, by job and outcome (ok, failed)",
-    ["job", "outcome"],
+    ["job_name", "outcome"],
     registry=REGISTRY,
 )
 JOB_SECONDS = Histogram(
     "qanagat_job_duration_seconds",
     "Duration of a periodic job's run",
-    ["job"],
+    ["job_name"],
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900),
     registry=REGISTRY,
 )
 JOB_LAST_SUCCESS = Gauge(
     "qanagat_job_last_success_timestamp_seconds",
     "When a periodic job last finished without error (Unix time)",
-    ["job"],
+    ["job_name"],
     registry=REGISTRY,
 )
 POOL_CONNECTIONS = Gauge(

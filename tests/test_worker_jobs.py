@@ -56,7 +56,8 @@ def worker_settings(database_url: str, api_url: str, port: int) -> Settings:
 
 def failed_runs(job: str) -> float:
     return (
-        REGISTRY.get_sample_value("qanagat_job_runs_total", {"job": job, "outcome": "failed"}) or 0
+        REGISTRY.get_sample_value("qanagat_job_runs_total", {"job_name": job, "outcome": "failed"})
+        or 0
     )
 
 
@@ -76,7 +77,7 @@ async def test_a_job_that_raises_is_counted_and_does_not_raise() -> None:
     assert await run_once(PeriodicJob("broken_once", broken, 60)) is False
     assert failed_runs("broken_once") == before + 1
     ok = REGISTRY.get_sample_value(
-        "qanagat_job_runs_total", {"job": "broken_once", "outcome": "ok"}
+        "qanagat_job_runs_total", {"job_name": "broken_once", "outcome": "ok"}
     )
     assert not ok
 
@@ -122,7 +123,7 @@ async def test_a_job_that_keeps_failing_never_stops_invitation_delivery(
         assert health["delivery"] == "ok" and health["database"] == "ok"
         assert health["jobs"]["purge_that_fails"] == "not yet ok"
         assert health["jobs"]["deadlines"].startswith("last ok")
-        assert 'qanagat_job_runs_total{job="purge_that_fails",outcome="failed"}' in metrics
+        assert 'qanagat_job_runs_total{job_name="purge_that_fails",outcome="failed"}' in metrics
         assert "qanagat_invitations_sent_total" in metrics
         assert 'qanagat_outbox_rows{status="pending"}' in metrics
     finally:
