@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install lock browser posters nginx clean
+.PHONY: run test lint typecheck install lock browser posters deploy-tools clean
 
 UV_VERSION := 0.13.8
 UV_COMPILE := uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
@@ -33,6 +33,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests" >&2; exit 1; fi; }
 
+# nginx (the topology test runs the shipped deploy/nginx.conf in front of the processes) and
+# Debian's docker-compose (its `config` checks docker-compose.yml; no Docker daemon needed).
+deploy-tools:
+	@{ command -v nginx >/dev/null || test -x /usr/sbin/nginx; } && command -v docker-compose >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx docker-compose; \
+	  else echo "Install Debian's nginx and docker-compose (sudo apt-get install ...) for the deployment tests" >&2; exit 1; fi; }
+
 # Cairo and a font with the Kazakh letters: `qanagat qr` renders posters to PNG and PDF.
 posters:
 	@{ ldconfig -p | grep -q libcairo.so.2 && test -d /usr/share/fonts/truetype/dejavu; } || { \
@@ -52,7 +59,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) browser posters lint typecheck
+test: $(STAMP) browser posters deploy-tools lint typecheck
 	$(BIN)/pytest -q
 
 clean:

@@ -69,7 +69,9 @@ class Settings(BaseSettings):
 
     @property
     def uses_dev_secret(self) -> bool:
-        return self.secret_key.get_secret_value() == DEV_SECRET
+        """The development default, or .env.example's placeholder left unchanged."""
+        value = self.secret_key.get_secret_value()
+        return value == DEV_SECRET or value.upper().startswith("CHANGE-ME")
 
     def secret_bytes(self) -> bytes:
         return self.secret_key.get_secret_value().encode()
