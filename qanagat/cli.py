@@ -24,7 +24,24 @@ from qanagat.summary_commands import summaries_group
 from qanagat.users import users
 
 
+def _print_version(context: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or context.resilient_parsing:
+        return
+    from qanagat.version import code_version
+
+    click.echo(f"qanagat {code_version()}")
+    context.exit()
+
+
 @click.group()
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version (release and commit) and exit.",
+)
 def main() -> None:
     """Qanagat: citizens rate public services; the ratings feed the evaluation of state bodies."""
     from qanagat.observability import configure_logging
