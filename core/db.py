@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -15,18 +16,38 @@ from sqlalchemy.ext.asyncio import (
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite, foreign keys on and WAL so readers don't block the writer."""
+    """An async engine; on SQLite, foreign keys on and WAL so readers don't block the writer.
+    On PostgreSQL the pool's size comes from the settings (QANAGAT_DATABASE_POOL_SIZE,
+    QANAGAT_DATABASE_MAX_OVERFLOW, QANAGAT_DATABASE_BEHIND_PGBOUNCER) unless given."""
+    # Errors name the statement, never its values: they may be what a citizen wrote.
+    kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    from core.settings import Settings
+
+    settings = Settings()
     # Kept open: a webhook worker serves a couple of hundred updates at once, and overflow
     # connections are closed when returned (a new backend and a new login for the next burst).
-    kwargs.setdefault("pool_size", 40)
-    kwargs.setdefault("max_overflow", 10)
+    # Every process opens up to pool + overflow: docs/operations.md has the arithmetic.
+    kwargs.setdefault("pool_size", settings.database_pool_size)
+    kwargs.setdefault("max_overflow", settings.database_max_overflow)
     # Recycle instead of pre-ping: a ping is one more round trip on every checkout.
     kwargs.setdefault("pool_recycle", 1800)
+    if settings.database_behind_pgbouncer:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **PGBOUNCER_CONNECT_ARGS}
     return create_async_engine(database_url, **kwargs)
+
+
+# PgBouncer in transaction mode hands each transaction to any server connection: a statement
+# prepared under a name on one is unknown (or another statement) on the next. So no named
+# statement is kept: asyncpg's and SQLAlchemy's caches off, every name unique.
+PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'qanagat.sqlite3'}"
     redis_url: str | None = None
+    # Connections each process may open to PostgreSQL: pool + overflow (docs/operations.md).
+    database_pool_size: int = Field(default=20, ge=1, le=200)
+    database_max_overflow: int = Field(default=5, ge=0, le=200)
+    database_behind_pgbouncer: bool = False
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     public_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
@@ -39,6 +43,13 @@ class Settings(BaseSettings):
     delivery_lease_s: float = Field(default=60.0, ge=1)
     delivery_poll_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    # `json` in production: one JSON object per line with the request or update id.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # Where `qanagat worker` serves /healthz and /metrics.
+    worker_host: str = "127.0.0.1"
+    worker_port: int = Field(default=8090, ge=0, le=65535)  # 0: any free port
+    # The commit the image was built from (a build argument; the image has no git).
+    build_commit: str = ""
     # Response integrity (core/integrity, core/walk_ins.py)
     anti_gaming_rules: Path = PROJECT_ROOT / "core" / "integrity" / "rules.yaml"
     poster_grace_days: int = Field(default=1, ge=0, le=31)
@@ -65,7 +76,9 @@ class Settings(BaseSettings):
 
     @property
     def uses_dev_secret(self) -> bool:
-        return self.secret_key.get_secret_value() == DEV_SECRET
+        """The development default, or .env.example's placeholder left unchanged."""
+        value = self.secret_key.get_secret_value()
+        return value == DEV_SECRET or value.upper().startswith("CHANGE-ME")
 
     def secret_bytes(self) -> bytes:
         return self.secret_key.get_secret_value().encode()

@@ -38,6 +38,7 @@ from core.settings import Settings
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
+from qanagat.observability import observe_app, observe_bot, observe_dispatcher
 from qanagat.scores import score_period
 from scoring.privacy import scrub
 
@@ -160,6 +161,7 @@ def build_app(
     )
     setup_edge(app, settings, redis)
     app.router.add_get("/healthz", healthz)
+    observe_app(app, engine)
     setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
     setup_web_complaints(app, scrub)
     datasets = DatasetDesk.from_surveys(surveys, scrub)
@@ -182,8 +184,9 @@ def build_app(
     )
 
     if with_bot and settings.telegram_token is not None:
-        bot = build_bot(settings)
+        bot = observe_bot(build_bot(settings))
         dispatcher = build_dispatcher(settings, session_factory, desk, redis, complaint_scrub=scrub)
+        observe_dispatcher(dispatcher)
         if settings.telegram_mode == "webhook":
             secret = settings.telegram_webhook_secret
             mount_webhook(

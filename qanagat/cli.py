@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.definition import SurveyError, json_schema, load_survey
 from core.settings import Settings
@@ -27,15 +24,30 @@ from qanagat.summary_commands import summaries_group
 from qanagat.users import users
 
 
+def _print_version(context: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or context.resilient_parsing:
+        return
+    from qanagat.version import code_version
+
+    click.echo(f"qanagat {code_version()}")
+    context.exit()
+
+
 @click.group()
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version (release and commit) and exit.",
+)
 def main() -> None:
     """Qanagat: citizens rate public services; the ratings feed the evaluation of state bodies."""
-    logging.basicConfig(
-        level=Settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # One INFO line per update and per request is noise at production volume.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    from qanagat.observability import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @main.command()
@@ -67,6 +79,10 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
         load_rules(settings.anti_gaming_rules)
     except RulesError as error:
         raise click.ClickException(f"{error}; the server does not start") from None
+    from core.clock import reporting_day, utcnow
+    from core.working_days import warn_about_estimated_feasts
+
+    warn_about_estimated_feasts(reporting_day(utcnow()))
     app = build_app(settings, with_bot=not no_bot, surveys=surveys)
     click.echo("Qanagat is starting. Open:")
     for label, link in links:
@@ -123,65 +139,20 @@ def _poster_link(settings: Settings) -> str:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@click.option("--once", is_flag=True, help="Run every job once and exit (1 if one failed).")
 def worker(once: bool) -> None:
     """Background jobs: deliver Telegram invitations (continuously); delete write-back
     addresses no longer needed, watch complaint deadlines, send the citizens' complaint
     notices, and send agencies' staff chats their summaries after each closed week or month
-    and their deadline alerts (every QANAGAT_WORKER_INTERVAL_S)."""
+    and their deadline alerts (every QANAGAT_WORKER_INTERVAL_S). Serves /healthz and /metrics
+    on QANAGAT_WORKER_HOST:QANAGAT_WORKER_PORT."""
+    from qanagat.worker import run_worker
+
     settings = Settings()
+    ok = True
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_work(settings, once))
-
-
-async def _work(settings: Settings, once: bool) -> None:
-    from core.db import create_engine, create_session_factory
-    from qanagat.delivery import run_worker_delivery
-
-    engine = create_engine(settings.database_url)
-    session_factory = create_session_factory(engine)
-    # SIGTERM (docker stop) ends the jobs like Ctrl-C: claimed rows not yet sent go back.
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if main_task is not None:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
-    try:
-        async with asyncio.TaskGroup() as jobs:
-            jobs.create_task(_purge_addresses(settings, session_factory, once))
-            jobs.create_task(run_worker_delivery(settings, session_factory, once=once))
-    except asyncio.CancelledError:
-        logging.getLogger("qanagat.worker").info("worker stopped")
-    finally:
-        await engine.dispose()
-
-
-async def _purge_addresses(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], once: bool
-) -> None:
-    from core.integrity.retention import forget_old_traces
-    from core.retention import purge_idle_addresses, unlink_expired_events
-    from qanagat.complaint_jobs import run_complaint_jobs
-    from qanagat.staff_jobs import run_staff_jobs
-
-    log = logging.getLogger("qanagat.worker")
-    while True:
-        async with session_factory() as session:
-            purged = await purge_idle_addresses(session, settings.address_retention_days)
-            passes, digests = await forget_old_traces(session, settings.address_retention_days)
-            unlinked = await unlink_expired_events(session, settings.event_link_retention_days)
-        log.info("deleted %d idle write-back addresses", purged)
-        log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
-        log.info("unlinked %d responses from expired invitations' events", unlinked)
-        await run_complaint_jobs(settings, session_factory)
-        try:
-            await run_staff_jobs(settings, session_factory)
-        except Exception:
-            # Staff chats' summaries wait for the next pass; invitations keep going out.
-            log.exception("staff chat jobs failed; retried at the next pass")
-        if once:
-            return
-        await asyncio.sleep(settings.worker_interval_s)
+        ok = asyncio.run(run_worker(settings, once=once))
+    sys.exit(0 if ok else 1)
 
 
 @main.group()

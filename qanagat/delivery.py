@@ -17,6 +17,7 @@ from bot.telegram.app import build_bot
 from core.job_queue import JobQueue
 from core.outbox import configure_outbox
 from core.settings import Settings
+from qanagat.observability import observe_bot
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def server_delivery_context(
         runner: asyncio.Task[None] | None = None
         bot: Bot | None = None
         if dispatch:
-            bot = build_bot(settings)
+            bot = observe_bot(build_bot(settings))
             dispatcher = build_invitation_dispatcher(settings, session_factory, bot)
             queue.on_delivery_wake(dispatcher.wake)
             runner = asyncio.create_task(dispatcher.run_forever(), name="invitation-delivery")
@@ -85,7 +86,7 @@ async def run_worker_delivery(
             await asyncio.Event().wait()
         return
     queue = JobQueue(settings.redis_url)
-    bot = build_bot(settings)
+    bot = observe_bot(build_bot(settings))
     dispatcher = build_invitation_dispatcher(settings, session_factory, bot)
     queue.on_delivery_wake(dispatcher.wake)
     try:

@@ -22,10 +22,7 @@ and the portal's reported figures stay only for agencies the registry does not c
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import asdict, dataclass
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -38,29 +35,11 @@ from core.indicators import indicator_inputs, scored_agencies
 from core.periods import Period
 from core.score_runs import store_run_inputs, store_score_run
 from core.survey_inputs import SURVEY_INPUTS, survey_inputs
+from qanagat.version import code_version
 from scoring import Methodology, load_methodology, run_record, score
 from scoring.compute import DEFAULT_MIN_SAMPLE
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@cache
-@cache
-def code_version() -> str:
-    """The package version, with the git commit when the code runs from a checkout."""
-    version = metadata.version("qanagat")
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 (git from PATH)
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return version
-    return f"{version}+{commit}" if commit else version
 
 
 def rows_to_inputs(rows: list[IndicatorRow]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -62,6 +62,7 @@ def start_worker(database_url: str, api_url: str) -> subprocess.Popen[bytes]:
         "QANAGAT_DELIVERY_LEASE_S": "2",
         "QANAGAT_DELIVERY_POLL_S": "0.2",
         "QANAGAT_LOG_LEVEL": "WARNING",
+        "QANAGAT_WORKER_PORT": "0",  # any free port: tests run side by side
     }
     return subprocess.Popen([str(QANAGAT), "worker"], env=env, stderr=subprocess.PIPE)  # noqa: S603
 

@@ -43,6 +43,7 @@ from bot.messages import text
 from core import funnel, outbox
 from core.clock import utcnow
 from core.identity import AddressBox
+from core.metrics import INVITATIONS_SENT
 from core.outbox import ClaimedDelivery
 from core.settings import Settings
 
@@ -339,6 +340,7 @@ class InvitationDispatcher:
                 await self._retry_or_give_up(delivery, f"{type(error).__name__}: {error}")
             else:
                 self.stats["sent"] += 1
+                INVITATIONS_SENT.inc()
                 await self._settle(
                     delivery,
                     outbox.mark_sent,

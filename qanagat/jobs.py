@@ -1,0 +1,112 @@
+"""The worker's periodic jobs, each on its own: a job that raises is logged, counted and retried
+with a growing pause, while the other jobs and invitation delivery go on.
+
+Plain asyncio tasks rather than a queue library's scheduler: one worker runs them (one per bot
+token), their state is in the database, and a missed run is simply done at the next one
+(docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.metrics import JOB_LAST_SUCCESS, JOB_RUNS, JOB_SECONDS
+from core.settings import Settings
+
+log = logging.getLogger("qanagat.worker")
+# When each job last finished without error (time.time()), for the worker's /healthz.
+LAST_SUCCESS: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """`run` every `interval_s`; after a failure again in `retry_first_s`, doubling each time
+    up to the interval."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+    interval_s: float
+    retry_first_s: float = 30.0
+
+    def retry_pause(self, failures_in_a_row: int) -> float:
+        return min(self.retry_first_s * 2.0 ** (failures_in_a_row - 1), self.interval_s)
+
+
+async def run_once(job: PeriodicJob) -> bool:
+    """One run of `job`: True when it finished; an exception is logged and counted, never
+    raised (cancellation is)."""
+    started = time.monotonic()
+    try:
+        await job.run()
+    except Exception:
+        JOB_RUNS.labels(job.name, "failed").inc()
+        log.exception("job %s failed", job.name)
+        return False
+    finally:
+        JOB_SECONDS.labels(job.name).observe(time.monotonic() - started)
+    JOB_RUNS.labels(job.name, "ok").inc()
+    LAST_SUCCESS[job.name] = time.time()
+    JOB_LAST_SUCCESS.labels(job.name).set(LAST_SUCCESS[job.name])
+    return True
+
+
+async def run_periodically(job: PeriodicJob) -> None:
+    """Run `job` until cancelled."""
+    failures = 0
+    while True:
+        if await run_once(job):
+            failures = 0
+            await asyncio.sleep(job.interval_s)
+        else:
+            failures += 1
+            pause = job.retry_pause(failures)
+            log.warning(
+                "job %s: %d failures in a row, retried in %.0f s", job.name, failures, pause
+            )
+            await asyncio.sleep(pause)
+
+
+def worker_jobs(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> list[PeriodicJob]:
+    """The worker's periodic jobs, every QANAGAT_WORKER_INTERVAL_S."""
+    from core.integrity.retention import forget_old_traces
+    from core.retention import purge_idle_addresses, unlink_expired_events
+    from qanagat.complaint_jobs import run_complaint_jobs
+    from qanagat.staff_jobs import run_staff_jobs
+
+    async def purge_addresses() -> None:
+        async with session_factory() as session:
+            purged = await purge_idle_addresses(session, settings.address_retention_days)
+        log.info("deleted %d idle write-back addresses", purged)
+
+    async def forget_traces() -> None:
+        async with session_factory() as session:
+            passes, digests = await forget_old_traces(session, settings.address_retention_days)
+        log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
+
+    async def unlink_events() -> None:
+        async with session_factory() as session:
+            unlinked = await unlink_expired_events(session, settings.event_link_retention_days)
+        log.info("unlinked %d responses from expired invitations' events", unlinked)
+
+    async def complaint_deadlines() -> None:
+        await run_complaint_jobs(settings, session_factory)
+
+    async def staff_chats() -> None:
+        await run_staff_jobs(settings, session_factory)
+
+    interval = float(settings.worker_interval_s)
+    return [
+        PeriodicJob("address_purge", purge_addresses, interval),
+        PeriodicJob("trace_purge", forget_traces, interval),
+        PeriodicJob("event_unlink", unlink_events, interval),
+        PeriodicJob("complaint_deadlines", complaint_deadlines, interval),
+        PeriodicJob("staff_chats", staff_chats, interval),
+    ]
