@@ -16,13 +16,16 @@ from admin.scope import Reader, scope
 from core.complaints import OPEN_STATUSES, parse_reference
 from core.models import (
     Agency,
+    Channel,
     Complaint,
     ComplaintCategory,
     ComplaintStatus,
     ComplaintStatusChange,
     Dataset,
     DatasetProblem,
+    DatasetRating,
     PublicService,
+    Response,
     ServicePoint,
 )
 
@@ -45,11 +48,25 @@ class ComplaintView:
     answer_text: str | None
     answer_rating: int | None
     problem: DatasetProblem | None  # set only on a data set's problem report
+    consent_to_answer: bool | None
+    # where the citizen filed it: the rated response's channel, or the data-set rating's
+    survey_channel: Channel | None
+    rating_channel: Channel | None
     overdue: bool
 
     @property
     def about_dataset(self) -> bool:
         return self.problem is not None
+
+    @property
+    def reply_channel(self) -> str:
+        """Where the agency's answer reaches the citizen: `web` (their complaint's page only),
+        `telegram` (the chat, and the Mini App's page) or `none` (they asked for no answer;
+        a web page still shows one)."""
+        channel = self.survey_channel or self.rating_channel
+        if channel in (Channel.TELEGRAM, Channel.MINI_APP):
+            return "telegram" if self.consent_to_answer else "none"
+        return "web"
 
 
 @dataclass(frozen=True)
@@ -83,8 +100,13 @@ def _select(lang: str) -> Select[tuple[object, ...]]:
             Complaint.answer_text,
             Complaint.answer_rating,
             Complaint.problem,
+            Complaint.consent_to_answer,
+            Response.channel,
+            DatasetRating.channel,
         )
         .join(Agency, Agency.id == Complaint.agency_id)
+        .outerjoin(Response, Response.id == Complaint.response_id)
+        .outerjoin(DatasetRating, DatasetRating.id == Complaint.dataset_rating_id)
         .outerjoin(PublicService, PublicService.id == Complaint.service_id)
         .outerjoin(Dataset, Dataset.id == Complaint.dataset_id)
         .outerjoin(office, office.id == Complaint.service_point_id)

@@ -148,6 +148,9 @@ async def test_the_agency_answers_in_the_admin_and_the_citizen_rates_it_in_the_b
                 ("answer", "Справка не требуется; сотруднику сделано замечание."),
             )
             assert answered.status == 200
+            # the agency is told where its answer goes: this citizen's Telegram chat
+            assert "Гражданин получит сообщение в чат Telegram" in answered.html
+            assert "Чат Telegram гражданина" in answered.html
 
             await run_complaint_jobs(settings, session_factory)
             await citizen.wait_for_message(containing="на рассмотрении")

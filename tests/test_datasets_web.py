@@ -13,7 +13,8 @@ from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import messages
-from core.models import Channel, ComplaintStatus, DatasetProblem, RatingStatus
+from core.complaints import answer
+from core.models import Channel, Complaint, ComplaintStatus, DatasetProblem, RatingStatus
 from tests.conftest import Seed
 from tests.dataset_flow_fixtures import (
     Registry,
@@ -164,7 +165,8 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Спасибо! Ваша оценка учитывается при оценке открытости государственного органа."
     )
-    await expect(page.get_by_role("status")).to_contain_text("Номер: Q-")
+    await expect(page.locator("#case-filed")).to_contain_text("Номер: Q-")
+    await expect(page.get_by_role("status")).to_have_text("Текущий статус: принята.")
     await shoot(page, "dataset-thanks-ru.png")
 
     [first] = await ratings(session_factory)
@@ -191,3 +193,33 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     [again] = await ratings(session_factory)
     assert again.id == first.id and again.overall == 5 and again.language == "kk"
     assert len(await reports(session_factory)) == 1  # the first report stays filed
+
+
+async def test_a_data_user_reads_the_answer_to_their_report_and_rates_it(
+    session_factory: async_sessionmaker[AsyncSession], registry: Registry
+) -> None:
+    async with running_dataset_web_app(session_factory) as app:
+        user = app.citizen("ru-RU")
+        landing = await user.open("/d/ala_schools_2026")
+        page = await user.post(landing.action, [("csrf", landing.hidden("csrf") or "")])
+        for value in ("yes", "yes", "no", "yes", "2", "outdated"):
+            page = await user.answer(value)
+        page = await user.answer("Данные за 2023 год")
+        here = page.path
+        assert messages.text("web_complaint_answer_here", "ru") in page.html
+        [report] = await reports(session_factory)
+        async with session_factory() as session:
+            stored = await session.get(Complaint, report.id)
+            assert stored is not None
+            answer(session, stored, "Обновили набор до 2026 года.", "staff@agency.kz")
+            await session.commit()
+        page = await user.open(here)
+        assert "Обновили набор до 2026 года." in page.html
+        assert messages.text("complaint_status_answered", "ru") in page.html
+        [form] = [f for f in page.forms if f.attrs.get("action", "").endswith("/report")]
+        csrf = [i.attrs["value"] for i in page.inputs if i.attrs.get("name") == "csrf"][-1]
+        rated = await user.post(form.attrs["action"], [("csrf", csrf), ("rating", "5")])
+        assert rated.path == here
+        assert rated.contains(messages.text("web_complaint_rated", "ru", rating=5))
+    async with session_factory() as session:
+        assert (await session.get(Complaint, report.id)).answer_rating == 5  # type: ignore[union-attr]

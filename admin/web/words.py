@@ -53,23 +53,6 @@ def known_language(value: str | None) -> str | None:
     return value if value in LANGUAGES else None
 
 
-def preferred_language(header: str) -> str | None:
-    """The first of our languages in an Accept-Language header, by q-value."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")[:16]):
-        tag, _, params = part.partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                continue
-        lang = tag.strip().lower().split("-")[0]
-        if lang in LANGUAGES:
-            ranked.append((-weight, index, lang))
-    return min(ranked)[2] if ranked else None
-
-
 def region_name(code: str, lang: str) -> str:
     """A region's name; a code we have no name for shows as itself."""
     key = f"region_{code}"

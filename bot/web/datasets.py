@@ -6,8 +6,10 @@ pseudonymous respondent of the signed cookie, like the rest of the web channel.
     GET  /d              find: the agencies and a title search (a GET form: it changes nothing)
     GET  /d/{id}         a data set's page (its external id): what it is and a Start button
     POST /d/{id}         Start: open (or resume) today's rating, redirect to /dr/{ref}
-    GET  /dr/{ref}       the current question, or the thank-you (with a report's reference)
+    GET  /dr/{ref}       the current question, or the thank-you (with a filed report: its
+                         status, history, the agency's answer and the form to rate it)
     POST /dr/{ref}       answer (or skip) the current question, redirect to GET /dr/{ref}
+    POST /dr/{ref}/report  rate the agency's answer to the report, back to GET /dr/{ref}
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.datasets import DatasetDesk
 from bot.engine.flow import Ask, InvalidAnswer
+from bot.web.complaints import complaint_case, rate_from_form
 from bot.web.keys import SEALS_KEY, SESSIONS_KEY, Seals
 from bot.web.pages import (
     FormProblem,
@@ -65,6 +68,7 @@ def setup_web_datasets(app: web.Application, desk: DatasetDesk) -> None:
     _route(app, "/d", get=find_page)
     _route(app, "/d/{dataset}", get=dataset_page, post=start_rating)
     _route(app, "/dr/{ref}", get=rating_page, post=answer)
+    _route(app, "/dr/{ref}/report", get=report_page, post=rate_report)
 
 
 def _route(
@@ -223,21 +227,17 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
             step = conversation.current() if conversation is not None else None
         if not isinstance(step, Ask):
             report = await DatasetRatings(session).report_of(rating.id)
-            filed = None
+            case = None
             if report is not None and report.deadline is not None:
-                filed = say(
-                    "web_dataset_report_filed",
-                    lang,
-                    {
-                        "reference": report.reference,
-                        "deadline": report.deadline.strftime("%d.%m.%Y"),
-                    },
-                )
+                here = rating_path(seals, rating.id) + "/report"
+                case = await complaint_case(request, session, report, visit, here)
             thanks = {
                 "title": in_language(desk.definition.title, lang),
                 "thanks": in_language(desk.definition.thanks, lang),
-                "complaint": filed,
+                "complaint": None,
                 "complaint_url": None,
+                "complaint_button": "web_complaint_link",
+                "case": case,
                 "service": rating.dataset.title(lang),
             }
             return page(request, visit, "thanks.html", thanks)
@@ -280,3 +280,32 @@ async def answer(request: web.Request) -> web.StreamResponse:
         refusal = refusal_param(seals, ref, answered.step.error)
         return redirect(request, visit, f"{here}?{urlencode({'e': refusal})}")
     return redirect(request, visit, here)
+
+
+async def report_page(request: web.Request) -> web.StreamResponse:
+    """GET /dr/{ref}/report: the report is shown on the rating's own page."""
+    visit = visit_of(request)
+    ref = request.match_info["ref"]
+    return redirect(request, visit, f"/dr/{quote(ref, safe='')}" + _kept_reason(request))
+
+
+def _kept_reason(request: web.Request) -> str:
+    reason = request.query.get("e", "")
+    return f"?{urlencode({'e': reason})}" if reason else ""
+
+
+async def rate_report(request: web.Request) -> web.StreamResponse:
+    """POST /dr/{ref}/report: the citizen's 1-5 rating of the agency's answer to their report."""
+    visit = visit_of(request)
+    seals = request.app[SEALS_KEY]
+    form = await read_form(request, visit, request.match_info["ref"])
+    async with request.app[SESSIONS_KEY]() as session:
+        owned = await _owned(request, session, visit)
+        if isinstance(owned, web.Response):
+            return owned
+        respondent, rating = owned
+        here = rating_path(seals, rating.id)
+        if isinstance(form, FormProblem):
+            return message_page(request, visit, "web_bad_request", 403, back=here)
+        report = await DatasetRatings(session).report_of(rating.id)
+        return await rate_from_form(request, visit, session, respondent, report, form, here)
