@@ -199,15 +199,13 @@ async def complaint_case(
         where = [text("web_complaint_answer_here", lang)]
     reason = request.query.get("e", "")
     return {
-        "filed": _one_stop(
-            text(
-                "web_dataset_report_filed"
-                if complaint.dataset_id is not None
-                else "web_complaint_filed",
-                lang,
-                reference=complaint.reference,
-                deadline=day(complaint.deadline, lang) if complaint.deadline else "",
-            )
+        "filed": _with_reference(
+            "web_dataset_report_filed"
+            if complaint.dataset_id is not None
+            else "web_complaint_filed",
+            lang,
+            complaint.reference,
+            day(complaint.deadline, lang) if complaint.deadline else "",
         ),
         "status": text("web_complaint_status_now", lang, status=_status(complaint, lang)),
         "where": [] if complaint.answer_text else where,
@@ -226,9 +224,15 @@ async def complaint_case(
     }
 
 
-def _one_stop(sentence: str) -> str:
-    """A long date ends with a full stop of its own in ru and kk (2026 г.): one is enough."""
-    return sentence[:-1] if sentence.endswith("..") else sentence
+def _with_reference(key: str, lang: str, reference: str, deadline: str) -> list[str]:
+    """The filed sentence as [before, reference, after], so the page keeps the reference on
+    one line. A long date ends with a full stop of its own in ru (2026 г.); where the sentence
+    puts one after it, one is enough."""
+    template = text(key, lang)
+    if template.endswith("{deadline}.") and deadline.endswith("."):
+        deadline = deadline[:-1]
+    before, _, after = template.partition("{reference}")
+    return [before.format(deadline=deadline), reference, after.format(deadline=deadline)]
 
 
 def _status(complaint: Complaint, lang: str) -> str:

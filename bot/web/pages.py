@@ -8,6 +8,7 @@ import enum
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -184,6 +185,38 @@ async def wrong_method(request: web.Request) -> web.StreamResponse:
 def _allows(request: web.Request, method: str) -> bool:
     resource = request.match_info.route.resource
     return resource is not None and any(route.method == method for route in resource)
+
+
+# Pages of the site itself -------------------------------------------------------------------
+
+# The admin and the API answer their own unknown paths (in their language, or in JSON).
+OTHER_SIDES = ("/admin", "/api")
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+@web.middleware
+async def not_found_page(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unknown address on the citizen side (`/s/` without a token, a mistyped path) gets a
+    page in the visitor's language, built for a phone, instead of aiohttp's bare text."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.path.startswith(OTHER_SIDES) or request.method not in ("GET", "HEAD"):
+            raise
+        return message_page(request, visit_of(request), "web_lost", 404)
+
+
+async def home_page(request: web.Request) -> web.StreamResponse:
+    """GET /: what the site is for and how to get to a survey (there is nothing to pick here)."""
+    visit = visit_of(request)
+    datasets = any(resource.canonical == "/d" for resource in request.app.router.resources())
+    return page(request, visit, "home.html", {"datasets": datasets})
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    response = web.FileResponse(FAVICON, headers={"Content-Type": "image/svg+xml"})
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # Posted forms ------------------------------------------------------------------------------
