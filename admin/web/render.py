@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from markupsafe import Markup
 
 from admin.web import words
 from admin.web.keys import TEMPLATES, Viewer, config_of, lang_of, viewer_of
+from core import language
 from core.models import AdminRole
 
 SECURITY_HEADERS = {
@@ -189,6 +191,10 @@ class Formats:
 
     def int(self, value: int | float | None) -> str:
         return "—" if value is None else self._decimal(f"{round(value):,}")
+
+    def datetime(self, value: datetime | None) -> str:
+        """A stored time on Almaty's clock, as the language writes it: 7 дек. 2026 г., 15:05."""
+        return "—" if value is None else language.moment(value, self.lang)
 
     def share(self, value: float | None) -> str:
         return "—" if value is None else self._decimal(f"{100 * value:.1f}") + "\u00a0%"
