@@ -383,7 +383,7 @@ async def test_an_admin_imports_explores_and_opens_a_service_on_a_laptop(
     await expect(page.get_by_role("heading", name="indicators-fixed.csv: проверен")).to_be_visible()
     await shoot(page, "imports-preview-ru")
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Сохранить (2 строк)").click()
+        await page.get_by_role("button", name="Сохранить (2 строки)").click()
     await expect(page.get_by_role("status")).to_contain_text("Сохранено значений: 2")
     await expect(page.locator("section[aria-labelledby=h-imports] tbody tr")).to_have_count(2)
     await shoot(page, "imports-ru")

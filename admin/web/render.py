@@ -90,6 +90,7 @@ def page(
     base: dict[str, Any] = {
         "lang": lang,
         "t": functools.partial(_say_in, lang),
+        "tn": functools.partial(_count_in, lang),
         "static": config.static_urls.get,
         "viewer": viewer,
         "csrf": viewer.csrf if viewer else request.get("qanagat_admin_pre_csrf", ""),
@@ -111,6 +112,10 @@ def page(
     return response
 
 
+def _count_in(lang: str, key: str, count: int, **params: Any) -> str:
+    return words.say_count(key, count, lang, **params)
+
+
 def fragment(
     request: web.Request, template: str, context: Mapping[str, Any], key: tuple[Any, ...]
 ) -> Markup:
@@ -126,6 +131,7 @@ def fragment(
         base: dict[str, Any] = {
             "lang": lang,
             "t": functools.partial(_say_in, lang),
+            "tn": functools.partial(_count_in, lang),
             "url": functools.partial(url_for, request),
             "fmt": Formats(lang),
         }

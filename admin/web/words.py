@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from core import language
+
 CATALOGUE = Path(__file__).parent / "messages.yaml"
 LANGUAGES = ("kk", "ru", "en")
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -47,6 +49,15 @@ def say(key: str, lang: str, **params: Any) -> str:
         return template.format(**params) if params else template
     except (KeyError, IndexError, ValueError):
         return template
+
+
+def say_count(key: str, count: int, lang: str, **params: Any) -> str:
+    """`key`'s text for `count` in the plural form the language needs (`{key}_one`, `_few`,
+    `_many`, `_other`, as CLDR names them: 1 строка, 2 строки, 5 строк), with {n} the count
+    written the language's way."""
+    form = f"{key}_{language.plural_form(count, lang)}"
+    chosen = form if form in catalogue() else f"{key}_other"
+    return say(chosen, lang, n=language.number(count, lang, 0), **params)
 
 
 def known_language(value: str | None) -> str | None:
