@@ -5,9 +5,10 @@ same language from the citizen pages and the admin."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -16,7 +17,13 @@ from babel.numbers import format_decimal
 
 LANGUAGES = ("kk", "ru", "en")
 TIME_ZONE = "Asia/Almaty"
-MAX_TAGS = 16  # an honest header names a few languages; a long one is not read to the end
+MAX_TAGS = 16
+T = TypeVar("T")
+# Kazakh's own alphabet order: Unicode puts Ә, Ғ, Қ, Ң, Ө, Ұ, Ү, Һ, І after Я.
+KAZAKH_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+_KAZAKH_ORDER = {
+    letter: index for index, letter in enumerate(KAZAKH_ALPHABET)
+}  # an honest header names a few languages; a long one is not read to the end
 
 
 def preferred_language(header: str, offered: Iterable[str] = LANGUAGES) -> str | None:
@@ -76,3 +83,18 @@ def moment(value: datetime, lang: str) -> str:
     locale = _locale(lang)
     when = format_date(local, "medium", locale=locale)
     return f"{when}, {format_time(local, 'short', locale=locale)}"
+
+
+def name_key(name: str, lang: str) -> tuple[tuple[int, str], ...]:
+    """A sort key putting names in the reader's alphabetical order: Kazakh letters where the
+    Kazakh alphabet has them, any other character after them, case ignored."""
+    folded = name.casefold().replace("ё", "е") if lang != "kk" else name.casefold()
+    if lang == "kk":
+        return tuple((_KAZAKH_ORDER.get(ch, len(KAZAKH_ALPHABET)), ch) for ch in folded)
+    return tuple((0, ch) for ch in folded)
+
+
+def by_name(items: Iterable[T], name: Callable[[T], str], lang: str) -> list[T]:
+    """`items` sorted by their name in `lang`, as a reader of that language expects a list of
+    agencies or data sets (the citizen web and the Telegram bot share it)."""
+    return sorted(items, key=lambda item: name_key(name(item), lang))

@@ -5,6 +5,7 @@ it, report a problem, rate it again the same day."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -101,7 +102,7 @@ async def test_an_empty_or_oversize_report_is_refused_and_nothing_is_filed(
         assert forged.status == 403
 
         page = await user.answer("The totals column sums to the wrong number; call 87012345678")
-        assert "Reference: Q-" in page.html
+        assert 'Reference: <span class="reference">Q-' in page.html
     [rating] = await ratings(session_factory)
     assert (rating.status, rating.overall, rating.current, rating.verifiable) == (
         RatingStatus.COMPLETED,
@@ -142,8 +143,12 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     await page.goto(f"{base_url}/d")
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await page.get_by_label("Госорган").select_option(label="Акимат города Алматы")
+    await press(page, "Показать наборы")  # no typing: every published set of the agency
+    await expect(page.get_by_role("link", name="Автобусные маршруты Алматы")).to_be_visible()
+    await expect(page.get_by_role("link", name="Школы города Алматы")).to_be_visible()
     await page.get_by_label("Часть названия").fill("школы")
-    await press(page, "Найти")
+    await press(page, "Показать наборы")
+    await expect(page.get_by_role("link", name="Автобусные маршруты Алматы")).to_have_count(0)
     assert await fits_the_screen(page)
     await shoot(page, "dataset-find-ru.png")
     async with page.expect_navigation():
@@ -223,3 +228,57 @@ async def test_a_data_user_reads_the_answer_to_their_report_and_rates_it(
         assert rated.contains(messages.text("web_complaint_rated", "ru", rating=5))
     async with session_factory() as session:
         assert (await session.get(Complaint, report.id)).answer_rating == 5  # type: ignore[union-attr]
+
+
+async def test_a_data_user_browses_an_agencys_sets_without_typing_in_name_order(
+    session_factory: async_sessionmaker[AsyncSession], registry: Registry, seed: Seed
+) -> None:
+    from datetime import date
+
+    from core.models import Agency, AgencyKind, Dataset, DatasetState, UpdateFrequency
+
+    async with session_factory() as session:
+        finance = Agency(
+            code="AAA",  # first by code, not by name
+            kind=AgencyKind.CENTRAL,
+            name_kk="Қаржы министрлігі",
+            name_ru="Министерство финансов",
+            name_en="Ministry of Finance",
+        )
+        session.add(finance)
+        await session.flush()
+        session.add(
+            Dataset(
+                agency_id=finance.id,
+                external_id="mf_budget",
+                title_kk="Бюджет",
+                title_ru="Бюджет",
+                title_en="Budget",
+                url="https://data.egov.kz/datasets/view?index=mf_budget",
+                update_frequency=UpdateFrequency.MONTHLY,
+                last_updated=date.today(),
+                state=DatasetState.PUBLISHED,
+                created_at=registry.schools.created_at,
+                updated_at=registry.schools.created_at,
+            )
+        )
+        await session.commit()
+    async with running_dataset_web_app(session_factory) as app:
+        for lang, first, second in (
+            ("kk", seed.agency.name_kk, "Қаржы министрлігі"),  # А before Қ in Kazakh
+            ("ru", seed.agency.name_ru, "Министерство финансов"),
+        ):
+            user = app.citizen(lang)
+            find = await user.open("/d")
+            names = re.findall(
+                r"<option value=\"[^\"]*\"(?: selected)?>([^<]+)</option>", find.html
+            )
+            assert names.index(first) < names.index(second), names
+            listed = await user.open("/d?agency=ALA")
+            titles = [link.text for link in listed.links if link.attrs["href"].startswith("/d/")]
+            expected = {
+                "kk": ["Автобус бағыттары", "Алматы қаласының мектептері"],
+                "ru": ["Автобусные маршруты Алматы", "Школы города Алматы"],
+            }[lang]
+            assert titles == expected  # all published sets, none withdrawn or planned
+            assert listed.error is None

@@ -47,11 +47,13 @@ from bot.web.visits import (
     visit_of,
 )
 from core.dataset_ratings import DatasetRatings, DatasetRefused
+from core.language import by_name
 from core.models import Dataset, DatasetRating, RatingStatus, Respondent
 from core.responses import ResponseStore
 
 DATASETS_KEY = web.AppKey("qanagat_web_datasets", DatasetDesk)
 MAX_TYPED = 200
+BROWSE_LIMIT = 300  # an agency publishes hundreds of sets at most: all of them, on one page
 MIN_TYPED = 2
 REF_PREFIX = "ds"  # a rating's ref signs "ds<id>": a response's ref never opens a rating
 REFUSAL_STATUS = {
@@ -111,7 +113,8 @@ def _refused(request: web.Request, visit: Visit, reason: str) -> web.Response:
 
 
 async def find_page(request: web.Request) -> web.StreamResponse:
-    """GET /d: pick the agency and type part of the title; the matches, as links to their pages."""
+    """GET /d: pick the agency (sorted by name in the reader's language); its published sets are
+    listed at once, and typing part of a title narrows them."""
     visit = visit_of(request)
     lang = visit.lang
     code = request.query.get("agency", "")[:64]
@@ -119,17 +122,20 @@ async def find_page(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as session:
         await apply_language(ResponseStore(session), visit)
         ratings = DatasetRatings(session)
-        agencies = await ratings.agencies()
+        agencies = by_name(await ratings.agencies(), lambda agency: agency.name(lang), lang)
         chosen = next((agency for agency in agencies if agency.code == code), None)
-        searched = chosen is not None and "q" in request.query
         found: list[Dataset] = []
         problem = None
-        if searched and chosen is not None:
-            if len(typed) < MIN_TYPED:
+        if chosen is not None:
+            if 0 < len(typed) < MIN_TYPED:
                 problem = say("dataset_search_short", lang)
             else:
-                found = await ratings.search(chosen.id, typed)
-                if not found:
+                found = (
+                    await ratings.search(chosen.id, typed, limit=BROWSE_LIMIT)
+                    if typed
+                    else await ratings.published(chosen.id, BROWSE_LIMIT)
+                )
+                if not found and typed:
                     problem = say(
                         "web_dataset_no_match", lang, {"agency": chosen.name(lang), "typed": typed}
                     )
@@ -142,7 +148,10 @@ async def find_page(request: web.Request) -> web.StreamResponse:
         ],
         "typed": typed,
         "error": problem,
-        "matches": [{"title": d.title(lang), "url": dataset_path(d.external_id)} for d in found],
+        "matches": [
+            {"title": d.title(lang), "url": dataset_path(d.external_id)}
+            for d in by_name(found, lambda dataset: dataset.title(lang), lang)
+        ],
     }
     return page(request, visit, "dataset_find.html", context)
 
