@@ -154,8 +154,11 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     async with page.expect_navigation():
         await page.get_by_role("link", name="Школы города Алматы").tap()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Школы города Алматы")
+    # the header names a data-set rating; the intro's count is the progress's
+    await expect(page.locator(".brand")).to_have_text("Оценка открытых данных")
+    await expect(page.get_by_text("Не больше 7 коротких вопросов", exact=False)).to_be_visible()
     await press(page, "Оценить")
-    await expect(page.get_by_text("Вопрос 1 из 6")).to_be_visible()
+    await expect(page.get_by_text("Вопрос 1 из 7")).to_be_visible()
     await shoot(page, "dataset-question-ru.png")
     for choice in ("Да", "Нет", "Нет", "Да"):
         await press(page, choice)
@@ -189,7 +192,7 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     # the same set again the same day, in Kazakh: the rating is replaced, counted once
     await page.goto(f"{base_url}/d/ala_schools_2026?lang=kk")
     await press(page, "Бағалау")
-    await expect(page.get_by_text("Сұрақ 1/6")).to_be_visible()
+    await expect(page.get_by_text("Сұрақ 1/7")).to_be_visible()
     for choice in ("Иә", "Иә", "Иә", "Иә"):
         await press(page, choice)
     await rate(page, 5, "kk")

@@ -14,6 +14,7 @@ pseudonymous respondent of the signed cookie, like the rest of the web channel.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -35,7 +36,7 @@ from bot.web.pages import (
     say,
     wrong_method,
 )
-from bot.web.survey import raw_answer, render_question
+from bot.web.survey import questions_to_ask, raw_answer, render_question
 from bot.web.visits import (
     Visit,
     apply_language,
@@ -250,6 +251,9 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
                 "service": rating.dataset.title(lang),
             }
             return page(request, visit, "thanks.html", thanks)
+    # the progress counts what this rating may still ask, as the service survey's does
+    assert conversation is not None  # an Ask came from it
+    step = replace(step, total=questions_to_ask(desk.definition, conversation.answers))
     return render_question(
         request,
         visit,

@@ -108,7 +108,8 @@ def page(
             }
             for code, name in messages.LANGUAGE_NAMES.items()
         ],
-        "title": messages.text("web_page_title", visit.lang),
+        "title": messages.text(_brand(request), visit.lang),
+        "brand": messages.text(_brand(request), visit.lang),
     }
     html = aiohttp_jinja2.render_string(
         template, request, {**base, **(context or {})}, app_key=TEMPLATES_KEY
@@ -117,6 +118,16 @@ def page(
     response.headers.update(SECURITY_HEADERS)
     remember(request, response, visit)
     return response
+
+
+def _brand(request: web.Request) -> str:
+    """The header names what is rated here: a service, or an open data set (/d, /dr/...)."""
+    path = request.path
+    return (
+        "web_dataset_brand"
+        if path == "/d" or path.startswith(("/d/", "/dr/"))
+        else "web_page_title"
+    )
 
 
 def _say_in(lang: str, key: str, **params: Any) -> str:
