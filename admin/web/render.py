@@ -47,6 +47,13 @@ NAVIGATION = (
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
 
+# The menu in three groups, so that every item fits on a laptop and wraps on a phone.
+NAV_GROUPS = (
+    ("figures", ("overview", "agencies", "ranking", "my_agency", "methodology")),
+    ("citizens", ("responses", "complaints", "summaries", "datasets")),
+    ("administration", ("imports", "staff_chats", "users", "apikeys", "audit")),
+)
+
 
 def url_for(
     request: web.Request, name: str, query: Mapping[str, Any] | None = None, **parts: str
@@ -74,8 +81,25 @@ def _navigation(request: web.Request, viewer: Viewer | None) -> list[dict[str, A
         else:
             href = url_for(request, name)
             active = current == name or (name == "agencies" and current == "agency")
-        items.append({"href": href, "label": words.say(key, viewer.language), "active": active})
+        items.append(
+            {
+                "name": name,
+                "href": href,
+                "label": words.say(key, viewer.language),
+                "active": active,
+            }
+        )
     return items
+
+
+def _grouped(items: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    groups = []
+    for group, names in NAV_GROUPS:
+        members = [item for item in items if item["name"] in names]
+        if members:
+            label = words.say(f"nav_group_{group}", lang)
+            groups.append({"key": group, "label": label, "items": members})
+    return groups
 
 
 def page(
@@ -87,6 +111,7 @@ def page(
     config = config_of(request)
     viewer = viewer_of(request)
     lang = lang_of(request)
+    nav = _navigation(request, viewer)
     base: dict[str, Any] = {
         "lang": lang,
         "t": functools.partial(_say_in, lang),
@@ -94,7 +119,8 @@ def page(
         "static": config.static_urls.get,
         "viewer": viewer,
         "csrf": viewer.csrf if viewer else request.get("qanagat_admin_pre_csrf", ""),
-        "nav": _navigation(request, viewer),
+        "nav": nav,
+        "nav_groups": _grouped(nav, lang),
         "url": functools.partial(url_for, request),
         "here": request.path_qs,
         "languages": [
