@@ -51,7 +51,10 @@ def _table(found: list[data.ComplaintView], lang: str) -> Table:
     """The list as the export writes it: codes and names, scrubbed texts, no citizen."""
 
     def category(view: data.ComplaintView) -> str:
-        return words.say(f"complaint_category_{view.category.value}", lang) if view.category else ""
+        if view.category is not None:
+            return words.say(f"complaint_category_{view.category.value}", lang)
+        # a data set's problem report: its kind of problem is its category
+        return words.say(f"dataset_problem_{view.problem.value}", lang) if view.problem else ""
 
     columns = [
         Column("reference", "complaint_reference"),
@@ -62,7 +65,7 @@ def _table(found: list[data.ComplaintView], lang: str) -> Table:
         Column("status", "complaint_status"),
         Column("language", "col_language"),
         Column("received", "complaint_received", "datetime"),
-        Column("deadline", "complaint_deadline"),
+        Column("deadline", "complaint_deadline", "date"),
         Column("overdue", "complaint_overdue_column"),
         Column("answered", "complaint_answered_at", "datetime"),
         Column("rating", "complaint_rating", "int"),
@@ -79,8 +82,8 @@ def _table(found: list[data.ComplaintView], lang: str) -> Table:
             "status": words.say(f"complaint_status_{view.status.value}", lang),
             "language": view.language,
             "received": view.received_at,
-            "deadline": view.deadline.isoformat() if view.deadline else "",
-            "overdue": words.say("yes" if view.overdue else "no", lang),
+            "deadline": view.deadline,
+            "overdue": view.overdue,
             "answered": view.answered_at,
             "rating": view.answer_rating,
             "text": view.text or "",
