@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer, raiseload
 
 from admin.scope import Reader, scope
+from admin.survey_questions import SurveyQuestions
 from core.complaints import OPEN_STATUSES, parse_reference
 from core.models import (
     Agency,
+    Answer,
     Channel,
     Complaint,
     ComplaintCategory,
@@ -28,6 +30,7 @@ from core.models import (
     Response,
     ServicePoint,
 )
+from scoring.privacy import scrub
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,31 @@ async def status_history(
         Complaint.agency_id,
     ).order_by(ComplaintStatusChange.at, ComplaintStatusChange.id)
     return [(row[0], row[1], row[2]) for row in await db.execute(query)]
+
+
+async def survey_answers(
+    db: AsyncSession, reader: Reader, reference: str, questions: SurveyQuestions, lang: str
+) -> list[tuple[str, str]]:
+    """The citizen's answers to the survey about the complained-of service, in the reader's
+    words, free text scrubbed of personal data: (question, answer), in the order given."""
+    parsed = parse_reference(reference) or ""
+    query = scope(
+        select(Answer.question, Answer.value)
+        .join(Complaint, Complaint.response_id == Answer.response_id)
+        .where(Complaint.reference == parsed, Complaint.status != ComplaintStatus.DRAFT),
+        reader,
+        Complaint.agency_id,
+    ).order_by(Answer.answered_at, Answer.id)
+    shown = []
+    for question, value in (await db.execute(query)).tuples():
+        if value is None:
+            continue
+        if question in questions.text_questions:
+            text = scrub(str(value))
+        else:
+            text = questions.value_label(question, value, lang)
+        shown.append((questions.question_label(question, lang), text))
+    return shown
 
 
 async def agency_codes(db: AsyncSession, reader: Reader) -> list[str]:

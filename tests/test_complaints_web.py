@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 
 import aiohttp
@@ -14,7 +15,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from admin.complaints import complaint_view
+from admin.complaints import complaint_view, survey_answers
+from admin.survey_questions import survey_questions
 from bot.messages import text
 from bot.web.complaints import setup_web_complaints
 from core.complaints import answer, move_to
@@ -186,6 +188,11 @@ async def test_the_web_complainant_reads_the_answer_and_its_history_and_rates_it
         admin = SimpleNamespace(role=AdminRole.ADMIN, agency_id=None)
         seen = await complaint_view(session, admin, complaint.reference, "ru", date.today())
         assert seen is not None and seen.reply_channel == "web" and seen.consent_to_answer
+        # and it reads the citizen's survey answers about that service, in words
+        questions = survey_questions(Path(__file__).parent.parent / "survey_definitions")
+        given = dict(await survey_answers(session, admin, complaint.reference, questions, "ru"))
+        assert given["Что пошло не так? Можно выбрать несколько ответов."] == "Долгое ожидание"
+        assert given["Услуга была оказана в установленный срок?"] == "нет"
         stored = await session.get(Complaint, complaint.id)
         assert stored is not None
         move_to(session, stored, ComplaintStatus.IN_REVIEW, "staff@agency.kz")

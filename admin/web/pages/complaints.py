@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin import complaints as data
+from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import config_of, lang_of, signed_in
@@ -139,12 +140,15 @@ async def _show(
         if found is None:
             return message_page(request, "complaint_not_found", 404)
         changes = await data.status_history(db, viewer, reference)
+        questions = survey_questions(config_of(request).settings.survey_dir)
+        answers = await data.survey_answers(db, viewer, reference, questions, lang)
     return page(
         request,
         "complaint.html",
         {
             "complaint": found,
             "changes": changes,
+            "answers": answers,
             "can_answer": viewer.role in ANSWERERS,
             "error": error,
             "done": request.query.get("done") == "1",
