@@ -13,18 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer, raiseload
 
 from admin.scope import Reader, scope
+from admin.survey_questions import SurveyQuestions
 from core.complaints import OPEN_STATUSES, parse_reference
 from core.models import (
     Agency,
+    Answer,
+    Channel,
     Complaint,
     ComplaintCategory,
     ComplaintStatus,
     ComplaintStatusChange,
     Dataset,
     DatasetProblem,
+    DatasetRating,
     PublicService,
+    Response,
     ServicePoint,
 )
+from scoring.privacy import scrub
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,25 @@ class ComplaintView:
     answer_text: str | None
     answer_rating: int | None
     problem: DatasetProblem | None  # set only on a data set's problem report
+    consent_to_answer: bool | None
+    # where the citizen filed it: the rated response's channel, or the data-set rating's
+    survey_channel: Channel | None
+    rating_channel: Channel | None
     overdue: bool
 
     @property
     def about_dataset(self) -> bool:
         return self.problem is not None
+
+    @property
+    def reply_channel(self) -> str:
+        """Where the agency's answer reaches the citizen: `web` (their complaint's page only),
+        `telegram` (the chat, and the Mini App's page) or `none` (they asked for no answer;
+        a web page still shows one)."""
+        channel = self.survey_channel or self.rating_channel
+        if channel in (Channel.TELEGRAM, Channel.MINI_APP):
+            return "telegram" if self.consent_to_answer else "none"
+        return "web"
 
 
 @dataclass(frozen=True)
@@ -83,8 +103,13 @@ def _select(lang: str) -> Select[tuple[object, ...]]:
             Complaint.answer_text,
             Complaint.answer_rating,
             Complaint.problem,
+            Complaint.consent_to_answer,
+            Response.channel,
+            DatasetRating.channel,
         )
         .join(Agency, Agency.id == Complaint.agency_id)
+        .outerjoin(Response, Response.id == Complaint.response_id)
+        .outerjoin(DatasetRating, DatasetRating.id == Complaint.dataset_rating_id)
         .outerjoin(PublicService, PublicService.id == Complaint.service_id)
         .outerjoin(Dataset, Dataset.id == Complaint.dataset_id)
         .outerjoin(office, office.id == Complaint.service_point_id)
@@ -156,6 +181,31 @@ async def status_history(
         Complaint.agency_id,
     ).order_by(ComplaintStatusChange.at, ComplaintStatusChange.id)
     return [(row[0], row[1], row[2]) for row in await db.execute(query)]
+
+
+async def survey_answers(
+    db: AsyncSession, reader: Reader, reference: str, questions: SurveyQuestions, lang: str
+) -> list[tuple[str, str]]:
+    """The citizen's answers to the survey about the complained-of service, in the reader's
+    words, free text scrubbed of personal data: (question, answer), in the order given."""
+    parsed = parse_reference(reference) or ""
+    query = scope(
+        select(Answer.question, Answer.value)
+        .join(Complaint, Complaint.response_id == Answer.response_id)
+        .where(Complaint.reference == parsed, Complaint.status != ComplaintStatus.DRAFT),
+        reader,
+        Complaint.agency_id,
+    ).order_by(Answer.answered_at, Answer.id)
+    shown = []
+    for question, value in (await db.execute(query)).tuples():
+        if value is None:
+            continue
+        if question in questions.text_questions:
+            text = scrub(str(value))
+        else:
+            text = questions.value_label(question, value, lang)
+        shown.append((questions.question_label(question, lang), text))
+    return shown
 
 
 async def agency_codes(db: AsyncSession, reader: Reader) -> list[str]:

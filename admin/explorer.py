@@ -168,7 +168,14 @@ async def explore(
         if question in comments:
             item.comment = text
         elif text:
-            item.answers.append((question, text))
+            # the question and the choice in the reader's words, never codes or True/False
+            shown = text if question in questions.text_questions else None
+            item.answers.append(
+                (
+                    questions.question_label(question, lang),
+                    shown or questions.value_label(question, value, lang),
+                )
+            )
         if question in rating_questions and value is not None:
             item.score = str(value)
     if with_flags:

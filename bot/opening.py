@@ -187,16 +187,31 @@ class SurveyDesk:
             return Refused(opened.value)
         return opened
 
-    async def open_office(self, store: ResponseStore, code: str) -> OfficeChoice | Refused:
+    async def open_office(
+        self, store: ResponseStore, code: str, respondent: Respondent | None = None
+    ) -> OfficeChoice | Refused:
         """A poster's code: today's (or within the grace days) opens the office's services;
-        an old, forged or unsigned one is told to scan the poster in the office."""
+        an old, forged or unsigned one is told to scan the poster in the office. A known
+        `respondent` who already rated this office today (and has no walk-in here to carry on)
+        is told so now, before picking a service."""
         read = self.walk_ins.codes.read_dated(code) if self.walk_ins is not None else None
-        if read is None:
+        if read is None or self.walk_ins is None:
             return Refused(STALE_OFFICE_CODE)
         office_code, day = read
         office = await invitations.find_office(store.session, office_code)
         if office is None:
             return Refused("office_unknown")
+        if respondent is not None and await self.walk_ins.used_up(
+            store.session, respondent.key, office.id
+        ):
+            open_now = await store.open_response(respondent)
+            if not (
+                open_now is not None
+                and open_now.walk_in
+                and open_now.status is ResponseStatus.IN_PROGRESS
+                and open_now.service_point_id == office.id
+            ):
+                return Refused(WALK_IN_LIMIT)
         return OfficeChoice(office, await store.services_at(office), day)
 
     def seal_offer(self, office_id: int, service_id: int, day: str) -> str:

@@ -139,6 +139,16 @@ class DatasetRatings:
         )
         return [dataset for dataset in rows if matches(dataset, typed)][:limit]
 
+    async def published(self, agency_id: int, limit: int) -> list[Dataset]:
+        """The agency's published sets, to browse without typing."""
+        rows = await self.session.scalars(
+            select(Dataset)
+            .where(Dataset.agency_id == agency_id, Dataset.state == DatasetState.PUBLISHED)
+            .order_by(Dataset.title_ru, Dataset.id)
+            .limit(limit)
+        )
+        return list(rows)
+
     async def dataset(self, dataset_id: int) -> Dataset | DatasetRefused:
         """A set that may be rated now; an unknown, planned or withdrawn one is refused."""
         found = await self.session.get(Dataset, dataset_id, options=[joinedload(Dataset.agency)])

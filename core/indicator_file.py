@@ -20,6 +20,7 @@ import csv
 import difflib
 import io
 import math
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,7 +58,9 @@ PROBLEM_TEXTS = {
     "input_unknown_close": (
         "unknown input '{input}'; did you mean '{close}'? (docs/inputs.md lists the inputs)"
     ),
-    "value_not_number": "value '{value}' is not a number",
+    "value_not_number": (
+        "value '{value}' is not a number: write it as 50.5 or 50,5, without thousands separators"
+    ),
     "value_not_whole": "{input} must be a whole number of at least 0, not {value}",
     "value_out_of_range": "{input} must be a number from {low} to {high}, not {value}",
     "kind_unknown": "kind '{kind}' is not central or local",
@@ -206,9 +209,21 @@ def _header(filename: str, number: int, row: list[str]) -> tuple[dict[str, int],
     return columns, problems
 
 
+# 1,234: a thousands separator to an English spreadsheet, a decimal comma to a Russian one.
+_AMBIGUOUS_COMMA = re.compile(r"[-+]?\d{1,3},\d{3}")
+
+
 def _number(text: str) -> float | None:
+    """A number as spreadsheets write it: 50.5, or 50,5 with the decimal comma Kazakh and
+    Russian ones use; spaces between digit groups are ignored. 1,234 could be either, so it
+    is not guessed."""
+    compact = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if compact.count(",") == 1 and "." not in compact:
+        if _AMBIGUOUS_COMMA.fullmatch(compact):
+            return None
+        compact = compact.replace(",", ".")
     try:
-        value = float(text.replace("\u00a0", "").replace(" ", ""))
+        value = float(compact)
     except ValueError:
         return None
     return value if math.isfinite(value) else None

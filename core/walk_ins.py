@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -125,15 +126,26 @@ class WalkIns:
     def from_secret(cls, secret: bytes, grace_days: int = 1, limit_per_day: int = 1) -> WalkIns:
         return cls(OfficeCodes(secret, grace_days), secret, limit_per_day)
 
-    async def admit(self, session: AsyncSession, respondent_key: str, office_id: int) -> bool:
-        """Count one more walk-in of this respondent at this office today; False past the
-        limit. Race-safe: one upsert returning the new count. Commits nothing."""
+    def _pass(self, respondent_key: str, office_id: int) -> tuple[str, bytes]:
         day = reporting_day(utcnow()).isoformat()
         digest = hmac.new(
             _key(self.secret, "walk-in-pass"),
             f"{respondent_key}|{office_id}|{day}".encode(),
             hashlib.sha256,
         ).digest()
+        return day, digest
+
+    async def used_up(self, session: AsyncSession, respondent_key: str, office_id: int) -> bool:
+        """Whether this respondent has used today's walk-ins at this office (reads only), so
+        the office page can say so before a service is picked."""
+        _day, digest = self._pass(respondent_key, office_id)
+        count = await session.scalar(select(WalkInPass.count).where(WalkInPass.digest == digest))
+        return int(count or 0) >= self.limit_per_day
+
+    async def admit(self, session: AsyncSession, respondent_key: str, office_id: int) -> bool:
+        """Count one more walk-in of this respondent at this office today; False past the
+        limit. Race-safe: one upsert returning the new count. Commits nothing."""
+        day, digest = self._pass(respondent_key, office_id)
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(WalkInPass).values(digest=digest, day=day, count=1)

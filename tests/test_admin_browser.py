@@ -395,7 +395,7 @@ async def test_an_admin_imports_explores_and_opens_a_service_on_a_laptop(
     await expect(page.get_by_role("heading", name="indicators-fixed.csv: проверен")).to_be_visible()
     await shoot(page, "imports-preview-ru")
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Сохранить (2 строк)").click()
+        await page.get_by_role("button", name="Сохранить (2 строки)").click()
     await expect(page.get_by_role("status")).to_contain_text("Сохранено значений: 2")
     await expect(page.locator("section[aria-labelledby=h-imports] tbody tr")).to_have_count(2)
     await shoot(page, "imports-ru")
@@ -473,3 +473,29 @@ async def test_an_agency_user_explores_its_responses_on_a_phone(
     await admin.goto(f"{base_url}/admin/imports")
     assert await fits_the_screen(admin)
     await shoot(admin, "imports-ru-phone")
+
+
+async def test_every_menu_item_is_visible_from_1280_px_and_on_a_phone(
+    browser: Browser, base_url: str
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU")
+    page = await context.new_page()
+    await sign_in(page, base_url, ADMIN_EMAIL)
+    links = page.locator("nav.nav a")
+    await expect(links).to_have_count(13)  # everything an admin may open
+    await expect(page.locator("nav.nav [role=group]")).to_have_count(3)
+    for index in range(await links.count()):
+        box = await links.nth(index).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, index
+    assert await fits_the_screen(page)
+    await shoot(page, "menu-1280")
+
+    small = await phone(browser)
+    await sign_in(small, base_url, ADMIN_EMAIL)
+    links = small.locator("nav.nav a")
+    for index in range(await links.count()):
+        box = await links.nth(index).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"], index
+        assert box["height"] >= 44, index  # a thumb can hit it
+    assert await fits_the_screen(small)
+    await shoot(small, "menu-phone")

@@ -129,8 +129,23 @@ async def test_an_admin_creates_an_api_key_that_is_shown_once(
     await expect(page.locator("code.api-key")).to_have_count(0)
     assert key not in await page.content()
     await expect(page.locator("table.data tbody tr")).to_contain_text("Almaty queue system")
+    # nothing is chosen in advance: the browser will not send the form without a choice
+    select = page.locator("select[name=key]")
+    assert await select.input_value() == ""
+    await page.get_by_role("button", name="Отозвать", exact=True).click()
+    assert await select.evaluate("element => !element.validity.valid")
+    label = await select.locator("option", has_text="Almaty queue system").inner_text()
+    await select.select_option(label=label)
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Отозвать").click()
+        await page.get_by_role("button", name="Отозвать", exact=True).click()
+    # the confirmation names the key and its last use; only its own button revokes
+    await expect(
+        page.get_by_role("heading", name="Отозвать ключ «Almaty queue system»?")
+    ).to_be_visible()
+    await expect(page.locator(".confirm")).to_contain_text("ещё не использовался")
+    await shoot(page, "apikeys-confirm-ru")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Да, отозвать «Almaty queue system»").click()
     await expect(page.locator(".notice")).to_contain_text("отозван")
     await shoot(page, "apikeys-revoked-ru")
 

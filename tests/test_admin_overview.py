@@ -168,3 +168,47 @@ def test_a_narrowing_funnel_has_rates_between_zero_and_one(counts: list[int]) ->
     for stage in funnel_of(narrowing).stages:
         for rate in (stage.of_served, stage.of_previous):
             assert rate is None or 0 <= rate <= 1
+
+
+async def test_the_first_screen_opens_on_a_period_with_data_and_says_what_it_left_out(
+    site: AdminSite, seed: Seed, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import timedelta
+
+    from core.models import Channel, Response, ResponseFlag, ResponseStatus
+
+    completed = site.clock() - timedelta(hours=1)
+    async with session_factory() as db:
+        for reasons in (["fast_completion"], ["fast_completion", "network_burst"]):
+            response = Response(
+                survey_id="post_service",
+                survey_version="1",
+                channel=Channel.WEB,
+                language="ru",
+                status=ResponseStatus.COMPLETED,
+                service_id=seed.service.id,
+                completed_at=completed,
+            )
+            db.add(response)
+            await db.flush()
+            for reason in reasons:
+                db.add(ResponseFlag(response_id=response.id, reason=reason, detail=""))
+        await db.commit()
+
+    site.clock.advance(days=200)  # the data is now more than 90 days old
+    analyst = await site.signed_in(ANALYST_EMAIL)
+    page = await analyst.open("/admin/")
+    assert '<option value="365" selected>' in page.html
+    assert "600" in page.html  # served services of the funnel, not a page of zeros
+    assert "2 заполненных ответа не учтены в этих цифрах" in page.html
+    assert "заполнен слишком быстро — 2" in page.html
+    assert "много ответов из одной сети — 1" in page.html
+    assert "/admin/responses?flagged=yes&amp;days=365" in page.html
+    # a chosen period stays chosen, even an empty one
+    chosen = await analyst.open("/admin/?days=30")
+    assert '<option value="30" selected>' in chosen.html
+    assert "не учтены" not in chosen.html
+    # an agency user hears the count, without the analysts' list of flags
+    agency = await site.signed_in(AGENCY_EMAIL)
+    own = await agency.open("/admin/agencies/" + seed.agency.code)
+    assert own.status == 200 and '<option value="365" selected>' in own.html

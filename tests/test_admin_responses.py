@@ -160,3 +160,20 @@ async def test_exports_are_audited(site: AdminSite, stored: Stored) -> None:
 def test_every_flag_reason_has_a_name_in_each_language() -> None:
     for reason in (FAST, RESPONDENT_BURST, NETWORK_BURST, OFFICE_TOP_BURST, ANALYST):
         assert f"flag_{reason}" in words.catalogue()
+
+
+async def test_exports_write_answers_in_words_and_times_as_almaty_dates(
+    site: AdminSite, stored: Stored
+) -> None:
+    analyst = await site.signed_in(EMAILS["analyst"])
+    _s, _h, body = await analyst.download("/admin/responses?days=30&export=responses&format=xlsx")
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    answers = [str(row[header.index("Ответы")]) for row in rows[1:]]
+    assert any("Долгое ожидание" in cell for cell in answers)
+    assert any("Услуга была оказана в установленный срок?: да" in cell for cell in answers)
+    joined = " ".join(answers)
+    for code in ("waiting_time", "deadline_met", "True", "False", "yes"):
+        assert code not in joined, code

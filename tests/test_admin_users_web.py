@@ -243,7 +243,17 @@ async def test_an_api_key_is_shown_once_listed_without_it_and_revoked(site: Admi
     assert status == 200 and "Almaty queue" in body.decode("utf-8-sig")
     assert key.encode() not in body
 
-    revoked = await admin.send("/admin/apikeys/revoke", ("key", str(found.id)))
+    # nothing is chosen in advance; choosing asks first, naming the key and its last use
+    assert '<option value="" selected disabled>' in listed.html
+    unchosen = await admin.send("/admin/apikeys/revoke", ("key", ""))
+    assert unchosen.status == 400 and unchosen.error == "Выберите, какой ключ отозвать."
+    asked = await admin.send("/admin/apikeys/revoke", ("key", str(found.id)))
+    assert asked.status == 200 and "Отозвать ключ «Almaty queue»?" in asked.html
+    assert "ещё не использовался" in asked.html
+    async with site.session_factory() as db:
+        still = await apikeys.find(db, key)
+    assert still is not None and still.revoked_at is None  # asking revoked nothing
+    revoked = await admin.send("/admin/apikeys/revoke", ("key", str(found.id)), ("confirm", "1"))
     assert revoked.status == 200 and f"Ключ {found.id} отозван." in revoked.html
     async with site.session_factory() as db:
         again = await apikeys.find(db, key)
@@ -266,7 +276,7 @@ async def test_a_key_needs_a_name_and_known_agencies(site: AdminSite) -> None:
     assert unknown.status == 400 and unknown.error == "Органа с кодом NOPE нет."
     everyone = await admin.send("/admin/apikeys", ("name", "eGov"), ("scope", "all"))
     assert everyone.status == 200 and "Все органы" in everyone.html
-    missing = await admin.send("/admin/apikeys/revoke", ("key", "999"))
+    missing = await admin.send("/admin/apikeys/revoke", ("key", "999"), ("confirm", "1"))
     assert missing.status == 404 and missing.error == "Такого ключа нет."
     async with site.session_factory() as db:
         names = [k.name for k in await db.scalars(select(ApiKey))]

@@ -112,6 +112,9 @@ async def test_the_agency_answers_in_the_admin_and_the_citizen_rates_it_in_the_b
             assert page.status == 200
             assert "Требовали справку" in page.html
             assert "900101300017" not in page.html and "aigul@mail.kz" not in page.html
+            # the citizen's survey answers and their consent to an answer are on the page
+            assert "Ответы гражданина в опросе об этой услуге" in page.html
+            assert "Согласие на ответ" in page.html
 
             # another agency's user, a forged reference, an analyst's answer: refused
             other = await signed_in(base, OTHER)
@@ -148,6 +151,9 @@ async def test_the_agency_answers_in_the_admin_and_the_citizen_rates_it_in_the_b
                 ("answer", "Справка не требуется; сотруднику сделано замечание."),
             )
             assert answered.status == 200
+            # the agency is told where its answer goes: this citizen's Telegram chat
+            assert "Гражданин получит сообщение в чат Telegram" in answered.html
+            assert "Чат Telegram гражданина" in answered.html
 
             await run_complaint_jobs(settings, session_factory)
             await citizen.wait_for_message(containing="на рассмотрении")

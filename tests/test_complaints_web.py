@@ -5,6 +5,9 @@ as a clear message on the same form, and only the visitor who answered can file.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -12,13 +15,16 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.complaints import complaint_view, survey_answers
+from admin.survey_questions import survey_questions
 from bot.messages import text
 from bot.web.complaints import setup_web_complaints
-from core.models import Complaint, ComplaintCategory, ComplaintStatus
+from core.complaints import answer, move_to
+from core.models import AdminRole, Complaint, ComplaintCategory, ComplaintStatus
 from scoring.privacy import scrub
 from tests.conftest import Seed
 from tests.test_web_channel import answer_in_order
-from tests.web_fixtures import Citizen, WebApp, build_web_app
+from tests.web_fixtures import Citizen, PageView, WebApp, build_web_app
 
 LOW_RATING = [
     ("deadline_met", "no"),
@@ -87,7 +93,7 @@ async def test_a_citizen_files_a_complaint_from_the_thank_you_page(
             [("category", "bribes"), ("text", "Очень долго"), ("consent", "no")],
             "complaint_pick_category",
         ),
-        ([("category", "rudeness"), ("text", "Очень долго")], "complaint_pick_consent"),
+        ([("category", "rudeness"), ("text", "Очень долго")], "web_complaint_pick_consent"),
         ([("category", "rudeness"), ("text", "   "), ("consent", "no")], "complaint_text_empty"),
         (
             [("category", "rudeness"), ("text", "🙄🙄"), ("consent", "no")],
@@ -153,3 +159,88 @@ async def test_someone_elses_or_a_forged_complaint_page_is_refused(
         raw.put(link) as response,
     ):
         assert response.status == 405
+
+
+async def _file(citizen: Citizen, link: str, consent: str) -> PageView:
+    form = await citizen.open(link)
+    fields = [("category", "waiting_time"), ("text", "Ждал три часа"), ("consent", consent)]
+    return await citizen.post(link, [("csrf", form.hidden("csrf") or ""), *fields])
+
+
+async def test_the_web_complainant_reads_the_answer_and_its_history_and_rates_it(
+    site: WebApp,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    citizen = site.citizen("ru")
+    link = await rated_low(citizen, await make_invitation())
+    # the consent question speaks of this page, not of a chat
+    form = await citizen.open(link)
+    assert text("web_complaint_ask_consent", "ru") in form.html
+    assert text("complaint_ask_consent", "ru") not in form.html
+    filed = await _file(citizen, link, "yes")
+    assert text("web_complaint_answer_here", "ru") in filed.html
+    assert [b for b in filed.buttons if b.attrs.get("name") == "rating"] == []
+
+    [complaint] = await complaints(session_factory)
+    async with session_factory() as session:
+        # the agency is told the answer goes to this web page, not to a chat
+        admin = SimpleNamespace(role=AdminRole.ADMIN, agency_id=None)
+        seen = await complaint_view(session, admin, complaint.reference, "ru", date.today())
+        assert seen is not None and seen.reply_channel == "web" and seen.consent_to_answer
+        # and it reads the citizen's survey answers about that service, in words
+        questions = survey_questions(Path(__file__).parent.parent / "survey_definitions")
+        given = dict(await survey_answers(session, admin, complaint.reference, questions, "ru"))
+        assert given["Что пошло не так? Можно выбрать несколько ответов."] == "Долгое ожидание"
+        assert given["Услуга была оказана в установленный срок?"] == "нет"
+        stored = await session.get(Complaint, complaint.id)
+        assert stored is not None
+        move_to(session, stored, ComplaintStatus.IN_REVIEW, "staff@agency.kz")
+        answer(session, stored, "Мы сократили очередь: открыли второе окно.", "staff@agency.kz")
+        await session.commit()
+
+    page = await citizen.open(link)
+    assert "Мы сократили очередь: открыли второе окно." in page.html
+    assert text("complaint_answer_heading", "ru") in page.html
+    assert ".." not in page.html  # a date ending in "г." does not get a second full stop
+    history = [p for p in page.html.split('class="history-at"')[1:]]
+    assert len(history) == 3  # received, in review, answered: each with its time
+    for status in ("received", "in_review", "answered"):
+        assert text(f"complaint_status_{status}", "ru") in page.html
+    assert "staff@agency.kz" not in page.html  # who answered stays inside the agency
+
+    csrf = page.hidden("csrf") or ""
+    refused = await citizen.post(link, [("csrf", csrf), ("rating", "9")])
+    assert refused.error == text("web_complaint_pick_rating", "ru")
+    rated = await citizen.post(link, [("csrf", csrf), ("rating", "4")])
+    assert rated.contains(text("web_complaint_rated", "ru", rating=4))
+    assert [i for i in rated.inputs if i.attrs.get("name") == "rating"] == []
+    again = await citizen.post(link, [("csrf", csrf), ("rating", "1")])
+    assert again.error == text("complaint_already_rated", "ru")
+    async with session_factory() as session:
+        assert (await session.get(Complaint, complaint.id)).answer_rating == 4  # type: ignore[union-attr]
+
+
+async def test_the_thank_you_page_offers_the_complaint_then_shows_it_filed(
+    site: WebApp, make_invitation: Callable[..., Awaitable[str]]
+) -> None:
+    citizen = site.citizen("ru")
+    token = await make_invitation()
+    link = await rated_low(citizen, token)
+    thanks_path = link.removesuffix("/complaint")
+    before = await citizen.open(thanks_path)
+    assert text("web_complaint_prompt", "ru") in before.paragraphs
+    assert [a.text for a in before.links if a.attrs.get("href") == link] == [
+        text("web_complaint_link", "ru")
+    ]
+    filed = await _file(citizen, link, "no")
+    assert text("web_complaint_no_answer_wanted", "ru") in filed.html
+    after = await citizen.open(thanks_path)
+    assert text("web_complaint_link", "ru") not in [a.text for a in after.links]
+    assert [a.text for a in after.links if a.attrs.get("href") == link] == [
+        text("web_complaint_open", "ru")
+    ]
+    assert any(
+        p.startswith(text("web_complaint_on_file", "ru", reference="Q-", status="")[:14])
+        for p in after.paragraphs
+    )

@@ -70,6 +70,9 @@ async def test_the_agency_answers_a_problem_report_and_the_person_hears_of_it(
             assert listing.status == 200 and reference in listing.html
             assert "Открытые данные: Школы города Алматы" in listing.html
             assert "Набор данных: ссылка не работает" in listing.html
+            # the export names the report's kind of problem as its category
+            _s, _h, body = await staff.download("/admin/complaints?export=complaints&format=csv")
+            assert "Набор данных: ссылка не работает" in body.decode("utf-8-sig")
             page = await staff.open(f"/admin/complaints/{reference}")
             assert page.status == 200 and "Школы города Алматы" in page.html
             assert "ведёт на 404" in page.html and "aigul@mail.kz" not in page.html

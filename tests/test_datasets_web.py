@@ -5,6 +5,7 @@ it, report a problem, rate it again the same day."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,7 +14,8 @@ from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import messages
-from core.models import Channel, ComplaintStatus, DatasetProblem, RatingStatus
+from core.complaints import answer
+from core.models import Channel, Complaint, ComplaintStatus, DatasetProblem, RatingStatus
 from tests.conftest import Seed
 from tests.dataset_flow_fixtures import (
     Registry,
@@ -100,7 +102,7 @@ async def test_an_empty_or_oversize_report_is_refused_and_nothing_is_filed(
         assert forged.status == 403
 
         page = await user.answer("The totals column sums to the wrong number; call 87012345678")
-        assert "Reference: Q-" in page.html
+        assert 'Reference: <span class="reference">Q-' in page.html
     [rating] = await ratings(session_factory)
     assert (rating.status, rating.overall, rating.current, rating.verifiable) == (
         RatingStatus.COMPLETED,
@@ -141,15 +143,22 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     await page.goto(f"{base_url}/d")
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await page.get_by_label("Госорган").select_option(label="Акимат города Алматы")
+    await press(page, "Показать наборы")  # no typing: every published set of the agency
+    await expect(page.get_by_role("link", name="Автобусные маршруты Алматы")).to_be_visible()
+    await expect(page.get_by_role("link", name="Школы города Алматы")).to_be_visible()
     await page.get_by_label("Часть названия").fill("школы")
-    await press(page, "Найти")
+    await press(page, "Показать наборы")
+    await expect(page.get_by_role("link", name="Автобусные маршруты Алматы")).to_have_count(0)
     assert await fits_the_screen(page)
     await shoot(page, "dataset-find-ru.png")
     async with page.expect_navigation():
         await page.get_by_role("link", name="Школы города Алматы").tap()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Школы города Алматы")
+    # the header names a data-set rating; the intro's count is the progress's
+    await expect(page.locator(".brand")).to_have_text("Оценка открытых данных")
+    await expect(page.get_by_text("Не больше 7 коротких вопросов", exact=False)).to_be_visible()
     await press(page, "Оценить")
-    await expect(page.get_by_text("Вопрос 1 из 6")).to_be_visible()
+    await expect(page.get_by_text("Вопрос 1 из 7")).to_be_visible()
     await shoot(page, "dataset-question-ru.png")
     for choice in ("Да", "Нет", "Нет", "Да"):
         await press(page, choice)
@@ -164,7 +173,8 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Спасибо! Ваша оценка учитывается при оценке открытости государственного органа."
     )
-    await expect(page.get_by_role("status")).to_contain_text("Номер: Q-")
+    await expect(page.locator("#case-filed")).to_contain_text("Номер: Q-")
+    await expect(page.get_by_role("status")).to_have_text("Текущий статус: принята.")
     await shoot(page, "dataset-thanks-ru.png")
 
     [first] = await ratings(session_factory)
@@ -182,7 +192,7 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     # the same set again the same day, in Kazakh: the rating is replaced, counted once
     await page.goto(f"{base_url}/d/ala_schools_2026?lang=kk")
     await press(page, "Бағалау")
-    await expect(page.get_by_text("Сұрақ 1/6")).to_be_visible()
+    await expect(page.get_by_text("Сұрақ 1/7")).to_be_visible()
     for choice in ("Иә", "Иә", "Иә", "Иә"):
         await press(page, choice)
     await rate(page, 5, "kk")
@@ -191,3 +201,87 @@ async def test_a_data_user_finds_rates_and_reports_on_a_phone_then_rates_again(
     [again] = await ratings(session_factory)
     assert again.id == first.id and again.overall == 5 and again.language == "kk"
     assert len(await reports(session_factory)) == 1  # the first report stays filed
+
+
+async def test_a_data_user_reads_the_answer_to_their_report_and_rates_it(
+    session_factory: async_sessionmaker[AsyncSession], registry: Registry
+) -> None:
+    async with running_dataset_web_app(session_factory) as app:
+        user = app.citizen("ru-RU")
+        landing = await user.open("/d/ala_schools_2026")
+        page = await user.post(landing.action, [("csrf", landing.hidden("csrf") or "")])
+        for value in ("yes", "yes", "no", "yes", "2", "outdated"):
+            page = await user.answer(value)
+        page = await user.answer("Данные за 2023 год")
+        here = page.path
+        assert messages.text("web_complaint_answer_here", "ru") in page.html
+        [report] = await reports(session_factory)
+        async with session_factory() as session:
+            stored = await session.get(Complaint, report.id)
+            assert stored is not None
+            answer(session, stored, "Обновили набор до 2026 года.", "staff@agency.kz")
+            await session.commit()
+        page = await user.open(here)
+        assert "Обновили набор до 2026 года." in page.html
+        assert messages.text("complaint_status_answered", "ru") in page.html
+        [form] = [f for f in page.forms if f.attrs.get("action", "").endswith("/report")]
+        csrf = [i.attrs["value"] for i in page.inputs if i.attrs.get("name") == "csrf"][-1]
+        rated = await user.post(form.attrs["action"], [("csrf", csrf), ("rating", "5")])
+        assert rated.path == here
+        assert rated.contains(messages.text("web_complaint_rated", "ru", rating=5))
+    async with session_factory() as session:
+        assert (await session.get(Complaint, report.id)).answer_rating == 5  # type: ignore[union-attr]
+
+
+async def test_a_data_user_browses_an_agencys_sets_without_typing_in_name_order(
+    session_factory: async_sessionmaker[AsyncSession], registry: Registry, seed: Seed
+) -> None:
+    from datetime import date
+
+    from core.models import Agency, AgencyKind, Dataset, DatasetState, UpdateFrequency
+
+    async with session_factory() as session:
+        finance = Agency(
+            code="AAA",  # first by code, not by name
+            kind=AgencyKind.CENTRAL,
+            name_kk="Қаржы министрлігі",
+            name_ru="Министерство финансов",
+            name_en="Ministry of Finance",
+        )
+        session.add(finance)
+        await session.flush()
+        session.add(
+            Dataset(
+                agency_id=finance.id,
+                external_id="mf_budget",
+                title_kk="Бюджет",
+                title_ru="Бюджет",
+                title_en="Budget",
+                url="https://data.egov.kz/datasets/view?index=mf_budget",
+                update_frequency=UpdateFrequency.MONTHLY,
+                last_updated=date.today(),
+                state=DatasetState.PUBLISHED,
+                created_at=registry.schools.created_at,
+                updated_at=registry.schools.created_at,
+            )
+        )
+        await session.commit()
+    async with running_dataset_web_app(session_factory) as app:
+        for lang, first, second in (
+            ("kk", seed.agency.name_kk, "Қаржы министрлігі"),  # А before Қ in Kazakh
+            ("ru", seed.agency.name_ru, "Министерство финансов"),
+        ):
+            user = app.citizen(lang)
+            find = await user.open("/d")
+            names = re.findall(
+                r"<option value=\"[^\"]*\"(?: selected)?>([^<]+)</option>", find.html
+            )
+            assert names.index(first) < names.index(second), names
+            listed = await user.open("/d?agency=ALA")
+            titles = [link.text for link in listed.links if link.attrs["href"].startswith("/d/")]
+            expected = {
+                "kk": ["Автобус бағыттары", "Алматы қаласының мектептері"],
+                "ru": ["Автобусные маршруты Алматы", "Школы города Алматы"],
+            }[lang]
+            assert titles == expected  # all published sets, none withdrawn or planned
+            assert listed.error is None

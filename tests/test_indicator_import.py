@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,8 @@ def test_every_bad_row_is_named_by_its_line() -> None:
     assert problems == [
         "bad.csv:2: unknown input 'services_deliverd'; did you mean 'services_delivered'? "
         "(docs/inputs.md lists the inputs)",
-        "bad.csv:3: value 'ten' is not a number",
+        "bad.csv:3: value 'ten' is not a number: write it as 50.5 or 50,5, without thousands"
+        " separators",
         "bad.csv:4: internal_control_share must be a number from 0 to 1, not 85",
         "bad.csv:5: complaints_late must be a whole number of at least 0, not 2.5",
         "bad.csv:6: openness_score must be a number from 0 to 100, not -1",
@@ -117,7 +119,8 @@ def test_every_bad_row_is_named_by_its_line() -> None:
         "bad.csv:11: agency 'AST' is local in the database, the file says central",
         "bad.csv:12: agency is empty",
         "bad.csv:13: kind 'regional' is not central or local",
-        "bad.csv:14: value 'inf' is not a number",
+        "bad.csv:14: value 'inf' is not a number: write it as 50.5 or 50,5, without thousands"
+        " separators",
     ]
 
 
@@ -340,3 +343,37 @@ def test_impossible_inputs_are_scored_and_stored_by_nothing(
     assert scored.exit_code == 1
     assert "complaints_late is 120, above complaints_reviewed 50 on line 2" in scored.output
     assert "agencies scored" not in scored.output
+
+
+def test_the_decimal_comma_of_kazakh_and_russian_spreadsheets_is_read() -> None:
+    rows = [
+        ["agency", "period", "input", "value"],
+        ["MJ", "2025", "openness_score", "50,5"],
+        ["MJ", "2025", "it_use", "88"],
+        ["AST", "2025", "openness_score", "0,25"],
+    ]
+    content = _csv(rows, delimiter=";")
+    assert [r.value for r in parse_indicator_file(content, "i.csv", RULES, KNOWN)] == [
+        50.5,
+        88,
+        0.25,
+    ]
+
+
+def test_a_comma_that_could_be_a_thousands_separator_is_not_guessed() -> None:
+    rows = [["agency", "period", "input", "value"], ["MJ", "2025", "services_delivered", "1,234"]]
+    assert _problems(rows) == [
+        "bad.csv:2: value '1,234' is not a number: write it as 50.5 or 50,5, without thousands"
+        " separators"
+    ]
+
+
+@given(st.decimals(min_value=0, max_value=100, places=2, allow_nan=False))
+def test_a_share_reads_the_same_with_a_decimal_point_or_comma(number: Decimal) -> None:
+    point = f"{number:f}"
+    values = []
+    for written in (point, point.replace(".", ",")):
+        rows = [["agency", "period", "input", "value"], ["MJ", "2025", "openness_score", written]]
+        [row] = parse_indicator_file(_csv(rows, delimiter=";"), "i.csv", RULES, KNOWN)
+        values.append(row.value)
+    assert values == [float(point), float(point)]

@@ -15,7 +15,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import messages
+from bot.web.complaints import setup_web_complaints
 from core.models import Channel, ResponseStatus
+from scoring.privacy import scrub
 from tests.conftest import Seed
 from tests.web_fixtures import BOT_TOKEN, WebApp, answers_of, build_web_app, signed_init_data
 
@@ -39,7 +41,9 @@ async def base_url(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> AsyncIterator[str]:
     """The web channel on a real port of this machine, in the test's own event loop."""
-    runner = web.AppRunner(build_web_app(session_factory))
+    app = build_web_app(session_factory)
+    setup_web_complaints(app, scrub)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -137,7 +141,7 @@ async def test_a_citizen_rates_a_service_in_russian_on_a_phone(
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await shoot(page, "landing-ru.png")
     await press(page, "Начать")
-    await expect(page.get_by_text("Вопрос 1 из 10")).to_be_visible()
+    await expect(page.get_by_text("Вопрос 1 из 12")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await expect(page.get_by_text(messages.text("web_privacy", "ru"), exact=True)).to_be_visible()
     assert await fits_the_screen(page)
@@ -200,7 +204,9 @@ async def test_a_citizen_reports_a_bad_service_in_kazakh_on_a_phone(
     await shoot(page, "landing-kk.png")
     assert await WebApp(None, session_factory).responses() == []  # type: ignore[arg-type]
     await press(page, "Бастау")
-    await expect(page.get_by_text("Сұрақ 1/10")).to_be_visible()
+    # the questions a low rating adds are counted from the start: 1/12, then 2/12, not 2/12
+    # after 1/10
+    await expect(page.get_by_text("Сұрақ 1/12")).to_be_visible()
     await shoot(page, "question-kk.png")
 
     await rate(page, 1, "kk")
@@ -223,7 +229,8 @@ async def test_a_citizen_reports_a_bad_service_in_kazakh_on_a_phone(
     await press(page, "Иә")
     await press(page, messages.text("button_skip", "kk"))
 
-    await expect(page.get_by_text(messages.text("web_complaint_noted", "kk"))).to_be_visible()
+    # the thank-you page asks to file the complaint; it does not claim it is filed
+    await expect(page.get_by_text(messages.text("web_complaint_prompt", "kk"))).to_be_visible()
     assert await fits_the_screen(page)
     await shoot(page, "thanks-kk.png")
 
@@ -251,7 +258,7 @@ async def test_the_mini_app_page_signs_in_with_telegram_data_and_opens_the_surve
     fragment = urlencode({"tgWebAppData": init_data, "tgWebAppVersion": "8.0"})
     await page.goto(f"{base_url}/app#{fragment}")
 
-    await expect(page.get_by_text("Сұрақ 1/10")).to_be_visible()
+    await expect(page.get_by_text("Сұрақ 1/12")).to_be_visible()
     assert "/r/" in page.url
     await rate(page, 4, "kk")
 
@@ -275,3 +282,93 @@ async def test_the_mini_app_page_outside_telegram_says_where_to_go(
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         messages.text("web_miniapp_invalid", "ru")
     )
+
+
+async def laptop(browser: Browser, locale: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
+    return await context.new_page()
+
+
+async def test_a_web_complainant_reads_the_answer_and_rates_it_on_a_phone_and_a_laptop(
+    browser: Browser,
+    base_url: str,
+    make_invitation,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from sqlalchemy import select
+
+    from core.complaints import answer, move_to
+    from core.models import Complaint, ComplaintStatus
+
+    token = await make_invitation()
+    page = await phone(browser, locale="ru-RU")
+    await page.goto(f"{base_url}/s/{token}")
+    await press(page, "Начать")
+    await rate(page, 1, "ru")
+    await tick(page, "Долгое ожидание")
+    await tap_answer(page, "ru")
+    for button in ("Нет", "Нет", "Нет", "Да"):
+        await press(page, button)
+    await rate(page, 1, "ru")
+    await rate(page, 2, "ru")
+    await tick(page, "В ЦОНе")
+    await tap_answer(page, "ru")
+    await rate(page, 2, "ru")
+    await press(page, "Да")
+    await press(page, messages.text("button_skip", "ru"))
+    await expect(page.get_by_text(messages.text("web_complaint_prompt", "ru"))).to_be_visible()
+    async with page.expect_navigation():
+        await page.get_by_role("link", name=messages.text("web_complaint_link", "ru")).tap()
+    await expect(page.get_by_text(messages.text("web_complaint_ask_consent", "ru"))).to_be_visible()
+    await page.get_by_text("Долгое ожидание", exact=True).tap()
+    await page.get_by_label(messages.text("web_complaint_text", "ru")).fill(
+        "Очередь шла три часа, работало одно окно."
+    )
+    await page.get_by_text("Да", exact=True).tap()
+    await submit(page, messages.text("web_complaint_send", "ru"))
+    await expect(page.locator("#case-filed")).to_contain_text("Жалоба принята")
+    await expect(page.get_by_text(messages.text("web_complaint_answer_here", "ru"))).to_be_visible()
+    complaint_url = page.url
+
+    # the thank-you page no longer offers to file it: it links to the filed complaint
+    await page.goto(complaint_url.removesuffix("/complaint"))
+    await expect(
+        page.get_by_role("link", name=messages.text("web_complaint_link", "ru"))
+    ).to_have_count(0)
+    await expect(
+        page.get_by_role("link", name=messages.text("web_complaint_open", "ru"))
+    ).to_be_visible()
+
+    async with session_factory() as session:
+        complaint = await session.scalar(select(Complaint))
+        assert complaint is not None
+        move_to(session, complaint, ComplaintStatus.IN_REVIEW, "staff@ala.kz")
+        answer(
+            session,
+            complaint,
+            "Здравствуйте! С понедельника работают три окна, запись по времени в eGov.",
+            "staff@ala.kz",
+        )
+        await session.commit()
+
+    await page.goto(complaint_url)
+    await expect(page.get_by_text("С понедельника работают три окна", exact=False)).to_be_visible()
+    await expect(page.locator(".history li")).to_have_count(3)
+    assert await fits_the_screen(page)
+    await shoot(page, "complaint-answer-phone-ru.png")
+    wide = await laptop(browser, locale="ru-RU")
+    await wide.context.add_cookies(await page.context.cookies())
+    await wide.goto(complaint_url)
+    await expect(wide.get_by_text("С понедельника работают три окна", exact=False)).to_be_visible()
+    await shoot(wide, "complaint-answer-laptop-ru.png")
+
+    await page.get_by_role("radio", name="4", exact=True).tap()
+    await submit(page, messages.text("web_complaint_rate_send", "ru"))
+    await expect(
+        page.get_by_text(messages.text("web_complaint_rated", "ru", rating=4))
+    ).to_be_visible()
+    await expect(page.get_by_role("radio")).to_have_count(0)
+    await shoot(page, "complaint-rated-phone-ru.png")
+    async with session_factory() as session:
+        rated = await session.scalar(select(Complaint))
+        assert rated is not None and rated.answer_rating == 4

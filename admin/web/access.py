@@ -23,6 +23,7 @@ from admin.web import sessions, words
 from admin.web.keys import LANG, VIEWER, Viewer, config_of
 from admin.web.render import login_redirect, message_page, redirect, url_for
 from admin.web.sessions import COOKIE, LANG_COOKIE, PRE_COOKIE, Lifetimes
+from core.language import preferred_language
 from core.models import AdminRole
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,6 @@ def _language(request: web.Request, viewer: Viewer | None) -> str:
     return (
         words.known_language(request.query.get("lang"))
         or words.known_language(request.cookies.get(LANG_COOKIE))
-        or words.preferred_language(request.headers.get("Accept-Language", ""))
+        or preferred_language(request.headers.get("Accept-Language", ""))
         or words.DEFAULT_LANGUAGE
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from markupsafe import Markup
 
 from admin.web import words
 from admin.web.keys import TEMPLATES, Viewer, config_of, lang_of, viewer_of
+from core import language
 from core.models import AdminRole
 
 SECURITY_HEADERS = {
@@ -45,6 +47,13 @@ NAVIGATION = (
     ("audit", "nav_audit", {AdminRole.ADMIN}),
 )
 
+# The menu in three groups, so that every item fits on a laptop and wraps on a phone.
+NAV_GROUPS = (
+    ("figures", ("overview", "agencies", "ranking", "my_agency", "methodology")),
+    ("citizens", ("responses", "complaints", "summaries", "datasets")),
+    ("administration", ("imports", "staff_chats", "users", "apikeys", "audit")),
+)
+
 
 def url_for(
     request: web.Request, name: str, query: Mapping[str, Any] | None = None, **parts: str
@@ -72,8 +81,25 @@ def _navigation(request: web.Request, viewer: Viewer | None) -> list[dict[str, A
         else:
             href = url_for(request, name)
             active = current == name or (name == "agencies" and current == "agency")
-        items.append({"href": href, "label": words.say(key, viewer.language), "active": active})
+        items.append(
+            {
+                "name": name,
+                "href": href,
+                "label": words.say(key, viewer.language),
+                "active": active,
+            }
+        )
     return items
+
+
+def _grouped(items: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    groups = []
+    for group, names in NAV_GROUPS:
+        members = [item for item in items if item["name"] in names]
+        if members:
+            label = words.say(f"nav_group_{group}", lang)
+            groups.append({"key": group, "label": label, "items": members})
+    return groups
 
 
 def page(
@@ -85,13 +111,16 @@ def page(
     config = config_of(request)
     viewer = viewer_of(request)
     lang = lang_of(request)
+    nav = _navigation(request, viewer)
     base: dict[str, Any] = {
         "lang": lang,
         "t": functools.partial(_say_in, lang),
+        "tn": functools.partial(_count_in, lang),
         "static": config.static_urls.get,
         "viewer": viewer,
         "csrf": viewer.csrf if viewer else request.get("qanagat_admin_pre_csrf", ""),
-        "nav": _navigation(request, viewer),
+        "nav": nav,
+        "nav_groups": _grouped(nav, lang),
         "url": functools.partial(url_for, request),
         "here": request.path_qs,
         "languages": [
@@ -109,6 +138,10 @@ def page(
     return response
 
 
+def _count_in(lang: str, key: str, count: int, **params: Any) -> str:
+    return words.say_count(key, count, lang, **params)
+
+
 def fragment(
     request: web.Request, template: str, context: Mapping[str, Any], key: tuple[Any, ...]
 ) -> Markup:
@@ -124,6 +157,7 @@ def fragment(
         base: dict[str, Any] = {
             "lang": lang,
             "t": functools.partial(_say_in, lang),
+            "tn": functools.partial(_count_in, lang),
             "url": functools.partial(url_for, request),
             "fmt": Formats(lang),
         }
@@ -189,6 +223,10 @@ class Formats:
 
     def int(self, value: int | float | None) -> str:
         return "—" if value is None else self._decimal(f"{round(value):,}")
+
+    def datetime(self, value: datetime | None) -> str:
+        """A stored time on Almaty's clock, as the language writes it: 7 дек. 2026 г., 15:05."""
+        return "—" if value is None else language.moment(value, self.lang)
 
     def share(self, value: float | None) -> str:
         return "—" if value is None else self._decimal(f"{100 * value:.1f}") + "\u00a0%"

@@ -9,8 +9,9 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from openpyxl import Workbook
@@ -21,7 +22,10 @@ from admin.web import words
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page
 from core.cell_text import xlsx_cell
+from core.language import TIME_ZONE
 
+ALMATY = ZoneInfo(TIME_ZONE)
+CELL_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -32,8 +36,8 @@ FORMATS = {
 class Column:
     key: str
     label: str  # message key
-    kind: str = "text"  # text | int | share | interval | datetime | points | points_interval
-    # | int_range (low, high whole numbers: a rank range)
+    kind: str = "text"  # text | int | share | interval | datetime | date | points
+    # | points_interval | int_range (low, high whole numbers: a rank range)
     # | grade (value: (score, label), sorts by the score) | change (signed rank change)
     sortable: bool = False
 
@@ -68,7 +72,11 @@ def _sort_value(value: Any) -> Any:
 
 
 def _cells(column: Column, value: Any, lang: str) -> list[Any]:
-    """One cell as the export writes it (an interval is two cells)."""
+    """One cell as the export writes it (an interval is two cells): numbers stay numbers,
+    times are Almaty's clock (the header says so) as the spreadsheet's own dates, a yes or no
+    is a word in the reader's language."""
+    if isinstance(value, bool):
+        return [words.say("word_yes" if value else "word_no", lang)]
     if column.kind == "interval":
         return [None, None] if value is None else [round(value[0], 4), round(value[1], 4)]
     if column.kind in ("points_interval", "int_range"):
@@ -78,12 +86,25 @@ def _cells(column: Column, value: Any, lang: str) -> list[Any]:
     if column.kind == "share":
         return [None if value is None else round(value, 4)]
     if column.kind == "datetime" and isinstance(value, datetime):
-        return [value.strftime("%Y-%m-%d %H:%M:%S UTC")]
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        # spreadsheets keep no time zone: Almaty's wall clock, named in the header
+        return [aware.astimezone(ALMATY).replace(tzinfo=None, microsecond=0)]
     return [value]
+
+
+def _text(value: Any) -> Any:
+    """A CSV cell: dates and times in ISO order, which every spreadsheet reads as dates."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _headers(column: Column, lang: str) -> list[str]:
     label = words.say(column.label, lang)
+    if column.kind == "datetime":
+        label = f"{label} ({words.say('time_zone_almaty', lang)})"
     if column.kind == "int_range":
         return [
             f"{label}: {words.say('range_low', lang)}",
@@ -104,7 +125,11 @@ def as_csv(table: Table, lang: str) -> bytes:
     writer.writerow([h for c in table.columns for h in _headers(c, lang)])
     for row in table.rows:
         writer.writerow(
-            [_csv_safe(cell) for c in table.columns for cell in _cells(c, row.get(c.key), lang)]
+            [
+                _csv_safe(_text(cell))
+                for c in table.columns
+                for cell in _cells(c, row.get(c.key), lang)
+            ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -126,11 +151,14 @@ def as_xlsx(table: Table, lang: str) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     percent_columns = []
+    formats: dict[int, str] = {}
     index = 1
     for column in table.columns:
         width = 2 if column.kind in ("interval", "points_interval", "int_range") else 1
         if column.kind in ("share", "interval"):
             percent_columns.extend(range(index, index + width))
+        if column.kind in CELL_FORMATS:
+            formats[index] = CELL_FORMATS[column.kind]
         index += width
     for row in table.rows:
         sheet.append(
@@ -141,6 +169,9 @@ def as_xlsx(table: Table, lang: str) -> bytes:
             # a text starting with "=" (a citizen's complaint, say) stays text, never a formula
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"
+    for column_index, number_format in formats.items():
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column_index, max_col=column_index):
+            cell.number_format = number_format
     for column_index in percent_columns:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=column_index, max_col=column_index):
             cell.number_format = "0.0%"

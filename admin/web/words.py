@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from core import language
+
 CATALOGUE = Path(__file__).parent / "messages.yaml"
 LANGUAGES = ("kk", "ru", "en")
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -49,25 +51,17 @@ def say(key: str, lang: str, **params: Any) -> str:
         return template
 
 
+def say_count(key: str, count: int, lang: str, **params: Any) -> str:
+    """`key`'s text for `count` in the plural form the language needs (`{key}_one`, `_few`,
+    `_many`, `_other`, as CLDR names them: 1 строка, 2 строки, 5 строк), with {n} the count
+    written the language's way."""
+    form = f"{key}_{language.plural_form(count, lang)}"
+    chosen = form if form in catalogue() else f"{key}_other"
+    return say(chosen, lang, n=language.number(count, lang, 0), **params)
+
+
 def known_language(value: str | None) -> str | None:
     return value if value in LANGUAGES else None
-
-
-def preferred_language(header: str) -> str | None:
-    """The first of our languages in an Accept-Language header, by q-value."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")[:16]):
-        tag, _, params = part.partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                continue
-        lang = tag.strip().lower().split("-")[0]
-        if lang in LANGUAGES:
-            ranked.append((-weight, index, lang))
-    return min(ranked)[2] if ranked else None
 
 
 def region_name(code: str, lang: str) -> str:

@@ -1,7 +1,8 @@
 """Filing a complaint on the mobile page, after a low rating: the thank-you page links here.
 
-    GET  /r/{ref}/complaint   the form (category, text, consent), or the filed complaint's status
-    POST /r/{ref}/complaint   file it, then back to GET (POST/redirect/GET)
+    GET  /r/{ref}/complaint   the form (category, text, consent), or the filed complaint: its
+                              status, history, the agency's answer and the form to rate it
+    POST /r/{ref}/complaint   file it (or rate the answer), then back to GET (POST/redirect/GET)
 
 Only the visitor who answered the survey sees or files it, whatever ref they bring. The form
 carries the visitor's CSRF token for this ref; a refused text comes back as `?e=<reason>`, one
@@ -10,7 +11,11 @@ the text scrubbed before it is kept, the raw text never."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
+from multidict import MultiDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +32,16 @@ from bot.web.pages import (
     wrong_method,
 )
 from bot.web.visits import Visit, csrf_token, find_respondent, response_id_of, visit_of
-from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub
-from core.models import Complaint, ComplaintCategory, ComplaintStatus, Respondent, Response
+from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, history, rate_answer
+from core.language import day, moment
+from core.models import (
+    Channel,
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    Respondent,
+    Response,
+)
 
 SCRUB_KEY = web.AppKey("qanagat_web_complaint_scrub", object)
 # The reasons `?e=` may name: anything else in the query is ignored.
@@ -40,8 +53,11 @@ REASONS = frozenset(
         "complaint_text_script",
         "complaint_pick_category",
         "complaint_pick_consent",
+        "web_complaint_pick_consent",
     }
 )
+# What rating an answer may say back (`?e=` on the filed complaint's page).
+RATING_REASONS = frozenset({"web_complaint_pick_rating", "complaint_already_rated"})
 
 
 def setup_web_complaints(app: web.Application, scrub: Scrub) -> None:
@@ -83,24 +99,12 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         if isinstance(owned, web.Response):
             return owned
         _respondent, response = owned
-        filed = await session.scalar(
-            select(Complaint).where(
-                Complaint.response_id == response.id, Complaint.status != ComplaintStatus.DRAFT
-            )
-        )
+        filed = await filed_complaint(session, response.id)
         lang = visit.lang
         if filed is not None:
-            assert filed.deadline is not None
-            return page(
-                request,
-                visit,
-                "complaint_filed.html",
-                {
-                    "reference": filed.reference,
-                    "status": text(f"complaint_status_{filed.status.value}", lang),
-                    "deadline": filed.deadline.strftime("%d.%m.%Y"),
-                },
-            )
+            here = complaint_path(request, response.id)
+            case = await complaint_case(request, session, filed, visit, here)
+            return page(request, visit, "complaint_filed.html", {"case": case})
         reason = request.query.get("e", "")
         return page(
             request,
@@ -113,6 +117,7 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
                     for c in ComplaintCategory
                 ],
                 "limit": MAX_TEXT,
+                "in_chat": visit.channel is Channel.MINI_APP,
                 "action": complaint_path(request, response.id),
                 "csrf": csrf_token(request.app[SEALS_KEY], request.match_info["ref"], visit.key),
             },
@@ -133,12 +138,15 @@ async def file_complaint(request: web.Request) -> web.StreamResponse:
             return redirect(request, visit, f"{here}?e=complaint_text_too_long")
         if isinstance(form, FormProblem):
             return message_page(request, visit, "web_bad_request", 403, back=here)
+        if "rating" in form:
+            filed = await filed_complaint(session, response.id)
+            return await rate_from_form(request, visit, session, respondent, filed, form, here)
         category = form.get("category", "")
         consent = form.get("consent", "")
         if category not in {c.value for c in ComplaintCategory}:
             return redirect(request, visit, f"{here}?e=complaint_pick_category")
         if consent not in ("yes", "no"):
-            return redirect(request, visit, f"{here}?e=complaint_pick_consent")
+            return redirect(request, visit, f"{here}?e={_consent_reason(visit)}")
         desk = ComplaintDesk(session)
         try:
             complaint = await desk.start(respondent, response.id, visit.lang)
@@ -155,3 +163,114 @@ async def file_complaint(request: web.Request) -> web.StreamResponse:
                 return redirect(request, visit, here)
             return message_page(request, visit, problem.reason, 409, back=here)
     return redirect(request, visit, here)
+
+
+def _consent_reason(visit: Visit) -> str:
+    """In the Mini App the answer comes to the chat; on the plain web, to the page."""
+    return (
+        "complaint_pick_consent"
+        if visit.channel is Channel.MINI_APP
+        else "web_complaint_pick_consent"
+    )
+
+
+# A filed complaint or problem report, as its citizen sees it -------------------------------
+
+
+async def complaint_case(
+    request: web.Request,
+    session: AsyncSession,
+    complaint: Complaint,
+    visit: Visit,
+    here: str,
+) -> Mapping[str, Any]:
+    """What the `complaint_state.html` block shows of a filed complaint: its status and history,
+    where the answer will come, the answer, and the form that rates it (posting to `here`)."""
+    lang = visit.lang
+    # A data set's report on the web never asks (the answer is shown here anyway).
+    if complaint.consent_to_answer is False and complaint.dataset_id is None:
+        where = [text("web_complaint_no_answer_wanted", lang)]
+    elif visit.channel is Channel.MINI_APP:
+        where = [
+            text("web_complaint_answer_here", lang),
+            text("web_complaint_answer_in_chat", lang),
+        ]
+    else:
+        where = [text("web_complaint_answer_here", lang)]
+    reason = request.query.get("e", "")
+    return {
+        "filed": _with_reference(
+            "web_dataset_report_filed"
+            if complaint.dataset_id is not None
+            else "web_complaint_filed",
+            lang,
+            complaint.reference,
+            day(complaint.deadline, lang) if complaint.deadline else "",
+        ),
+        "status": text("web_complaint_status_now", lang, status=_status(complaint, lang)),
+        "where": [] if complaint.answer_text else where,
+        "history": [
+            {"status": _status_word(change.status, lang), "at": moment(change.at, lang)}
+            for change in await history(session, complaint.id)
+        ],
+        "answer": complaint.answer_text,
+        "rated": text("web_complaint_rated", lang, rating=complaint.answer_rating)
+        if complaint.answer_rating is not None
+        else None,
+        "can_rate": complaint.answer_text is not None and complaint.answer_rating is None,
+        "error": text(reason, lang) if reason in RATING_REASONS else None,
+        "action": here,
+        "csrf": csrf_token(request.app[SEALS_KEY], request.match_info["ref"], visit.key),
+    }
+
+
+def _with_reference(key: str, lang: str, reference: str, deadline: str) -> list[str]:
+    """The filed sentence as [before, reference, after], so the page keeps the reference on
+    one line. A long date ends with a full stop of its own in ru (2026 г.); where the sentence
+    puts one after it, one is enough."""
+    template = text(key, lang)
+    if template.endswith("{deadline}.") and deadline.endswith("."):
+        deadline = deadline[:-1]
+    before, _, after = template.partition("{reference}")
+    return [before.format(deadline=deadline), reference, after.format(deadline=deadline)]
+
+
+def _status(complaint: Complaint, lang: str) -> str:
+    return _status_word(complaint.status, lang)
+
+
+def _status_word(status: ComplaintStatus, lang: str) -> str:
+    return text(f"complaint_status_{status.value}", lang)
+
+
+async def rate_from_form(
+    request: web.Request,
+    visit: Visit,
+    session: AsyncSession,
+    respondent: Respondent,
+    complaint: Complaint | None,
+    form: MultiDict[str],
+    here: str,
+) -> web.Response:
+    """The citizen's 1-5 rating of the agency's answer, as the Telegram buttons take it: once,
+    only their own complaint, only after an answer; then back to the complaint's page."""
+    value = form.get("rating", "")
+    if complaint is None or value not in {"1", "2", "3", "4", "5"}:
+        return redirect(request, visit, f"{here}?e=web_complaint_pick_rating")
+    try:
+        await rate_answer(session, respondent, complaint.id, int(value))
+    except ComplaintProblem as problem:
+        if problem.reason == "complaint_already_rated":
+            return redirect(request, visit, f"{here}?e=complaint_already_rated")
+        return message_page(request, visit, problem.reason, 409, back=here)
+    return redirect(request, visit, here)
+
+
+async def filed_complaint(session: AsyncSession, response_id: int) -> Complaint | None:
+    """The complaint filed about a rated service, if one was (a draft is not filed)."""
+    found: Complaint | None = await session.scalar(
+        select(Complaint).where(
+            Complaint.response_id == response_id, Complaint.status != ComplaintStatus.DRAFT
+        )
+    )
+    return found

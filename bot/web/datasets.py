@@ -6,12 +6,15 @@ pseudonymous respondent of the signed cookie, like the rest of the web channel.
     GET  /d              find: the agencies and a title search (a GET form: it changes nothing)
     GET  /d/{id}         a data set's page (its external id): what it is and a Start button
     POST /d/{id}         Start: open (or resume) today's rating, redirect to /dr/{ref}
-    GET  /dr/{ref}       the current question, or the thank-you (with a report's reference)
+    GET  /dr/{ref}       the current question, or the thank-you (with a filed report: its
+                         status, history, the agency's answer and the form to rate it)
     POST /dr/{ref}       answer (or skip) the current question, redirect to GET /dr/{ref}
+    POST /dr/{ref}/report  rate the agency's answer to the report, back to GET /dr/{ref}
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.datasets import DatasetDesk
 from bot.engine.flow import Ask, InvalidAnswer
+from bot.web.complaints import complaint_case, rate_from_form
 from bot.web.keys import SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY, Seals
 from bot.web.origin import client_network
 from bot.web.pages import (
@@ -33,7 +37,7 @@ from bot.web.pages import (
     say,
     wrong_method,
 )
-from bot.web.survey import raw_answer, render_question
+from bot.web.survey import questions_to_ask, raw_answer, render_question
 from bot.web.visits import (
     Visit,
     apply_language,
@@ -46,11 +50,13 @@ from bot.web.visits import (
 )
 from core.dataset_ratings import DatasetRatings, DatasetRefused
 from core.integrity.flags import network_digest
+from core.language import by_name
 from core.models import Dataset, DatasetRating, RatingStatus, Respondent
 from core.responses import ResponseStore
 
 DATASETS_KEY = web.AppKey("qanagat_web_datasets", DatasetDesk)
 MAX_TYPED = 200
+BROWSE_LIMIT = 300  # an agency publishes hundreds of sets at most: all of them, on one page
 MIN_TYPED = 2
 REF_PREFIX = "ds"  # a rating's ref signs "ds<id>": a response's ref never opens a rating
 REFUSAL_STATUS = {
@@ -67,6 +73,7 @@ def setup_web_datasets(app: web.Application, desk: DatasetDesk) -> None:
     _route(app, "/d", get=find_page)
     _route(app, "/d/{dataset}", get=dataset_page, post=start_rating)
     _route(app, "/dr/{ref}", get=rating_page, post=answer)
+    _route(app, "/dr/{ref}/report", get=report_page, post=rate_report)
 
 
 def _route(
@@ -109,7 +116,8 @@ def _refused(request: web.Request, visit: Visit, reason: str) -> web.Response:
 
 
 async def find_page(request: web.Request) -> web.StreamResponse:
-    """GET /d: pick the agency and type part of the title; the matches, as links to their pages."""
+    """GET /d: pick the agency (sorted by name in the reader's language); its published sets are
+    listed at once, and typing part of a title narrows them."""
     visit = visit_of(request)
     lang = visit.lang
     code = request.query.get("agency", "")[:64]
@@ -117,17 +125,20 @@ async def find_page(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as session:
         await apply_language(ResponseStore(session), visit)
         ratings = DatasetRatings(session)
-        agencies = await ratings.agencies()
+        agencies = by_name(await ratings.agencies(), lambda agency: agency.name(lang), lang)
         chosen = next((agency for agency in agencies if agency.code == code), None)
-        searched = chosen is not None and "q" in request.query
         found: list[Dataset] = []
         problem = None
-        if searched and chosen is not None:
-            if len(typed) < MIN_TYPED:
+        if chosen is not None:
+            if 0 < len(typed) < MIN_TYPED:
                 problem = say("dataset_search_short", lang)
             else:
-                found = await ratings.search(chosen.id, typed)
-                if not found:
+                found = (
+                    await ratings.search(chosen.id, typed, limit=BROWSE_LIMIT)
+                    if typed
+                    else await ratings.published(chosen.id, BROWSE_LIMIT)
+                )
+                if not found and typed:
                     problem = say(
                         "web_dataset_no_match", lang, {"agency": chosen.name(lang), "typed": typed}
                     )
@@ -140,7 +151,10 @@ async def find_page(request: web.Request) -> web.StreamResponse:
         ],
         "typed": typed,
         "error": problem,
-        "matches": [{"title": d.title(lang), "url": dataset_path(d.external_id)} for d in found],
+        "matches": [
+            {"title": d.title(lang), "url": dataset_path(d.external_id)}
+            for d in by_name(found, lambda dataset: dataset.title(lang), lang)
+        ],
     }
     return page(request, visit, "dataset_find.html", context)
 
@@ -225,24 +239,23 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
             step = conversation.current() if conversation is not None else None
         if not isinstance(step, Ask):
             report = await DatasetRatings(session).report_of(rating.id)
-            filed = None
+            case = None
             if report is not None and report.deadline is not None:
-                filed = say(
-                    "web_dataset_report_filed",
-                    lang,
-                    {
-                        "reference": report.reference,
-                        "deadline": report.deadline.strftime("%d.%m.%Y"),
-                    },
-                )
+                here = rating_path(seals, rating.id) + "/report"
+                case = await complaint_case(request, session, report, visit, here)
             thanks = {
                 "title": in_language(desk.definition.title, lang),
                 "thanks": in_language(desk.definition.thanks, lang),
-                "complaint": filed,
+                "complaint": None,
                 "complaint_url": None,
+                "complaint_button": "web_complaint_link",
+                "case": case,
                 "service": rating.dataset.title(lang),
             }
             return page(request, visit, "thanks.html", thanks)
+    # the progress counts what this rating may still ask, as the service survey's does
+    assert conversation is not None  # an Ask came from it
+    step = replace(step, total=questions_to_ask(desk.definition, conversation.answers))
     return render_question(
         request,
         visit,
@@ -290,3 +303,32 @@ def _network(request: web.Request) -> bytes | None:
     """A keyed hash of the visitor's network, for the anti-gaming rules (never the address)."""
     address = client_network(request, request.app[SETTINGS_KEY].trusted_proxy_hops)
     return network_digest(request.app[SEALS_KEY].secret, address) if address else None
+
+
+async def report_page(request: web.Request) -> web.StreamResponse:
+    """GET /dr/{ref}/report: the report is shown on the rating's own page."""
+    visit = visit_of(request)
+    ref = request.match_info["ref"]
+    return redirect(request, visit, f"/dr/{quote(ref, safe='')}" + _kept_reason(request))
+
+
+def _kept_reason(request: web.Request) -> str:
+    reason = request.query.get("e", "")
+    return f"?{urlencode({'e': reason})}" if reason else ""
+
+
+async def rate_report(request: web.Request) -> web.StreamResponse:
+    """POST /dr/{ref}/report: the citizen's 1-5 rating of the agency's answer to their report."""
+    visit = visit_of(request)
+    seals = request.app[SEALS_KEY]
+    form = await read_form(request, visit, request.match_info["ref"])
+    async with request.app[SESSIONS_KEY]() as session:
+        owned = await _owned(request, session, visit)
+        if isinstance(owned, web.Response):
+            return owned
+        respondent, rating = owned
+        here = rating_path(seals, rating.id)
+        if isinstance(form, FormProblem):
+            return message_page(request, visit, "web_bad_request", 403, back=here)
+        report = await DatasetRatings(session).report_of(rating.id)
+        return await rate_from_form(request, visit, session, respondent, report, form, here)

@@ -149,7 +149,8 @@ async def office_page(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as session:
         store = ResponseStore(session)
         await apply_language(store, visit)
-        opened = await request.app[DESK_KEY].open_office(store, code)
+        respondent = await find_respondent(session, visit.key)
+        opened = await request.app[DESK_KEY].open_office(store, code, respondent)
     if isinstance(opened, Refused):
         return refusal_page(request, visit, opened.reason)
     if not opened.services:

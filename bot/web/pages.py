@@ -9,6 +9,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -113,7 +114,8 @@ def page(
             }
             for code, name in messages.LANGUAGE_NAMES.items()
         ],
-        "title": messages.text("web_page_title", visit.lang),
+        "title": messages.text(_brand(request), visit.lang),
+        "brand": messages.text(_brand(request), visit.lang),
     }
     html = aiohttp_jinja2.render_string(
         template, request, {**base, **(context or {})}, app_key=TEMPLATES_KEY
@@ -122,6 +124,16 @@ def page(
     response.headers.update(SECURITY_HEADERS)
     remember(request, response, visit)
     return response
+
+
+def _brand(request: web.Request) -> str:
+    """The header names what is rated here: a service, or an open data set (/d, /dr/...)."""
+    path = request.path
+    return (
+        "web_dataset_brand"
+        if path == "/d" or path.startswith(("/d/", "/dr/"))
+        else "web_page_title"
+    )
 
 
 def _say_in(lang: str, key: str, **params: Any) -> str:
@@ -190,6 +202,38 @@ async def wrong_method(request: web.Request) -> web.StreamResponse:
 def _allows(request: web.Request, method: str) -> bool:
     resource = request.match_info.route.resource
     return resource is not None and any(route.method == method for route in resource)
+
+
+# Pages of the site itself -------------------------------------------------------------------
+
+# The admin and the API answer their own unknown paths (in their language, or in JSON).
+OTHER_SIDES = ("/admin", "/api")
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+@web.middleware
+async def not_found_page(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unknown address on the citizen side (`/s/` without a token, a mistyped path) gets a
+    page in the visitor's language, built for a phone, instead of aiohttp's bare text."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.path.startswith(OTHER_SIDES) or request.method not in ("GET", "HEAD"):
+            raise
+        return message_page(request, visit_of(request), "web_lost", 404)
+
+
+async def home_page(request: web.Request) -> web.StreamResponse:
+    """GET /: what the site is for and how to get to a survey (there is nothing to pick here)."""
+    visit = visit_of(request)
+    datasets = any(resource.canonical == "/d" for resource in request.app.router.resources())
+    return page(request, visit, "home.html", {"datasets": datasets})
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    response = web.FileResponse(FAVICON, headers={"Content-Type": "image/svg+xml"})
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # Posted forms ------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ a traceback.
     GET  /app            Telegram Mini App entry (a little JS posts the init data) miniapp.py
     POST /app/session    verify the init data, set the respondent cookie, say where to go
     GET  /app/open       a verified Mini App user with nothing to open
+    GET  /               what this site is for, in the visitor's language
+    GET  /favicon.ico    the icon (an SVG; the pages link it too)
+    any unknown path     "page not found" in the visitor's language, on a phone-sized page
 
 The other modules: `visits` (cookies, identity, language, signed values), `pages` (rendering,
 redirects, forms, the error guard), `keys` (what this setup leaves on the app).
@@ -35,7 +38,7 @@ from bot.opening import SurveyDesk
 from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY, TEMPLATES_KEY, Seals
 from bot.web.links import link_page, office_page, start_link, start_walk_in
 from bot.web.miniapp import miniapp_nothing_to_open, miniapp_page, miniapp_session
-from bot.web.pages import Handler, guarded, wrong_method
+from bot.web.pages import Handler, favicon, guarded, home_page, not_found_page, wrong_method
 from bot.web.survey import answer, question_page
 from core.identity import Signer
 from core.settings import Settings
@@ -82,7 +85,10 @@ def setup_web_channel(
     _route(app, "/app", get=miniapp_page)
     _route(app, "/app/session", post=miniapp_session)
     _route(app, "/app/open", get=miniapp_nothing_to_open)
+    _route(app, "/", get=home_page)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="qanagat_web_static")
+    app.middlewares.append(not_found_page)
 
 
 def _route(

@@ -4,15 +4,17 @@ Only the visitor who started a response sees it or answers it, whatever ref they
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 from multidict import MultiDict
 
 from bot import messages
+from bot.engine import expressions
 from bot.engine.definition import Question, QuestionType, SurveyDefinition
-from bot.engine.flow import Ask, InvalidAnswer, RawValue, complaint_requested
-from bot.web.complaints import complaint_link
+from bot.engine.flow import Ask, InvalidAnswer, RawValue, complaint_requested, is_relevant
+from bot.web.complaints import complaint_link, filed_complaint
 from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY
 from bot.web.pages import (
     FormProblem,
@@ -35,7 +37,7 @@ from bot.web.visits import (
     response_id_of,
     visit_of,
 )
-from core.models import Channel, Response, ResponseStatus
+from core.models import Channel, Complaint, Response, ResponseStatus
 from core.responses import ResponseStore
 
 
@@ -70,11 +72,32 @@ async def question_page(request: web.Request) -> web.StreamResponse:
         definition = conversation.definition
         if owned.status is ResponseStatus.COMPLETED or not isinstance(step, Ask):
             requested = complaint_requested(definition, conversation.answers)
-            return _thanks(request, visit, owned, definition, requested)
+            filed = await filed_complaint(session, owned.id)
+            return _thanks(request, visit, owned, definition, requested, filed)
     ref = request.match_info["ref"]
     error = step.error or read_refusal(request.app[SEALS_KEY], ref, request.query.get("e"))
     first = step.number == 1 and not conversation.answers
+    step = replace(step, total=questions_to_ask(definition, conversation.answers))
     return _question(request, visit, owned, definition, step, error, first)
+
+
+def questions_to_ask(definition: SurveyDefinition, answers: Mapping[str, object]) -> int:
+    """How many questions this response may still come to ask in all: those asked or relevant
+    now, and those whose condition reads a question not answered yet that may itself be asked.
+    The progress then says "1 of 12" and may shrink after a good rating, but never grows
+    after a low one (the engine's own total counts only what is relevant now)."""
+    possible: set[str] = set()
+    for question in definition.questions:
+        condition = definition.conditions.get(question.name)
+        if is_relevant(definition, question, answers) or (
+            condition is not None
+            and any(
+                name not in answers and name in possible
+                for name in expressions.references(condition)
+            )
+        ):
+            possible.add(question.name)
+    return len(possible)
 
 
 def _question(
@@ -183,15 +206,29 @@ def _thanks(
     response: Response,
     definition: SurveyDefinition,
     complaint: bool,
+    filed: Complaint | None,
 ) -> web.Response:
+    """The thank-you page; after a low rating, the button that files the complaint, or once it
+    is filed, its status and a link to it (the button is gone)."""
     lang = visit.lang
-    # In Telegram the complaint steps come to the chat; on the plain web there is no chat.
-    in_telegram = response.channel is Channel.MINI_APP
-    complaint_key = "complaint_noted" if in_telegram else "web_complaint_noted"
+    link = complaint_link(request, response.id) if complaint or filed else None
+    if filed is not None:
+        status = say(f"complaint_status_{filed.status.value}", lang)
+        said = say("web_complaint_on_file", lang, {"reference": filed.reference, "status": status})
+        button = "web_complaint_open"
+    elif complaint and link is not None:
+        # In the Mini App the chat can take the complaint too; on the plain web only this page.
+        in_telegram = response.channel is Channel.MINI_APP
+        said = say("complaint_noted" if in_telegram else "web_complaint_prompt", lang)
+        button = "web_complaint_link"
+    else:
+        said, button = None, "web_complaint_link"
     context = {
         "thanks": in_language(definition.thanks, lang),
-        "complaint": say(complaint_key, lang) if complaint else None,
-        "complaint_url": complaint_link(request, response.id) if complaint else None,
+        "complaint": said,
+        "complaint_url": link,
+        "complaint_button": button,
+        "case": None,
         "service": response.service.name(lang),
     }
     return page(request, visit, "thanks.html", context)

@@ -21,6 +21,7 @@ from bot import messages
 from bot.engine.flow import InvalidAnswer
 from bot.web.keys import SEALS_KEY, Seals
 from core.identity import Signer, respondent_key
+from core.language import preferred_language
 from core.models import Channel, Respondent
 from core.responses import ResponseStore
 
@@ -70,24 +71,6 @@ def known_language(value: str | None) -> str | None:
 def remembered_language(request: web.Request) -> str | None:
     """The language this browser chose before, from its cookie."""
     return known_language(request.cookies.get(LANG_COOKIE))
-
-
-def preferred_language(header: str) -> str | None:
-    """The first language we speak in an Accept-Language header, by its q-values."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")[:16]):
-        tag, _, params = part.partition(";")
-        weight = 1.0
-        name, _, value = params.strip().partition("=")
-        if name.strip() == "q":
-            try:
-                weight = float(value)
-            except ValueError:
-                continue
-        lang = messages.pick_language(tag)
-        if lang is not None and weight > 0:
-            ranked.append((-weight, index, lang))
-    return min(ranked)[2] if ranked else None
 
 
 def _identity(seals: Seals, cookie: str | None) -> tuple[Channel, str] | None:

@@ -20,7 +20,7 @@ from admin.web.pages.places import (
     share_columns,
     trend_table,
 )
-from admin.web.period import PERIODS, period_of
+from admin.web.period import PERIODS, period_with_data
 from admin.web.render import Formats, message_page, page, table_part, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.models import AgencyKind
@@ -35,7 +35,7 @@ def setup(app: web.Application) -> None:
 async def agency_list(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
-    period, since = period_of(request)
+    period, since = await period_with_data(request, viewer)
     kind_value = request.query.get("kind", "")
     kind = AgencyKind(kind_value) if kind_value in {k.value for k in AgencyKind} else None
     region = request.query.get("region", "")
@@ -103,7 +103,7 @@ async def agency_page(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
     fmt = Formats(lang)
-    period, since = period_of(request)
+    period, since = await period_with_data(request, viewer)
     async with config_of(request).session_factory() as db:
         agency = await figures.visible_agency(db, viewer, request.match_info["code"])
         if agency is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin import complaints as data
+from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import config_of, lang_of, signed_in
@@ -51,7 +52,10 @@ def _table(found: list[data.ComplaintView], lang: str) -> Table:
     """The list as the export writes it: codes and names, scrubbed texts, no citizen."""
 
     def category(view: data.ComplaintView) -> str:
-        return words.say(f"complaint_category_{view.category.value}", lang) if view.category else ""
+        if view.category is not None:
+            return words.say(f"complaint_category_{view.category.value}", lang)
+        # a data set's problem report: its kind of problem is its category
+        return words.say(f"dataset_problem_{view.problem.value}", lang) if view.problem else ""
 
     columns = [
         Column("reference", "complaint_reference"),
@@ -62,7 +66,7 @@ def _table(found: list[data.ComplaintView], lang: str) -> Table:
         Column("status", "complaint_status"),
         Column("language", "col_language"),
         Column("received", "complaint_received", "datetime"),
-        Column("deadline", "complaint_deadline"),
+        Column("deadline", "complaint_deadline", "date"),
         Column("overdue", "complaint_overdue_column"),
         Column("answered", "complaint_answered_at", "datetime"),
         Column("rating", "complaint_rating", "int"),
@@ -79,8 +83,8 @@ def _table(found: list[data.ComplaintView], lang: str) -> Table:
             "status": words.say(f"complaint_status_{view.status.value}", lang),
             "language": view.language,
             "received": view.received_at,
-            "deadline": view.deadline.isoformat() if view.deadline else "",
-            "overdue": words.say("yes" if view.overdue else "no", lang),
+            "deadline": view.deadline,
+            "overdue": view.overdue,
             "answered": view.answered_at,
             "rating": view.answer_rating,
             "text": view.text or "",
@@ -136,12 +140,15 @@ async def _show(
         if found is None:
             return message_page(request, "complaint_not_found", 404)
         changes = await data.status_history(db, viewer, reference)
+        questions = survey_questions(config_of(request).settings.survey_dir)
+        answers = await data.survey_answers(db, viewer, reference, questions, lang)
     return page(
         request,
         "complaint.html",
         {
             "complaint": found,
             "changes": changes,
+            "answers": answers,
             "can_answer": viewer.role in ANSWERERS,
             "error": error,
             "done": request.query.get("done") == "1",

@@ -40,6 +40,7 @@ async def _keys_page(
     *,
     created: apikeys.CreatedKey | None = None,
     revoked: int | None = None,
+    confirming: int | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> web.StreamResponse:
@@ -89,6 +90,9 @@ async def _keys_page(
                 "table": table,
                 "exports": export_links(request, table),
                 "keys": [key for key in keys if key.revoked_at is None],
+                "confirming": next(
+                    (k for k in keys if k.id == confirming and k.revoked_at is None), None
+                ),
                 "agencies": agencies,
                 "created": created,
                 "revoked": revoked,
@@ -153,13 +157,30 @@ async def key_create(request: web.Request) -> web.StreamResponse:
 
 @allow(ADMINS)
 async def key_revoke(request: web.Request) -> web.StreamResponse:
+    """Two steps: the chosen key (nothing is chosen in advance) is shown with its name and last
+    use for a confirmation; only the confirmation's own form (`confirm=1`) revokes it."""
     viewer = signed_in(request)
-    config = config_of(request)
     form = await request.post()
+    if not form.get("key"):
+        message = words.say("apikey_choose", viewer.language)
+        return await _keys_page(request, error=message, status=400)
     key_id = form_id(form, "key")
     if key_id is None:
         message = words.say("apikey_unknown", viewer.language)
         return await _keys_page(request, error=message, status=400)
+    if form.get("confirm") != "1":
+        async with config_of(request).session_factory() as db:
+            known = {key.id for key in await apikeys.all_keys(db) if key.revoked_at is None}
+        if key_id not in known:
+            message = words.say("apikey_unknown", viewer.language)
+            return await _keys_page(request, error=message, status=404)
+        return await _keys_page(request, confirming=key_id)
+    return await _revoke(request, key_id)
+
+
+async def _revoke(request: web.Request, key_id: int) -> web.StreamResponse:
+    viewer = signed_in(request)
+    config = config_of(request)
     async with config.session_factory() as db:
         revoked = await apikeys.revoke(db, key_id, commit=False)
         if revoked is None:

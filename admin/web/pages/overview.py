@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import figures, standings
+from admin import coverage, figures, standings
 from admin.web import words
 from admin.web.access import READERS, add_route, allow
 from admin.web.charts import bar_chart, share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages.places import funnel_chart, funnel_table
-from admin.web.period import PERIODS, period_of
-from admin.web.render import Formats, page
+from admin.web.period import PERIODS, period_with_data
+from admin.web.render import Formats, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.funnel import FunnelStep
 
@@ -29,12 +29,13 @@ async def overview(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
     fmt = Formats(lang)
-    period, since = period_of(request)
+    period, since = await period_with_data(request, viewer)
     async with config_of(request).session_factory() as db:
         per_day = await figures.responses_per_day(db, viewer, since)
         channels = await figures.responses_by_channel(db, viewer, since)
         months = await figures.satisfaction_by_month(db, viewer, since)
         funnel = await figures.funnel(db, viewer, since)
+        left_out = await coverage.excluded(db, viewer, since)
         stored = await standings.stored_runs(db, config_of(request).runs)
         score_period = stored.default_period
         runs = stored.latest(score_period) if score_period else {}
@@ -146,6 +147,10 @@ async def overview(request: web.Request) -> web.StreamResponse:
                     fmt.share,
                 ),
                 "funnel": funnel,
+                "excluded": left_out,
+                "excluded_href": None
+                if viewer.is_agency
+                else url_for(request, "responses", {"flagged": "yes", "days": period}),
                 "funnel_chart": funnel_chart(funnel, lang),
                 "invited": funnel.count(FunnelStep.INVITED),
                 "score_period": score_period,

@@ -13,7 +13,7 @@ from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.charts import Chart, bar_chart, share_line
 from admin.web.keys import config_of, lang_of, signed_in
-from admin.web.period import PERIODS, period_of
+from admin.web.period import PERIODS, period_with_data
 from admin.web.render import Formats, message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 
@@ -153,7 +153,7 @@ async def _place(request: web.Request, kind: str) -> web.StreamResponse:
     lang = lang_of(request)
     fmt = Formats(lang)
     config = config_of(request)
-    period, since = period_of(request)
+    period, since = await period_with_data(request, viewer)
     questions = survey_questions(config.settings.survey_dir)
     async with config.session_factory() as db:
         agency = await figures.visible_agency(db, viewer, request.match_info["code"])

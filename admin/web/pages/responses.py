@@ -18,7 +18,7 @@ from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import Viewer, config_of, lang_of, signed_in
-from admin.web.period import PERIODS, period_of
+from admin.web.period import PERIODS, period_with_data
 from admin.web.render import message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.models import Agency, Channel, PublicService, ServicePoint
@@ -59,7 +59,7 @@ async def response_list(request: web.Request) -> web.StreamResponse:
     lang = lang_of(request)
     config = config_of(request)
     query = request.query
-    period, since = period_of(request)
+    period, since = await period_with_data(request, viewer)
     analyst = not viewer.is_agency
     try:
         number = min(MAX_PAGES, max(1, int(query.get("page", "1"))))
