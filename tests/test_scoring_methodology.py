@@ -402,3 +402,14 @@ def test_every_archived_version_is_found_by_its_hash_and_loads() -> None:
         assert found is not None and found.hash == digest and found.name == name
     shipped = load_methodology("proposed-s30")
     assert methodology_by_hash("proposed-s30", shipped.hash) is not None
+
+
+def test_an_input_marked_not_scored_may_not_be_read_by_a_formula() -> None:
+    text = TINY.replace(
+        "  goal_achievement: {unit: points}",
+        "  goal_achievement: {unit: points, scored: false}",
+    )
+    found = problems(text)
+    assert len(found) == 1 and "is marked 'scored: false' but a formula reads it" in found[0]
+    shown = load_methodology("proposed-s30").inputs["unjustified_refusal_rate"]
+    assert not shown.scored  # S2: citizens' reports beside the official count, never counted
