@@ -34,6 +34,7 @@ ROUTE_PARAMETERS = {
     "filename": "admin.css",
     "reference": "Q-AAAAAAAA",
     "dataset": "ala_schools_2026",
+    "run": "1",
 }
 
 
