@@ -67,7 +67,12 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
         load_rules(settings.anti_gaming_rules)
     except RulesError as error:
         raise click.ClickException(f"{error}; the server does not start") from None
-    app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+    from bot.telegram.runner import WebhookSecretProblem
+
+    try:
+        app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+    except WebhookSecretProblem as error:
+        raise click.ClickException(f"{error}; the server does not start") from None
     click.echo("Qanagat is starting. Open:")
     for label, link in links:
         click.echo(f"  {label:<28} {link}")
