@@ -176,6 +176,7 @@ async def _purge_addresses(
             passes, digests = await forget_old_traces(session, settings.address_retention_days)
         log.info("deleted %d idle write-back addresses", purged)
         log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
+        await _purge_conversation_state(settings, session_factory, log)
         await run_complaint_jobs(settings, session_factory)
         try:
             await run_staff_jobs(settings, session_factory)
@@ -185,6 +186,28 @@ async def _purge_addresses(
         if once:
             return
         await asyncio.sleep(settings.worker_interval_s)
+
+
+async def _purge_conversation_state(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], log: logging.Logger
+) -> None:
+    """The bot's conversation state in Redis of people forgotten meanwhile (it expires on its
+    own too); Redis away, it waits for the next pass."""
+    if not settings.redis_url:
+        return
+    from bot.telegram.fsm_storage import purge_conversation_state
+    from qanagat.app import connect_redis
+
+    redis = connect_redis(settings.redis_url)
+    assert redis is not None
+    try:
+        async with session_factory() as session:
+            deleted = await purge_conversation_state(redis, session)
+        log.info("deleted %d keys of conversation state", deleted)
+    except Exception:
+        log.warning("conversation state not purged; retried at the next pass", exc_info=True)
+    finally:
+        await redis.aclose()
 
 
 @main.group()
