@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +28,14 @@ from tests.answer_path_checks import tally
 from tests.conftest import Seed
 from tests.fake_telegram import BotMessage, FakeTelegram, FakeUser
 from tests.tcp_proxy import TcpProxy
-from tests.test_telegram_bot import WEBHOOK_SECRET, bot_settings, free_port, running_app
+from tests.test_telegram_bot import (
+    SECRET,
+    TOKEN,
+    WEBHOOK_SECRET,
+    bot_settings,
+    free_port,
+    running_app,
+)
 
 QUESTION = re.compile(r"Question (\d+) of (\d+)")
 PREFERRED = ("★★★★", "No", "Skip")  # a path without the low-rating branch
@@ -225,3 +235,99 @@ async def test_database_connections_cut_and_restored_mid_survey(
         assert all(status < 500 for status in running.statuses)
     finally:
         await proxy.stop()
+
+
+async def test_a_webhook_server_killed_with_citizens_in_flight_loses_and_doubles_nothing(
+    database_url: str,
+    redis_url: str | None,
+    seed: Seed,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    del seed
+    port = free_port()
+    env = {
+        **os.environ,
+        "QANAGAT_DATABASE_URL": database_url,
+        "QANAGAT_SECRET_KEY": SECRET,
+        "QANAGAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "QANAGAT_PORT": str(port),
+        "QANAGAT_TELEGRAM_TOKEN": TOKEN,
+        "QANAGAT_TELEGRAM_MODE": "webhook",
+        "QANAGAT_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    if redis_url is not None:
+        env["QANAGAT_REDIS_URL"] = redis_url
+    else:
+        env.pop("QANAGAT_REDIS_URL", None)
+
+    async with FakeTelegram() as fake, aiohttp.ClientSession() as http:
+        env["QANAGAT_TELEGRAM_API_URL"] = fake.url
+
+        async def launch() -> asyncio.subprocess.Process:
+            fake.hold_updates = False
+            fake.webhook_url = None
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.webhook_server",
+                env=env,
+                cwd=str(Path(__file__).parent.parent),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await fake.wait_for(lambda: fake.webhook_url is not None, 60, what="setWebhook")
+
+            async def listening() -> bool:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as reply:
+                        return reply.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await fake.wait_for(listening, 30, what="the server to listen")
+            fake.hold_updates = True
+            return process
+
+        process = await launch()
+        try:
+            running = Servers(fake, [str(fake.webhook_url)], http)
+            users = [fake.user(7600 + n, language_code="en") for n in range(6)]
+            await begin(running, users, [await make_invitation() for _ in users])
+            for _ in range(2):
+                await step_all(running, users, copies=1)
+
+            # Every citizen presses at once; the server dies while handling them.
+            for user in users:
+                await user.press(pick(card_of(user)))
+            in_flight, fake.held[:] = list(fake.held), []
+            posts = [asyncio.create_task(running.post(running.urls[0], u)) for u in in_flight]
+            await asyncio.sleep(0.02)
+            process.kill()  # SIGKILL: no clean-up of any kind
+            await process.wait()
+            outcomes = await asyncio.gather(*posts, return_exceptions=True)
+            lost = [u for u, o in zip(in_flight, outcomes, strict=True) if o is not None]
+
+            process = await launch()
+            running = Servers(fake, [str(fake.webhook_url)], http)
+            # Telegram delivers again what got no answer: each such tap takes effect now.
+            fake.held.extend(lost)
+            await running.deliver(copies=2)
+            stored = await answers_per_response(session_factory)
+            for user in users:
+                await user.send("/start")
+            await running.deliver(copies=1)
+            for user in users:
+                resumed = await user.wait_for_message(containing="Question", timeout=10)
+                assert question_number(resumed) in {n + 1 for n in stored.values()}
+            assert sorted(stored.values()) == [3] * len(users)  # two before, and the one in flight
+            for _ in range(30):
+                if all("Thank" in (card_of_any(u).plain_text or "") for u in users):
+                    break
+                await step_all(running, users, copies=2)
+            await assert_consistent(session_factory, len(users), len(users))
+            per_response = await answers_per_response(session_factory)
+            assert all(count == 10 for count in per_response.values())
+        finally:
+            process.kill()
+            await process.wait()
