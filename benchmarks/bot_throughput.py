@@ -80,7 +80,7 @@ if str(ROOT) not in sys.path:  # also runnable as `python benchmarks/bot_through
 
 JSON = dict[str, Any]
 TOKEN = "100000:BENCH"
-WEBHOOK_SECRET = "bench-Secret_token-1"
+WEBHOOK_SECRET = "bench-Secret_token-1-0123456789abcdef"
 SECRET_KEY = "benchmark-secret-key-0123456789-abcdefghijklmnop"
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"

@@ -79,11 +79,15 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
         load_rules(settings.anti_gaming_rules)
     except RulesError as error:
         raise click.ClickException(f"{error}; the server does not start") from None
+    from bot.telegram.runner import WebhookSecretProblem
     from core.clock import reporting_day, utcnow
     from core.working_days import warn_about_estimated_feasts
 
     warn_about_estimated_feasts(reporting_day(utcnow()))
-    app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+    try:
+        app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+    except WebhookSecretProblem as error:
+        raise click.ClickException(f"{error}; the server does not start") from None
     click.echo("Qanagat is starting. Open:")
     for label, link in links:
         click.echo(f"  {label:<28} {link}")

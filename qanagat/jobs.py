@@ -96,6 +96,21 @@ def worker_jobs(
             unlinked = await unlink_expired_events(session, settings.event_link_retention_days)
         log.info("unlinked %d responses from expired invitations' events", unlinked)
 
+    async def purge_conversation_state() -> None:
+        """The bot's conversation state in Redis of people forgotten meanwhile (it expires on
+        its own too)."""
+        from bot.telegram.fsm_storage import purge_conversation_state as purge
+        from qanagat.app import connect_redis
+
+        redis = connect_redis(settings.redis_url)
+        assert redis is not None  # the job is listed only with Redis configured
+        try:
+            async with session_factory() as session:
+                deleted = await purge(redis, session)
+        finally:
+            await redis.aclose()
+        log.info("deleted %d keys of conversation state", deleted)
+
     async def complaint_deadlines() -> None:
         await run_complaint_jobs(settings, session_factory)
 
@@ -103,7 +118,13 @@ def worker_jobs(
         await run_staff_jobs(settings, session_factory)
 
     interval = float(settings.worker_interval_s)
+    redis_jobs = (
+        [PeriodicJob("conversation_purge", purge_conversation_state, interval)]
+        if settings.redis_url
+        else []
+    )
     return [
+        *redis_jobs,
         PeriodicJob("address_purge", purge_addresses, interval),
         PeriodicJob("trace_purge", forget_traces, interval),
         PeriodicJob("event_unlink", unlink_events, interval),

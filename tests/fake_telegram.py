@@ -485,6 +485,8 @@ class FakeTelegram:
         self.webhook_retry_delay = 0.1
         self.webhook_errors: list[str] = []
         self.webhook_deliveries = 0
+        self.hold_updates = False
+        self.held: list[JSON] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.menu_buttons: dict[int | None, JSON] = {}
         self.callback_answers: dict[str, JSON] = {}
@@ -697,7 +699,10 @@ class FakeTelegram:
         self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
         if isinstance(cq := update.get("callback_query"), dict):
             self._callback_queries.setdefault(str(cq["id"]), int(cq["from"]["id"]))
-        if self.webhook_url:
+        if self.hold_updates:
+            # Kept for the test to deliver itself (to several servers, several times at once).
+            self.held.append(update)
+        elif self.webhook_url:
             self._dispatch_webhook(update)
         else:
             self._pending.append(_Pending(update))

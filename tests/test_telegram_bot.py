@@ -33,7 +33,7 @@ from tests.fake_telegram import FakeTelegram, FakeUser
 
 TOKEN = "100000:TEST-TOKEN"
 SECRET = "test-secret-key-0123456789"
-WEBHOOK_SECRET = "s3cret-Token_1"
+WEBHOOK_SECRET = "s3cret-Token_1-for-tests-0123456789ab"
 
 
 def free_port() -> int:

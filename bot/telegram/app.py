@@ -11,9 +11,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -42,7 +39,7 @@ from bot.telegram import (
 )
 from bot.telegram.cards import EditCard
 from bot.telegram.filters import PrivateChat
-from bot.telegram.fsm_storage import FallbackStorage
+from bot.telegram.fsm_storage import conversation_storage
 from bot.telegram.middlewares import (
     ApologyMiddleware,
     CardStateMiddleware,
@@ -152,9 +149,7 @@ def build_dispatcher(
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
     aiogram's FSM middleware is off: it reads the state of every update, and we keep none
     there but the live card's message id, read when a card is replaced."""
-    storage: BaseStorage = (
-        FallbackStorage(RedisStorage(redis)) if redis is not None else MemoryStorage()
-    )
+    storage = conversation_storage(redis, settings.secret_bytes())
     dispatcher = Dispatcher(
         storage=storage,
         disable_fsm=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -88,10 +89,38 @@ def parsed_update(bot: Bot, body: bytes) -> Update | str:
         return f"not an update: {error.error_count()} problems"
 
 
+WEBHOOK_SECRET_VARIABLE = "QANAGAT_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105 (a name, not a secret)
+WEBHOOK_SECRET_MIN_LENGTH = 32
+# What Telegram accepts as a secret token: 1-256 of these.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class WebhookSecretProblem(ValueError):
+    """Webhook mode without a usable secret: anyone could post updates as any citizen."""
+
+
+def check_webhook_secret(secret: str | None) -> str:
+    """The secret, if Telegram can sign with it and it is long enough to be unguessable."""
+    if not secret or len(secret) < WEBHOOK_SECRET_MIN_LENGTH:
+        raise WebhookSecretProblem(
+            f"{WEBHOOK_SECRET_VARIABLE} must be set to a random secret of at least "
+            f"{WEBHOOK_SECRET_MIN_LENGTH} characters in webhook mode: without it anyone can "
+            "send the bot updates as any Telegram user"
+        )
+    if not _SECRET_TOKEN.fullmatch(secret):
+        raise WebhookSecretProblem(
+            f"{WEBHOOK_SECRET_VARIABLE} may hold only letters A-Z and a-z, digits, '_' and '-' "
+            "(at most 256), as Telegram requires"
+        )
+    return secret
+
+
 def mount_webhook(
     app: web.Application, bot: Bot, dispatcher: Dispatcher, public_url: str, secret: str | None
 ) -> None:
-    """Serve Telegram's webhook calls on the app and register the webhook on start-up."""
+    """Serve Telegram's webhook calls on the app and register the webhook on start-up; no
+    usable secret (see check_webhook_secret) raises WebhookSecretProblem instead."""
+    secret = check_webhook_secret(secret)
     JsonReplyRequestHandler(
         dispatcher=dispatcher, bot=bot, secret_token=secret, handle_in_background=False
     ).register(app, path=WEBHOOK_PATH)
