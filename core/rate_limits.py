@@ -31,12 +31,9 @@ class MemoryRateLimiter:
         if now - started >= window_s:
             started, count = now, 0
         if len(self._windows) >= self.capacity and key not in self._windows:
-            # Made-up keys must not grow memory: forget the windows that have ended.
-            self._windows = (
-                {k: v for k, v in self._windows.items() if now - v[0] < window_s}
-                if len(self._windows) < 2 * self.capacity
-                else {}
-            )
+            # Made-up keys must not grow memory: forget ended windows, or all if none ended.
+            live = {k: v for k, v in self._windows.items() if now - v[0] < window_s}
+            self._windows = live if len(live) < self.capacity // 2 else {}
         self._windows[key] = (started, count + 1)
         return count + 1 <= limit
 

@@ -1,9 +1,9 @@
 """The web edge, in front of every route (citizen pages, admin, API, health):
 
-- malformed input is refused with a 400 before any handler sees it: a path or a query value
-  with a control character other than tab, CR and LF (a NUL reached PostgreSQL, which refused
-  it with a 503), or a run of more than 18 digits where a number could be read (no number of
-  ours is that long; longer ones overflowed the database's integers);
+- malformed input is refused with a 400 before any handler sees it: a path with a control
+  character, a query value with one other than tab, CR and LF (a NUL reached PostgreSQL,
+  which refused it with a 503), or a path segment or query value that is a number of more
+  than 18 digits (no number of ours is that long; longer ones overflowed the database);
 - public entry points are rate-limited per client network (core/rate_limits.py);
 - every response carries the security headers that belong to it, and no version banner.
 
@@ -60,7 +60,9 @@ SERVER = "qanagat"
 
 def malformed(request: web.Request) -> bool:
     """Whether the request's path or query cannot be valid for any route of ours."""
-    if _PATH_CONTROL.search(request.path) or _HUGE_NUMBER.search(request.path):
+    if _PATH_CONTROL.search(request.path):
+        return True
+    if any(_HUGE_NUMBER.fullmatch(segment) for segment in request.path.split("/")):
         return True
     for name, value in request.query.items():
         for text in (name, value):

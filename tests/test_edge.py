@@ -263,3 +263,26 @@ def test_the_reverse_proxy_limits_entry_points_and_sends_hsts(tmp_path: Path) ->
         [nginx, "-t", "-c", str(main)], capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("where", ["memory", "redis"])
+async def test_a_rate_limit_holds_under_parallel_hits(where: str, redis_url: str | None) -> None:
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from core.rate_limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+
+    if where == "redis" and redis_url is None:
+        pytest.skip("no Redis configured (QANAGAT_TEST_REDIS_URL)")
+    redis = Redis.from_url(redis_url) if where == "redis" and redis_url else None
+    limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter()
+    try:
+        allowed = await asyncio.gather(
+            *(limiter.allow("net:198.51.100.7", 5, 60) for _ in range(40))
+        )
+        assert allowed.count(True) == 5
+        assert await limiter.allow("net:198.51.100.8", 5, 60)  # another network, its own count
+    finally:
+        if redis is not None:
+            await redis.aclose()
