@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.settings import Settings
+from qanagat.progress import progress_bar
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from core.integrity.ledger import Period, Verification
 
 
@@ -67,9 +70,19 @@ async def _verify(settings: Settings) -> Verification:
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
-            return await chain.verify(session)
+            total = await _chain_length(session)
+            with progress_bar("checking the chain", total) as advance:
+                return await chain.verify(session, advance)
     finally:
         await engine.dispose()
+
+
+async def _chain_length(session: AsyncSession) -> int:
+    from sqlalchemy import func, select
+
+    from core.models import LedgerEntry
+
+    return await session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
 
 
 @ledger.command("export")
@@ -114,8 +127,12 @@ async def _export(settings: Settings, period: Period, target: Path) -> dict[str,
         # Chain what is still queued first, so that the period's export holds all of it.
         await chain.seal_all(sessions)
         async with sessions() as session:
-            with target.open("w", encoding="utf-8") as out:
-                return await chain.export(session, period, out)
+            total = await _chain_length(session)
+            with (
+                target.open("w", encoding="utf-8") as out,
+                progress_bar("checking the chain", total) as advance,
+            ):
+                return await chain.export(session, period, out, advance)
     finally:
         await engine.dispose()
 

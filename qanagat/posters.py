@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from core.settings import Settings
+from qanagat.progress import progress_bar
+
+if TYPE_CHECKING:
+    from core.models import ServicePoint
+    from core.walk_ins import OfficeCodes
 
 
 @click.command("qr")
@@ -52,8 +58,7 @@ async def _write(
 
     from core.db import create_engine, create_session_factory
     from core.models import ServicePoint
-    from core.posters import PosterOffice, PosterRenderingUnavailable, render_poster
-    from core.walk_ins import OfficeCodes, PosterCodeError
+    from core.walk_ins import OfficeCodes
 
     engine = create_engine(settings.database_url)
     try:
@@ -69,20 +74,34 @@ async def _write(
         raise click.ClickException(f"no such office: {', '.join(missing)}")
     signer = OfficeCodes(settings.secret_bytes(), settings.poster_grace_days)
     written: list[Path] = []
-    for office in offices:
-        try:
-            poster = render_poster(
-                PosterOffice(office.code, office.name_kk, office.name_ru),
-                day,
-                signer,
-                public_url=settings.public_url,
-                bot_username=settings.telegram_bot_username,
-            )
-            files = {".svg": poster.svg.encode(), ".png": poster.png(), ".pdf": poster.pdf()}
-        except (PosterCodeError, PosterRenderingUnavailable) as error:
-            raise click.ClickException(str(error)) from None
-        for suffix, data in files.items():
-            path = out / f"{poster.file_stem}{suffix}"
-            path.write_bytes(data)
-            written.append(path)
+    with progress_bar("rendering posters", len(offices) if every_office else 0) as advance:
+        for office in offices:
+            written += _render(office, day, signer, settings, out)
+            advance(1)
+    return written
+
+
+def _render(
+    office: ServicePoint, day: date, signer: OfficeCodes, settings: Settings, out: Path
+) -> list[Path]:
+    """One office's poster as SVG, PNG and PDF files in `out`."""
+    from core.posters import PosterOffice, PosterRenderingUnavailable, render_poster
+    from core.walk_ins import PosterCodeError
+
+    try:
+        poster = render_poster(
+            PosterOffice(office.code, office.name_kk, office.name_ru),
+            day,
+            signer,
+            public_url=settings.public_url,
+            bot_username=settings.telegram_bot_username,
+        )
+        files = {".svg": poster.svg.encode(), ".png": poster.png(), ".pdf": poster.pdf()}
+    except (PosterCodeError, PosterRenderingUnavailable) as error:
+        raise click.ClickException(str(error)) from None
+    written: list[Path] = []
+    for suffix, data in files.items():
+        path = out / f"{poster.file_stem}{suffix}"
+        path.write_bytes(data)
+        written.append(path)
     return written

@@ -125,3 +125,26 @@ def test_pre_commit_runs_the_checks_of_make_lint() -> None:
     ]
     for command in [*lint, "mypy"]:
         assert command in entries, command
+
+
+def test_a_progress_bar_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from qanagat.progress import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar("checking the chain", 4) as advance:
+        for _ in range(4):
+            advance(1)
+    assert "checking the chain" in terminal.getvalue()
+    assert "100%" in terminal.getvalue()
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    with progress_bar("checking the chain", 4) as advance:
+        advance(4)
+    assert piped.getvalue() == ""  # scripts reading the output see the same lines as before

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
@@ -242,7 +242,9 @@ async def _entries(
         after = batch[-1].seq
 
 
-async def verify(session: AsyncSession) -> Verification:
+async def verify(
+    session: AsyncSession, progress: Callable[[int], None] | None = None
+) -> Verification:
     """Recompute the whole chain from the stored responses and answers. Names the first entry
     that no longer matches: a gap (deleted entry), a broken link (inserted or reordered
     entries), a missing response (deleted), changed content (an edited answer or field), a
@@ -272,6 +274,8 @@ async def verify(session: AsyncSession) -> Verification:
             if entry_hash(entry.prev_hash, entry.content_hash, entry.seq) != entry.entry_hash:
                 return result(f"{where}: the entry itself was changed")
             prev, expected, count = entry.entry_hash, expected + 1, count + 1
+        if progress is not None:
+            progress(len(batch))
     waiting = select(LedgerPending.response_id).where(LedgerPending.response_id == Response.id)
     outside = await session.scalar(
         select(Response.id)
@@ -331,11 +335,17 @@ class ExportRefused(Exception):
     """The chain does not verify: an export would hand the auditor a broken chain."""
 
 
-async def export(session: AsyncSession, period: Period, out: TextIO) -> dict[str, Any]:
+async def export(
+    session: AsyncSession,
+    period: Period,
+    out: TextIO,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Write the period's entries (JSON Lines: sequence, hashes, anonymous content, flags) and
     return the head record. The entries are the contiguous run of the chain from the first to
-    the last response completed in the period, so the auditor can re-link every one."""
-    check = await verify(session)
+    the last response completed in the period, so the auditor can re-link every one.
+    `progress` is told of the entries checked (the whole chain is verified first)."""
+    check = await verify(session, progress)
     if not check.ok:
         raise ExportRefused(check.problem)
     start, end = period.bounds()
