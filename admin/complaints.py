@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, defer, raiseload
 
 from admin.scope import Reader, scope
 from admin.survey_questions import SurveyQuestions
+from core.clock import reporting_day
 from core.complaints import OPEN_STATUSES, parse_reference
 from core.models import (
     Agency,
@@ -206,6 +207,15 @@ async def survey_answers(
             text = questions.value_label(question, value, lang)
         shown.append((questions.question_label(question, lang), text))
     return shown
+
+
+async def first_received(db: AsyncSession, reader: Reader, agency_id: int | None) -> date | None:
+    """The day the earliest complaint the reader may see (of one agency, if given) came in."""
+    query = scope(select(func.min(Complaint.received_at)), reader, Complaint.agency_id)
+    if agency_id is not None:
+        query = query.where(Complaint.agency_id == agency_id)
+    found = await db.scalar(query)
+    return reporting_day(found) if isinstance(found, datetime) else None
 
 
 async def agency_codes(db: AsyncSession, reader: Reader) -> list[str]:

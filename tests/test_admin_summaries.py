@@ -417,3 +417,19 @@ async def test_problem_reports_about_open_data_have_their_own_section_and_sheets
 
     _, _, text = await almaty.download(f"{SUMMARY}?kind=weekly&download=txt")
     assert "Сообщения о проблемах с открытыми данными: 2" in text.decode("utf-8")
+
+
+@given(
+    st.sampled_from(["weekly", "monthly"]),
+    st.dates(min_value=date(2017, 1, 1), max_value=date(2026, 12, 7)),  # within the cap
+)
+def test_the_period_picker_reaches_back_to_the_first_complaint(kind: str, first: date) -> None:
+    from admin.summaries import SummaryPeriod
+    from admin.web.pages.summaries import OFFERED, periods_back
+
+    current = SummaryPeriod.containing(kind, date(2026, 12, 7))  # type: ignore[arg-type]
+    count = periods_back(kind, current, first)  # type: ignore[arg-type]
+    offered = current.earlier(count)
+    assert count >= OFFERED[kind]
+    if first < current.start:
+        assert offered[0].start <= first  # the first complaint's period is on offer

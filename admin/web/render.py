@@ -4,6 +4,7 @@ short message pages (403, 404, errors), redirects, and the addresses of our page
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from admin.web import words
 from admin.web.keys import TEMPLATES, Viewer, config_of, lang_of, viewer_of
@@ -208,8 +209,14 @@ def login_redirect(request: web.Request) -> web.Response:
     return redirect(location)
 
 
-def _say_in(lang: str, key: str, **params: Any) -> str:
-    return words.say(key, lang, **params)
+_QUOTED_CODE = re.compile(r"`([^`<>]+)`")
+
+
+def _say_in(lang: str, key: str, **params: Any) -> Markup:
+    """A message for a page; a command or name quoted in `backticks` shows as code (in Latin
+    letters whatever the language), the rest escaped."""
+    escaped = str(escape(words.say(key, lang, **params)))
+    return Markup(_QUOTED_CODE.sub(r"<code>\1</code>", escaped))  # noqa: S704 (escaped above)
 
 
 class Formats:

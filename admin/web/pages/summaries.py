@@ -16,6 +16,7 @@ from typing import cast
 from aiohttp import web
 from sqlalchemy import select
 
+from admin import complaints as complaint_data
 from admin import figures
 from admin.audit import Action, record
 from admin.scope import scope
@@ -37,6 +38,7 @@ from scoring.summary_render import SummaryLanguage
 
 # the periods the picker offers, newest first (any other week or month opens by its date)
 OFFERED = {"weekly": 26, "monthly": 12}
+MAX_OFFERED = {"weekly": 520, "monthly": 120}
 DOWNLOADS = {"xlsx": summary_report.XLSX, "txt": summary_report.TEXT}
 EARLIEST = date(2000, 1, 1)
 
@@ -60,6 +62,18 @@ def chosen_period(kind: PeriodKind, raw_start: str | None, today: date) -> Summa
     if start < EARLIEST or start >= current.end:
         return current.previous()
     return SummaryPeriod.containing(kind, start)
+
+
+def periods_back(kind: PeriodKind, current: SummaryPeriod, first: date | None) -> int:
+    """How many closed periods the picker offers: the usual span, or back to the first
+    complaint when that is older (capped, so the page stays light)."""
+    if first is None or first >= current.start:
+        return OFFERED[kind]
+    if kind == "weekly":
+        needed = (current.start - first).days // 7 + 1
+    else:
+        needed = (current.start.year - first.year) * 12 + current.start.month - first.month
+    return min(max(OFFERED[kind], needed), MAX_OFFERED[kind])
 
 
 def p_value_text(value: float, lang: str) -> str:
@@ -91,13 +105,14 @@ async def summary_page(request: web.Request) -> web.StreamResponse:
             if agency
             else None
         )
+        first = await complaint_data.first_received(db, viewer, agency.id if agency else None)
     download = query.get("download")
     if download is not None:
         if agency is None or summary is None or download not in DOWNLOADS:
             return message_page(request, "export_unknown", 404)
         return await _download(request, agency, period, summary, download)
     current = SummaryPeriod.containing(kind, today)
-    offered = [current, *reversed(current.earlier(OFFERED[kind]))]
+    offered = [current, *reversed(current.earlier(periods_back(kind, current, first)))]
     if period not in offered:
         offered.append(period)
     here = {"agency": agency.code if agency else "", "kind": kind, "start": period.label}
