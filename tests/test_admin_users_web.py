@@ -90,7 +90,7 @@ async def test_refusals_say_why_and_keep_what_was_typed(site: AdminSite) -> None
     admin = await site.signed_in(ADMIN_EMAIL)
     page = await add_user(admin, agency="")
     assert page.status == 400
-    assert page.error == "Пользователю органа нужен код органа (--agency)."
+    assert page.error == "Пользователю органа нужен код органа."
     assert f'value="{NEW_EMAIL}"' in page.html  # the form is not emptied
     page = await add_user(admin, password="short", repeat="short")
     assert (
