@@ -1,7 +1,8 @@
 """Respondents and responses: the storage side of a survey conversation.
 
-`ResponseStore` is the unit of work of one update or request. It commits at every durable
-point (each answer, each completion), so a crash or a lost Redis never loses an answer given.
+`ResponseStore` is the storage of one update or request. It commits at every durable point
+(each answer; the last answer together with the completion), so a crash or a lost Redis never
+loses an answer given, nor keeps a finished survey uncounted.
 """
 
 from __future__ import annotations
