@@ -338,7 +338,7 @@ def test_each_status_reaches_the_csv_and_xlsx_with_its_reason(tmp_path: Path, su
     assert "missing inputs (agencies lacking each): openness_other_score (1)" in result.output
     table = pd.read_csv(out) if suffix == "csv" else pd.read_excel(out)
     assert ",".join(table.columns) == COLUMNS
-    rows = table.fillna("").set_index(["agency", "node"])
+    rows = table.astype(object).where(table.notna(), "").set_index(["agency", "node"])
     # not applicable: left out, the row says so; its parent is ok, re-weighted
     assert rows.loc[("ministry_a", "open_data"), "status"] == "not_applicable"
     assert rows.loc[("ministry_a", "data_publication"), "reason"] == "zero:open_data_planned"
