@@ -94,10 +94,12 @@ class Node:
     applies_to: frozenset[str]
     graded: bool
     depth: int
-    sources: Mapping[str, str]  # field (weight, formula, clamp) -> source
+    sources: Mapping[str, str]  # field (weight, formula, clamp) -> source, in English
     explain: Mapping[str, str] = field(default_factory=dict)  # plain words per language
     left_out_when_zero: tuple[str, ...] = ()  # inputs whose 0 makes the node not applicable
     weight_range: tuple[float, float] | None = None  # plausible weights (sensitivity)
+    # language -> field -> source in the reader's words (scoring.sources.in_languages)
+    source_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def weighted(self) -> bool:
