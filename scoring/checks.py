@@ -475,8 +475,15 @@ class _Checker:
                     f"input '{name}' has no sample, so it is an official figure already; "
                     f"remove 'official_without_sample'",
                 )
+            about = spec.about if isinstance(spec.about, dict) else {}
             result[name] = InputSpec(
-                name, spec.unit, spec.sample, spec.about, spec.official_without_sample, spec.scored
+                name,
+                spec.unit,
+                spec.sample,
+                about.get("en", "") if about else str(spec.about),
+                spec.official_without_sample,
+                spec.scored,
+                about_texts=about,
             )
         return result
 

@@ -50,13 +50,19 @@ class InputSpec:
     name: str
     unit: Unit
     sample: str | None  # for survey shares: the input holding the number of responses
-    about: str
+    about: str  # in English (the command line's words)
     official_without_sample: bool = False  # may come as an official figure, without n
     scored: bool = True  # False: named and accepted in files, read by no formula
+    about_texts: Mapping[str, str] = field(default_factory=dict)  # per language, when written
 
     @property
     def survey(self) -> bool:
         return self.sample is not None
+
+    def about_in(self, language: str) -> str:
+        """What the input is, in `language` when the file says it so (archived files may
+        not), else as written."""
+        return self.about_texts.get(language) or self.about
 
     def valid(self, values: np.ndarray) -> np.ndarray:
         """Which values are usable: finite, within the unit's range, counts whole."""

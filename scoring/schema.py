@@ -130,7 +130,12 @@ class InputSpecModel(_Strict):
     # false: a figure the methodology names and shows but does not score (a second source a
     # documented rule keeps out, so nothing is counted twice); no formula may read it
     scored: bool = True
-    about: str = ""
+    about: str | dict[str, str] = ""  # in kk, ru and en, or (archived versions) one string
+
+    @field_validator("about")
+    @classmethod
+    def _about(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        return value if isinstance(value, str) else check_languages(value)
 
 
 class ConstantSpec(_Strict):

@@ -38,5 +38,12 @@ async def test_sources_on_the_methodology_page_are_in_the_readers_language(
     page = await reader.open("/admin/methodology")
     assert page.status == 200 and page.lang == lang
     assert words in page.html
+    inputs = {
+        "kk": "Кезеңде көрсетілген мемлекеттік қызметтер.",
+        "ru": "Государственные услуги, оказанные за период.",
+        "en": "Public services delivered in the period.",
+    }
+    assert inputs[lang] in page.html  # what each input is, in the same language
     if lang != "en":
         assert "research report" not in page.html and "assumption:" not in page.html
+        assert inputs["en"] not in page.html

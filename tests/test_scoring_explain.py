@@ -127,6 +127,16 @@ def test_every_source_a_reader_sees_is_in_the_readers_language(name: str, langua
             assert english_words(text) == [], text
 
 
+@pytest.mark.parametrize("name", ["proposed-s30", "kz-2020"])
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_every_input_is_described_in_the_readers_language(name: str, language: str) -> None:
+    """The methodology page and the score tree say what each input is."""
+    for spec in load_methodology(name).inputs.values():
+        text = spec.about_in(language)
+        assert text and text != spec.about, spec.name
+        assert english_words(text) == [], text
+
+
 def test_a_source_per_language_is_shown_in_each_and_checked_as_a_citation() -> None:
     node = PROPOSED.nodes["satisfaction"]
     assert node.source_texts["ru"]["weight"].startswith("отчёт об исследовании, 2020, раздел 2.5")
