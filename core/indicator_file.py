@@ -75,23 +75,36 @@ PROBLEM_TEXTS = {
         "column, on one of its rows at least"
     ),
     "no_rows": "the file has a header but no rows",
+    # values each possible alone, impossible together (same agency and period)
+    "late_above_reviewed": (
+        "{agency} {period}: {input} is {value}, above {limit} {limit_value} on line {limit_line}: "
+        "reviewed late cannot exceed reviewed (f ≤ p)"
+    ),
+    "upheld_above_reviewed": (
+        "{agency} {period}: {input} is {value}, above {limit} {limit_value} on line {limit_line}: "
+        "upheld by a court cannot exceed reviewed"
+    ),
+    "repeated_above_reviewed": (
+        "{agency} {period}: {input} is {value}, above {limit} {limit_value} on line {limit_line}: "
+        "repeated justified complaints cannot exceed reviewed"
+    ),
+    "resolved_above_due": (
+        "{agency} {period}: {input} is {value}, above {limit} {limit_value} on line {limit_line}: "
+        "resolved in time cannot exceed those due"
+    ),
+    "published_not_planned": (
+        "{agency} {period}: open_data_published is {value} but open_data_planned is 0 on line "
+        "{limit_line}: published data sets must have been planned (the score divides by the plan)"
+    ),
 }
 
 
-# Inputs that cannot exceed another of the same agency and period: (input, limit, why).
+# Inputs that cannot exceed another of the same agency and period: (input, limit, problem key).
 AT_MOST = (
-    ("complaints_late", "complaints_reviewed", "reviewed late cannot exceed reviewed (f ≤ p)"),
-    ("complaints_court_upheld", "complaints_reviewed", "upheld by a court cannot exceed reviewed"),
-    (
-        "complaints_repeat_justified",
-        "complaints_reviewed",
-        "repeated justified complaints cannot exceed reviewed",
-    ),
-    (
-        "dataset_problems_resolved_in_time",
-        "dataset_problems_due",
-        "resolved in time cannot exceed those due",
-    ),
+    ("complaints_late", "complaints_reviewed", "late_above_reviewed"),
+    ("complaints_court_upheld", "complaints_reviewed", "upheld_above_reviewed"),
+    ("complaints_repeat_justified", "complaints_reviewed", "repeated_above_reviewed"),
+    ("dataset_problems_resolved_in_time", "dataset_problems_due", "resolved_above_due"),
 )
 
 
@@ -232,20 +245,27 @@ def _number(text: str) -> float | None:
 def impossible_values(rows: list[IndicatorRow], filename: str) -> list[FileProblem]:
     """Values each possible alone but impossible together, per agency and period: more
     complaints late, upheld or repeated than reviewed, more resolved than due, data sets
-    published where none were planned (the methodologies divide by the plan). Said in the
-    words of the command line (English), naming the agency, the input and both lines."""
+    published where none were planned (the methodologies divide by the plan). Each names the
+    agency, the input and both lines, and carries its key, so a page says it in its reader's
+    language."""
     given = {(row.agency, row.period, row.input): row for row in rows}
     problems = []
     for row in rows:
-        for name, limit, why in AT_MOST:
+        for name, limit, key in AT_MOST:
             other = given.get((row.agency, row.period, limit))
             if row.input == name and other is not None and row.value > other.value:
                 problems.append(
-                    FileProblem(
+                    FileProblem.of(
                         filename,
                         row.line,
-                        f"{row.agency} {row.period}: {name} is {row.value:g}, above {limit} "
-                        f"{other.value:g} on line {other.line}: {why}",
+                        key,
+                        agency=row.agency,
+                        period=row.period,
+                        input=name,
+                        value=f"{row.value:g}",
+                        limit=limit,
+                        limit_value=f"{other.value:g}",
+                        limit_line=other.line,
                     )
                 )
         planned = given.get((row.agency, row.period, "open_data_planned"))
@@ -256,12 +276,14 @@ def impossible_values(rows: list[IndicatorRow], filename: str) -> list[FileProbl
             and planned.value == 0
         ):
             problems.append(
-                FileProblem(
+                FileProblem.of(
                     filename,
                     row.line,
-                    f"{row.agency} {row.period}: open_data_published is {row.value:g} but "
-                    f"open_data_planned is 0 on line {planned.line}: published data sets must "
-                    f"have been planned (the score divides by the plan)",
+                    "published_not_planned",
+                    agency=row.agency,
+                    period=row.period,
+                    value=f"{row.value:g}",
+                    limit_line=planned.line,
                 )
             )
     return problems

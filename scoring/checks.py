@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from lined_yaml import Path_, line_of
 from scoring import formulas
@@ -27,7 +28,8 @@ from scoring.model import (
     Node,
     Problem,
 )
-from scoring.schema import MethodologyFile, NodeSpec
+from scoring.schema import LANGUAGES, MethodologyFile, NodeSpec, SourceText
+from scoring.sources import english, in_languages
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 WEIGHT_TOLERANCE = 1e-9
@@ -157,9 +159,9 @@ class _Checker:
                 needed.append("formula")
             if node.spec.clamp is not None:
                 needed.append("clamp")
-            source = node.spec.source
+            sources = _sources(node.spec)
             for item in needed:
-                if isinstance(source, str) or (isinstance(source, dict) and item in source):
+                if item in sources:
                     continue
                 self.problem(
                     (*node.path, item),
@@ -473,8 +475,15 @@ class _Checker:
                     f"input '{name}' has no sample, so it is an official figure already; "
                     f"remove 'official_without_sample'",
                 )
+            about = spec.about if isinstance(spec.about, dict) else {}
             result[name] = InputSpec(
-                name, spec.unit, spec.sample, spec.about, spec.official_without_sample, spec.scored
+                name,
+                spec.unit,
+                spec.sample,
+                about.get("en", "") if about else str(spec.about),
+                spec.official_without_sample,
+                spec.scored,
+                about_texts=about,
             )
         return result
 
@@ -594,7 +603,8 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
             applies_to=flat.kinds,
             graded=flat.spec.graded,
             depth=flat.depth,
-            sources=_sources(flat.spec),
+            sources={item: english(text) for item, text in _sources(flat.spec).items()},
+            source_texts=_source_texts(_sources(flat.spec)),
             explain=flat.spec.explain or {},
             left_out_when_zero=tuple(flat.spec.left_out_when_zero),
             weight_range=flat.spec.weight_range,
@@ -619,7 +629,9 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
         order=order,
         reads=reads,
         needs=_needs(order, checker.nodes, reads, inputs),
-        constant_sources={name: constant.source for name, constant in spec.constants.items()},
+        constant_sources={
+            name: english(constant.source) for name, constant in spec.constants.items()
+        },
         ranges={
             name: constant.range
             for name, constant in spec.constants.items()
@@ -628,9 +640,16 @@ def build(spec: MethodologyFile, lines: dict[Path_, int], file: str, digest: str
     )
 
 
-def _sources(spec: NodeSpec) -> dict[str, str]:
-    if isinstance(spec.source, dict):
-        return dict(spec.source)
+def _sources(spec: NodeSpec) -> dict[str, SourceText]:
+    """Field (weight, formula, clamp) -> its source, plain or per language."""
     if spec.source is None:
         return {}
-    return dict.fromkeys(("weight", "formula", "clamp"), spec.source)
+    if isinstance(spec.source, str) or set(spec.source) <= set(LANGUAGES):
+        return dict.fromkeys(("weight", "formula", "clamp"), cast(SourceText, spec.source))
+    return cast(dict[str, SourceText], dict(spec.source))  # per field, each plain or per language
+
+
+def _source_texts(sources: dict[str, SourceText]) -> dict[str, dict[str, str]]:
+    """Language -> field -> the source in that language."""
+    texts = {item: in_languages(text) for item, text in sources.items()}
+    return {lang: {item: words[lang] for item, words in texts.items()} for lang in LANGUAGES}

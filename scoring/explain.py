@@ -30,6 +30,7 @@ import pandas as pd
 from scoring import formulas
 from scoring.formulas import BinaryOp, Call, Expr, Name, Negate, Number
 from scoring.model import Methodology, Node
+from scoring.sources import source_words as source_words  # where readers of explain find it
 
 EXPLAIN_COLUMNS = (
     "node",
@@ -124,29 +125,6 @@ KIND_WORDS: Mapping[str, Mapping[str, str]] = {
     "central": {"kk": "орталық", "ru": "центральный", "en": "central"},
     "local": {"kk": "жергілікті", "ru": "местный", "en": "local"},
 }
-SOURCE_WORDS: Mapping[str, Mapping[str, str]] = {
-    "research report, 2020, section": {
-        "kk": "зерттеу есебі, 2020, бөлім",
-        "ru": "отчёт об исследовании, 2020, раздел",
-        "en": "research report, 2020, section",
-    },
-    "research report, 2020, table": {
-        "kk": "зерттеу есебі, 2020, кесте",
-        "ru": "отчёт об исследовании, 2020, таблица",
-        "en": "research report, 2020, table",
-    },
-    "assumption:": {"kk": "болжам:", "ru": "допущение:", "en": "assumption:"},
-    "this project's proposal:": {
-        "kk": "осы жобаның ұсынысы:",
-        "ru": "предложение этого проекта:",
-        "en": "this project's proposal:",
-    },
-    "decree No 954": {
-        "kk": "№ 954 Жарлық",
-        "ru": "Указ № 954",
-        "en": "decree No 954",
-    },
-}
 
 
 def _language(language: str) -> str:
@@ -170,16 +148,6 @@ def reason_text(reason: str, language: str, labels: Mapping[str, str] | None = N
 def status_text(status: str, language: str) -> str:
     """A status (`ok`, `provisional`, …) in the reader's language."""
     return STATUS_WORDS.get(status, {}).get(_language(language), status)
-
-
-def source_words(source: str, language: str) -> str:
-    """A source in the reader's language: the citation's words translated, the detail as
-    written in the methodology file."""
-    _language(language)
-    text = source
-    for english, words in SOURCE_WORDS.items():
-        text = text.replace(english, words[language])
-    return text
 
 
 def _number(value: float) -> str:
@@ -217,8 +185,7 @@ def _substitute(expr: Expr, values: Mapping[str, float | None]) -> str:
 
 
 def _source(node: Node, language: str) -> str:
-    unique = dict.fromkeys(node.sources.values())
-    return " | ".join(source_words(text, language) for text in unique)
+    return " | ".join(dict.fromkeys(node.source_texts.get(language, {}).values()))
 
 
 def explain(

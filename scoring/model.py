@@ -50,13 +50,19 @@ class InputSpec:
     name: str
     unit: Unit
     sample: str | None  # for survey shares: the input holding the number of responses
-    about: str
+    about: str  # in English (the command line's words)
     official_without_sample: bool = False  # may come as an official figure, without n
     scored: bool = True  # False: named and accepted in files, read by no formula
+    about_texts: Mapping[str, str] = field(default_factory=dict)  # per language, when written
 
     @property
     def survey(self) -> bool:
         return self.sample is not None
+
+    def about_in(self, language: str) -> str:
+        """What the input is, in `language` when the file says it so (archived files may
+        not), else as written."""
+        return self.about_texts.get(language) or self.about
 
     def valid(self, values: np.ndarray) -> np.ndarray:
         """Which values are usable: finite, within the unit's range, counts whole."""
@@ -94,10 +100,12 @@ class Node:
     applies_to: frozenset[str]
     graded: bool
     depth: int
-    sources: Mapping[str, str]  # field (weight, formula, clamp) -> source
+    sources: Mapping[str, str]  # field (weight, formula, clamp) -> source, in English
     explain: Mapping[str, str] = field(default_factory=dict)  # plain words per language
     left_out_when_zero: tuple[str, ...] = ()  # inputs whose 0 makes the node not applicable
     weight_range: tuple[float, float] | None = None  # plausible weights (sensitivity)
+    # language -> field -> source in the reader's words (scoring.sources.in_languages)
+    source_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def weighted(self) -> bool:

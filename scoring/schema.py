@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -61,9 +61,28 @@ def check_source(value: str, info: ValidationInfo | None = None) -> str:
     return " ".join(value.split())
 
 
-def source_field(value: str, info: ValidationInfo) -> str:
-    """check_source as a pydantic field validator (with the validation context)."""
-    return check_source(value, info)
+# A source: one English string (the archived versions), or the same source per language.
+SourceText = str | dict[str, str]
+
+
+def check_source_text(value: SourceText, info: ValidationInfo | None = None) -> SourceText:
+    """check_source for a plain source; a source per language needs kk, ru and en, the English
+    text citing as check_source asks and none of them naming the project's own papers."""
+    if isinstance(value, str):
+        return check_source(value, info)
+    texts = check_languages(value)
+    texts["en"] = check_source(texts["en"], info)
+    for lang in ("kk", "ru"):
+        internal = INTERNAL.search(texts[lang])
+        if internal:
+            raise ValueError(f"{lang} names {internal.group(0)!r}, which readers cannot look up")
+        texts[lang] = " ".join(texts[lang].split())
+    return texts
+
+
+def source_field(value: SourceText, info: ValidationInfo) -> SourceText:
+    """check_source_text as a pydantic field validator (with the validation context)."""
+    return check_source_text(value, info)
 
 
 def check_weight(value: Any) -> Any:
@@ -96,7 +115,7 @@ class GradeBandSpec(_Strict):
 
 
 class GradesSpec(_Strict):
-    source: str
+    source: SourceText
     bands: list[GradeBandSpec] = Field(min_length=1)
 
     _source = field_validator("source")(source_field)
@@ -111,12 +130,17 @@ class InputSpecModel(_Strict):
     # false: a figure the methodology names and shows but does not score (a second source a
     # documented rule keeps out, so nothing is counted twice); no formula may read it
     scored: bool = True
-    about: str = ""
+    about: str | dict[str, str] = ""  # in kk, ru and en, or (archived versions) one string
+
+    @field_validator("about")
+    @classmethod
+    def _about(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        return value if isinstance(value, str) else check_languages(value)
 
 
 class ConstantSpec(_Strict):
     value: float
-    source: str
+    source: SourceText
     about: str = ""
     range: tuple[float, float] | None = None  # plausible values, for the sensitivity of ranks
 
@@ -131,7 +155,7 @@ class StepSpec(_Strict):
 class TableSpec(_Strict):
     steps: list[StepSpec] = Field(min_length=1)
     otherwise: float
-    source: str
+    source: SourceText
     about: str = ""
 
     _source = field_validator("source")(source_field)
@@ -146,7 +170,8 @@ class NodeSpec(_Strict):
     clamp: tuple[float, float] | None = None
     applies_to: Literal["central", "local", "both"] = "both"
     graded: bool = False
-    source: str | dict[str, str] | None = None
+    # one source for every field, or per field (weight, formula, clamp); each plain or per language
+    source: str | dict[str, str | dict[str, str]] | None = None
     # the node is left out (not applicable) for a body where any of these inputs is 0:
     # no data sets planned, no services delivered, no complaints reviewed
     left_out_when_zero: list[str] = Field(default_factory=list)
@@ -162,16 +187,20 @@ class NodeSpec(_Strict):
     @field_validator("source")
     @classmethod
     def _sources(
-        cls, value: str | dict[str, str] | None, info: ValidationInfo
-    ) -> str | dict[str, str] | None:
-        if isinstance(value, str):
-            return check_source(value, info)
-        if isinstance(value, dict):
-            unknown = sorted(set(value) - {"weight", "formula", "clamp"})
-            if unknown:
-                raise ValueError(f"names {unknown[0]!r}; give sources for weight, formula, clamp")
-            return {key: check_source(text, info) for key, text in value.items()}
-        return value
+        cls, value: str | dict[str, str | dict[str, str]] | None, info: ValidationInfo
+    ) -> str | dict[str, str | dict[str, str]] | None:
+        if value is None:
+            return None
+        if isinstance(value, str) or (value and set(value) <= set(LANGUAGES)):
+            plain = check_source_text(cast(SourceText, value), info)  # one source, every field
+            return cast(str | dict[str, str | dict[str, str]], plain)
+        unknown = sorted(set(value) - {"weight", "formula", "clamp"})
+        if unknown:
+            raise ValueError(
+                f"names {unknown[0]!r}; give sources for weight, formula, clamp, "
+                "or one source in kk, ru and en"
+            )
+        return {key: check_source_text(text, info) for key, text in value.items()}
 
 
 class MethodologyFile(_Strict):

@@ -88,6 +88,36 @@ async def test_the_problems_are_listed_in_the_admins_language(site: AdminSite) -
     assert "openness_score must be a number from 0 to 100, not 171.5." in page.html
 
 
+IMPOSSIBLE = (
+    b"agency,period,input,value\n"
+    b"ALA,2025,complaints_reviewed,50\n"
+    b"ALA,2025,complaints_late,120\n"  # line 3: more reviewed late than reviewed
+    b"AST,2025,open_data_planned,0\n"
+    b"AST,2025,open_data_published,3\n"  # line 5: published, none planned
+)
+
+
+async def test_values_impossible_together_are_said_in_the_admins_language(
+    site: AdminSite,
+) -> None:
+    admin = await site.signed_in(EMAILS["admin"])
+    await admin.open("/admin/imports")
+    await admin.send("/admin/language", ("lang", "kk"), ("back", "/admin/imports"))
+    page = await upload(admin, IMPOSSIBLE)
+    assert page.status == 422 and page.lang == "kk"
+    assert (
+        "ALA 2025: complaints_late = 120, бұл 2-жолдағы complaints_reviewed мәнінен (50) көп: "
+        "мерзімі өткен соң қаралған шағымдар қаралған шағымдардан көп бола алмайды (f ≤ p)."
+    ) in page.html
+    assert "бірақ 4-жолда open_data_planned = 0" in page.html
+    assert "cannot exceed" not in page.html and "must have been planned" not in page.html
+    assert await stored_values(site) == 0
+    await admin.send("/admin/language", ("lang", "ru"), ("back", "/admin/imports"))
+    page = await upload(admin, IMPOSSIBLE)
+    assert "не может быть больше, чем рассмотренных (f ≤ p)" in page.html
+    assert "опубликованные наборы данных должны быть запланированы" in page.html
+
+
 async def test_a_good_file_is_stored_only_when_confirmed_and_audited(site: AdminSite) -> None:
     admin = await site.signed_in(EMAILS["admin"])
     await admin.open("/admin/imports")

@@ -338,7 +338,7 @@ def test_each_status_reaches_the_csv_and_xlsx_with_its_reason(tmp_path: Path, su
     assert "missing inputs (agencies lacking each): openness_other_score (1)" in result.output
     table = pd.read_csv(out) if suffix == "csv" else pd.read_excel(out)
     assert ",".join(table.columns) == COLUMNS
-    rows = table.fillna("").set_index(["agency", "node"])
+    rows = table.astype(object).where(table.notna(), "").set_index(["agency", "node"])
     # not applicable: left out, the row says so; its parent is ok, re-weighted
     assert rows.loc[("ministry_a", "open_data"), "status"] == "not_applicable"
     assert rows.loc[("ministry_a", "data_publication"), "reason"] == "zero:open_data_planned"
@@ -368,7 +368,8 @@ def test_explain_prints_each_figure_with_its_numbers_in_the_chosen_language(
     assert "Мемлекеттік орган қызметінің тиімділігі [total]" in result.output
     assert "мәндерімен: (0.45 * 82 + 0.45 * 72.948778 + 0.1 * 80) / 1" in result.output
     assert "100 / 20 * clamp(20 - 1000 * 80 / (0.01 * 2000000), 0, 20)" in result.output
-    assert "зерттеу есебі, 2020, бөлім 2.5" in result.output
+    assert "зерттеу есебі, 2020, 2.5-бөлім" in result.output  # sources in the reader's words
+    assert "research report" not in result.output and "assumption:" not in result.output
     assert "DOMAIN" not in result.output
     missing = _run(
         "score", "--methodology", "proposed-s30", "--period", "2025", "--inputs", str(source),

@@ -4,6 +4,7 @@ reader's language, with the sources in words a reader can look up."""
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -89,6 +90,60 @@ def test_sources_are_in_the_readers_words_never_internal_references(language: st
     for text in table["source"]:
         assert "DOMAIN" not in text and "§" not in text and "issue" not in text.lower()
     assert source_words("assumption: why", "kk") == "болжам: why"
+
+
+# Latin-script words a kk or ru source may carry: the research's names of directions,
+# criteria and indicators (S, S1, K3, T1, P2, R4, B, O, U, D, H …), the letters of its
+# formulas' legends (k, f, p, a, n, m) and the methodologies' own names.
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+FORMULA_NAME = re.compile(r"[A-Z][0-9]*")
+ALLOWED_LATIN = {"k", "f", "p", "a", "n", "m", "proposed-s30", "kz-2020"}
+
+
+def english_words(text: str) -> list[str]:
+    """The Latin-script words of `text` that are neither a formula name nor an allowed code."""
+    return [
+        word
+        for word in LATIN_WORD.findall(text)
+        if not FORMULA_NAME.fullmatch(word) and word not in ALLOWED_LATIN
+    ]
+
+
+@pytest.mark.parametrize("name", ["proposed-s30", "kz-2020"])
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_every_source_a_reader_sees_is_in_the_readers_language(name: str, language: str) -> None:
+    methodology = load_methodology(name)
+    nodes = methodology.nodes.values()
+    assert all(set(node.source_texts[language]) == set(node.sources) for node in nodes)
+    shown = {text for node in nodes for text in node.source_texts[language].values()}
+    assert shown  # every node with a weight, a number in its formula or a clamp has one
+    for text in shown:
+        assert english_words(text) == [], text
+    # and so does the explanation the score tree, the report card and the command line print
+    scores = score(methodology, example_inputs(), AGENCIES)
+    for agency in ("ministry_a", "akimat_b"):
+        table = explain(methodology, scores, example_inputs(), agency, "2025", language)
+        for text in table["source"]:
+            assert english_words(text) == [], text
+
+
+@pytest.mark.parametrize("name", ["proposed-s30", "kz-2020"])
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_every_input_is_described_in_the_readers_language(name: str, language: str) -> None:
+    """The methodology page and the score tree say what each input is."""
+    for spec in load_methodology(name).inputs.values():
+        text = spec.about_in(language)
+        assert text and text != spec.about, spec.name
+        assert english_words(text) == [], text
+
+
+def test_a_source_per_language_is_shown_in_each_and_checked_as_a_citation() -> None:
+    node = PROPOSED.nodes["satisfaction"]
+    assert node.source_texts["ru"]["weight"].startswith("отчёт об исследовании, 2020, раздел 2.5")
+    assert node.source_texts["kk"]["weight"].startswith("зерттеу есебі, 2020, 2.5-бөлім")
+    assert node.sources["weight"].startswith("research report, 2020, section 2.5")
+    assert english_words("допущение: T1–T4 по 25 баллов, k − 1000·f/p") == []
+    assert english_words("допущение: per 1,000 services") == ["per", "services"]
 
 
 def test_reason_words_name_parts_by_their_labels() -> None:

@@ -328,6 +328,44 @@ def test_a_source_readers_cannot_look_up_is_refused(internal: str) -> None:
     assert "which readers cannot look up" in problems(text)[0]
 
 
+PER_LANGUAGE = (
+    "source:\n"
+    '              kk: "зерттеу есебі, 2020, 2.5-бөлім (P1)"\n'
+    '              ru: "отчёт об исследовании, 2020, раздел 2.5 (P1)"\n'
+    '              en: "research report, 2020, section 2.5 (P1)"'
+)
+
+
+def test_a_source_may_be_written_in_each_language() -> None:
+    text = TINY.replace("source: research report, 2020, section 2.5", PER_LANGUAGE, 1)
+    node = parse_methodology(text, FILE).nodes["satisfaction"]
+    assert node.sources["weight"] == "research report, 2020, section 2.5 (P1)"
+    assert node.source_texts["kk"]["weight"] == "зерттеу есебі, 2020, 2.5-бөлім (P1)"
+    assert node.source_texts["ru"]["weight"] == "отчёт об исследовании, 2020, раздел 2.5 (P1)"
+    # a plain string (as the archived versions write them) is still shown translated
+    plain = parse_methodology(TINY, FILE).nodes["satisfaction"]
+    assert plain.source_texts["ru"]["weight"] == "отчёт об исследовании, 2020, раздел 2.5"
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            ('              ru: "отчёт об исследовании, 2020, раздел 2.5 (P1)"\n', ""),
+            "no 'ru' text",
+        ),
+        (("раздел 2.5 (P1)", "раздел 2.5, DOMAIN.md"), "which readers cannot look up"),
+        (("section 2.5 (P1)", "the ministry said so"), "must cite the research"),
+    ],
+)
+def test_a_source_per_language_needs_all_three_each_fit_for_readers(
+    change: tuple[str, str], says: str
+) -> None:
+    text = TINY.replace("source: research report, 2020, section 2.5", PER_LANGUAGE, 1)
+    found = problems(text.replace(*change))
+    assert len(found) == 1 and says in found[0], found
+
+
 def test_a_node_read_by_a_broader_node_must_apply_as_broadly() -> None:
     text = TINY.replace("formula: goal_achievement", "formula: goal_achievement + 0 * automation")
     assert problems(text) == [

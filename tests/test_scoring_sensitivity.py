@@ -8,6 +8,7 @@ import pytest
 
 from scoring import load_methodology, score, sensitivity
 from scoring.compute import prepare, weight_arrays
+from scoring.methodology import METHODOLOGY_DIR, parse_methodology
 from scoring.sensitivity import _drawn_parameters, assumptions, sensitivity_columns
 from tests.test_scoring_golden import AGENCIES, example_inputs
 
@@ -47,8 +48,13 @@ def test_drawn_weights_keep_their_parents_share() -> None:
 
 
 def test_without_ranges_nothing_moves_and_ranks_are_those_of_the_scores() -> None:
-    table = sensitivity(KZ_2020, example_inputs(), AGENCIES, draws=20, seed=1)
-    assert list(table.columns) == sensitivity_columns(KZ_2020)
+    text = (METHODOLOGY_DIR / "kz-2020.yaml").read_text(encoding="utf-8")
+    fixed = parse_methodology(
+        "".join(line for line in text.splitlines(True) if "range:" not in line)
+    )
+    assert assumptions(fixed) == []
+    table = sensitivity(fixed, example_inputs(), AGENCIES, draws=20, seed=1)
+    assert list(table.columns) == sensitivity_columns(fixed)
     rows = table.set_index("agency")
     assert (rows["value_p05"] == rows["value"]).all() and (rows["value_p95"] == rows["value"]).all()
     assert rows.loc["ministry_a", ["rank", "rank_p05", "rank_p95"]].tolist() == [1, 1, 1]
@@ -95,3 +101,17 @@ def test_the_same_seed_gives_the_same_table() -> None:
     pd.testing.assert_frame_equal(first, second)
     with pytest.raises(ValueError, match="draws"):
         sensitivity(PROPOSED, example_inputs(), AGENCIES, draws=0)
+
+
+def test_kz_2020_declares_ranges_for_its_lost_weights_and_ceilings() -> None:
+    names = {item.name for item in assumptions(KZ_2020)}
+    assert names == {
+        "weight:quality",
+        "weight:openness",
+        "weight:complaints",
+        "defects_ceiling_per_1000",
+        "quality_complaints_ceiling_per_1000",
+    }
+    table = sensitivity(KZ_2020, example_inputs(), AGENCIES, draws=200, seed=3)
+    assert (table["value_p05"] <= table["value_p95"]).all()
+    assert (table["value_p05"] < table["value_p95"]).any()

@@ -100,7 +100,7 @@ def tree_helpers(lang: str) -> dict[str, Any]:
 
     def input_about(method: Any, name: str) -> str:
         spec = method.inputs.get(name)
-        return spec.about if spec is not None else ""
+        return spec.about_in(lang) if spec is not None else ""
 
     def weight(value: float | None) -> str:
         if value is None:
