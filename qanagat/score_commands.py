@@ -299,6 +299,7 @@ HEADINGS = {
         "source": "дереккөзі",
         "interval": "95 % аралық",
         "agency": "орган",
+        "kind": "түрі",
         "rank": "орын",
         "rank_range": "орын (5–95 %)",
         "grades": "бағалардың ықтималдығы",
@@ -317,6 +318,7 @@ HEADINGS = {
         "source": "источник",
         "interval": "95 % интервал",
         "agency": "орган",
+        "kind": "вид",
         "rank": "место",
         "rank_range": "место (5–95 %)",
         "grades": "вероятность оценок",
@@ -335,6 +337,7 @@ HEADINGS = {
         "source": "source",
         "interval": "95 % interval",
         "agency": "agency",
+        "kind": "kind",
         "rank": "rank",
         "rank_range": "rank (5-95 %)",
         "grades": "chance of each grade",
@@ -353,7 +356,7 @@ def _print_explanation(
 ) -> None:
     import pandas as pd
 
-    from scoring.explain import explain
+    from scoring.explain import explain, status_text
 
     try:
         table = explain(methodology, scores, inputs, agency, period, language)
@@ -368,7 +371,7 @@ def _print_explanation(
         indent = "  " * int(row["depth"])
         click.echo(f"{indent}{row['label']} [{row['node']}]")
         lines = [
-            (words["value"], f"{number(row['value'])}  ({row['status']})"),
+            (words["value"], f"{number(row['value'])}  ({status_text(row['status'], language)})"),
             (words["weight"], f"{number(row['weight'])} → {number(row['share'])}")
             if row["weight"] is not None and not pd.isna(row["weight"])
             else ("", ""),
@@ -392,10 +395,16 @@ def _print_explanation(
 def _print_sensitivity(table: pd.DataFrame, language: str) -> None:
     import pandas as pd
 
+    from scoring.explain import KIND_WORDS
+
     words = HEADINGS[language]
+    table = table.assign(
+        kind=table["kind"].map(lambda kind: KIND_WORDS.get(kind, {}).get(language, kind))
+    )
     grades = [column for column in table.columns if column.startswith("p_")]
     click.echo(
-        f"{words['agency']}  kind  {words['value']}  {words['rank']}  {words['rank_range']}  "
+        f"{words['agency']}  {words['kind']}  {words['value']}  {words['rank']}  "
+        f"{words['rank_range']}  "
         f"{words['grades']} ({', '.join(g.removeprefix('p_') for g in grades)})  {words['driver']}"
     )
     for row in table.to_dict(orient="records"):

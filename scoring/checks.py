@@ -474,7 +474,7 @@ class _Checker:
                     f"remove 'official_without_sample'",
                 )
             result[name] = InputSpec(
-                name, spec.unit, spec.sample, spec.about, spec.official_without_sample
+                name, spec.unit, spec.sample, spec.about, spec.official_without_sample, spec.scored
             )
         return result
 
@@ -507,6 +507,14 @@ class _Checker:
         samples = {
             spec.sample for name, spec in self.spec.inputs.items() if name in read and spec.sample
         }
+        for name, spec in self.spec.inputs.items():
+            if not spec.scored and name in read:
+                self.problem(
+                    ("inputs", name, "scored"),
+                    f"input '{name}' is marked 'scored: false' but a formula reads it; "
+                    f"remove the mark or the reading",
+                )
+        read |= {name for name, spec in self.spec.inputs.items() if not spec.scored}
         for section, names, used in (
             ("input", self.spec.inputs, read | samples),
             ("constant", self.spec.constants, read),

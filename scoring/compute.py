@@ -438,28 +438,33 @@ def _node(
     kinds = data.kinds
     known = kinds != ""
     applies = np.isin(kinds, sorted(node.applies_to))
-    zero_rule = _names([(name, data.values[name] == 0) for name in node.left_out_when_zero], size)
+    zeros = [(name, data.values[name] == 0) for name in node.left_out_when_zero]
+    zero = np.zeros(size, dtype=bool)
+    for _, condition in zeros:
+        zero |= condition
     status = np.where(
-        ~known,
-        MISSING,
-        np.where(~applies | (zero_rule != ""), NOT_APPLICABLE, result.status),
+        ~known, MISSING, np.where(~applies | zero, NOT_APPLICABLE, result.status)
     ).astype(object)
-    reason = np.where(~known, "kind_unknown", result.reason).astype(object)
-    reason = np.where(known & ~applies, "kind:" + kinds.astype(object), reason).astype(object)
-    reason = np.where(known & applies & (zero_rule != ""), "zero:" + zero_rule, reason)
-    missing = np.where(status == MISSING, result.missing, "").astype(object)
-    missing = np.where(known, missing, "kind").astype(object)
-    valued = np.isin(status, VALUED)
+    reason, missing = result.reason, result.missing
+    if reasons:
+        reason = np.where(~known, "kind_unknown", reason).astype(object)
+        reason = np.where(known & ~applies, "kind:" + kinds.astype(object), reason).astype(object)
+        reason = np.where(known & applies & zero, "zero:" + _names(zeros, size), reason)
+        missing = np.where(status == MISSING, result.missing, "").astype(object)
+        missing = np.where(known, missing, "kind").astype(object)
+    valued = _valued(status)
+    # a part left out carries no sample of its own
+    left_out = status == NOT_APPLICABLE
     return _Result(
         value=np.where(valued, result.value, np.nan),
         low=np.where(valued, result.low, np.nan),
         high=np.where(valued, result.high, np.nan),
-        n=result.n,
-        survey=result.survey,
+        n=np.where(left_out, np.nan, result.n),
+        survey=result.survey & ~left_out,
         status=status,
         missing=missing,
-        reason=reason.astype(object),
-        sample=result.sample,
+        reason=np.asarray(reason, dtype=object),
+        sample=np.where(left_out, "", result.sample).astype(object),
     )
 
 

@@ -109,6 +109,21 @@ REASON_WORDS: Mapping[str, Mapping[str, str]] = {
         "en": "reads parts without a value: {args}",
     },
 }
+STATUS_WORDS: Mapping[str, Mapping[str, str]] = {
+    "ok": {"kk": "есептелді", "ru": "рассчитано", "en": "computed"},
+    "provisional": {"kk": "алдын ала", "ru": "предварительно", "en": "provisional"},
+    "insufficient_sample": {
+        "kk": "іріктеме жеткіліксіз",
+        "ru": "недостаточная выборка",
+        "en": "insufficient sample",
+    },
+    "missing": {"kk": "деректер жоқ", "ru": "нет данных", "en": "missing"},
+    "not_applicable": {"kk": "қолданылмайды", "ru": "не применяется", "en": "not applicable"},
+}
+KIND_WORDS: Mapping[str, Mapping[str, str]] = {
+    "central": {"kk": "орталық", "ru": "центральный", "en": "central"},
+    "local": {"kk": "жергілікті", "ru": "местный", "en": "local"},
+}
 SOURCE_WORDS: Mapping[str, Mapping[str, str]] = {
     "research report, 2020, section": {
         "kk": "зерттеу есебі, 2020, бөлім",
@@ -150,6 +165,11 @@ def reason_text(reason: str, language: str, labels: Mapping[str, str] | None = N
         template = REASON_WORDS.get(code, {}).get(language, item)
         words.append(template.format(args=", ".join(names)))
     return "; ".join(words)
+
+
+def status_text(status: str, language: str) -> str:
+    """A status (`ok`, `provisional`, …) in the reader's language."""
+    return STATUS_WORDS.get(status, {}).get(_language(language), status)
 
 
 def source_words(source: str, language: str) -> str:

@@ -52,6 +52,7 @@ class InputSpec:
     sample: str | None  # for survey shares: the input holding the number of responses
     about: str
     official_without_sample: bool = False  # may come as an official figure, without n
+    scored: bool = True  # False: named and accepted in files, read by no formula
 
     @property
     def survey(self) -> bool:

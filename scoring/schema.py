@@ -108,6 +108,9 @@ class InputSpecModel(_Strict):
     # a share that may also arrive as an official figure without its sample (public
     # monitoring's satisfaction level): then it is used as such, with no minimum sample
     official_without_sample: bool = False
+    # false: a figure the methodology names and shows but does not score (a second source a
+    # documented rule keeps out, so nothing is counted twice); no formula may read it
+    scored: bool = True
     about: str = ""
 
 

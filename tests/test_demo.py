@@ -15,6 +15,7 @@ from core.integrity import ledger
 from core.models import Answer, DailyRollup, PublicService, Response
 from core.periods import parse_period
 from core.rollups import merge_rollup_rows, rollup_rows
+from core.score_runs import latest_score_run, score_run_values
 from qanagat import demo, demo_indicators
 from qanagat.scores import database_inputs
 from scoring import load_methodology, score
@@ -90,6 +91,12 @@ async def test_demo_load_gives_every_body_a_sample_and_rollups_equal_to_live_one
         chain = await ledger.verify(session)
         assert chain.ok, chain.problem
         assert chain.entries == demo.DEMO_RESPONSES
+        # the stored runs are of the shipped versions (the research's proposal, 2026.3)
+        for name in ("kz-2020", "proposed-s30"):
+            run = await latest_score_run(session, name, demo.DEMO_PERIOD)
+            assert run is not None and run.methodology_hash == load_methodology(name).hash
+            stored = await score_run_values(session, run.id, nodes=["total"])
+            assert set(stored["status"]) == {"ok"}
 
     grades = {}
     for name in ("kz-2020", "proposed-s30"):

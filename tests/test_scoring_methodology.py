@@ -12,6 +12,7 @@ from scoring.methodology import (
     MethodologyError,
     available_methodologies,
     load_methodology,
+    methodology_by_hash,
     parse_methodology,
 )
 from scoring.model import KINDS, Methodology
@@ -387,3 +388,28 @@ def test_yaml_1_2_reads_no_as_text_and_fractions_as_formulas() -> None:
     methodology = parse_methodology(TINY.replace('version: "1"', "version: no"), FILE)
     assert methodology.version == "no"
     assert parse_methodology(TINY, FILE).nodes["quality"].weights["central"] == 0.5
+
+
+def test_every_archived_version_is_found_by_its_hash_and_loads() -> None:
+    archive = METHODOLOGY_DIR / "archive"
+    files = sorted(archive.glob("*.yaml"))
+    assert len(files) >= 5
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        name = path.stem.rsplit("-", 1)[0]
+        assert path.stem.endswith(digest[:12]), path.name
+        found = methodology_by_hash(name, digest)
+        assert found is not None and found.hash == digest and found.name == name
+    shipped = load_methodology("proposed-s30")
+    assert methodology_by_hash("proposed-s30", shipped.hash) is not None
+
+
+def test_an_input_marked_not_scored_may_not_be_read_by_a_formula() -> None:
+    text = TINY.replace(
+        "  goal_achievement: {unit: points}",
+        "  goal_achievement: {unit: points, scored: false}",
+    )
+    found = problems(text)
+    assert len(found) == 1 and "is marked 'scored: false' but a formula reads it" in found[0]
+    shown = load_methodology("proposed-s30").inputs["unjustified_refusal_rate"]
+    assert not shown.scored  # S2: citizens' reports beside the official count, never counted
