@@ -56,6 +56,7 @@ from admin.web.pages import (
     ranking,
     report,
     responses,
+    score_runs,
     staff_chats,
     summaries,
 )
@@ -111,6 +112,7 @@ def build_admin_app(
     overview.setup(app)
     agencies.setup(app)
     ranking.setup(app)
+    score_runs.setup(app)
     report.setup(app)
     methodology.setup(app)
     people.setup(app)

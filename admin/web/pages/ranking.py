@@ -1,8 +1,9 @@
-"""The ranking: every agency's total, grade, interaction block and S under kz-2020 and
-proposed-s30 side by side, with the rank change, read from the latest STORED score run of each
-methodology for the period. When a period has no stored runs the page says so, and an admin
-can compute them ("compute now", a POST with CSRF running the same path as `qanagat score`,
-audit-logged). A GET never computes: reading a page must not write scores."""
+"""The ranking: central and local bodies in tables of their own, each agency's rank (with its
+range over the assumptions, once drawn), total, grade, interaction block and its methodology's
+own satisfaction figure (K1 under kz-2020, S under proposed-s30) side by side with the rank
+change, read from the latest STORED score run of each methodology for the period. A GET never
+computes: reading a page must not write scores (computing, drawing ranges and deleting runs
+are the POSTs of `score_runs`)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,13 @@ from typing import Any
 
 from aiohttp import web
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
 from admin import standings
-from admin.audit import Action, record
 from admin.standings import PUBLISHED, RunInfo, Standing
 from admin.web import words
-from admin.web.access import ADMINS, READERS, add_route, allow
-from admin.web.keys import client_of, config_of, lang_of, signed_in
-from admin.web.render import fragment, message_page, page, redirect, url_for
+from admin.web.access import READERS, add_route, allow
+from admin.web.keys import config_of, lang_of, signed_in
+from admin.web.render import fragment, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core.clock import reporting_day
 from core.models import AdminRole, AgencyKind
@@ -32,10 +31,6 @@ SHORT = {"kz-2020": "a", "proposed-s30": "b"}  # column key suffixes
 
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/ranking", ranking_page, name="ranking")
-    add_route(app, "POST", "/ranking/compute", compute_now, name="ranking_compute")
-    add_route(app, "POST", "/ranking/ranges", draw_ranges, name="ranking_ranges")
-    add_route(app, "GET", "/ranking/runs/{run}/delete", delete_run_page, name="score_run_delete")
-    add_route(app, "POST", "/ranking/runs/{run}/delete", delete_run, name="score_run_deleted")
 
 
 async def score_period_choice(
@@ -319,154 +314,3 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
 def _min_sample(runs: dict[str, RunInfo | None]) -> int:
     samples = [run.min_sample for run in runs.values() if run is not None]
     return max(samples) if samples else 100
-
-
-@allow(ADMINS)
-async def compute_now(request: web.Request) -> web.StreamResponse:
-    """Score the period under both methodologies and store the runs (audited), then show them.
-    A period that gives no agency a total stores nothing: the runs are rolled back and the
-    admin is told why, so an empty run never becomes the period the pages open on."""
-    viewer = signed_in(request)
-    config = config_of(request)
-    lang = lang_of(request)
-    form = await request.post()
-    text = form.get("period")
-    try:
-        period = parse_period(text if isinstance(text, str) and text else "")
-    except PeriodError:
-        period = parse_period(str(reporting_day(config.clock()).year))
-    if config.scorer is None:
-        return message_page(request, "compute_unavailable", 409)
-    async with config.session_factory() as db:
-        runs = await config.scorer(db, period)
-        stored = [run.run_id for run in runs if run.run_id is not None]
-        gaps = await standings.period_gaps(db, stored)
-        if not runs or gaps is not None:
-            await db.rollback()
-            reason = (
-                words.say("ranking_nothing_to_compute", lang, period=period.name)
-                if not runs or gaps is None
-                else words.say(
-                    "ranking_no_totals",
-                    lang,
-                    period=period.name,
-                    blocks=", ".join(
-                        standings.methodology(PUBLISHED[0]).nodes[key].label[lang]
-                        for key in gaps.blocks
-                        if key in standings.methodology(PUBLISHED[0]).nodes
-                    )
-                    or "—",
-                    names=", ".join(gaps.inputs) or "—",
-                )
-            )
-            return page(
-                request,
-                "message.html",
-                {"heading": words.say("compute_refused", lang), "message": reason},
-                status=409,
-            )
-        record(
-            db,
-            Action.SCORES_COMPUTED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "period": period.name,
-                "runs": stored,
-                "methodologies": [run.methodology.name for run in runs],
-            },
-        )
-        await db.commit()
-    return redirect(url_for(request, "ranking", {"period": period.name, "computed": "yes"}))
-
-
-@allow(READERS)
-async def draw_ranges(request: web.Request) -> web.StreamResponse:
-    """Draw the rank ranges of the period's shown runs that have none yet (about 5 s a run),
-    store them with the runs (audited) and show the ranking again."""
-    viewer = signed_in(request)
-    config = config_of(request)
-    form = await request.post()
-    text = form.get("period")
-    try:
-        period = parse_period(text if isinstance(text, str) else "").name
-    except PeriodError:
-        return message_page(request, "period_unknown", 400)
-    drawn, not_kept = [], []
-    async with config.session_factory() as db:
-        runs = (await standings.stored_runs(db, config.runs)).latest(period)
-        have = await standings.rank_ranges(db, runs, config.runs)
-        for name, run in runs.items():
-            if run is None or have.get(name):
-                continue
-            async with config.runs.drawing:
-                done = await standings.draw_rank_ranges(db, run, config.clock(), standings.DRAWS)
-            (drawn if done else not_kept).append(run.id)
-        if drawn:
-            record(
-                db,
-                Action.RANK_RANGES_DRAWN,
-                at=config.clock(),
-                actor=viewer.email,
-                user_id=viewer.user_id,
-                client=client_of(request),
-                details={"period": period, "runs": drawn, "draws": standings.DRAWS},
-            )
-        try:
-            await db.commit()
-        except IntegrityError:  # another reader drew them at the same moment: theirs stand
-            await db.rollback()
-    outcome = "not_kept" if not_kept and not drawn else "yes"
-    return redirect(url_for(request, "ranking", {"period": period, "drawn": outcome}))
-
-
-@allow(ADMINS)
-async def delete_run_page(request: web.Request) -> web.StreamResponse:
-    """What deleting a stored run would remove, and the form that confirms it."""
-    run = await _asked_run(request)
-    if run is None:
-        return message_page(request, "run_not_found", 404)
-    async with config_of(request).session_factory() as db:
-        stored = await standings.stored_runs(db, config_of(request).runs)
-    newest = stored.latest(run.period).get(run.methodology) == run
-    return page(request, "run_delete.html", {"run": run, "newest": newest})
-
-
-@allow(ADMINS)
-async def delete_run(request: web.Request) -> web.StreamResponse:
-    """Delete a stored run and its values, audited with everything that identified it."""
-    viewer = signed_in(request)
-    config = config_of(request)
-    run = await _asked_run(request)
-    if run is None:
-        return message_page(request, "run_not_found", 404)
-    async with config.session_factory() as db:
-        await standings.delete_run(db, run.id)
-        record(
-            db,
-            Action.SCORE_RUN_DELETED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "run": run.id,
-                "period": run.period,
-                "methodology": run.methodology,
-                "version": run.version,
-                "hash": run.hash,
-                "computed_at": run.computed_at.isoformat(),
-            },
-        )
-        await db.commit()
-    return redirect(url_for(request, "ranking", {"period": run.period, "deleted": run.id}))
-
-
-async def _asked_run(request: web.Request) -> standings.RunInfo | None:
-    text = request.match_info["run"]
-    if not text.isdigit() or len(text) > 18:
-        return None
-    async with config_of(request).session_factory() as db:
-        return await standings.stored_run(db, int(text))
