@@ -246,7 +246,7 @@ async def test_the_methodology_page_explains_both_files_and_their_difference(
     ("lang", "research", "assumption"),
     [
         ("kk", "зерттеу есебі, 2020", "болжам:"),
-        ("ru", "исследовательский отчёт, 2020", "допущение:"),
+        ("ru", "отчёт об исследовании, 2020", "допущение:"),
         ("en", "research report, 2020", "assumption:"),
     ],
 )

@@ -22,7 +22,7 @@ def test_a_research_citation_is_said_in_each_language_with_its_reason_kept() -> 
         "is not in the text); assumption: in proportion to the 2020 weights"
     )
     assert source_words(source, say_in("ru")) == (
-        "исследовательский отчёт, 2020, раздел 2.5, рекомендация 1 (the split of the remaining "
+        "отчёт об исследовании, 2020, раздел 2.5, рекомендация 1 (the split of the remaining "
         "0.7 is not in the text); допущение: in proportion to the 2020 weights"
     )
     assert source_words(source, say_in("kk")).startswith("зерттеу есебі, 2020, бөлім 2.5, ұсыным 1")
@@ -37,7 +37,7 @@ def test_the_decree_a_proposal_and_a_page_are_cited() -> None:
         say_in("ru"),
     )
     assert said == (
-        "Указ Президента № 954 (2010); исследовательский отчёт, 2020, с. 112; "
+        "Указ Президента № 954 (2010); отчёт об исследовании, 2020, с. 112; "
         "предложение этого проекта: clamp R1 at 0"
     )
 
@@ -50,7 +50,7 @@ def test_a_past_versions_notes_are_said_as_the_documents_they_stood_for() -> Non
     said = source_words("issue 4 item 3 (satisfaction 60 points)", say_in("kk"))
     assert said == "осы жобаның ұсынысы: (satisfaction 60 points)"
     said = source_words("assumption: about 1 per 100 services (DOMAIN.md §4)", say_in("ru"))
-    assert said == "допущение: about 1 per 100 services (исследовательский отчёт, 2020)"
+    assert said == "допущение: about 1 per 100 services (отчёт об исследовании, 2020)"
 
 
 PIECES = st.sampled_from(

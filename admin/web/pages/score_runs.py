@@ -13,6 +13,7 @@ from admin.audit import Action, record
 from admin.standings import PUBLISHED
 from admin.web import words
 from admin.web.access import ADMINS, READERS, add_route, allow
+from admin.web.forms import ROW_ID_MAX
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import message_page, page, redirect, url_for
 from core.clock import reporting_day
@@ -171,7 +172,8 @@ async def delete_run(request: web.Request) -> web.StreamResponse:
 
 async def _asked_run(request: web.Request) -> standings.RunInfo | None:
     text = request.match_info["run"]
-    if not text.isdigit() or len(text) > 18:
+    # a run id beyond the database's integer column names no run (PostgreSQL would refuse it)
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > ROW_ID_MAX:
         return None
     async with config_of(request).session_factory() as db:
         return await standings.stored_run(db, int(text))
