@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.integrity.flags import FAST, NETWORK_BURST, RESPONDENT_BURST, Rules
@@ -40,27 +40,30 @@ async def judge_rating(
     ratings, so a burst's first `max_responses` count and the rest do not."""
     if (now - started_at).total_seconds() < rules.fast_completion.min_seconds:
         return FAST
-    by_person = await session.scalar(
-        select(func.count(DatasetRating.id)).where(
-            DatasetRating.id != rating_id,
-            DatasetRating.status == RatingStatus.COMPLETED,
-            DatasetRating.respondent_id == respondent_id,
-            DatasetRating.completed_at >= now - rules.respondent_burst.window,
-        )
-    )
-    if int(by_person or 0) >= rules.respondent_burst.max_responses:
-        return RESPONDENT_BURST
-    if digest is not None:
-        by_network = await session.scalar(
+
+    async def others_since(same: ColumnElement[bool], window: timedelta) -> int:
+        """Other completed ratings matching `same` within `window` before now."""
+        count = await session.scalar(
             select(func.count(DatasetRating.id)).where(
                 DatasetRating.id != rating_id,
                 DatasetRating.status == RatingStatus.COMPLETED,
-                DatasetRating.address_digest == digest,
-                DatasetRating.completed_at >= now - rules.network_burst.window,
+                same,
+                DatasetRating.completed_at >= now - window,
             )
         )
-        if int(by_network or 0) >= rules.network_burst.max_responses:
-            return NETWORK_BURST
+        return int(count or 0)
+
+    burst = rules.respondent_burst
+    if await others_since(DatasetRating.respondent_id == respondent_id, burst.window) >= (
+        burst.max_responses
+    ):
+        return RESPONDENT_BURST
+    burst = rules.network_burst
+    if digest is not None and (
+        await others_since(DatasetRating.address_digest == digest, burst.window)
+        >= burst.max_responses
+    ):
+        return NETWORK_BURST
     return None
 
 
