@@ -14,6 +14,7 @@ import click
 
 from core.appeal_file import AppealFileError
 from core.settings import Settings
+from qanagat.file_import import import_checked
 from qanagat.score_commands import read_file
 
 
@@ -36,14 +37,10 @@ def import_appeals(file: Path) -> None:
 
 async def _import(settings: Settings, content: bytes, name: str) -> int:
     from core.appeals import check_appeal_file, store_appeals
-    from core.db import create_engine, create_session_factory
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_session_factory(engine)() as session:
-            rows = await check_appeal_file(session, content, name)
-            stored = await store_appeals(session, rows, name)
-            await session.commit()
-            return stored
-    finally:
-        await engine.dispose()
+    return await import_checked(
+        settings,
+        name,
+        lambda session: check_appeal_file(session, content, name),
+        lambda session, rows: store_appeals(session, rows, name),
+    )

@@ -17,6 +17,7 @@ import click
 from core.dataset_file import DatasetFileError
 from core.datasets import RegistryImport
 from core.settings import Settings
+from qanagat.file_import import import_checked
 from qanagat.score_commands import read_file
 
 
@@ -49,14 +50,10 @@ async def _import(
     settings: Settings, content: bytes, name: str, withdraw_missing: bool
 ) -> RegistryImport:
     from core.datasets import check_dataset_file, store_datasets
-    from core.db import create_engine, create_session_factory
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_session_factory(engine)() as session:
-            rows = await check_dataset_file(session, content, name)
-            result = await store_datasets(session, rows, withdraw_missing)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
+    return await import_checked(
+        settings,
+        name,
+        lambda session: check_dataset_file(session, content, name),
+        lambda session, rows: store_datasets(session, rows, withdraw_missing),
+    )

@@ -44,6 +44,7 @@ from core.models import (
 from core.rollups import add_rollup_rows, merge_rollup_rows, rollup_rows
 from qanagat import demo_datasets
 from qanagat.demo_indicators import DEMO_PERIOD, INDICATORS_FILE, demo_codes, profiles
+from qanagat.progress import progress_bar
 
 CENTRAL = [
     ("MJ", "Әділет министрлігі", "Министерство юстиции", "Ministry of Justice"),
@@ -199,14 +200,20 @@ async def load(
     `responses` synthetic completed responses for the demo year, a small open-data registry with
     its ratings and problem reports, and score that year under both methodologies (each step
     once: a later call adds nothing)."""
-    if not await is_loaded(session):
-        await _create_agencies(session, survey)
-    await import_demo_indicators(session)
-    if not await _responses_loaded(session):
-        await _synthetic_responses(session, survey, secret, responses, seed)
-    await demo_datasets.load(session, profiles(demo_codes()), seed)
-    await session.commit()
-    await score_demo_year(session)
+    with progress_bar("loading the demo", 5) as advance:
+        if not await is_loaded(session):
+            await _create_agencies(session, survey)
+        advance(1)
+        await import_demo_indicators(session)
+        advance(1)
+        if not await _responses_loaded(session):
+            await _synthetic_responses(session, survey, secret, responses, seed)
+        advance(1)
+        await demo_datasets.load(session, profiles(demo_codes()), seed)
+        await session.commit()
+        advance(1)
+        await score_demo_year(session)
+        advance(1)
     return await summary(session)
 
 

@@ -17,6 +17,7 @@ from core.cell_text import xlsx_cell
 from core.indicator_file import IndicatorFileError, parse_indicator_file
 from core.periods import Period, PeriodError, parse_period
 from core.settings import Settings
+from qanagat.file_import import import_checked
 
 if TYPE_CHECKING:  # pandas and scoring load when a command needs them, not for every command
     import pandas as pd
@@ -59,18 +60,14 @@ def read_file(file: Path) -> bytes:
 
 async def _import(settings: Settings, content: bytes, name: str) -> int:
     from admin.indicator_uploads import input_rules
-    from core.db import create_engine, create_session_factory
     from core.indicators import check_indicator_file, store_indicators
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_session_factory(engine)() as session:
-            rows = await check_indicator_file(session, content, name, input_rules())
-            stored = await store_indicators(session, rows, name)
-            await session.commit()
-            return stored
-    finally:
-        await engine.dispose()
+    return await import_checked(
+        settings,
+        name,
+        lambda session: check_indicator_file(session, content, name, input_rules()),
+        lambda session, rows: store_indicators(session, rows, name),
+    )
 
 
 @click.command("score")

@@ -148,3 +148,31 @@ def test_a_progress_bar_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch
     with progress_bar("checking the chain", 4) as advance:
         advance(4)
     assert piped.getvalue() == ""  # scripts reading the output see the same lines as before
+
+
+async def test_an_import_shows_its_progress_on_a_terminal_and_stores_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import io
+
+    from qanagat.file_import import import_checked
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'import.sqlite3'}")
+    stored: list[list[int]] = []
+
+    async def check(_session: object) -> list[int]:
+        return [1, 2, 3]
+
+    async def store(_session: object, rows: list[int]) -> int:
+        stored.append(rows)
+        return len(rows)
+
+    assert await import_checked(settings, "register.csv", check, store) == 3
+    assert stored == [[1, 2, 3]]
+    assert "importing register.csv" in terminal.getvalue() and "100%" in terminal.getvalue()
