@@ -134,7 +134,11 @@ class WorkingDaysLeft:
             )
             today = np.datetime64(reporting_day(now.to_pydatetime()), "D")
             holidays = np.array(sorted(self.calendar.days_off), dtype="datetime64[D]")
-            counted = np.busday_count(today + 1, np.maximum(ends, today + 1), holidays=holidays)
+            until = np.maximum(ends, today + 1)
+            counted = np.busday_count(today + 1, until, holidays=holidays)
+            # weekend days a decree made working count too (busday_count knows only weekdays)
+            worked = np.array(sorted(self.calendar.working_weekend_days), dtype="datetime64[D]")
+            counted += np.searchsorted(worked, until) - np.searchsorted(worked, today + 1)
             result[known] = counted.astype("float64")
         return result
 

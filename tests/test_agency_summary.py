@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -84,6 +84,7 @@ def test_periods_tile_the_calendar(kind: str, day: date) -> None:
     today=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)),
     ahead=st.lists(st.integers(min_value=-20, max_value=60), min_size=1, max_size=8),
 )
+@example(today=date(2025, 1, 1), ahead=[4])  # Sunday 5 January 2025 was decreed a working day
 def test_working_days_left_count_as_the_deadline_job_does(today: date, ahead: list[int]) -> None:
     deadlines = [today + timedelta(days=days) for days in ahead]
     moments = deadline_moments(pd.Series([*deadlines, None]))
