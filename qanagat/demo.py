@@ -227,7 +227,20 @@ async def score_demo_year(session: AsyncSession) -> None:
     if DEMO_PERIOD in await scored_periods(session):
         return
     await score_period(session, parse_period(DEMO_PERIOD))
+    await publish_demo_year(session)
     await session.commit()
+
+
+async def publish_demo_year(session: AsyncSession) -> None:
+    """Publish the demo year's newest run of each methodology, as an administrator would after
+    checking it, so the public results pages and the open data have figures after `make run`."""
+    from core.score_runs import latest_score_run, publish_score_run
+    from qanagat.scores import PUBLISHED_METHODOLOGIES
+
+    for methodology in PUBLISHED_METHODOLOGIES:
+        run = await latest_score_run(session, methodology, DEMO_PERIOD)
+        if run is not None:
+            await publish_score_run(session, run, by="demo")
 
 
 async def _create_agencies(session: AsyncSession, survey: SurveyDefinition) -> None:
