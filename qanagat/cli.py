@@ -60,7 +60,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
 
     from qanagat.app import build_app, load_surveys, settle_heap
 
-    settings = Settings()
+    settings = _served_at(Settings(), host, port)
     if settings.uses_dev_secret and settings.public_url.startswith("https://"):
         raise click.ClickException(
             "QANAGAT_SECRET_KEY is the development default; set a long random secret in production"
@@ -94,7 +94,20 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
     if settings.telegram_token is None:
         click.echo("  (set QANAGAT_TELEGRAM_TOKEN to run the Telegram bot too)")
     settle_heap()
-    web.run_app(app, host=host or settings.host, port=port or settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+
+
+def _served_at(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """Settings with `--host`/`--port` applied; without QANAGAT_PUBLIC_URL the links printed
+    (and put in invitations) point at the address the server really listens on."""
+    served = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    if "public_url" in settings.model_fields_set:
+        return served
+    everywhere = served.host in ("0.0.0.0", "::", "")  # noqa: S104 (recognised, not bound)
+    shown = "127.0.0.1" if everywhere else served.host
+    return served.model_copy(update={"public_url": f"http://{shown}:{served.port}"})
 
 
 async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[str, str]]:
