@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from admin import standings
-from admin.sources import source_words
 from admin.standings import PUBLISHED, effective_weight
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
@@ -18,6 +17,7 @@ from admin.web.keys import lang_of
 from admin.web.render import page
 from scoring import Methodology
 from scoring.model import KINDS, Node
+from scoring.sources import source_words
 
 
 def setup(app: web.Application) -> None:
@@ -112,7 +112,7 @@ async def methodology_page(request: web.Request) -> web.StreamResponse:
             "methods": methods,
             "kinds": KINDS,
             "weights_text": lambda node: weights_text(node, lang),
-            "source_text": lambda text: source_words(text, lambda key: words.say(key, lang)),
+            "source_text": lambda text: source_words(text, lang),
             "share_text": lambda value: "—" if value is None else number_text(value, lang),
             "shares_of_total": shares_of_total,
             "changes": differences(current, proposed, lang),

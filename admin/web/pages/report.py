@@ -15,7 +15,6 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import figures, standings
-from admin.sources import source_words
 from admin.standings import PUBLISHED, Tree
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
@@ -25,6 +24,7 @@ from admin.web.pages.ranking import score_period_choice
 from admin.web.render import Formats, fragment, message_page, page
 from core.models import Agency
 from core.periods import parse_period
+from scoring.sources import source_words
 
 REPORT_DEFECTS = 3  # the report card lists the most frequent defects
 
@@ -118,7 +118,7 @@ def tree_helpers(lang: str) -> dict[str, Any]:
     def sources(node: Any) -> str:
         # the reader's words for every source of the node, also for past versions' files
         unique = dict.fromkeys(node.sources.values())
-        return "; ".join(source_words(text, lambda key: words.say(key, lang)) for text in unique)
+        return "; ".join(source_words(text, lang) for text in unique)
 
     return {
         "strip": strip,
