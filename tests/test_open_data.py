@@ -336,6 +336,10 @@ async def test_the_data_page_lists_closed_periods_in_each_language_and_serves_th
             assert "/results/data/qanagat-2025-03.zip" in pages[lang]
         assert "Ашық деректер" in pages["kk"] and "Открытые данные" in pages["ru"]
         assert "Open data" in pages["en"]
+        # the year's package first, then its months, newest first
+        english = pages["en"]
+        assert english.index("qanagat-2025.zip") < english.index("qanagat-2025-12.zip")
+        assert english.index("qanagat-2025-12.zip") < english.index("qanagat-2025-01.zip")
         assert "qanagat-2999" not in pages["en"] and MARKER not in pages["en"]
 
         first = await client.get("/results/data/qanagat-2025-03.zip")

@@ -82,7 +82,7 @@ def months_of(period: Period) -> list[str]:
 
 async def package_periods(session: AsyncSession) -> list[Period]:
     """The periods with a package: every closed month with counters, and every closed period
-    (year, quarter, month) with a published run; newest first."""
+    (year, quarter, month) with a published run."""
     names = set(await session.scalars(select(MonthlyRollup.month).distinct()))
     names |= {run.period for run in await published_score_runs(session)}
     periods = []
@@ -93,7 +93,10 @@ async def package_periods(session: AsyncSession) -> list[Period]:
             continue
         if is_closed(period):
             periods.append(period)
-    return sorted(periods, key=lambda p: (p.first, -(p.end - p.first).days), reverse=True)
+    # newest year first; within a year the year's own package, its quarters, then its months
+    return sorted(
+        periods, key=lambda p: (p.first.year, (p.end - p.first).days, p.first), reverse=True
+    )
 
 
 async def fingerprint(session: AsyncSession, period: Period) -> str:

@@ -6,7 +6,7 @@
 A package is built once per closed period and state of its data (`gather.fingerprint`: a run
 published or withdrawn, older counters rewritten) and kept as
 `<cache>/qanagat-<period>-<fingerprint>.zip`; the open month has no package. Public and
-cacheable: no cookie is set, ETag is the fingerprint.
+cacheable: no cookie is set, and the kept file answers conditional requests.
 """
 
 from __future__ import annotations
@@ -202,16 +202,13 @@ async def download(request: web.Request) -> web.StreamResponse:
         return _not_found(request)
     if period.name not in {item.period for item in await listing(state)}:
         return _not_found(request)
-    path, digest = await package_file(state, period)
-    etag = f'"{digest}"'
+    path, _digest = await package_file(state, period)
     headers: Mapping[str, str] = {
         "Cache-Control": ZIP_CACHE_CONTROL,
-        "ETag": etag,
         "Content-Type": "application/zip",
         "Content-Disposition": f'attachment; filename="{package_name(period.name)}.zip"',
     }
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers=headers)
+    # FileResponse answers If-None-Match / If-Modified-Since itself (ETag of the kept file)
     return web.FileResponse(path, headers=headers)
 
 
