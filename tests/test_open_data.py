@@ -19,6 +19,7 @@ from frictionless import Package
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db import create_engine, create_session_factory
 from core.models import Agency, AgencyKind, Answer, Base, PublicService, Response, ServicePoint
@@ -31,6 +32,7 @@ from qanagat.scores import score_period
 from results.disclosure import disclosure_rule
 from results.open_data.suppression import GROUPS, Cell, suppress_cells
 from results.open_data.web import setup_open_data
+from tests import conftest, services
 from tests.conftest import SURVEYS
 
 MARKER = "ZQX-free-text-marker"
@@ -281,8 +283,28 @@ async def _small_sample_database(url: str) -> None:
     await engine.dispose()
 
 
-def test_a_small_sample_is_withheld_and_the_scores_still_recompute(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'small.sqlite3'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, postgres_database: str | None, tmp_path: Path) -> str:
+    """An empty database on each backend (PostgreSQL skipped without it, failing in CI)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'small.sqlite3'}"
+    if postgres_database is None:
+        services.require_postgres_url()  # skips (or fails in CI)
+    url = str(postgres_database)
+
+    async def empty() -> None:
+        engine = create_async_engine(url)
+        await conftest._truncate(engine)
+        await engine.dispose()
+
+    asyncio.run(empty())
+    return url
+
+
+def test_a_small_sample_is_withheld_and_the_scores_still_recompute(
+    database: str, tmp_path: Path
+) -> None:
+    url = database
     asyncio.run(_small_sample_database(url))
     built = _cli("results", "package", "2025", "--out", str(tmp_path), url=url)
     assert built.exit_code == 0, built.output
@@ -330,6 +352,7 @@ async def test_the_data_page_lists_closed_periods_in_each_language_and_serves_th
             page = await client.get("/results/data", params={"lang": lang})
             assert page.status == 200 and "max-age" in page.headers["Cache-Control"]
             assert "Set-Cookie" not in page.headers
+            assert "script-src" not in page.headers["Content-Security-Policy"]
             pages[lang] = await page.text()
             assert f'<html lang="{lang}">' in pages[lang]
             assert "/results/data/qanagat-2025.zip" in pages[lang]

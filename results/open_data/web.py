@@ -41,6 +41,9 @@ LANGUAGE_NAMES = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "En
 LIST_SECONDS = 300  # the list is read afresh at most this often
 ZIP_CACHE_CONTROL = "public, max-age=3600"
 PAGE_CACHE_CONTROL = "public, max-age=300"
+# The page styles itself inline and runs no script; a zip or a refusal needs nothing at all.
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+FILE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
 
 
 @dataclass(frozen=True)
@@ -149,13 +152,21 @@ async def data_page(request: web.Request) -> web.Response:
     response = web.Response(text=render(lang, packages), content_type="text/html")
     response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
     response.headers["Vary"] = "Accept-Language, Cookie"
+    response.headers["Content-Language"] = lang
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
 def _not_found(request: web.Request) -> web.Response:
     lang = language_of(request)
     text = messages()["not_found"][lang]
-    return web.Response(status=404, text=text, content_type="text/plain")
+    return web.Response(
+        status=404,
+        text=text,
+        content_type="text/plain",
+        headers={"Content-Security-Policy": FILE_CSP},
+    )
 
 
 async def package_file(state: OpenData, period: Period) -> tuple[Path, str]:
@@ -206,6 +217,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     headers: Mapping[str, str] = {
         "Cache-Control": ZIP_CACHE_CONTROL,
         "Content-Type": "application/zip",
+        "Content-Security-Policy": FILE_CSP,
         "Content-Disposition": f'attachment; filename="{package_name(period.name)}.zip"',
     }
     # FileResponse answers If-None-Match / If-Modified-Since itself (ETag of the kept file)
