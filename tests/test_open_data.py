@@ -152,6 +152,31 @@ def test_a_changed_input_or_methodology_file_is_caught(demo_package: Path, tmp_p
     assert "does not hash to the run's methodology_hash" in result.output
 
 
+MEMBERS = ["scores.csv", "score_inputs.csv", "score_runs.csv", "score_agencies.csv",
+           "datapackage.json"]  # fmt: skip
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    member=st.sampled_from(MEMBERS),
+    cut=st.integers(0, 4000),
+    junk=st.binary(max_size=60),
+)
+def test_a_damaged_package_is_refused_in_words_never_with_a_traceback(
+    demo_package: Path, tmp_path_factory: pytest.TempPathFactory, member: str, cut: int, junk: bytes
+) -> None:
+    target = tmp_path_factory.mktemp("damaged") / "damaged.zip"
+    with zipfile.ZipFile(target, "w") as out:
+        for name, raw in _members(demo_package):
+            if name.endswith("/" + member):
+                raw = raw[:cut] + junk + raw[cut + len(junk) :]
+            out.writestr(name, raw)
+    result = _cli("results", "verify", str(target), url="sqlite+aiosqlite://")
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+
+
 def test_the_package_validates_as_a_frictionless_data_package(
     demo_package: Path, tmp_path: Path
 ) -> None:

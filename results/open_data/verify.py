@@ -84,10 +84,21 @@ class _Files:
             return self._read(name)
         except (OSError, KeyError) as error:
             raise PackageError(f"{name}: missing from the package") from error
+        except zipfile.BadZipFile as error:
+            raise PackageError(f"{name}: damaged in the archive ({error})") from error
 
-    def table(self, name: str) -> list[dict[str, str]]:
-        text = self.read(f"{name}.csv").decode("utf-8")
-        return list(csv.DictReader(io.StringIO(text)))
+    def table(self, name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+        """The rows of `name`.csv, each with at least `columns` (as text)."""
+        try:
+            text = self.read(f"{name}.csv").decode("utf-8")
+            rows = list(csv.DictReader(io.StringIO(text)))
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise PackageError(f"{name}.csv: not UTF-8 CSV ({error})") from None
+        for number, row in enumerate(rows, start=2):
+            absent = [column for column in columns if not isinstance(row.get(column), str)]
+            if absent:
+                raise PackageError(f"{name}.csv:{number}: no {', '.join(absent)}")
+        return rows
 
 
 def _only_child(path: Path) -> Path:
@@ -116,12 +127,33 @@ def verify_package(path: Path) -> list[RunCheck]:
         minimum = int(descriptor["qanagat"]["disclosure_rule"]["minimum_cell"])
     except (ValueError, KeyError, TypeError) as error:
         raise PackageError(f"{DESCRIPTOR}: not a Qanagat package ({error})") from None
-    scores = files.table("scores")
-    inputs = files.table("score_inputs")
-    kinds = files.table("score_agencies")
-    return [
-        _check_run(files, run, scores, inputs, kinds, minimum) for run in files.table("score_runs")
-    ]
+    scores = files.table("scores", ("run", *SCORE_FIELDS))
+    inputs = files.table("score_inputs", ("run", "agency", "input", "value", "suppressed"))
+    kinds = files.table("score_agencies", ("run", "agency", "kind"))
+    runs = files.table("score_runs", RUN_FIELDS)
+    checks = []
+    for run in runs:
+        try:
+            checks.append(_check_run(files, run, scores, inputs, kinds, minimum))
+        except (ValueError, KeyError, TypeError, MethodologyError, UnicodeDecodeError) as error:
+            check = RunCheck(int(run["run"]) if run["run"].isdigit() else 0, run["methodology"],
+                             run["methodology_version"], run["period"])  # fmt: skip
+            check.problem = f"cannot be recomputed from the package: {error}"
+            checks.append(check)
+    return checks
+
+
+RUN_FIELDS = (
+    "run",
+    "methodology",
+    "methodology_version",
+    "methodology_hash",
+    "methodology_file",
+    "period",
+    "min_sample",
+    "inputs_hash",
+    "agencies_hash",
+)
 
 
 def _of(rows: list[dict[str, str]], run: str) -> Iterator[dict[str, str]]:
