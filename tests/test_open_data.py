@@ -34,6 +34,7 @@ from results.open_data.suppression import GROUPS, Cell, suppress_cells
 from results.open_data.web import setup_open_data
 from tests import conftest, services
 from tests.conftest import SURVEYS
+from tests.test_words_on_pages import foreign_words
 
 MARKER = "ZQX-free-text-marker"
 MINIMUM = disclosure_rule().minimum_cell
@@ -383,6 +384,7 @@ async def test_the_data_page_lists_closed_periods_in_each_language_and_serves_th
             assert "/results/data/qanagat-2025.zip" in pages[lang]
             assert "/results/data/qanagat-2025-03.zip" in pages[lang]
         assert "Ашық деректер" in pages["kk"] and "Открытые данные" in pages["ru"]
+        assert foreign_words(pages["kk"], "kk") == set() == foreign_words(pages["ru"], "ru")
         assert "Open data" in pages["en"]
         # the year's package first, then its months, newest first
         english = pages["en"]

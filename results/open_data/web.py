@@ -23,6 +23,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.language import LANGUAGES, preferred_language
@@ -38,6 +39,7 @@ HERE = Path(__file__).parent
 LANG_COOKIE = "qanagat_lang"  # the citizen pages' remembered choice (read, never set here)
 DEFAULT_LANGUAGE = "kk"
 LANGUAGE_NAMES = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
+STANDARD = Markup('<span lang="en">Frictionless Data Package</span>')
 LIST_SECONDS = 300  # the list is read afresh at most this often
 ZIP_CACHE_CONTROL = "public, max-age=3600"
 PAGE_CACHE_CONTROL = "public, max-age=300"
@@ -133,9 +135,10 @@ async def listing(state: OpenData) -> list[Listed]:
 def render(lang: str, packages: list[Listed]) -> str:
     words = messages()
 
-    def t(key: str, **values: Any) -> str:
-        text = words[key].get(lang) or words[key]["en"]
-        return text.format(**values) if values else text
+    def t(key: str, **values: Any) -> Markup:
+        text = escape(words[key].get(lang) or words[key]["en"])
+        # the standard's own name is English in every language, and marked so
+        return text.format(standard=STANDARD, **values)
 
     return _template().render(
         lang=lang,
