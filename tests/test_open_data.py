@@ -25,13 +25,13 @@ from core.db import create_engine, create_session_factory
 from core.models import Agency, AgencyKind, Answer, Base, PublicService, Response, ServicePoint
 from core.periods import parse_period
 from core.rollups import add_rollup_rows
-from core.score_runs import latest_score_run, publish_score_run
+from core.score_runs import latest_score_run, publish_score_run, withdraw_score_run
 from qanagat import demo
 from qanagat.cli import main
 from qanagat.scores import score_period
 from results.disclosure import disclosure_rule
 from results.open_data.suppression import GROUPS, Cell, suppress_cells
-from results.open_data.web import setup_open_data
+from results.open_data.web import setup_open_data, usable_cache_dir
 from tests import conftest, services
 from tests.conftest import SURVEYS
 from tests.test_words_on_pages import foreign_words
@@ -405,3 +405,41 @@ async def test_the_data_page_lists_closed_periods_in_each_language_and_serves_th
         for missing in ("qanagat-2999.zip", "qanagat-2025-13.zip", "other-2025.zip"):
             assert (await client.get(f"/results/data/{missing}")).status == 404
     await engine.dispose()
+
+
+async def test_a_withdrawn_run_leaves_the_next_download_and_the_old_file_goes(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'small.sqlite3'}"
+    await asyncio.to_thread(asyncio.run, _small_sample_database(url))
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    app = web.Application()
+    cache = tmp_path / "cache"
+    setup_open_data(app, session_factory=sessions, cache_dir=cache)
+
+    def runs_in(raw: bytes) -> int:
+        with zipfile.ZipFile(pd.io.common.BytesIO(raw)) as opened:
+            text = opened.read("qanagat-2025/score_runs.csv").decode()
+        return len(text.splitlines()) - 1
+
+    async with TestClient(TestServer(app)) as client:
+        before = await (await client.get("/results/data/qanagat-2025.zip")).read()
+        assert runs_in(before) == 2
+        async with sessions() as session:
+            run = await latest_score_run(session, "kz-2020", "2025")
+            assert run is not None
+            withdraw_score_run(run)
+            await session.commit()
+        after = await (await client.get("/results/data/qanagat-2025.zip")).read()
+        assert runs_in(after) == 1
+    kept = await asyncio.to_thread(lambda: sorted(cache.glob("qanagat-2025-*.zip")))
+    assert len(kept) == 1  # the package of the earlier state is gone
+    await engine.dispose()
+
+
+def test_an_unwritable_folder_falls_back_to_a_temporary_one(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    chosen = usable_cache_dir(blocked / "open-data")
+    assert chosen.is_dir() and chosen != blocked / "open-data"

@@ -59,7 +59,8 @@ class Listed:
 @dataclass
 class OpenData:
     sessions: async_sessionmaker[AsyncSession]
-    cache_dir: Path
+    wanted_dir: Path  # where packages should be kept; `cache_dir` is where they are
+    cache_dir: Path | None = None
     listed: tuple[float, list[Listed]] | None = None
     lock: asyncio.Lock | None = None
 
@@ -177,26 +178,34 @@ async def package_file(state: OpenData, period: Period) -> tuple[Path, str]:
     async with state.sessions() as session:
         digest = (await fingerprint(session, period))[:16]
     name = package_name(period.name)
-    target = state.cache_dir / f"{name}-{digest}.zip"
-    if target.exists():
+    if state.cache_dir is None:
+        state.cache_dir = await asyncio.to_thread(usable_cache_dir, state.wanted_dir)
+    cache_dir = state.cache_dir
+    target = cache_dir / f"{name}-{digest}.zip"
+    if await asyncio.to_thread(target.exists):
         return target, digest
     if state.lock is None:
         state.lock = asyncio.Lock()
     async with state.lock:  # one build at a time: a crawler cannot start a hundred
-        if target.exists():
+        if await asyncio.to_thread(target.exists):
             return target, digest
         async with state.sessions() as session:
             data = await gather(session, period)
-        build = Path(tempfile.mkdtemp(prefix="build-", dir=state.cache_dir))
+        build = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="build-", dir=cache_dir))
         try:
             folder = await asyncio.to_thread(write_package, data, build)
             await asyncio.to_thread(zip_package, folder, target)
         finally:
             await asyncio.to_thread(_remove, build)
-        for old in state.cache_dir.glob(f"{name}-*.zip"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        await asyncio.to_thread(_forget_others, cache_dir, name, target)
     return target, digest
+
+
+def _forget_others(cache_dir: Path, name: str, kept: Path) -> None:
+    """Remove the period's packages of an earlier state of its data."""
+    for old in cache_dir.glob(f"{name}-*.zip"):
+        if old != kept:
+            old.unlink(missing_ok=True)
 
 
 def _remove(folder: Path) -> None:
@@ -231,6 +240,6 @@ def setup_open_data(
     app: web.Application, *, session_factory: async_sessionmaker[AsyncSession], cache_dir: Path
 ) -> None:
     """Mount /results/data and its downloads on `app` (the composition root calls it)."""
-    app[OPEN_DATA] = OpenData(session_factory, usable_cache_dir(cache_dir))
+    app[OPEN_DATA] = OpenData(session_factory, cache_dir)
     app.router.add_get("/results/data", data_page)
     app.router.add_get("/results/data/{name:[a-z0-9-]{1,40}}.zip", download)
