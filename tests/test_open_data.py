@@ -239,6 +239,7 @@ cells_strategy = st.lists(
         value=st.sampled_from(["4", "5"]),
         count=st.integers(1, 400),
         region=st.sampled_from(["", "R1", "R2"]),
+        agency_region=st.sampled_from(["", "R1", "R3"]),
     ),
     max_size=40,
 )

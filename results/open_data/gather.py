@@ -161,6 +161,7 @@ async def gather(session: AsyncSession, period: Period) -> PeriodData:
             value=value,
             count=int(count),
             region=office_region.get(office) or agency_region.get(agency_id, ""),
+            agency_region=agency_region.get(agency_id, ""),
         )
         for month, agency_id, service_id, office, metric, value, count in rows
         if VALUE_CODE.match(metric)

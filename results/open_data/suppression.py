@@ -5,11 +5,15 @@ published only when it holds at least the minimum. Totals of groups of cells are
 elsewhere (an agency's responses in a score run's inputs, the public pages' monthly figures
 per agency, office and region), so a suppressed cell must not come back as "the total minus
 the published cells". Hence complementary suppression: within every group the public may know
-the total of (a month and an agency; a month, agency and service; a month, agency and office;
-a month and a region; a month nationally), what is left unpublished of each metric value is
-either nothing or at least the minimum; where it would be less, the smallest published cells
-of that group are withheld too, until it is not. Any total of such remainders (several values,
-several months, a year) is then nothing or at least the minimum as well.
+the total of (a month nationally; a month and an agency; a month, agency and service; a month,
+agency and office; a month and a region, the office's or the agency's), what is left
+unpublished of each metric value is either nothing or at least the minimum; where it would be
+less, the smallest published cells of that group are withheld too, until it is not. A sum of
+such remainders (several values, or months whose groups each publish something) is then
+nothing or at least the minimum as well. Known limit: a month whose whole group is withheld
+(its total below the minimum) adds its total to a longer period's remainder, so a total over
+several months (a year's responses in a score run) minus the published cells can give that
+month's small total for the group (one cell's count when the group had one cell).
 
 Scores (`public_scores`, `public_inputs`): a sample below the minimum is not shown (its `n`,
 the `sample:N/M` reason naming it, the sample input and the shares measured on it). A run's
@@ -44,6 +48,7 @@ class Cell:
     value: str
     count: int
     region: str = ""  # the office's region, else the agency's ("" when neither has one)
+    agency_region: str = ""  # the agency's own region (local bodies), "" for central ones
 
 
 GroupKey = Callable[[Cell], tuple[str, ...] | None]
@@ -54,6 +59,7 @@ GROUPS: tuple[GroupKey, ...] = (
     lambda c: ("service", c.month, c.agency, c.service),
     lambda c: ("office", c.month, c.agency, c.office) if c.office else None,
     lambda c: ("region", c.month, c.region) if c.region else None,
+    lambda c: ("agency_region", c.month, c.agency_region) if c.agency_region else None,
 )
 
 
