@@ -63,13 +63,20 @@ class LedgerHead:
 
 @dataclass
 class PeriodData:
+    """What a package is made of; `months` are the period's own, the cells' others only take
+    part in deciding what is withheld."""
+
     period: Period
-    cells: list[Cell]
+    cells: list[Cell]  # from the year's first month to the period's last (see `months`)
     runs: list[PublishedRun]
     places: dict[str, pd.DataFrame]
     ledger: LedgerHead
     fingerprint: str
     left_out_runs: list[str] = field(default_factory=list)
+
+    @property
+    def months(self) -> list[str]:
+        return months_of(self.period)
 
 
 def months_of(period: Period) -> list[str]:
@@ -130,7 +137,8 @@ async def gather(session: AsyncSession, period: Period) -> PeriodData:
     service_code = {s.id: s.code for s in services}
     office_code = {o.id: o.code for o in offices}
     office_region = {o.id: o.region or "" for o in offices}
-    months = months_of(period)
+    # decided over the year so far (suppression.suppress_cells), published for the period
+    months = months_of(Period(period.name, date(period.first.year, 1, 1), period.end))
     rows = await session.execute(
         select(
             MonthlyRollup.month,

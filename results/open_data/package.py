@@ -90,7 +90,8 @@ def _missing(value: Any) -> bool:
 def tables(data: PeriodData) -> tuple[list[Table], dict[str, bytes]]:
     """The package's tables (what the disclosure rule lets out) and methodology files."""
     minimum = disclosure_rule().minimum_cell
-    cells = suppress_cells(data.cells, minimum)
+    own = set(data.months)
+    cells = [cell for cell in suppress_cells(data.cells, minimum) if cell.month in own]
     aggregates = Table(
         "aggregates",
         [

@@ -8,12 +8,12 @@ the published cells". Hence complementary suppression: within every group the pu
 the total of (a month nationally; a month and an agency; a month, agency and service; a month,
 agency and office; a month and a region, the office's or the agency's), what is left
 unpublished of each metric value is either nothing or at least the minimum; where it would be
-less, the smallest published cells of that group are withheld too, until it is not. A sum of
-such remainders (several values, or months whose groups each publish something) is then
-nothing or at least the minimum as well. Known limit: a month whose whole group is withheld
-(its total below the minimum) adds its total to a longer period's remainder, so a total over
-several months (a year's responses in a score run) minus the published cells can give that
-month's small total for the group (one cell's count when the group had one cell).
+less, the smallest published cells of that group are withheld too, until it is not. Totals
+over longer periods (a quarter's or a year's: a score run's `responses`) are covered the same
+way as the months go by: when the quarter's or year's remainder so far is small, the month's
+own cells of that group are withheld until it is not. Earlier months are never changed (their
+packages are out), so one gap stays possible: a small remainder in the last months of a group
+that publish nothing after it (docs/open-results.md, "known limit").
 
 Scores (`public_scores`, `public_inputs`): a sample below the minimum is not shown (its `n`,
 the `sample:N/M` reason naming it, the sample input and the shares measured on it). A run's
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,39 +54,64 @@ class Cell:
 GroupKey = Callable[[Cell], tuple[str, ...] | None]
 # The groups whose totals the public may know (see the module docstring). None: not grouped.
 GROUPS: tuple[GroupKey, ...] = (
-    lambda c: ("national", c.month),
-    lambda c: ("agency", c.month, c.agency),
-    lambda c: ("service", c.month, c.agency, c.service),
-    lambda c: ("office", c.month, c.agency, c.office) if c.office else None,
-    lambda c: ("region", c.month, c.region) if c.region else None,
-    lambda c: ("agency_region", c.month, c.agency_region) if c.agency_region else None,
+    lambda c: ("national",),
+    lambda c: ("agency", c.agency),
+    lambda c: ("service", c.agency, c.service),
+    lambda c: ("office", c.agency, c.office) if c.office else None,
+    lambda c: ("region", c.region) if c.region else None,
+    lambda c: ("agency_region", c.agency_region) if c.agency_region else None,
 )
 
 
-def suppress_cells(cells: Sequence[Cell], minimum: int) -> list[Cell]:
-    """The cells that may be published: each at least `minimum`, and in every group of GROUPS
-    the unpublished remainder of each (metric, value) either 0 or at least `minimum`."""
-    published = [cell.count >= minimum for cell in cells]
-    members: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for index, cell in enumerate(cells):
+def scopes(month: str) -> tuple[tuple[str, str], ...]:
+    """The periods a month's cells add to: the month, its quarter so far, its year so far."""
+    year, number = month[:4], int(month[5:7])
+    return (("month", month), ("quarter", f"{year}-Q{(number - 1) // 3 + 1}"), ("year", year))
+
+
+def group_keys(cell: Cell) -> Iterator[tuple[str, ...]]:
+    """Every (period, group, metric, value) the cell counts in."""
+    for scope in scopes(cell.month):
         for group in GROUPS:
             key = group(cell)
             if key is not None:
-                members[(*key, cell.metric, cell.value)].append(index)
-    changed = True
-    while changed:  # withholding a cell may open a gap in another group: until none is left
-        changed = False
-        for indexes in members.values():
-            hidden = sum(cells[i].count for i in indexes if not published[i])
-            if hidden == 0 or hidden >= minimum:
-                continue
-            shown = [i for i in indexes if published[i]]
-            for i in sorted(shown, key=lambda i: (cells[i].count, i)):
-                published[i] = False
-                changed = True
-                hidden += cells[i].count
-                if hidden >= minimum:
-                    break
+                yield (*scope, *key, cell.metric, cell.value)
+
+
+def suppress_cells(cells: Sequence[Cell], minimum: int) -> list[Cell]:
+    """The cells that may be published: each at least `minimum`; in every group of GROUPS and
+    every month, the unpublished remainder of each (metric, value) 0, at least `minimum`, or
+    the whole group's; and over the quarter and the year so far, a small remainder is closed
+    with the month's own cells where it has any.
+
+    Months are decided in order, each by itself and the months before it (never the later
+    ones), so a month's package, built when it closed, shows exactly the cells the year's
+    package shows for that month."""
+    published = [cell.count >= minimum for cell in cells]
+    members: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index, cell in enumerate(cells):
+        for key in group_keys(cell):
+            members[key].append(index)
+    for month in sorted({cell.month for cell in cells}):
+        touching = [
+            [i for i in indexes if cells[i].month <= month]
+            for indexes in members.values()
+            if any(cells[i].month == month for i in indexes)
+        ]
+        changed = True
+        while changed:  # withholding a cell may open a gap in another group: until none is left
+            changed = False
+            for indexes in touching:
+                hidden = sum(cells[i].count for i in indexes if not published[i])
+                if hidden == 0 or hidden >= minimum:
+                    continue
+                shown = [i for i in indexes if published[i] and cells[i].month == month]
+                for i in sorted(shown, key=lambda i: (cells[i].count, i)):
+                    published[i] = False
+                    changed = True
+                    hidden += cells[i].count
+                    if hidden >= minimum:
+                        break
     return [cell for cell, keep in zip(cells, published, strict=True) if keep]
 
 
