@@ -88,30 +88,33 @@ def suppress_cells(cells: Sequence[Cell], minimum: int) -> list[Cell]:
     ones), so a month's package, built when it closed, shows exactly the cells the year's
     package shows for that month."""
     published = [cell.count >= minimum for cell in cells]
-    members: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    # per group, its cells month by month; per month, the groups it has cells in
+    members: dict[tuple[str, ...], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    touching: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     for index, cell in enumerate(cells):
         for key in group_keys(cell):
-            members[key].append(index)
-    for month in sorted({cell.month for cell in cells}):
-        touching = [
-            [i for i in indexes if cells[i].month <= month]
-            for indexes in members.values()
-            if any(cells[i].month == month for i in indexes)
-        ]
+            if cell.month not in members[key]:
+                touching[cell.month].append(key)
+            members[key][cell.month].append(index)
+    before: dict[tuple[str, ...], int] = defaultdict(int)  # withheld in earlier months
+    for month in sorted(touching):
         changed = True
         while changed:  # withholding a cell may open a gap in another group: until none is left
             changed = False
-            for indexes in touching:
-                hidden = sum(cells[i].count for i in indexes if not published[i])
+            for key in touching[month]:
+                own = members[key][month]
+                hidden = before[key] + sum(cells[i].count for i in own if not published[i])
                 if hidden == 0 or hidden >= minimum:
                     continue
-                shown = [i for i in indexes if published[i] and cells[i].month == month]
+                shown = [i for i in own if published[i]]
                 for i in sorted(shown, key=lambda i: (cells[i].count, i)):
                     published[i] = False
                     changed = True
                     hidden += cells[i].count
                     if hidden >= minimum:
                         break
+        for key in touching[month]:
+            before[key] += sum(cells[i].count for i in members[key][month] if not published[i])
     return [cell for cell, keep in zip(cells, published, strict=True) if keep]
 
 
