@@ -367,6 +367,11 @@ def test_a_small_sample_is_withheld_and_the_scores_still_recompute(
     for path in folder.rglob("*"):
         if path.is_file():
             assert PUBLISHER.encode() not in path.read_bytes(), path
+    again = _cli("results", "package", "2025", "--out", str(tmp_path / "again"), url=url)
+    assert again.exit_code == 0, again.output
+    # the same data, the same bytes: any replica may build and serve it
+    same = (tmp_path / "again" / "qanagat-2025.zip").read_bytes()
+    assert same == (tmp_path / "qanagat-2025.zip").read_bytes()
     verified = _cli("results", "verify", str(folder), url=url)
     assert verified.exit_code == 0, verified.output
     assert "SMALL" in verified.output

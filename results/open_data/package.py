@@ -14,6 +14,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import secrets
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -372,15 +374,20 @@ def zip_package(folder: Path, target: Path | None = None) -> Path:
     """The folder as `<folder>.zip` (or `target`): members sorted, one fixed time, so equal
     packages are equal bytes."""
     target = target or folder.with_suffix(".zip")
-    partial = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            name = f"{folder.name}/{path.relative_to(folder).as_posix()}"
-            info = zipfile.ZipInfo(name, ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes())
-    partial.replace(target)
+    # a name of its own: two processes building the same package never write one file
+    partial = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                name = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+                info = zipfile.ZipInfo(name, ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, path.read_bytes())
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)  # atomic: a reader sees the whole zip or none
     return target
 
 
