@@ -101,9 +101,12 @@ async def package_periods(session: AsyncSession) -> list[Period]:
         if is_closed(period):
             periods.append(period)
     # newest year first; within a year the year's own package, its quarters, then its months
-    return sorted(
-        periods, key=lambda p: (p.first.year, (p.end - p.first).days, p.first), reverse=True
-    )
+    return sorted(periods, key=lambda p: (p.first.year, _breadth(p), p.first), reverse=True)
+
+
+def _breadth(period: Period) -> int:
+    """2 for a year, 1 for a quarter, 0 for a month (whatever its number of days)."""
+    return {4: 2}.get(len(period.name), 1 if "Q" in period.name else 0)
 
 
 async def fingerprint(session: AsyncSession, period: Period) -> str:
