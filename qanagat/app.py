@@ -40,6 +40,7 @@ from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
 from qanagat.observability import observe_app, observe_bot, observe_dispatcher
 from qanagat.scores import score_period
+from results.open_data.web import setup_open_data
 from scoring.privacy import scrub
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def build_app(
         redis=redis,
         scorer=score_period,
     )
+    setup_open_data(app, session_factory=session_factory, cache_dir=settings.open_data_dir)
     setup_api(
         app,
         settings=settings,

@@ -18,6 +18,7 @@ from qanagat.appeal_commands import import_appeals
 from qanagat.dataset_commands import import_datasets
 from qanagat.ledger import ledger
 from qanagat.posters import qr
+from qanagat.results_commands import results_group
 from qanagat.sampling import services_group
 from qanagat.score_commands import import_group, score_command
 from qanagat.summary_commands import summaries_group
@@ -288,6 +289,7 @@ import_group.add_command(import_appeals)
 import_group.add_command(import_datasets)
 main.add_command(ledger)
 main.add_command(qr)
+main.add_command(results_group)
 main.add_command(score_command)
 main.add_command(services_group)
 main.add_command(summaries_group)
