@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -85,7 +85,7 @@ COMMANDS = {
 # classes only weakly, so after a garbage collection the next call rebuilds the class (several
 # milliseconds). Holding the ones our hot path uses keeps them built.
 _BUILT_RESPONSE_TYPES = [
-    Response[method.__returning__]
+    cast(Any, Response)[method.__returning__]
     for method in (
         AnswerCallbackQuery,
         EditCard,

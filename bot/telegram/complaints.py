@@ -90,7 +90,7 @@ def consent_keyboard(complaint: Complaint, lang: str) -> InlineKeyboardMarkup:
 
 async def ask_next(message: Message, complaint: Complaint, lang: str, state: FSMContext) -> None:
     """Show the step the draft is at (also what resuming shows)."""
-    service = escape(complaint.service.name(lang))
+    service = escape(complaint.service.name(lang) if complaint.service is not None else "")
     if complaint.category is None:
         await state.set_state(None)
         await message.answer(
