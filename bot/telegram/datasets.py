@@ -31,6 +31,7 @@ from core.clock import utcnow
 from core.complaints import ComplaintDesk
 from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRatings, DatasetRefused
 from core.identity import AddressBox
+from core.language import by_name
 from core.models import Channel, Complaint, Dataset, DatasetRating, RatingStatus, Respondent
 from core.responses import ResponseStore
 
@@ -217,7 +218,9 @@ async def on_data(
     await state.set_state(None)
     await message.answer(
         escape(text("dataset_pick_agency", lang)),
-        reply_markup=agencies_keyboard([(a.id, a.name(lang)) for a in agencies]),
+        reply_markup=agencies_keyboard(
+            [(a.id, a.name(lang)) for a in by_name(agencies, lambda a: a.name(lang), lang)]
+        ),
     )
 
 

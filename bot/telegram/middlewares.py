@@ -418,10 +418,12 @@ class DbSessionMiddleware(BaseMiddleware):
 @dataclass
 class Person:
     """Who is writing, as a pseudonym (HMAC of their Telegram id), and the language to speak:
-    the one their Telegram uses until their chosen one has been read."""
+    the one their Telegram uses until their chosen one has been read. `telegram_language`:
+    the one their Telegram uses, if we speak it (a new citizen is not asked then)."""
 
     key: str
     language: str
+    telegram_language: str | None = None
 
 
 class PersonMiddleware(BaseMiddleware):
@@ -434,8 +436,9 @@ class PersonMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
             return None
-        guessed = pick_language(user.language_code) or DEFAULT_LANGUAGE
-        data["person"] = Person(respondent_key(self.secret, "telegram", user.id), guessed)
+        told = pick_language(user.language_code)
+        guessed = told or DEFAULT_LANGUAGE
+        data["person"] = Person(respondent_key(self.secret, "telegram", user.id), guessed, told)
         data["lang"] = guessed
         return await handler(event, data)
 

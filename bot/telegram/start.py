@@ -19,6 +19,8 @@ from bot.telegram.keyboards import (
     language_keyboard,
     services_keyboard,
 )
+from bot.telegram.middlewares import Person
+from core import invitations
 from core.identity import AddressBox
 from core.models import Channel, Respondent, Response
 from core.responses import ResponseStore
@@ -30,13 +32,20 @@ async def start_with_payload(
     bot: Bot,
     store: ResponseStore,
     respondent: Respondent,
+    person: Person,
     lang: str,
     desk: SurveyDesk,
     box: AddressBox,
     state: FSMContext,
 ) -> None:
     payload = (command.args or "").strip()
-    opened = await desk.open_payload(store, respondent, payload, Channel.TELEGRAM, lang)
+    opened: Response | OfficeChoice | Refused
+    if invitations.is_office_payload(payload):
+        # A walk-in: who already rated this office today is told so before picking a service.
+        code = payload.removeprefix(invitations.OFFICE_PREFIX)
+        opened = await desk.open_office(store, code, respondent)
+    else:
+        opened = await desk.open_payload(store, respondent, payload, Channel.TELEGRAM, lang)
     if isinstance(opened, Refused):
         await message.answer(text(opened.reason, lang))
         return
@@ -51,7 +60,7 @@ async def start_with_payload(
             ),
         )
         return
-    await begin(message.chat.id, opened, bot, store, respondent, lang, desk, box, state)
+    await begin(message.chat.id, opened, bot, store, respondent, person, desk, box, state)
 
 
 async def start_without_payload(
@@ -89,18 +98,24 @@ async def begin(
     bot: Bot,
     store: ResponseStore,
     respondent: Respondent,
-    lang: str,
+    person: Person,
     desk: SurveyDesk,
     box: AddressBox,
     state: FSMContext,
 ) -> None:
-    """A survey is open: keep the way back to this chat, ask the language once, then ask."""
+    """A survey is open: keep the way back to this chat, settle the language (the one the
+    person's Telegram speaks, if we do; else asked once), then ask."""
     await store.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    lang = person.language
     if respondent.language is None:
-        await bot.send_message(
-            chat_id, text("choose_language", lang), reply_markup=language_keyboard()
-        )
-        return
+        if person.telegram_language is None:
+            await bot.send_message(
+                chat_id, text("choose_language", lang), reply_markup=language_keyboard()
+            )
+            return
+        desk.live.forget_owner(respondent.key)
+        await store.set_language(respondent, person.telegram_language)
+        lang = person.language = person.telegram_language
     conversation = await desk.resume(store, response, respondent)
     await send_card(bot, chat_id, conversation.current(), desk, response, lang, state)
 
@@ -111,6 +126,7 @@ async def on_service(
     bot: Bot,
     store: ResponseStore,
     respondent: Respondent,
+    person: Person,
     lang: str,
     desk: SurveyDesk,
     box: AddressBox,
@@ -127,7 +143,7 @@ async def on_service(
             chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
         )
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await begin(chat_id, opened, bot, store, respondent, lang, desk, box, state)
+    await begin(chat_id, opened, bot, store, respondent, person, desk, box, state)
 
 
 async def choose_language(message: Message) -> None:
