@@ -423,7 +423,8 @@ async def _search(message: Message, store: ResponseStore, lang: str, agency_id: 
         )
         return
     await message.answer(
-        escape(text("dataset_matches", lang)), reply_markup=datasets_keyboard(found, lang)
+        escape(text("dataset_matches", lang)),
+        reply_markup=datasets_keyboard(by_name(found, lambda d: d.title(lang), lang), lang),
     )
 
 
