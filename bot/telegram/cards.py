@@ -65,12 +65,16 @@ class CardManager:
     def __init__(self, bot: Bot, chat_id: int, state: FSMContext) -> None:
         self.bot = bot
         self.chat_id = chat_id
+        self.state = state
         self.live = FSMContext(state.storage, replace(state.key, destiny=CARD_DESTINY))
 
     async def send(self, card: Card, *, live: bool = False) -> Message:
-        """A new message. `live`: it is the survey's card now; the previous one loses its
-        buttons, and this one is remembered if it has any."""
+        """A new message. `live`: it is the survey's card now, and the survey has the chat:
+        the conversation's state (a search or a complaint waiting for text) is cleared, so
+        typed text is the survey's; the previous card loses its buttons, and this one is
+        remembered if it has any."""
         if live:
+            await self.state.set_state(None)
             await self._retire_live_card()
         sent = await self.bot.send_message(self.chat_id, card.text, reply_markup=card.markup)
         if live:

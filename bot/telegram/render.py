@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram.fsm.context import FSMContext
-
 from bot.engine.definition import QuestionType, SurveyDefinition
 from bot.engine.flow import Ask, Completed, InvalidAnswer, Step
 from bot.messages import text
@@ -68,17 +66,13 @@ def is_ask(step: Step) -> bool:
 
 async def send_step(
     cards: CardManager,
-    state: FSMContext,
     step: Step,
     desk: SurveyDesk,
     response: Response | LiveResponse,
     lang: str,
     notice: str | None = None,
 ) -> None:
-    """A survey step as a new card: the survey has the chat now, so typed text is its answer
-    (the conversation's state, a search or a complaint waiting for text, is cleared) and this
-    card is the live one."""
-    await state.set_state(None)
+    """A survey step as a new card, the live one (the survey has the chat)."""
     await cards.send(
         card(step, desk.definition(response.survey_id), response, lang, notice), live=True
     )

@@ -37,7 +37,6 @@ async def start_with_payload(
     desk: SurveyDesk,
     box: AddressBox,
     cards: CardManager,
-    state: FSMContext,
 ) -> None:
     payload = (command.args or "").strip()
     opened: Response | OfficeChoice | Refused
@@ -61,7 +60,7 @@ async def start_with_payload(
             ),
         )
         return
-    await begin(message.chat.id, opened, store, respondent, person, desk, box, cards, state)
+    await begin(message.chat.id, opened, store, respondent, person, desk, box, cards)
 
 
 async def start_without_payload(
@@ -81,7 +80,7 @@ async def start_without_payload(
         return
     conversation = await desk.resume(store, response, respondent)
     notice = text("resuming", lang)
-    await send_step(cards, state, conversation.current(), desk, response, lang, notice)
+    await send_step(cards, conversation.current(), desk, response, lang, notice)
 
 
 async def begin(
@@ -93,7 +92,6 @@ async def begin(
     desk: SurveyDesk,
     box: AddressBox,
     cards: CardManager,
-    state: FSMContext,
 ) -> None:
     """A survey is open: keep the way back to this chat, settle the language (the one the
     person's Telegram speaks, if we do; else asked once), then ask."""
@@ -107,7 +105,7 @@ async def begin(
         await store.set_language(respondent, person.telegram_language)
         lang = person.language = person.telegram_language
     conversation = await desk.resume(store, response, respondent)
-    await send_step(cards, state, conversation.current(), desk, response, lang)
+    await send_step(cards, conversation.current(), desk, response, lang)
 
 
 def language_card(lang: str) -> Card:
@@ -124,7 +122,6 @@ async def on_service(
     desk: SurveyDesk,
     box: AddressBox,
     cards: CardManager,
-    state: FSMContext,
 ) -> None:
     offer = ServiceOffer(callback_data.o, callback_data.s, callback_data.d, callback_data.m)
     opened = await desk.start_offered_walk_in(store, respondent, offer, Channel.TELEGRAM, lang)
@@ -134,7 +131,7 @@ async def on_service(
     await query.answer()
     await cards.remove_keyboard(query.message)
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await begin(chat_id, opened, store, respondent, person, desk, box, cards, state)
+    await begin(chat_id, opened, store, respondent, person, desk, box, cards)
 
 
 async def choose_language(message: Message, cards: CardManager) -> None:

@@ -4,7 +4,6 @@ Telegram event, asks the conversation, and shows the step it returns."""
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 
@@ -132,7 +131,6 @@ async def on_text(
     lang: str,
     desk: SurveyDesk,
     cards: CardManager,
-    state: FSMContext,
 ) -> None:
     """Typed text nothing else waits for: the answer to the survey's text question, or a word
     that the survey waits for a button, or that no survey is open. The database says which,
@@ -146,9 +144,9 @@ async def on_text(
     if isinstance(current, Ask) and current.question.type is QuestionType.TEXT:
         desk.live.drop(response.id)  # what this worker remembers of it is behind now
         step = await conversation.answer(current.question.name, message.text)
-        await send_step(cards, state, step, desk, response, lang)
+        await send_step(cards, step, desk, response, lang)
         return
-    await send_step(cards, state, current, desk, response, lang, text("use_buttons", lang))
+    await send_step(cards, current, desk, response, lang, text("use_buttons", lang))
 
 
 def build_buttons_router() -> Router:
