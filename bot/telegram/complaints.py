@@ -205,8 +205,8 @@ async def on_text(
     respondent: Respondent,
     lang: str,
     state: FSMContext,
-    raw_state: str | None,
     complaint_scrub: Scrub,
+    raw_state: str | None = None,
 ) -> None:
     """The complaint's text (the chat is in `ComplaintSteps.text`), or, with no state at all
     (lost in a restart without Redis), the text a draft waits for when no survey is open.

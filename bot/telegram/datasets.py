@@ -349,7 +349,7 @@ async def on_text(
     datasets: DatasetDesk | None,
     cards: CardManager,
     state: FSMContext,
-    raw_state: str | None,
+    raw_state: str | None = None,
 ) -> None:
     """A rating's typed answer: the chat is in `DataSteps.typing`, or has no state (lost in a
     restart without Redis) and the person's rating in progress is all that waits for text.
