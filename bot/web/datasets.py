@@ -21,7 +21,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.datasets import DatasetDesk
-from bot.engine.flow import Ask, InvalidAnswer
+from bot.engine.flow import Ask, InvalidAnswer, questions_to_ask
 from bot.web.complaints import complaint_case, rate_from_form
 from bot.web.keys import SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY, Seals
 from bot.web.origin import client_network
@@ -37,7 +37,7 @@ from bot.web.pages import (
     say,
     wrong_method,
 )
-from bot.web.survey import questions_to_ask, raw_answer, render_question
+from bot.web.survey import raw_answer, render_question
 from bot.web.visits import (
     Visit,
     apply_language,
