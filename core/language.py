@@ -71,6 +71,12 @@ def number(value: float | int, lang: str, digits: int = 1) -> str:
     return str(format_decimal(value, format=pattern, locale=_locale(lang)))
 
 
+def fixed(value: float | int, lang: str, digits: int = 1) -> str:
+    """Exactly `digits` decimals, grouped as the language groups them: 73,0 (kk, ru), 73.0 (en)."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(format_decimal(value, format=pattern, locale=_locale(lang)))
+
+
 def day(value: date, lang: str) -> str:
     """A date as the language writes it in full: 7 декабря 2026 г."""
     return str(format_date(value, "long", locale=_locale(lang)))

@@ -9,7 +9,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -94,7 +94,7 @@ async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     checks = {"database": await _check(_database_answers(runtime.engine))}
     if runtime.redis is not None:
-        checks["redis"] = await _check(runtime.redis.ping())
+        checks["redis"] = await _check(cast(Awaitable[bool], runtime.redis.ping()))
     if checks["database"] != "ok":
         status, code = "down", 503
     elif any(value != "ok" for value in checks.values()):

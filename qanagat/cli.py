@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def _served_at(settings: Settings, host: str | None, port: int | None) -> Settin
     return served.model_copy(update={"public_url": f"http://{shown}:{served.port}"})
 
 
-async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[str, str]]:
+async def _links(settings: Settings, surveys: Mapping[str, object]) -> list[tuple[str, str]]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.db import create_engine, create_session_factory

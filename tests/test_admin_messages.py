@@ -69,7 +69,7 @@ def test_numbers_are_written_as_each_language_writes_them() -> None:
     from admin.web.render import Formats
 
     assert Formats("ru").share(0.734) == "73,4\u00a0%"
-    assert Formats("kk").int(12345) == "12\u202f345"
+    assert Formats("kk").int(12345) == "12\u00a0345" and Formats("ru").int(1234.6) == "1\u00a0235"
     assert Formats("en").int(12345) == "12,345"
     assert Formats("en").interval((0.5, 0.625)) == "50.0–62.5\u00a0%"
     assert Formats("ru").points(73.46) == "73,5" and Formats("en").points(None) == "—"

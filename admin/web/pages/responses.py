@@ -42,11 +42,16 @@ class _NotVisible(Exception):
     pass
 
 
-async def _visible(db: AsyncSession, viewer: Viewer, model: type, code: str) -> int | None:
+async def _visible(
+    db: AsyncSession,
+    viewer: Viewer,
+    model: type[Agency] | type[PublicService] | type[ServicePoint],
+    code: str,
+) -> int | None:
     """The id of the agency, service or office with `code` if `viewer` may see it."""
     if not code:
         return None
-    column = Agency.id if model is Agency else model.agency_id
+    column = Agency.id if model is Agency else model.agency_id  # type: ignore[union-attr]
     found = await db.scalar(scope(select(model.id).where(model.code == code), viewer, column))
     if found is None:
         raise _NotVisible

@@ -100,7 +100,8 @@ async def draw_ranges(request: web.Request) -> web.StreamResponse:
         period = parse_period(text if isinstance(text, str) else "").name
     except PeriodError:
         return message_page(request, "period_unknown", 400)
-    drawn, not_kept = [], []
+    drawn: list[int] = []
+    not_kept: list[int] = []
     async with config.session_factory() as db:
         runs = (await standings.stored_runs(db, config.runs)).latest(period)
         have = await standings.rank_ranges(db, runs, config.runs)
