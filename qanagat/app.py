@@ -38,6 +38,7 @@ from core.settings import Settings
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
+from qanagat.jobs import COMPLAINT_JOB, JobRunner, worker_jobs
 from qanagat.observability import observe_app, observe_bot, observe_dispatcher
 from qanagat.scores import score_period
 from scoring.privacy import scrub
@@ -135,8 +136,14 @@ def settle_heap() -> None:
 
 
 def build_app(
-    settings: Settings, *, with_bot: bool = True, surveys: dict[str, SurveyDefinition] | None = None
+    settings: Settings,
+    *,
+    with_bot: bool = True,
+    surveys: dict[str, SurveyDefinition] | None = None,
+    with_jobs: bool = False,
 ) -> web.Application:
+    """The server: mobile pages, admin, API and (with a token) the bot. `with_jobs`: in the
+    embedded mode (no Redis), the worker's periodic jobs run here too, as `qanagat serve` wants."""
     surveys = surveys if surveys is not None else load_surveys(settings)
     use_rules(load_rules(settings.anti_gaming_rules))
     engine = create_engine(settings.database_url)
@@ -152,6 +159,11 @@ def build_app(
     queue = JobQueue(settings.redis_url)
     connect_outbox(settings, session_factory, queue)
     dispatch_here = with_bot and settings.telegram_token is not None and queue.in_process
+    jobs = (
+        JobRunner(worker_jobs(settings, session_factory))
+        if with_jobs and queue.in_process
+        else None
+    )
 
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
@@ -173,6 +185,7 @@ def build_app(
         session_factory=session_factory,
         redis=redis,
         scorer=score_period,
+        complaint_changed=(lambda: jobs.wake(COMPLAINT_JOB)) if jobs is not None else None,
     )
     setup_api(
         app,
@@ -208,6 +221,8 @@ def build_app(
             await task
 
     app.cleanup_ctx.append(chain_keeper)
+    if jobs is not None:
+        app.cleanup_ctx.append(jobs.context)
 
     async def close_connections(_app: web.Application) -> AsyncIterator[None]:
         yield

@@ -86,7 +86,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
 
     warn_about_estimated_feasts(reporting_day(utcnow()))
     try:
-        app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+        app = build_app(settings, with_bot=not no_bot, surveys=surveys, with_jobs=True)
     except WebhookSecretProblem as error:
         raise click.ClickException(f"{error}; the server does not start") from None
     click.echo("Qanagat is starting. Open:")

@@ -57,6 +57,10 @@ class AdminConfig:
     # Scores a period from the database under the published methodologies and stores the runs
     # (the same path as `qanagat score`); given by the composition (qanagat/), None: not offered.
     scorer: Scorer | None = None
+    # Called after a complaint changed (answered, moved): the composition may send the citizen's
+    # notice at once (the embedded mode runs the worker's jobs in the server); None: the worker's
+    # next pass sends it.
+    complaint_changed: Callable[[], None] | None = None
     # what pages read from stored score runs (immutable), for this app's database
     runs: RunMemory = field(default_factory=RunMemory)
     # agencies' rollup sums of older days, under the rollup revision
