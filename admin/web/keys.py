@@ -14,6 +14,7 @@ from markupsafe import Markup
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.audit import Action, record
 from admin.standings import RunMemory
 from admin.tallies import TallyMemory
 from admin.web.throttle import LoginThrottle
@@ -119,3 +120,20 @@ def client_of(request: web.Request) -> str | None:
     settings = config_of(request).settings
     forwarded = request.headers.get("X-Forwarded-For", "")
     return client_address(request.remote, forwarded, settings.trusted_proxy_hops)
+
+
+def audit(
+    request: web.Request, db: AsyncSession, action: Action, details: dict[str, Any] | None = None
+) -> None:
+    """Record `action` by the signed-in person, now, in `db`'s unit of work (the caller
+    commits)."""
+    viewer = signed_in(request)
+    record(
+        db,
+        action,
+        at=config_of(request).clock(),
+        actor=viewer.email,
+        user_id=viewer.user_id,
+        client=client_of(request),
+        details=details,
+    )

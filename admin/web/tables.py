@@ -18,9 +18,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.web import words
-from admin.web.keys import client_of, config_of, lang_of, signed_in
+from admin.web.keys import audit, config_of, lang_of
 from admin.web.render import SECURITY_HEADERS, message_page
 from core.cell_text import xlsx_cell
 from core.language import TIME_ZONE
@@ -198,26 +198,13 @@ async def page_or_export(
     fmt = request.query.get("format", "csv")
     if table is None or fmt not in FORMATS:
         return message_page(request, "export_unknown", 404)
-    viewer = signed_in(request)
     lang = lang_of(request)
     body = as_csv(table, lang) if fmt == "csv" else as_xlsx(table, lang)
     config = config_of(request)
+    query = {k: v for k, v in request.query.items() if k not in ("export", "format")}
     async with config.session_factory() as db:
-        record(
-            db,
-            Action.EXPORT,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "page": request.path,
-                "table": table.name,
-                "format": fmt,
-                "rows": len(table.rows),
-                "query": {k: v for k, v in request.query.items() if k not in ("export", "format")},
-            },
-        )
+        details = {"page": request.path, "table": table.name, "format": fmt}
+        audit(request, db, Action.EXPORT, details | {"rows": len(table.rows), "query": query})
         await db.commit()
     stamp = config.clock().strftime("%Y%m%d")
     filename = f"qanagat-{table.name}-{stamp}.{fmt}"
