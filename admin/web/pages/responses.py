@@ -36,7 +36,7 @@ def setup(app: web.Application) -> None:
 
 def _flag_text(reason: str, detail: str, lang: str) -> str:
     name = words.say(f"flag_{reason}", lang)  # an unknown reason shows its own name
-    return f"{name} ({detail})" if detail else name
+    return f"{name} ({words.flag_detail(detail, lang)})" if detail else name
 
 
 @allow(EVERYONE)
@@ -174,6 +174,7 @@ def _page_context(
         "answer_languages": explorer.LANGUAGES,
         "scores": explorer.SCORES,
         "analyst": analyst,
+        "flag_detail": lambda detail: words.flag_detail(detail, lang),
         "page_number": number,
         "newer": page_url(number - 1) if number > 1 else None,
         "older": page_url(number + 1) if more and number < MAX_PAGES else None,
