@@ -96,4 +96,3 @@ def flag_detail(detail: str, lang: str) -> str:
             numbers = [language.number(float(group), lang) for group in match.groups()]
             return say(key, lang, **dict(zip(("count", "minutes"), numbers, strict=False)))
     return detail
-
