@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_scientific
 
 LANGUAGES = ("kk", "ru", "en")
 TIME_ZONE = "Asia/Almaty"
@@ -75,6 +75,11 @@ def fixed(value: float | int, lang: str, digits: int = 1) -> str:
     """Exactly `digits` decimals, grouped as the language groups them: 73,0 (kk, ru), 73.0 (en)."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return str(format_decimal(value, format=pattern, locale=_locale(lang)))
+
+
+def scientific(value: float, lang: str) -> str:
+    """A very small or large number with two significant digits: 1,7E-10 (kk, ru), 1.7E-10."""
+    return str(format_scientific(value, "0.0E0", locale=_locale(lang)))
 
 
 def day(value: date, lang: str) -> str:

@@ -23,6 +23,7 @@ from admin.web.charts import share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages.ranking import score_period_choice
 from admin.web.render import Formats, fragment, message_page, page
+from core import language
 from core.models import Agency
 from core.periods import parse_period
 from scoring.sources import source_words
@@ -106,8 +107,7 @@ def tree_helpers(lang: str) -> dict[str, Any]:
     def weight(value: float | None) -> str:
         if value is None:
             return "—"
-        text = f"{value:.4f}".rstrip("0").rstrip(".")
-        return text if lang == "en" else text.replace(".", ",")
+        return language.number(value, lang, digits=4)
 
     def driver_words(driver: str, name: str) -> str:
         if driver.startswith("weight:"):

@@ -31,6 +31,7 @@ from admin.web import summary_report
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import audit, config_of, lang_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page, page, url_for
+from core import language
 from core.clock import reporting_day
 from core.models import Agency
 from scoring.complaint_summary import ComplaintSummary
@@ -77,9 +78,10 @@ def periods_back(kind: PeriodKind, current: SummaryPeriod, first: date | None) -
 
 
 def p_value_text(value: float, lang: str) -> str:
-    """A test's p-value as each language writes it: 0,012 or 1,7e-10 (kk, ru), 0.012 (en)."""
-    text = f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
-    return text if lang == "en" else text.replace(".", ",")
+    """A test's p-value as each language writes it: 0,012 or 1,7E-10 (kk, ru), 0.012 (en)."""
+    if value < 0.001:
+        return language.scientific(value, lang)
+    return language.fixed(value, lang, digits=3)
 
 
 @allow(EVERYONE)
