@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -82,9 +82,10 @@ def scientific(value: float, lang: str) -> str:
     return str(format_scientific(value, "0.0E0", locale=_locale(lang)))
 
 
-def day(value: date, lang: str) -> str:
-    """A date as the language writes it in full: 7 декабря 2026 г."""
-    return str(format_date(value, "long", locale=_locale(lang)))
+def day(value: date, lang: str, width: Literal["long", "medium"] = "long") -> str:
+    """A date as the language writes it in full (7 декабря 2026 г.) or, `medium`, shorter
+    (7 дек. 2026 г.)."""
+    return str(format_date(value, width, locale=_locale(lang)))
 
 
 def moment(value: datetime, lang: str) -> str:

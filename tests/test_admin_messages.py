@@ -109,3 +109,16 @@ def test_an_analysts_own_note_shows_as_written(note: str, lang: str) -> None:
 
     assume(not re.search(r"after it was opened|within .* min$", note))
     assert flag_detail(note, lang) == note
+
+
+def test_dates_and_times_are_written_by_babel_on_almatys_clock() -> None:
+    from datetime import UTC, date, datetime
+
+    from admin.web.render import Formats
+
+    assert Formats("ru").day(date(2026, 12, 7)) == "7 дек. 2026 г."
+    assert Formats("en").day(None) == "—"
+    # a run computed at 10:05 UTC was computed at 15:05 in Almaty
+    assert Formats("ru").datetime(datetime(2026, 12, 7, 10, 5, tzinfo=UTC)).endswith("15:05")
+    templates = ADMIN / "web" / "templates"
+    assert [p.name for p in templates.glob("*.html") if "strftime" in p.read_text()] == []

@@ -7,7 +7,7 @@ import builtins
 import functools
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -232,6 +232,10 @@ class Formats:
 
     def int(self, value: float | None) -> str:
         return "—" if value is None else language.number(round(value), self.lang, digits=0)
+
+    def day(self, value: date | None) -> str:
+        """A date as the language writes it: 7 дек. 2026 г."""
+        return "—" if value is None else language.day(value, self.lang, "medium")
 
     def datetime(self, value: datetime | None) -> str:
         """A stored time on Almaty's clock, as the language writes it: 7 дек. 2026 г., 15:05."""
