@@ -12,7 +12,7 @@ from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_interval, format_time
 from babel.numbers import format_decimal, format_scientific
 
 LANGUAGES = ("kk", "ru", "en")
@@ -86,6 +86,11 @@ def day(value: date, lang: str, width: Literal["long", "medium"] = "long") -> st
     """A date as the language writes it in full (7 декабря 2026 г.) or, `medium`, shorter
     (7 дек. 2026 г.)."""
     return str(format_date(value, width, locale=_locale(lang)))
+
+
+def days(first: date, last: date, lang: str) -> str:
+    """The days from `first` to `last` as the language writes a span: 23–29 нояб. 2026 г."""
+    return str(format_interval(first, last, "yMMMd", locale=_locale(lang)))
 
 
 def moment(value: datetime, lang: str) -> str:

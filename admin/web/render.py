@@ -237,6 +237,10 @@ class Formats:
         """A date as the language writes it: 7 дек. 2026 г."""
         return "—" if value is None else language.day(value, self.lang, "medium")
 
+    def days(self, first: date, last: date) -> str:
+        """A span of days: 23–29 нояб. 2026 г."""
+        return language.days(first, last, self.lang)
+
     def datetime(self, value: datetime | None) -> str:
         """A stored time on Almaty's clock, as the language writes it: 7 дек. 2026 г., 15:05."""
         return "—" if value is None else language.moment(value, self.lang)
