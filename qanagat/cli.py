@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
 
     warn_about_estimated_feasts(reporting_day(utcnow()))
     try:
-        app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+        app = build_app(settings, with_bot=not no_bot, surveys=surveys, with_jobs=True)
     except WebhookSecretProblem as error:
         raise click.ClickException(f"{error}; the server does not start") from None
     click.echo("Qanagat is starting. Open:")
@@ -111,7 +112,7 @@ def _served_at(settings: Settings, host: str | None, port: int | None) -> Settin
     return served.model_copy(update={"public_url": f"http://{shown}:{served.port}"})
 
 
-async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[str, str]]:
+async def _links(settings: Settings, surveys: Mapping[str, object]) -> list[tuple[str, str]]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.db import create_engine, create_session_factory

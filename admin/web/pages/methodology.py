@@ -15,6 +15,7 @@ from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import lang_of
 from admin.web.render import page
+from core import language
 from scoring import Methodology
 from scoring.model import KINDS, Node
 from scoring.sources import source_words
@@ -50,8 +51,7 @@ def weights_text(node: Node, lang: str = "en") -> str:
 
 def number_text(value: float, lang: str = "en") -> str:
     """A weight as the language writes decimals: 0.135 (en), 0,135 (kk, ru)."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text if lang == "en" else text.replace(".", ",")
+    return language.number(value, lang, digits=4)
 
 
 def shares_of_total(method: Methodology, key: str) -> dict[str, float | None]:
