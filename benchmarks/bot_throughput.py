@@ -1,11 +1,12 @@
-"""Telegram bot throughput and latency, against a bare aiogram echo bot in the same run.
+"""Telegram bot throughput and latency, against a bare aiogram echo bot in the same closed loop.
 
 Run it from the project root; PostgreSQL and Redis must be reachable, nothing leaves 127.0.0.1::
 
-    .venv/bin/python -m benchmarks.bot_throughput            # full run, about 2.5 minutes
+    .venv/bin/python -m benchmarks.bot_throughput            # full run, about 1.5 minutes
     .venv/bin/python -m benchmarks.bot_throughput --quick    # smoke test (50 users), under 30 s
+    .venv/bin/python -m benchmarks.bot_throughput --redis-url ""    # the bot without Redis
 
-How it is run (throughput in a closed loop, latency in an open loop, baseline in the same run):
+How it is run (throughput in a closed loop, latency in an open loop, baseline in the same loop):
 
 - Each server under test runs in a process of its own: this script started again with
   ``--serve survey`` (the whole app, ``qanagat.app.build_app``, Telegram in webhook mode, on a
@@ -14,37 +15,47 @@ How it is run (throughput in a closed loop, latency in an open loop, baseline in
   one ``@router.message()`` handler doing ``await message.answer(message.text)``, served the
   same way: aiohttp, aiogram's ``SimpleRequestHandler(handle_in_background=False)``, the same
   secret token check). Both run on asyncio's default loop (no uvloop), without access log and
-  with logging at WARNING. Both start at the beginning while the database is seeded; the echo
-  server idles until the survey server has been measured and stopped.
+  with logging at WARNING, and both are up for the whole run.
 - This (parent) process is the load generator and also serves the fake Telegram Bot API the
-  bots call (``tests.fake_telegram.FakeTelegram``, with its call log bounded). The load
-  generator POSTs updates straight to the webhook with the secret header, as Telegram does, and
-  reads the button to press next from the message the bot sent or edited on the fake.
+  bots call (``tests.fake_telegram.FakeTelegram``, with its call log bounded), so neither
+  server shares its event loop with the load. The load generator POSTs updates straight to
+  the webhook with the secret header, as Telegram does, and reads the button to press next
+  from the message the bot sent or edited on the fake.
 
 What is measured:
 
-1. Survey throughput, closed loop: ``--users`` citizens (distinct Telegram ids) at once, each
-   sending its next update as soon as the webhook answered the previous one. A citizen sends
-   ``/start <invitation token>``, picks a language the first time the bot sees them, presses an
-   answer for each question (overall 4-5, the default path; one survey in ten rates 1-2 and
-   goes through the multiple-choice reasons and the complaint question), skips the comment and
-   starts again with a fresh invitation. ``survey_answers_per_s`` counts these citizen updates
-   (start, language, answers, ticks) fully handled per second, over ``--duration`` seconds after
-   a warm-up of ``--warmup`` seconds, extended (by 20 s at most) until every citizen is past its
-   first contact. ``p99_ms_saturated`` is the p99 latency of that run.
+1. Throughput, closed loop, in alternating slices: ``--users`` citizens (distinct Telegram
+   ids) per side, each sending its next update as soon as the webhook answered the previous
+   one. After a warm-up of both sides (the survey's lasts until every citizen is past its
+   first contact, 20 s more at most), ``--slices`` slices of ``--slice`` seconds run one after
+   the other, survey and echo in turn, the order turned round every pair (S E, E S, S E, ...),
+   so that both sides see the same machine even when its speed drifts (it is shared). Each
+   slice starts with ``--ramp`` unmeasured seconds; then the updates finished in the slice are
+   counted, and the CPU time every process used meanwhile is read from /proc.
+   A survey citizen sends ``/start <invitation token>``, picks a language the first time the
+   bot sees them, presses an answer for each question (overall 4-5, the default path; one
+   survey in ten rates 1-2 and goes through the multiple-choice reasons and the complaint
+   question), skips the comment and starts again with a fresh invitation; its updates (start,
+   language, answers, ticks) are counted. An echo user sends text messages.
+   ``ratio`` = survey updates/s over all survey slices / echo updates/s over all echo slices;
+   ``ratio_pairs`` gives it for each pair of neighbouring slices. ``p99_ms_saturated`` is the
+   p99 latency over the survey slices. ``cpu_ms_per_update_survey`` / ``_echo`` are the server
+   process's CPU time over its slices divided by the updates it handled in them;
+   ``cpu_ms_per_update_survey_postgres`` adds what the PostgreSQL backends serving the
+   benchmark's database used per survey update.
 2. Survey latency, open loop: the same citizens carry on; an update starts every 1/``--rate`` s
    on schedule, by whichever citizen is idle (waiting for one counts), whether or not earlier
    ones have finished; latency runs from the scheduled start to the webhook's answer. ``p50_ms``
    and ``p99_ms`` cover ``--duration`` seconds after up to 5 s of warm-up. An overloaded server
    is given 10 s after the end; updates that could not start by then count with the time they
    waited (the report says OVERLOADED).
-3. Echo throughput, closed loop: as many users as citizens send text messages to the echo bot.
-   ``ratio`` = survey_answers_per_s / echo_updates_per_s.
 
-The last line printed is one JSON object with these figures; the lines before it add
-percentiles per kind of update, CPU use per process and anything that went wrong.
-``--profile DIR`` runs each server under cProfile and writes ``DIR/<survey|echo>.prof``; that
-slows them down, so the figures of such a run are not comparable.
+The last line printed is one JSON object with these figures, ``others_cpu_pct`` (the CPU the
+machine spent on other work during the slices, % of one core) and the load average; the lines
+before it give each slice, percentiles per kind of update, CPU use per process and anything
+that went wrong. ``--profile DIR`` runs each server under cProfile and writes
+``DIR/<survey|echo>.prof``; that slows them down, so the figures of such a run are not
+comparable (a sampling profiler attached from outside, py-spy, disturbs them far less).
 """
 
 from __future__ import annotations
@@ -128,7 +139,7 @@ def survey_app(args: argparse.Namespace) -> web.Application:
 
     settings = Settings(
         database_url=args.database_url,
-        redis_url=args.redis_url,
+        redis_url=args.redis_url or None,
         secret_key=SECRET_KEY,  # type: ignore[arg-type]
         public_url=f"http://127.0.0.1:{args.port}",
         port=args.port,
@@ -302,6 +313,9 @@ async def prepare_database(url: str, invitations: int) -> list[str]:
 
 
 async def flush_redis(url: str) -> None:
+    """Empty the benchmark's Redis database (none given: the app runs without Redis)."""
+    if not url:
+        return
     from redis.asyncio import Redis
 
     client = Redis.from_url(url)
@@ -1109,7 +1123,7 @@ async def benchmark(args: argparse.Namespace) -> JSON:
         f"{args.slice:g} s, open loop at {args.rate:g} updates/s for {args.duration:g} s; "
         f"{os.cpu_count()} cores, machine {machine_busy():.0f}% busy before we start, load "
         f"average {os.getloadavg()[0]:.1f}; PostgreSQL {redact(args.database_url)}, "
-        f"Redis {args.redis_url}"
+        f"Redis {args.redis_url or 'none (claims in memory)'}"
     )
     begun = time.monotonic()
     database = await create_database(args.database_url)
@@ -1156,22 +1170,28 @@ def redact(url: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, help="concurrent citizens (200; 50 with --quick)")
-    parser.add_argument("--slices", type=int, default=8, help="closed-loop slices, even (8)")
-    parser.add_argument("--slice", type=float, default=4.0, help="measured s of a slice (4)")
-    parser.add_argument("--ramp", type=float, default=1.0, help="unmeasured s a slice starts with")
-    parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds (5)")
+    parser.add_argument("--slices", type=int, help="closed-loop slices, even (8; 2 quick)")
+    parser.add_argument("--slice", type=float, help="measured s of a slice (4; 1 quick)")
+    parser.add_argument("--ramp", type=float, help="unmeasured s before a slice (1; 0.3 quick)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds (5; 1 quick)")
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop updates/s (100)")
-    parser.add_argument("--duration", type=float, default=20.0, help="open loop's seconds (20)")
+    parser.add_argument("--duration", type=float, help="open loop's seconds (20; 2 quick)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="flushed first")
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help='flushed first; "" runs without Redis'
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--profile", metavar="DIR", help="cProfile the servers into DIR")
     parser.add_argument("--serve", choices=("survey", "echo"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    defaults = {"slices": 8, "slice": 4.0, "ramp": 1.0, "warmup": 5.0, "duration": 20.0}
     if args.quick:
-        args.warmup, args.duration, args.slices, args.slice, args.ramp = 1.0, 2.0, 2, 1.0, 0.3
+        defaults = {"slices": 2, "slice": 1.0, "ramp": 0.3, "warmup": 1.0, "duration": 2.0}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.slices < 2 or args.slices % 2:
         parser.error("--slices must be an even number, at least 2")
     if args.users is None:
