@@ -140,13 +140,13 @@ def survey_app(args: argparse.Namespace) -> web.Application:
     settings = Settings(
         database_url=args.database_url,
         redis_url=args.redis_url or None,
-        secret_key=SECRET_KEY,  # type: ignore[arg-type]
+        secret_key=SECRET_KEY,
         public_url=f"http://127.0.0.1:{args.port}",
         port=args.port,
-        telegram_token=TOKEN,  # type: ignore[arg-type]
+        telegram_token=TOKEN,
         telegram_api_url=args.api_url,
         telegram_mode="webhook",
-        telegram_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+        telegram_webhook_secret=WEBHOOK_SECRET,
     )
     app = build_app(settings)
     settle_heap()  # as `qanagat serve` does
@@ -481,6 +481,7 @@ class Citizen:
         values = [d.rsplit(":", 1)[1] for d in answers]
         if set(values) == {"1", "2", "3", "4", "5"}:
             question = answers[0].split(":")[2]
+            wanted: tuple[str, ...]
             if question == "0":  # overall satisfaction decides the path
                 wanted = ("1", "2") if self.low_rating else ("4", "5")
             else:
@@ -573,6 +574,27 @@ async def echo_step(
     citizen.observe_echo(before, counters)
 
 
+@contextlib.asynccontextmanager
+async def acting(
+    citizens: list[Citizen], step: Callable[[Citizen], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """Inside the block, every citizen acts again as soon as it was answered (a closed loop);
+    at its end each finishes what it was doing."""
+    running = True
+
+    async def run(citizen: Citizen) -> None:
+        with contextlib.suppress(LookupError):  # out of invitations
+            while running:
+                await step(citizen)
+
+    tasks = [asyncio.create_task(run(citizen)) for citizen in citizens]
+    try:
+        yield
+    finally:
+        running = False
+        await asyncio.gather(*tasks)
+
+
 async def warm_up(
     citizens: list[Citizen],
     step: Callable[[Citizen], Awaitable[None]],
@@ -580,26 +602,15 @@ async def warm_up(
     settle: float = 0.0,
     settled: asyncio.Event | None = None,
 ) -> float:
-    """Every citizen acts again as soon as it was answered, for `seconds` s and until `settled`
-    is set (waiting at most `settle` s more). Returns how long it lasted."""
+    """The closed loop for `seconds` s and until `settled` is set (waiting at most `settle` s
+    more). Returns how long it lasted."""
     loop = asyncio.get_running_loop()
     began = loop.time()
-    running = True
-
-    async def run(citizen: Citizen) -> None:
-        with contextlib.suppress(LookupError):
-            while running:
-                await step(citizen)
-
-    tasks = [asyncio.create_task(run(citizen)) for citizen in citizens]
-    try:
+    async with acting(citizens, step):
         await asyncio.sleep(seconds)
         if settled is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(settled.wait(), timeout=settle)
-    finally:
-        running = False
-        await asyncio.gather(*tasks)
     return loop.time() - began
 
 
@@ -631,24 +642,13 @@ async def closed_slice(side: Side, ramp: float, seconds: float, database: str | 
     answered; after `ramp` s the updates finished within the next `seconds` s are counted, with
     the CPU every process used meanwhile. Returns a line describing the slice."""
     loop = asyncio.get_running_loop()
-    running = True
-
-    async def run(citizen: Citizen) -> None:
-        with contextlib.suppress(LookupError):
-            while running:
-                await side.step(citizen)
-
-    tasks = [asyncio.create_task(run(citizen)) for citizen in side.citizens]
-    try:
+    async with acting(side.citizens, side.step):
         await asyncio.sleep(ramp)
         meter = CpuMeter(side.server.process.pid, database)
         begin = loop.time()
         await asyncio.sleep(seconds)
         end = loop.time()
         used = meter.used()
-    finally:
-        running = False
-        await asyncio.gather(*tasks)
     measured = window(side.samples, begin, end, by="done")
     elapsed = end - begin
     side.measured += measured
