@@ -1,11 +1,12 @@
-"""Telegram bot throughput and latency, against a bare aiogram echo bot in the same run.
+"""Telegram bot throughput and latency, against a bare aiogram echo bot in the same closed loop.
 
 Run it from the project root; PostgreSQL and Redis must be reachable, nothing leaves 127.0.0.1::
 
-    .venv/bin/python -m benchmarks.bot_throughput            # full run, about 2.5 minutes
+    .venv/bin/python -m benchmarks.bot_throughput            # full run, about 1.5 minutes
     .venv/bin/python -m benchmarks.bot_throughput --quick    # smoke test (50 users), under 30 s
+    .venv/bin/python -m benchmarks.bot_throughput --redis-url ""    # the bot without Redis
 
-How it is run (throughput in a closed loop, latency in an open loop, baseline in the same run):
+How it is run (throughput in a closed loop, latency in an open loop, baseline in the same loop):
 
 - Each server under test runs in a process of its own: this script started again with
   ``--serve survey`` (the whole app, ``qanagat.app.build_app``, Telegram in webhook mode, on a
@@ -14,37 +15,47 @@ How it is run (throughput in a closed loop, latency in an open loop, baseline in
   one ``@router.message()`` handler doing ``await message.answer(message.text)``, served the
   same way: aiohttp, aiogram's ``SimpleRequestHandler(handle_in_background=False)``, the same
   secret token check). Both run on asyncio's default loop (no uvloop), without access log and
-  with logging at WARNING. Both start at the beginning while the database is seeded; the echo
-  server idles until the survey server has been measured and stopped.
+  with logging at WARNING, and both are up for the whole run.
 - This (parent) process is the load generator and also serves the fake Telegram Bot API the
-  bots call (``tests.fake_telegram.FakeTelegram``, with its call log bounded). The load
-  generator POSTs updates straight to the webhook with the secret header, as Telegram does, and
-  reads the button to press next from the message the bot sent or edited on the fake.
+  bots call (``tests.fake_telegram.FakeTelegram``, with its call log bounded), so neither
+  server shares its event loop with the load. The load generator POSTs updates straight to
+  the webhook with the secret header, as Telegram does, and reads the button to press next
+  from the message the bot sent or edited on the fake.
 
 What is measured:
 
-1. Survey throughput, closed loop: ``--users`` citizens (distinct Telegram ids) at once, each
-   sending its next update as soon as the webhook answered the previous one. A citizen sends
-   ``/start <invitation token>``, picks a language the first time the bot sees them, presses an
-   answer for each question (overall 4-5, the default path; one survey in ten rates 1-2 and
-   goes through the multiple-choice reasons and the complaint question), skips the comment and
-   starts again with a fresh invitation. ``survey_answers_per_s`` counts these citizen updates
-   (start, language, answers, ticks) fully handled per second, over ``--duration`` seconds after
-   a warm-up of ``--warmup`` seconds, extended (by 20 s at most) until every citizen is past its
-   first contact. ``p99_ms_saturated`` is the p99 latency of that run.
+1. Throughput, closed loop, in alternating slices: ``--users`` citizens (distinct Telegram
+   ids) per side, each sending its next update as soon as the webhook answered the previous
+   one. After a warm-up of both sides (the survey's lasts until every citizen is past its
+   first contact, 20 s more at most), ``--slices`` slices of ``--slice`` seconds run one after
+   the other, survey and echo in turn, the order turned round every pair (S E, E S, S E, ...),
+   so that both sides see the same machine even when its speed drifts (it is shared). Each
+   slice starts with ``--ramp`` unmeasured seconds; then the updates finished in the slice are
+   counted, and the CPU time every process used meanwhile is read from /proc.
+   A survey citizen sends ``/start <invitation token>``, picks a language the first time the
+   bot sees them, presses an answer for each question (overall 4-5, the default path; one
+   survey in ten rates 1-2 and goes through the multiple-choice reasons and the complaint
+   question), skips the comment and starts again with a fresh invitation; its updates (start,
+   language, answers, ticks) are counted. An echo user sends text messages.
+   ``ratio`` = survey updates/s over all survey slices / echo updates/s over all echo slices;
+   ``ratio_pairs`` gives it for each pair of neighbouring slices. ``p99_ms_saturated`` is the
+   p99 latency over the survey slices. ``cpu_ms_per_update_survey`` / ``_echo`` are the server
+   process's CPU time over its slices divided by the updates it handled in them;
+   ``cpu_ms_per_update_survey_postgres`` adds what the PostgreSQL backends serving the
+   benchmark's database used per survey update.
 2. Survey latency, open loop: the same citizens carry on; an update starts every 1/``--rate`` s
    on schedule, by whichever citizen is idle (waiting for one counts), whether or not earlier
    ones have finished; latency runs from the scheduled start to the webhook's answer. ``p50_ms``
    and ``p99_ms`` cover ``--duration`` seconds after up to 5 s of warm-up. An overloaded server
    is given 10 s after the end; updates that could not start by then count with the time they
    waited (the report says OVERLOADED).
-3. Echo throughput, closed loop: as many users as citizens send text messages to the echo bot.
-   ``ratio`` = survey_answers_per_s / echo_updates_per_s.
 
-The last line printed is one JSON object with these figures; the lines before it add
-percentiles per kind of update, CPU use per process and anything that went wrong.
-``--profile DIR`` runs each server under cProfile and writes ``DIR/<survey|echo>.prof``; that
-slows them down, so the figures of such a run are not comparable.
+The last line printed is one JSON object with these figures, ``others_cpu_pct`` (the CPU the
+machine spent on other work during the slices, % of one core) and the load average; the lines
+before it give each slice, percentiles per kind of update, CPU use per process and anything
+that went wrong. ``--profile DIR`` runs each server under cProfile and writes
+``DIR/<survey|echo>.prof``; that slows them down, so the figures of such a run are not
+comparable (a sampling profiler attached from outside, py-spy, disturbs them far less).
 """
 
 from __future__ import annotations
@@ -65,7 +76,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -82,7 +93,7 @@ JSON = dict[str, Any]
 TOKEN = "100000:BENCH"
 WEBHOOK_SECRET = "bench-Secret_token-1-0123456789abcdef"
 SECRET_KEY = "benchmark-secret-key-0123456789-abcdefghijklmnop"
-DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 LANGUAGES = ("kk", "ru", "en")
 LOW_RATING_SHARE = 0.1  # surveys that rate the service 1-2 and take the reasons branch
@@ -128,14 +139,14 @@ def survey_app(args: argparse.Namespace) -> web.Application:
 
     settings = Settings(
         database_url=args.database_url,
-        redis_url=args.redis_url,
-        secret_key=SECRET_KEY,  # type: ignore[arg-type]
+        redis_url=args.redis_url or None,
+        secret_key=SECRET_KEY,
         public_url=f"http://127.0.0.1:{args.port}",
         port=args.port,
-        telegram_token=TOKEN,  # type: ignore[arg-type]
+        telegram_token=TOKEN,
         telegram_api_url=args.api_url,
         telegram_mode="webhook",
-        telegram_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+        telegram_webhook_secret=WEBHOOK_SECRET,
     )
     app = build_app(settings)
     settle_heap()  # as `qanagat serve` does
@@ -302,6 +313,9 @@ async def prepare_database(url: str, invitations: int) -> list[str]:
 
 
 async def flush_redis(url: str) -> None:
+    """Empty the benchmark's Redis database (none given: the app runs without Redis)."""
+    if not url:
+        return
     from redis.asyncio import Redis
 
     client = Redis.from_url(url)
@@ -467,6 +481,7 @@ class Citizen:
         values = [d.rsplit(":", 1)[1] for d in answers]
         if set(values) == {"1", "2", "3", "4", "5"}:
             question = answers[0].split(":")[2]
+            wanted: tuple[str, ...]
             if question == "0":  # overall satisfaction decides the path
                 wanted = ("1", "2") if self.low_rating else ("4", "5")
             else:
@@ -559,37 +574,111 @@ async def echo_step(
     citizen.observe_echo(before, counters)
 
 
-async def closed_loop(
-    citizens: list[Citizen],
-    step: Callable[[Citizen], Awaitable[None]],
-    warmup: float,
-    duration: float,
-    settle: float = 0.0,
-    settled: asyncio.Event | None = None,
-    on_begin: Callable[[], None] | None = None,
-) -> tuple[float, float]:
-    """Every citizen acts again as soon as it was answered. The measurement starts after
-    `warmup` s and once `settled` is set (waiting at most `settle` s more; `on_begin` is
-    called then), and lasts `duration` s. Returns its (start, end) in loop time."""
-    loop = asyncio.get_running_loop()
-    end = math.inf
+@contextlib.asynccontextmanager
+async def acting(
+    citizens: list[Citizen], step: Callable[[Citizen], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """Inside the block, every citizen acts again as soon as it was answered (a closed loop);
+    at its end each finishes what it was doing."""
+    running = True
 
     async def run(citizen: Citizen) -> None:
-        with contextlib.suppress(LookupError):
-            while loop.time() < end:
+        with contextlib.suppress(LookupError):  # out of invitations
+            while running:
                 await step(citizen)
 
     tasks = [asyncio.create_task(run(citizen)) for citizen in citizens]
-    await asyncio.sleep(warmup)
-    if settled is not None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(settled.wait(), timeout=settle)
-    if on_begin is not None:
-        on_begin()
-    begin = loop.time()
-    end = begin + duration
-    await asyncio.gather(*tasks)
-    return begin, end
+    try:
+        yield
+    finally:
+        running = False
+        await asyncio.gather(*tasks)
+
+
+async def warm_up(
+    citizens: list[Citizen],
+    step: Callable[[Citizen], Awaitable[None]],
+    seconds: float,
+    settle: float = 0.0,
+    settled: asyncio.Event | None = None,
+) -> float:
+    """The closed loop for `seconds` s and until `settled` is set (waiting at most `settle` s
+    more). Returns how long it lasted."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    async with acting(citizens, step):
+        await asyncio.sleep(seconds)
+        if settled is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), timeout=settle)
+    return loop.time() - began
+
+
+@dataclass
+class Side:
+    """One server under test in the closed loop: its citizens, and what its slices measured."""
+
+    kind: str
+    server: Server
+    citizens: list[Citizen]
+    step: Callable[[Citizen], Awaitable[None]]
+    counters: Counters
+    samples: list[Sample] = field(default_factory=list)
+    measured: list[Sample] = field(default_factory=list)  # the samples inside the slices
+    seconds: float = 0.0
+    cpu: Counter[str] = field(default_factory=Counter)  # CPU seconds by group, over the slices
+    rates: list[float] = field(default_factory=list)  # updates/s of each slice
+
+    @property
+    def throughput(self) -> float:
+        return len(self.measured) / self.seconds if self.seconds else math.nan
+
+    def cpu_ms_per_update(self, group: str = "server") -> float:
+        return 1000 * self.cpu[group] / len(self.measured) if self.measured else math.nan
+
+
+async def closed_slice(side: Side, ramp: float, seconds: float, database: str | None) -> str:
+    """One slice of the closed loop: every citizen of `side` acts again as soon as it was
+    answered; after `ramp` s the updates finished within the next `seconds` s are counted, with
+    the CPU every process used meanwhile. Returns a line describing the slice."""
+    loop = asyncio.get_running_loop()
+    async with acting(side.citizens, side.step):
+        await asyncio.sleep(ramp)
+        meter = CpuMeter(side.server.process.pid, database)
+        begin = loop.time()
+        await asyncio.sleep(seconds)
+        end = loop.time()
+        used = meter.used()
+    measured = window(side.samples, begin, end, by="done")
+    elapsed = end - begin
+    side.measured += measured
+    side.seconds += elapsed
+    side.cpu.update(used)
+    side.rates.append(len(measured) / elapsed)
+    server_ms = 1000 * used["server"] / len(measured) if measured else math.nan
+    return (
+        f"{side.kind:>6} {len(measured) / elapsed:7.1f} updates/s, server "
+        f"{server_ms:.2f} ms CPU/update ({used['server'] / elapsed * 100:.0f}% of a core), "
+        f"machine {used['machine'] / elapsed * 100:.0f}% busy, "
+        f"others {others(used) / elapsed * 100:.0f}%"
+    )
+
+
+def slice_order(slices: int) -> list[str]:
+    """Survey and echo slices in pairs, the order turned round every pair (S E, E S, S E, ...),
+    so that a machine getting slower or faster during the run weighs on both sides alike."""
+    order: list[str] = []
+    for pair in range(slices // 2):
+        order += ["survey", "echo"] if pair % 2 == 0 else ["echo", "survey"]
+    return order
+
+
+def pair_ratios(survey_rates: list[float], echo_rates: list[float]) -> list[float]:
+    """Survey/echo throughput of each pair of neighbouring slices."""
+    return [
+        survey / echo if echo else math.nan
+        for survey, echo in zip(survey_rates, echo_rates, strict=True)
+    ]
 
 
 async def open_loop(
@@ -656,14 +745,40 @@ def window(samples: list[Sample], begin: float, end: float, *, by: str) -> list[
     return [s for s in samples if begin <= s.start < end]
 
 
-class CpuMeter:
-    """CPU time of the server, this process, PostgreSQL and Redis, and of the whole machine,
-    as a share of one core over the time since the meter was made."""
+CPU_GROUPS = ("server", "load generator", "postgres", "postgres, others", "redis")
 
-    def __init__(self, server_pid: int) -> None:
+
+class CpuMeter:
+    """CPU seconds used since the meter was made, by group of processes: the server under
+    test; this process (the load generator and the fake Bot API); the PostgreSQL backends
+    serving the benchmark's database (`postgres`); the rest of PostgreSQL (other databases on a
+    shared server, its background processes); Redis (all its databases); and the whole machine
+    (`machine`)."""
+
+    def __init__(self, server_pid: int, database: str | None = None) -> None:
         self.server_pid = server_pid
+        self.database = database.encode() if database else None
         self.tick = os.sysconf("SC_CLK_TCK")
         self._wall, self._machine, self._processes = self._read()
+
+    def _group(self, pid: int, comm: str) -> str | None:
+        if pid == self.server_pid:
+            return "server"
+        if pid == os.getpid():
+            return "load generator"
+        if comm == "postgres":
+            if self.database is None:
+                return "postgres"
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    title = cmdline.read()
+            except OSError:
+                return "postgres, others"
+            # A backend's title is "postgres: <user> <database> <client> <activity>".
+            return "postgres" if self.database in title.split() else "postgres, others"
+        if comm.startswith("redis-server"):
+            return "redis"
+        return None
 
     def _read(self) -> tuple[float, float, dict[int, tuple[str, float]]]:
         processes: dict[int, tuple[str, float]] = {}
@@ -676,16 +791,8 @@ class CpuMeter:
             except OSError:
                 continue
             pid = int(entry.name)
-            comm = raw[raw.find("(") + 1 : raw.rfind(")")]
-            if pid == self.server_pid:
-                group = "server"
-            elif pid == os.getpid():
-                group = "load generator"
-            elif comm == "postgres":
-                group = "postgres"
-            elif comm.startswith("redis-server"):
-                group = "redis"
-            else:
+            group = self._group(pid, raw[raw.find("(") + 1 : raw.rfind(")")])
+            if group is None:
                 continue
             fields = raw[raw.rfind(")") + 2 :].split()
             processes[pid] = (group, (int(fields[11]) + int(fields[12])) / self.tick)
@@ -694,16 +801,28 @@ class CpuMeter:
         machine = (sum(cpu) - cpu[3] - cpu[4]) / self.tick  # all but idle and iowait
         return time.monotonic(), machine, processes
 
-    def report(self) -> str:
+    def used(self) -> dict[str, float]:
+        """CPU seconds by group since the meter was made, and `wall`, the seconds elapsed."""
         wall, machine, processes = self._read()
-        elapsed = max(wall - self._wall, 1e-9)
-        used = dict.fromkeys(("server", "load generator", "postgres", "redis"), 0.0)
+        used = dict.fromkeys(CPU_GROUPS, 0.0)
         for pid, (group, seconds) in processes.items():
             before = self._processes.get(pid)
             used[group] += seconds - (before[1] if before else 0.0)
         used["machine"] = machine - self._machine
-        shares = ", ".join(f"{key} {value / elapsed * 100:.0f}%" for key, value in used.items())
-        return f"CPU, % of one core (machine has {os.cpu_count()}): {shares}"
+        used["wall"] = wall - self._wall
+        return used
+
+
+def others(used: Mapping[str, float]) -> float:
+    """CPU seconds the machine spent on work other than the benchmark's own processes."""
+    ours = used["server"] + used["load generator"] + used["postgres"] + used["redis"]
+    return max(0.0, used["machine"] - ours)
+
+
+def shares(used: Mapping[str, float], seconds: float) -> str:
+    """CPU use as % of one core over `seconds`."""
+    parts = [f"{key} {used[key] / seconds * 100:.0f}%" for key in (*CPU_GROUPS, "machine")]
+    return f"CPU, % of one core (machine has {os.cpu_count()}): " + ", ".join(parts)
 
 
 def machine_busy(seconds: float = 0.5) -> float:
@@ -859,177 +978,187 @@ def api_errors(fake: Any) -> str:
     return f"  Bot API errors answered to the bot: {shown}"
 
 
-async def measure_survey(
-    args: argparse.Namespace, fake: Any, server: Server, tokens: list[str]
+async def open_loop_latency(
+    args: argparse.Namespace, side: Side, webhook: Webhook, tokens: list[str], database: str
+) -> tuple[list[Sample], str]:
+    """The survey at `--rate` updates/s offered, on schedule: latency from the scheduled start."""
+    loop = asyncio.get_running_loop()
+    opened: list[Sample] = []
+
+    async def open_step(citizen: Citizen, scheduled: float) -> None:
+        await survey_step(citizen, webhook, tokens, side.counters, opened, scheduled)
+
+    meter = CpuMeter(side.server.process.pid, database)
+    start, end, unstarted = await open_loop(
+        side.citizens, open_step, args.rate, args.open_warmup + args.duration, args.overrun
+    )
+    used = meter.used()
+    begin = start + args.open_warmup
+    latency = window(opened, begin, end, by="start")
+    # Updates that could not even start: their latency is at least the time they waited.
+    given_up = loop.time()
+    latency += [Sample(at, given_up, "unstarted") for at in unstarted if at >= begin]
+    lines = [
+        f"survey, open loop at {args.rate:g} updates/s offered, latency from the scheduled "
+        f"start: {describe(latency)} ({len(latency)} in {args.duration:g} s after "
+        f"{args.open_warmup:g} s warm-up)",
+        f"  by kind: {by_kind(latency)}",
+    ]
+    if unstarted:
+        lines.append(
+            f"  OVERLOADED: {len(unstarted)} scheduled updates found no idle citizen within "
+            f"{args.overrun:g} s after the end; counted with the time they waited"
+        )
+    lines.append(f"  {shares(used, used['wall'])}")
+    return latency, "\n".join(lines)
+
+
+async def measure(
+    args: argparse.Namespace,
+    fake: Any,
+    servers: dict[str, Server],
+    tokens: list[str],
+    database: str,
+    http: aiohttp.ClientSession,
 ) -> JSON:
     rng = random.Random(1)
-    counters = Counters()
-    citizens = [Citizen(fake, SURVEY_USER_BASE + n, rng) for n in range(args.users)]
-    loop = asyncio.get_running_loop()
-    async with client_session(args.users) as http:
-        webhook = Webhook(http, server.url, WEBHOOK_SECRET)
-        closed: list[Sample] = []
-        # The warm-up lasts until every citizen is past its first contact (language choice).
-        first_contact = {citizen.id for citizen in citizens}
-        settled = asyncio.Event()
+    survey_webhook = Webhook(http, servers["survey"].url, WEBHOOK_SECRET)
+    echo_webhook = Webhook(http, servers["echo"].url, WEBHOOK_SECRET)
+    survey_counters, echo_counters = Counters(), Counters()
+    survey_citizens = [Citizen(fake, SURVEY_USER_BASE + n, rng) for n in range(args.users)]
+    echo_citizens = [Citizen(fake, ECHO_USER_BASE + n, rng) for n in range(args.users)]
+    # The survey's warm-up lasts until every citizen is past its first contact (language).
+    first_contact = {citizen.id for citizen in survey_citizens}
+    settled = asyncio.Event()
 
-        async def closed_step(citizen: Citizen) -> None:
-            await survey_step(citizen, webhook, tokens, counters, closed)
-            if citizen.answered and citizen.id in first_contact:
-                first_contact.discard(citizen.id)
-                if not first_contact:
-                    settled.set()
+    async def survey(citizen: Citizen) -> None:
+        await survey_step(citizen, survey_webhook, tokens, survey_counters, sides["survey"].samples)
+        if citizen.answered and citizen.id in first_contact:
+            first_contact.discard(citizen.id)
+            if not first_contact:
+                settled.set()
 
-        meters: list[CpuMeter] = []
-        began = loop.time()
-        start, end = await closed_loop(
-            citizens,
-            closed_step,
-            args.warmup,
-            args.duration,
-            args.settle,
-            settled,
-            lambda: meters.append(CpuMeter(server.process.pid)),
-        )
-        cpu_closed = meters[0].report()
-        measured = window(closed, start, end, by="done")
-        throughput = len(measured) / args.duration
-        print(
-            f"survey, closed loop, {args.users} citizens: {throughput:.1f} updates/s "
-            f"({len(measured)} in {args.duration:g} s after {start - began:.1f} s warm-up); "
-            f"{describe(measured)}"
-        )
-        print(f"  by kind: {by_kind(measured)}")
-        print(f"  {cpu_closed}")
+    async def echo(citizen: Citizen) -> None:
+        await echo_step(citizen, echo_webhook, echo_counters, sides["echo"].samples)
 
-        opened: list[Sample] = []
-
-        async def open_step(citizen: Citizen, scheduled: float) -> None:
-            await survey_step(citizen, webhook, tokens, counters, opened, scheduled)
-
-        meter = CpuMeter(server.process.pid)
-        start, end, unstarted = await open_loop(
-            citizens, open_step, args.rate, args.open_warmup + args.duration, args.overrun
-        )
-        cpu_open = meter.report()
-        begin = start + args.open_warmup
-        latency = window(opened, begin, end, by="start")
-        # Actions that could not even start: their latency is at least the time waited.
-        given_up = loop.time()
-        latency += [Sample(at, given_up, "unstarted") for at in unstarted if at >= begin]
-        print(
-            f"survey, open loop at {args.rate:g} updates/s offered, latency from the scheduled "
-            f"start: {describe(latency)} ({len(latency)} in {args.duration:g} s after "
-            f"{args.open_warmup:g} s warm-up)"
-        )
-        print(f"  by kind: {by_kind(latency)}")
-        if unstarted:
-            print(
-                f"  OVERLOADED: {len(unstarted)} scheduled updates found no idle citizen within "
-                f"{args.overrun:g} s after the end; counted with the time they waited"
-            )
-        print(f"  {cpu_open}")
+    sides = {
+        "survey": Side("survey", servers["survey"], survey_citizens, survey, survey_counters),
+        "echo": Side("echo", servers["echo"], echo_citizens, echo, echo_counters),
+    }
+    warmed = await warm_up(survey_citizens, survey, args.warmup, args.settle, settled)
+    await warm_up(echo_citizens, echo, args.warmup)
     print(
-        f"  surveys started {counters.surveys_started}, completed {counters.surveys_completed}; "
-        f"{anomalies(counters)}{log_problems(server.log)}"
+        f"warm-up: survey {warmed:.1f} s (until every citizen chose a language), echo "
+        f"{args.warmup:g} s; then {args.slices} closed-loop slices of {args.slice:g} s, "
+        f"{args.users} users each, counted after {args.ramp:g} s of each:"
+    )
+    load_before = os.getloadavg()[0]
+    for n, kind in enumerate(slice_order(args.slices), start=1):
+        line = await closed_slice(sides[kind], args.ramp, args.slice, database)
+        print(f"  slice {n:2d} {line}")
+    survey_side, echo_side = sides["survey"], sides["echo"]
+    pairs = pair_ratios(survey_side.rates, echo_side.rates)
+    ratio = survey_side.throughput / echo_side.throughput
+    for side in (survey_side, echo_side):
+        print(
+            f"{side.kind}, closed loop, {args.users} users: {side.throughput:.1f} updates/s "
+            f"({len(side.measured)} in {side.seconds:.1f} s over {len(side.rates)} slices); "
+            f"{describe(side.measured)}"
+        )
+        if side.kind == "survey":
+            print(f"  by kind: {by_kind(side.measured)}")
+        print(
+            f"  CPU per update: server {side.cpu_ms_per_update():.3f} ms, PostgreSQL backends "
+            f"of the benchmark's database {side.cpu_ms_per_update('postgres'):.3f} ms, Redis "
+            f"{side.cpu_ms_per_update('redis'):.3f} ms (Redis's figure includes other clients)"
+        )
+        print(f"  {shares(side.cpu, side.seconds)}")
+    slices_cpu = survey_side.cpu + echo_side.cpu
+    slices_s = survey_side.seconds + echo_side.seconds
+    print(
+        f"ratio survey/echo {ratio:.3f} (pairs of neighbouring slices: "
+        f"{', '.join(f'{r:.3f}' for r in pairs)}); echo CPU/update over survey CPU/update "
+        f"{echo_side.cpu_ms_per_update() / survey_side.cpu_ms_per_update():.3f}; during the "
+        f"slices other work used {others(slices_cpu) / slices_s * 100:.0f}% of a core, "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+
+    latency, report = await open_loop_latency(args, survey_side, survey_webhook, tokens, database)
+    print(report)
+    print(
+        f"  surveys started {survey_counters.surveys_started}, completed "
+        f"{survey_counters.surveys_completed}; survey {anomalies(survey_counters)}"
+        f"{log_problems(survey_side.server.log)}; echo {anomalies(echo_counters)}"
+        f"{log_problems(echo_side.server.log)}"
     )
     if errors := api_errors(fake):
         print(errors)
-    saturated = [s.latency_ms for s in measured]
     latencies = [s.latency_ms for s in latency]
     return {
-        "survey_answers_per_s": throughput,
-        "p50_ms": percentile(latencies, 50),
-        "p99_ms": percentile(latencies, 99),
-        "p99_ms_saturated": percentile(saturated, 99),
+        "ratio": round(ratio, 3),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "p99_ms_saturated": round(percentile([s.latency_ms for s in survey_side.measured], 99), 1),
+        "cpu_ms_per_update_survey": round(survey_side.cpu_ms_per_update(), 3),
+        "cpu_ms_per_update_echo": round(echo_side.cpu_ms_per_update(), 3),
+        "cpu_ms_per_update_survey_postgres": round(survey_side.cpu_ms_per_update("postgres"), 3),
+        "survey_answers_per_s": round(survey_side.throughput, 1),
+        "echo_updates_per_s": round(echo_side.throughput, 1),
+        "ratio_pairs": [round(r, 3) for r in pairs],
+        "slices": args.slices,
+        "slice_s": args.slice,
+        "users": args.users,
+        "others_cpu_pct": round(others(slices_cpu) / slices_s * 100),
+        "load_average": round(os.getloadavg()[0], 1),
     }
-
-
-async def measure_echo(args: argparse.Namespace, fake: Any, server: Server) -> float:
-    rng = random.Random(2)
-    counters = Counters()
-    citizens = [Citizen(fake, ECHO_USER_BASE + n, rng) for n in range(args.users)]
-    fake.api_errors.clear()
-    async with client_session(args.users) as http:
-        webhook = Webhook(http, server.url, WEBHOOK_SECRET)
-        samples: list[Sample] = []
-
-        async def step(citizen: Citizen) -> None:
-            await echo_step(citizen, webhook, counters, samples)
-
-        meters: list[CpuMeter] = []
-        start, end = await closed_loop(
-            citizens,
-            step,
-            args.warmup,
-            args.duration,
-            on_begin=lambda: meters.append(CpuMeter(server.process.pid)),
-        )
-        cpu = meters[0].report()
-    measured = window(samples, start, end, by="done")
-    throughput = len(measured) / args.duration
-    print(
-        f"echo, closed loop, {args.users} users: {throughput:.1f} updates/s "
-        f"({len(measured)} in {args.duration:g} s after {args.warmup:g} s warm-up); "
-        f"{describe(measured)}"
-    )
-    print(f"  {cpu}")
-    print(f"  {anomalies(counters)}{log_problems(server.log)}")
-    if errors := api_errors(fake):
-        print(errors)
-    return throughput
 
 
 async def benchmark(args: argparse.Namespace) -> JSON:
     # Enough invitations for a fast server (a survey is 11-12 updates) and the open loop.
-    closed_s = args.warmup + args.settle + args.duration
+    closed_s = args.warmup + args.settle + args.slices / 2 * (args.slice + args.ramp)
     open_s = args.open_warmup + args.duration
     invitations = int(closed_s * 3000 / 11 + open_s * args.rate / 11) + 2 * args.users
     print(
-        f"bot throughput: {args.users} users, warm-up {args.warmup:g} s, measured "
-        f"{args.duration:g} s, open loop at {args.rate:g} updates/s; {os.cpu_count()} cores, "
-        f"machine {machine_busy():.0f}% busy before we start; "
-        f"PostgreSQL {redact(args.database_url)}, Redis {args.redis_url}"
+        f"bot throughput: {args.users} users, {args.slices} alternating slices of "
+        f"{args.slice:g} s, open loop at {args.rate:g} updates/s for {args.duration:g} s; "
+        f"{os.cpu_count()} cores, machine {machine_busy():.0f}% busy before we start, load "
+        f"average {os.getloadavg()[0]:.1f}; PostgreSQL {redact(args.database_url)}, "
+        f"Redis {args.redis_url or 'none (claims in memory)'}"
     )
     begun = time.monotonic()
     database = await create_database(args.database_url)
+    name = database.url.rsplit("/", 1)[-1]
     try:
         fake = lean_fake_telegram()
         await fake.start()
         with tempfile.TemporaryDirectory(prefix="qanagat-bench-") as logs:
             # Both servers start (import, connect, setWebhook) while the database is seeded.
-            survey_server = await spawn("survey", args, fake.url, database.url, Path(logs))
-            echo_server = await spawn("echo", args, fake.url, "", Path(logs))
+            servers = {
+                "survey": await spawn("survey", args, fake.url, database.url, Path(logs)),
+                "echo": await spawn("echo", args, fake.url, "", Path(logs)),
+            }
             try:
                 tokens = await prepare_database(database.url, invitations)
                 await flush_redis(args.redis_url)
-                await asyncio.gather(survey_server.ready(fake), echo_server.ready(fake))
+                await asyncio.gather(*(server.ready(fake) for server in servers.values()))
                 print(
-                    f"  database {database.url.rsplit('/', 1)[-1]} with {invitations} "
-                    f"invitations, both servers up in {time.monotonic() - begun:.1f} s"
+                    f"  database {name} with {invitations} invitations, both servers up in "
+                    f"{time.monotonic() - begun:.1f} s"
                 )
-                survey = await measure_survey(args, fake, survey_server, tokens)
-                await survey_server.stop()
-                echo = await measure_echo(args, fake, echo_server)
+                async with client_session(2 * args.users) as http:
+                    figures = await measure(args, fake, servers, tokens, name, http)
             finally:
-                await asyncio.gather(survey_server.stop(), echo_server.stop())
+                await asyncio.gather(*(server.stop() for server in servers.values()))
                 await fake.stop()
     finally:
         await database.drop()
         await flush_redis(args.redis_url)
-    ratio = survey["survey_answers_per_s"] / echo if echo else math.nan
     print(
-        f"ratio survey/echo {ratio:.2f} (goal >= 0.5); p99 at {args.rate:g} updates/s "
-        f"{survey['p99_ms']:.1f} ms (goal <= 50 ms); took {time.monotonic() - begun:.0f} s"
+        f"ratio survey/echo {figures['ratio']:.3f} (goal >= 0.5); p99 at {args.rate:g} "
+        f"updates/s {figures['p99_ms']:.1f} ms (goal <= 50 ms); took "
+        f"{time.monotonic() - begun:.0f} s"
     )
-    return {
-        "survey_answers_per_s": round(survey["survey_answers_per_s"], 1),
-        "echo_updates_per_s": round(echo, 1),
-        "ratio": round(ratio, 3),
-        "p50_ms": round(survey["p50_ms"], 1),
-        "p99_ms": round(survey["p99_ms"], 1),
-        "p99_ms_saturated": round(survey["p99_ms_saturated"], 1),
-    }
+    return figures
 
 
 def redact(url: str) -> str:
@@ -1041,19 +1170,30 @@ def redact(url: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, help="concurrent citizens (200; 50 with --quick)")
-    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds (30)")
-    parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds (5)")
+    parser.add_argument("--slices", type=int, help="closed-loop slices, even (8; 2 quick)")
+    parser.add_argument("--slice", type=float, help="measured s of a slice (4; 1 quick)")
+    parser.add_argument("--ramp", type=float, help="unmeasured s before a slice (1; 0.3 quick)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds (5; 1 quick)")
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop updates/s (100)")
+    parser.add_argument("--duration", type=float, help="open loop's seconds (20; 2 quick)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="flushed first")
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help='flushed first; "" runs without Redis'
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--profile", metavar="DIR", help="cProfile the servers into DIR")
     parser.add_argument("--serve", choices=("survey", "echo"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    defaults = {"slices": 8, "slice": 4.0, "ramp": 1.0, "warmup": 5.0, "duration": 20.0}
     if args.quick:
-        args.warmup, args.duration = 1.0, 2.0
+        defaults = {"slices": 2, "slice": 1.0, "ramp": 0.3, "warmup": 1.0, "duration": 2.0}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.slices < 2 or args.slices % 2:
+        parser.error("--slices must be an even number, at least 2")
     if args.users is None:
         args.users = 50 if args.quick else 200
     # Longest extra warm-up while citizens make first contact; the open loop's own warm-up;
