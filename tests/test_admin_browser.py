@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from openpyxl import load_workbook
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +31,7 @@ from tests.admin_fixtures import (
 from tests.conftest import Seed
 from tests.explorer_fixtures import IIN, store_raw_responses
 from tests.ranking_fixtures import add_scored_year
+from tests.served import served
 from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, artifact, fits_the_screen
 
 pytestmark = pytest.mark.browser
@@ -47,15 +47,8 @@ async def base_url(
     """The admin on a real port of this machine, in the test's own event loop."""
     await populate(session_factory, seed)
     await store_raw_responses(session_factory)
-    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(build_admin_server_app(admin_settings(), session_factory, Clock())) as url:
+        yield url
 
 
 @pytest.fixture
@@ -246,15 +239,8 @@ async def scored_url(
     """The admin with a scored year: five agencies and stored runs of both methodologies."""
     await populate(session_factory, seed)
     await add_scored_year(session_factory)
-    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(build_admin_server_app(admin_settings(), session_factory, Clock())) as url:
+        yield url
 
 
 def ranking_row(page: Page, name: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +22,7 @@ from tests.admin_fixtures import (
 )
 from tests.conftest import Seed
 from tests.ranking_fixtures import add_scored_year
+from tests.served import served
 from tests.test_admin_browser import browser, laptop, phone, shoot, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -39,15 +39,8 @@ async def site_url(
     world = await populate(session_factory, seed)
     await add_funnel(session_factory, seed, world)
     await add_scored_year(session_factory)
-    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(build_admin_server_app(admin_settings(), session_factory, Clock())) as url:
+        yield url
 
 
 async def test_an_admin_adds_a_user_who_signs_in_and_is_then_disabled(

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +24,7 @@ from tests.admin_fixtures import (
 )
 from tests.conftest import Seed
 from tests.dataset_fixtures import add_dataset, add_respondent, rating
+from tests.served import served
 from tests.test_admin_browser import browser, download, laptop, phone, shoot, sign_in
 from tests.test_web_browser import fits_the_screen
 
@@ -48,15 +48,8 @@ async def datasets_url(
             db.add(rating(schools, day, 4, i < 110, person))
             db.add(rating(housing, day, 2, i < 30, person))
         await db.commit()
-    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, Clock()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(build_admin_server_app(admin_settings(), session_factory, Clock())) as url:
+        yield url
 
 
 async def test_an_agency_user_opens_sorts_and_exports_its_data_sets(

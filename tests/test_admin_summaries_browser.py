@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiohttp import web
 from openpyxl import load_workbook
 from playwright.async_api import Browser, expect
 from sqlalchemy import update
@@ -26,6 +25,7 @@ from tests.admin_fixtures import (
 )
 from tests.complaint_frames import personal_strings
 from tests.conftest import Seed
+from tests.served import served
 from tests.summary_fixtures import NOW
 from tests.test_admin_browser import browser, download, laptop, phone, shoot, sign_in
 from tests.test_admin_summaries import _corpus
@@ -49,15 +49,8 @@ async def base_url(
         await session.commit()
     clock = Clock()
     clock.now = NOW
-    runner = web.AppRunner(build_admin_server_app(admin_settings(), session_factory, clock))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(build_admin_server_app(admin_settings(), session_factory, clock)) as url:
+        yield url
 
 
 async def test_an_analyst_opens_downloads_and_prints_an_agencys_summary(

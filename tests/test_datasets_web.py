@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +24,7 @@ from tests.dataset_flow_fixtures import (
     reports,
     running_dataset_web_app,
 )
+from tests.served import served
 from tests.test_web_browser import (  # noqa: F401 (fixtures)
     browser,
     chromium,
@@ -122,15 +122,8 @@ async def test_an_empty_or_oversize_report_is_refused_and_nothing_is_filed(
 async def base_url(
     session_factory: async_sessionmaker[AsyncSession], registry: Registry
 ) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_dataset_web_app(session_factory))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(build_dataset_web_app(session_factory)) as url:
+        yield url
 
 
 @pytest.mark.browser

@@ -14,6 +14,7 @@ from playwright.async_api import Browser
 from core.db import create_engine, create_session_factory
 from results.open_data.verify import verify_package
 from results.open_data.web import setup_open_data
+from tests.served import served
 from tests.test_open_data import _small_sample_database
 from tests.test_web_browser import browser, chromium, fits_the_screen, phone, shoot
 
@@ -30,16 +31,9 @@ async def base_url(tmp_path: Path) -> AsyncIterator[str]:
     setup_open_data(
         app, session_factory=create_session_factory(engine), cache_dir=tmp_path / "cache"
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-        await engine.dispose()
+    async with served(app) as url:
+        yield url
+    await engine.dispose()
 
 
 async def test_a_data_user_downloads_a_package_on_a_phone_and_it_recomputes(

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +18,7 @@ from bot.web.complaints import setup_web_complaints
 from core.models import Channel, ResponseStatus
 from scoring.privacy import scrub
 from tests.conftest import Seed
+from tests.served import served
 from tests.web_fixtures import BOT_TOKEN, WebApp, answers_of, build_web_app, signed_init_data
 
 pytestmark = pytest.mark.browser
@@ -43,15 +43,8 @@ async def base_url(
     """The web channel on a real port of this machine, in the test's own event loop."""
     app = build_web_app(session_factory)
     setup_web_complaints(app, scrub)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(app) as url:
+        yield url
 
 
 @pytest.fixture
