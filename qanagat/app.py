@@ -40,6 +40,7 @@ from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
 from qanagat.observability import observe_app, observe_bot, observe_dispatcher
 from qanagat.scores import score_period
+from results.pages import setup_results
 from scoring.privacy import scrub
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def build_app(
         redis=redis,
         scorer=score_period,
     )
+    setup_results(app, session_factory)
     setup_api(
         app,
         settings=settings,

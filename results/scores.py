@@ -1,0 +1,146 @@
+"""An agency's published scores: every node of the block under each methodology with a
+published run (`core.score_runs.published_score_runs`), explained by `scoring.explain` over
+the inputs kept with the run, and the agency's rank range from the run's sensitivity analysis.
+Runs that are computed but not published never show here.
+
+A node that reads survey shares shows its value and its explanation only when the survey
+answers behind it reach the minimum cell; otherwise the page says there are not enough ratings."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import Agency, ScoreRankRange, ScoreRun
+from core.score_runs import published_score_runs, run_inputs, score_run_values
+from results.disclosure import disclosure_rule
+from scoring import explain, load_methodology, methodology_by_hash
+from scoring.model import Methodology
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    depth: int
+    label: str
+    value: float | None
+    hidden: bool  # a survey-based figure on too few answers
+    grade: str | None
+    how: str  # the formula with its numbers, the inputs, the reason and the source
+
+
+@dataclass(frozen=True)
+class PublishedScores:
+    methodology: str
+    title: str
+    version: str
+    period: str
+    lines: tuple[ScoreLine, ...]
+    rank_low: int | None
+    rank_high: int | None
+
+
+@cache
+def _methodology(name: str, digest: str) -> Methodology:
+    try:
+        found = methodology_by_hash(name, digest)
+    except ValueError:
+        found = None
+    return found or load_methodology(name)
+
+
+def _number(value: object) -> float | None:
+    if value is None or value is not value:  # None or NaN
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def _count(value: object) -> int | None:
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else int(number)
+
+
+async def published_scores(
+    session: AsyncSession, agency: Agency, lang: str
+) -> list[PublishedScores]:
+    """The agency's published scores, newest period first (empty when none is published)."""
+    minimum = disclosure_rule().minimum_cell
+    found = []
+    for run in await published_score_runs(session):
+        scores = await _run_scores(session, run, agency, lang, minimum)
+        if scores is not None:
+            found.append(scores)
+    return found
+
+
+async def _run_scores(
+    session: AsyncSession, run: ScoreRun, agency: Agency, lang: str, minimum: int
+) -> PublishedScores | None:
+    frame = await score_run_values(session, run.id, agencies=[agency.code])
+    if frame.empty:
+        return None
+    try:
+        method = _methodology(run.methodology, run.methodology_hash)
+    except (OSError, ValueError):
+        log.warning("published run %s: methodology %s not readable", run.id, run.methodology)
+        return None
+    kept = await run_inputs(session, run.id, run.period)
+    kind = agency.kind.value
+    try:
+        table = explain(
+            method,
+            frame,
+            kept[0] if kept is not None else None,
+            agency.code,
+            run.period,
+            language=lang,
+            kind=kind,
+        )
+    except (KeyError, ValueError):
+        log.warning("published run %s could not be explained for %s", run.id, agency.code)
+        return None
+    stored = set(frame["node"].astype(str))
+    lines = []
+    for row in table.to_dict(orient="records"):
+        node = str(row["node"])
+        if node not in stored:
+            continue
+        n = _count(row["n"])
+        survey = method.survey_based(node, kind) if node in method.needs else False
+        hidden = (n is not None and n < minimum) or (survey and n is None)
+        value = None if hidden else _number(row["value"])
+        how = (
+            ""
+            if hidden
+            else " · ".join(
+                str(part)
+                for part in (row["substituted"] or row["formula"], row["inputs"], row["reason"])
+                if part
+            )
+        )
+        grade = row["grade"] if isinstance(row["grade"], str) and not hidden else None
+        lines.append(ScoreLine(int(row["depth"]), str(row["label"]), value, hidden, grade, how))
+    ranks = await session.scalar(
+        select(ScoreRankRange).where(
+            ScoreRankRange.run_id == run.id, ScoreRankRange.agency == agency.code
+        )
+    )
+    return PublishedScores(
+        run.methodology,
+        method.title.get(lang) or method.title.get("ru") or run.methodology,
+        run.methodology_version,
+        run.period,
+        tuple(lines),
+        ranks.rank_p05 if ranks is not None else None,
+        ranks.rank_p95 if ranks is not None else None,
+    )
