@@ -295,6 +295,8 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
                 "can_compute": viewer.role is AdminRole.ADMIN and config.scorer is not None,
                 "computed": request.query.get("computed", ""),
                 "deleted": request.query.get("deleted", ""),
+                "published": _run_number(request.query.get("published", "")),
+                "withdrawn": _run_number(request.query.get("withdrawn", "")),
                 "drawn": request.query.get("drawn", ""),
                 "undrawn": [
                     name
@@ -314,3 +316,8 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
 def _min_sample(runs: dict[str, RunInfo | None]) -> int:
     samples = [run.min_sample for run in runs.values() if run is not None]
     return max(samples) if samples else 100
+
+
+def _run_number(text: str) -> str:
+    """A run number from the query, for the notice after publishing; anything else is none."""
+    return text if text.isascii() and text.isdigit() and len(text) <= 10 else ""
