@@ -12,7 +12,7 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 
 from bot.engine.definition import QuestionType
-from bot.engine.flow import Ask, RawValue
+from bot.engine.flow import Ask, Completed, RawValue
 from bot.messages import text
 from bot.opening import Pressed, Refused, SurveyDesk
 from bot.telegram.cards import edit_card, send_card
@@ -25,7 +25,9 @@ from bot.telegram.keyboards import (
     toggled,
 )
 from bot.telegram.middlewares import Person
+from bot.telegram.results import tell_office_rating
 from core.models import Respondent
+from core.public_results import OfficeRatings
 from core.responses import ResponseStore
 
 
@@ -44,9 +46,12 @@ async def on_answer(
     person: Person,
     desk: SurveyDesk,
     state: FSMContext,
+    office_ratings: OfficeRatings | None = None,
 ) -> AnswerCallbackQuery:
     found = await desk.press(store, person.key, callback_data.r, callback_data.q)
-    return await _answer(query, found, callback_data.v or None, store, person, desk, state)
+    return await _answer(
+        query, found, callback_data.v or None, store, person, desk, state, office_ratings
+    )
 
 
 async def on_toggle(
@@ -86,6 +91,7 @@ async def on_done(
     person: Person,
     desk: SurveyDesk,
     state: FSMContext,
+    office_ratings: OfficeRatings | None = None,
 ) -> AnswerCallbackQuery:
     found = await desk.press(
         store, person.key, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
@@ -96,7 +102,7 @@ async def on_done(
         markup = query.message.reply_markup if isinstance(query.message, Message) else None
         picked = checked_choices(markup, callback_data.r, callback_data.q)
         names = [choices[i].name for i in picked if 0 <= i < len(choices)]
-    return await _answer(query, found, names, store, person, desk, state)
+    return await _answer(query, found, names, store, person, desk, state, office_ratings)
 
 
 async def _answer(
@@ -107,6 +113,7 @@ async def _answer(
     person: Person,
     desk: SurveyDesk,
     state: FSMContext,
+    office_ratings: OfficeRatings | None = None,
 ) -> AnswerCallbackQuery:
     if isinstance(found, Refused):
         return await refuse(query, person.language, found.reason)
@@ -115,6 +122,8 @@ async def _answer(
     if isinstance(step, Refused):
         return await refuse(query, lang, step.reason)
     await edit_card(query.message, step, desk, found.live, lang, state)
+    if isinstance(step, Completed):
+        await tell_office_rating(query.message, office_ratings, found.live.id, lang)
     # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
 
@@ -133,6 +142,7 @@ async def on_text(
     lang: str,
     desk: SurveyDesk,
     state: FSMContext,
+    office_ratings: OfficeRatings | None = None,
 ) -> None:
     response = await store.open_response(respondent)
     if response is None:
@@ -144,6 +154,8 @@ async def on_text(
         desk.live.drop(response.id)  # what this worker remembers of it is behind now
         step = await conversation.answer(current.question.name, message.text)
         await send_card(bot, message.chat.id, step, desk, response, lang, state)
+        if isinstance(step, Completed):
+            await tell_office_rating(message, office_ratings, response.id, lang)
         return
     await send_card(
         bot, message.chat.id, current, desk, response, lang, state, notice=text("use_buttons", lang)
