@@ -102,8 +102,11 @@ def shares(pairs: Iterable[tuple[int, int]]) -> list[Share]:
     hits = pd.Series([h for h, _ in pairs], dtype="float64")
     totals = pd.Series([n for _, n in pairs], dtype="float64")
     low, high = wilson_interval(hits, totals)
+    # the interval holds its share even where rounding at 0 % or 100 % would leave it out
     return [
-        Share(h / n, float(lo), float(hi), n) if n >= minimum and n > 0 else HIDDEN
+        Share(h / n, min(float(lo), h / n), max(float(hi), h / n), n)
+        if n >= minimum and n > 0
+        else HIDDEN
         for (h, n), lo, hi in zip(pairs, low.tolist(), high.tolist(), strict=True)
     ]
 
