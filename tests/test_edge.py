@@ -119,6 +119,7 @@ async def test_no_route_answers_malformed_input_with_a_server_error(server: Test
     paths = {route.path for route in routes}
     # The walk covers every side of the app.
     assert {"/healthz", "/api/v1/service-events", "/admin/login", "/s/{token}"} <= paths
+    assert {"/results", "/results/agencies/{code}", "/results/offices/{code}"} <= paths
     assert len(routes) > 60
     admin, csrf = await _admin_browser(server)
     anonymous = aiohttp.ClientSession(base_url=server.make_url("/"))
