@@ -177,8 +177,8 @@ def build_app(
         redis=redis,
         scorer=score_period,
     )
-    setup_results(app, session_factory)
-    ratings = ResultsRatings(session_factory, settings.public_url)
+    public_results = setup_results(app, session_factory)
+    ratings = ResultsRatings(session_factory, public_results, settings.public_url)
     app[RATINGS_KEY] = ratings  # the thank-you page shows the office's rating
     setup_api(
         app,

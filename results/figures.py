@@ -1,6 +1,11 @@
 """The public figures of a place (the whole country, a region, an agency, a service, an office)
-for a year, summed from the monthly rollups only: the cost of a page grows with agencies ×
-services × offices × months, never with responses.
+for a year, from the monthly rollups only: the cost grows with agencies × services × offices ×
+months, never with responses.
+
+A year's counters of the figures' metrics are read into memory once (`load_counts`, one query
+per range of months) and every page of that year is summed from them (`place_figures`,
+`place_rows`); the pages keep a closed year's counters until the rollups change, and read the
+open month again at most every few minutes (results/pages.py).
 
 Every figure goes through the disclosure rule: a share is given only when at least
 `minimum_cell` answers stand behind it, a count only when it is at least that large; below it
@@ -9,16 +14,15 @@ the figure is None and the page says so. No answer text, no identifier of a pers
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Agency, MonthlyRollup, ServicePoint
+from core.models import MonthlyRollup
 from core.rollups import RESPONSES_METRIC
 from results.disclosure import disclosure_rule
 from scoring.evidence import wilson_interval
@@ -34,6 +38,7 @@ DEFECTS = (
     ("package_not_accepted", "full_package_once", "no"),
 )
 METRICS = (SATISFACTION, RESPONSES_METRIC, *(metric for _name, metric, _bad in DEFECTS))
+COLUMNS = ("month", "agency_id", "service_id", "office", "metric", "value_key", "count")
 
 
 class Level(enum.StrEnum):
@@ -46,7 +51,7 @@ class Level(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Place:
-    """Which rollup rows a page sums: `key` is a region's code or a row id (none nationally)."""
+    """Which counters a page sums: `key` is a region's code or a row id (none nationally)."""
 
     level: Level
     key: str | int | None = None
@@ -115,131 +120,139 @@ def shown_count(count: int) -> int | None:
     return count if disclosure_rule().shows(count) else None
 
 
-def _where(place: Place) -> list[ColumnElement[bool]]:
-    rollup = MonthlyRollup
-    if place.level is Level.AGENCY:
-        return [rollup.agency_id == place.key]
-    if place.level is Level.SERVICE:
-        return [rollup.service_id == place.key]
-    if place.level is Level.OFFICE:
-        return [rollup.service_point_key == place.key]
-    if place.level is Level.REGION:
-        offices = select(ServicePoint.id).where(ServicePoint.region == place.key)
-        agencies = select(Agency.id).where(Agency.region == place.key)
-        return [
-            or_(
-                rollup.service_point_key.in_(offices.scalar_subquery()),
-                and_(
-                    rollup.service_point_key == 0, rollup.agency_id.in_(agencies.scalar_subquery())
-                ),
-            )
-        ]
-    return []
+# Reading the counters ------------------------------------------------------------------------
 
 
-def _year(year: int) -> list[ColumnElement[bool]]:
-    return [MonthlyRollup.month >= f"{year:04d}-01", MonthlyRollup.month <= f"{year:04d}-12"]
-
-
-Counts = Mapping[str, Mapping[str, int]]  # metric -> value -> count
-
-
-def _figures(counts: Counts) -> tuple[Share, int | None, tuple[tuple[str, Share], ...]]:
-    satisfaction = counts.get(SATISFACTION, {})
-    pairs = [(sum(satisfaction.get(v, 0) for v in SATISFIED_VALUES), sum(satisfaction.values()))]
-    for _name, metric, bad in DEFECTS:
-        answered = counts.get(metric, {})
-        pairs.append((answered.get(bad, 0), answered.get("yes", 0) + answered.get("no", 0)))
-    found = shares(pairs)
-    responses = sum(counts.get(RESPONSES_METRIC, {}).values())
-    defects = tuple((name, share) for (name, _m, _b), share in zip(DEFECTS, found[1:], strict=True))
-    return found[0], shown_count(responses), defects
-
-
-async def place_figures(session: AsyncSession, place: Place, year: int) -> Figures:
-    """The year's figures of one place and its months."""
-    statement = (
+async def load_counts(session: AsyncSession, first: str, last: str) -> pd.DataFrame:
+    """The figures' counters of the months `first`..`last` (YYYY-MM), summed per month ×
+    agency × service × office × metric × value (COLUMNS; `office` 0: no office)."""
+    rows = await session.execute(
         select(
             MonthlyRollup.month,
+            MonthlyRollup.agency_id,
+            MonthlyRollup.service_id,
+            MonthlyRollup.service_point_key,
             MonthlyRollup.metric,
             MonthlyRollup.value_key,
-            func.sum(MonthlyRollup.count),
+            MonthlyRollup.count,
+        ).where(
+            MonthlyRollup.metric.in_(METRICS),
+            MonthlyRollup.month >= first,
+            MonthlyRollup.month <= last,
         )
-        .where(MonthlyRollup.metric.in_(METRICS), *_year(year), *_where(place))
-        .group_by(MonthlyRollup.month, MonthlyRollup.metric, MonthlyRollup.value_key)
     )
-    by_month: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    total: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for month, metric, value, count in await session.execute(statement):
-        by_month[month][metric][value] = int(count or 0)
-        total[metric][value] += int(count or 0)
-    satisfied, responses, defects = _figures(total)
-    months = sorted(by_month)
-    monthly = shares(
-        (
-            sum(by_month[m][SATISFACTION].get(v, 0) for v in SATISFIED_VALUES),
-            sum(by_month[m][SATISFACTION].values()),
+    frame = pd.DataFrame(rows.all(), columns=list(COLUMNS))
+    for column in ("agency_id", "service_id", "office", "count"):
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def with_regions(
+    counts: pd.DataFrame, office_regions: Mapping[int, str], agency_regions: Mapping[int, str]
+) -> pd.DataFrame:
+    """`counts` with a `region` column: the office's region, else the agency's ("" if none)."""
+    office = counts["office"].map(office_regions)
+    agency = counts["agency_id"].map(agency_regions)
+    return counts.assign(region=office.fillna(agency).fillna("").astype("str"))
+
+
+# Summing a place's figures ---------------------------------------------------------------------
+
+
+def _inside(counts: pd.DataFrame, place: Place) -> pd.DataFrame:
+    if place.level is Level.NATIONAL:
+        return counts
+    column = {
+        Level.REGION: "region",
+        Level.AGENCY: "agency_id",
+        Level.SERVICE: "service_id",
+        Level.OFFICE: "office",
+    }[place.level]
+    found: pd.DataFrame = counts.loc[counts[column].to_numpy() == place.key]
+    return found
+
+
+def _totals(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
+    summed = frame.groupby(["metric", "value_key"], sort=False)["count"].sum()
+    return {
+        (str(metric), str(value)): int(count)
+        for (metric, value), count in zip(summed.index.tolist(), summed.tolist(), strict=True)
+    }
+
+
+def _pair(
+    totals: Mapping[tuple[str, str], int], metric: str, hit: Iterable[str]
+) -> tuple[int, int]:
+    answered = {v: c for (m, v), c in totals.items() if m == metric}
+    if metric == SATISFACTION:
+        return sum(answered.get(v, 0) for v in hit), sum(answered.values())
+    return sum(answered.get(v, 0) for v in hit), answered.get("yes", 0) + answered.get("no", 0)
+
+
+def place_figures(counts: pd.DataFrame, place: Place) -> Figures:
+    """The figures of one place over the counters' months, and per month."""
+    mine = _inside(counts, place)
+    totals = _totals(mine)
+    pairs = [_pair(totals, SATISFACTION, SATISFIED_VALUES)]
+    pairs += [_pair(totals, metric, (bad,)) for _name, metric, bad in DEFECTS]
+    found = shares(pairs)
+    responses = sum(c for (m, _v), c in totals.items() if m == RESPONSES_METRIC)
+    satisfaction = mine.loc[mine["metric"].to_numpy() == SATISFACTION]
+    by_month = (
+        satisfaction.assign(
+            hit=np.where(satisfaction["value_key"].isin(SATISFIED_VALUES), satisfaction["count"], 0)
         )
-        for m in months
+        .groupby("month")[["hit", "count"]]
+        .sum()
     )
+    monthly = shares(zip(by_month["hit"].tolist(), by_month["count"].tolist(), strict=True))
     return Figures(
-        satisfied,
-        responses,
-        defects,
-        tuple(MonthFigure(m, s) for m, s in zip(months, monthly, strict=True)),
+        found[0],
+        shown_count(responses),
+        tuple((name, share) for (name, _m, _b), share in zip(DEFECTS, found[1:], strict=True)),
+        tuple(
+            MonthFigure(str(month), share)
+            for month, share in zip(by_month.index.tolist(), monthly, strict=True)
+        ),
     )
 
 
-def _group_column(level: Level) -> Any:
-    if level is Level.AGENCY:
-        return MonthlyRollup.agency_id
-    if level is Level.SERVICE:
-        return MonthlyRollup.service_id
-    if level is Level.OFFICE:
-        return MonthlyRollup.service_point_key
-    return func.coalesce(ServicePoint.region, Agency.region)
-
-
-async def place_rows(session: AsyncSession, place: Place, year: int, of: Level) -> list[Row]:
+def place_rows(counts: pd.DataFrame, place: Place, of: Level) -> list[Row]:
     """The places of level `of` inside `place` (the agencies of a region, the offices of an
-    agency…) with their satisfied share for the year; those with no response are left out."""
-    group = _group_column(of)
-    statement = (
-        select(group, MonthlyRollup.metric, MonthlyRollup.value_key, func.sum(MonthlyRollup.count))
-        .where(
-            MonthlyRollup.metric.in_((SATISFACTION, RESPONSES_METRIC)),
-            *_year(year),
-            *_where(place),
-        )
-        .group_by(group, MonthlyRollup.metric, MonthlyRollup.value_key)
-    )
-    if of is Level.REGION:
-        statement = statement.outerjoin(
-            ServicePoint, ServicePoint.id == MonthlyRollup.service_point_key
-        ).join(Agency, Agency.id == MonthlyRollup.agency_id)
+    agency…) with their satisfied share; those with no response are left out."""
+    column = {
+        Level.REGION: "region",
+        Level.AGENCY: "agency_id",
+        Level.SERVICE: "service_id",
+        Level.OFFICE: "office",
+    }[of]
+    mine = _inside(counts, place)
     if of is Level.OFFICE:
-        statement = statement.where(MonthlyRollup.service_point_key != 0)
-    counts: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for key, metric, value, count in await session.execute(statement):
-        if key is None:
-            continue
-        counts[key][metric][value] = int(count or 0)
-    keys = sorted(counts, key=str)
-    found = shares(
-        (
-            sum(counts[k][SATISFACTION].get(v, 0) for v in SATISFIED_VALUES),
-            sum(counts[k][SATISFACTION].values()),
+        mine = mine.loc[mine["office"].to_numpy() != 0]
+    if of is Level.REGION:
+        mine = mine.loc[mine["region"].to_numpy() != ""]
+    metric = mine["metric"].to_numpy()
+    satisfaction = mine.loc[metric == SATISFACTION]
+    summed = (
+        satisfaction.assign(
+            hit=np.where(satisfaction["value_key"].isin(SATISFIED_VALUES), satisfaction["count"], 0)
         )
-        for k in keys
+        .groupby(column)[["hit", "count"]]
+        .sum()
     )
+    responses = mine.loc[metric == RESPONSES_METRIC].groupby(column)["count"].sum()
+    keys = sorted(set(summed.index.tolist()) | set(responses.index.tolist()), key=str)
+    found = shares((int(summed["hit"].get(k, 0)), int(summed["count"].get(k, 0))) for k in keys)
     return [
-        Row(key, share, shown_count(sum(counts[key][RESPONSES_METRIC].values())))
+        Row(key, share, shown_count(int(responses.get(key, 0))))
         for key, share in zip(keys, found, strict=True)
     ]
 
 
 async def years_with_data(session: AsyncSession) -> list[int]:
     """The years with any response counted, newest first."""
+    from sqlalchemy import func
+
     months = await session.scalars(
         select(func.substr(MonthlyRollup.month, 1, 4))
         .where(MonthlyRollup.metric == RESPONSES_METRIC)

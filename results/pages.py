@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import pandas as pd
 from aiohttp import web
 from babel.dates import format_date
 from sqlalchemy import select
@@ -40,7 +41,7 @@ from core.change_notes import notes_version, public_notes
 from core.clock import reporting_day, utcnow
 from core.language import by_name, moment, number
 from core.models import Agency, ChangeNote, PublicService, ScoreRun, ServicePoint
-from core.rollups import rollup_revision
+from core.rollups import first_open_day, rollup_revision
 from results import words
 from results.disclosure import disclosure_rule
 from results.figures import (
@@ -49,8 +50,10 @@ from results.figures import (
     Place,
     Row,
     Share,
+    load_counts,
     place_figures,
     place_rows,
+    with_regions,
     years_with_data,
 )
 from results.scores import PublishedScores, published_scores
@@ -93,6 +96,12 @@ class Directory:
     regions: frozenset[str]
     years: tuple[int, ...]
 
+    def office_regions(self) -> dict[int, str]:
+        return {o.id: o.region for o in self.office_ids.values() if o.region}
+
+    def agency_regions(self) -> dict[int, str]:
+        return {a.id: a.region for a in self.agency_ids.values() if a.region}
+
 
 @dataclass(frozen=True)
 class State:
@@ -130,6 +139,9 @@ class PublicResults:
         self._state_read = 0.0
         self._state_lock = asyncio.Lock()
         self._building: dict[tuple[Any, ...], asyncio.Future[Cached]] = {}
+        self._closed: dict[int, tuple[State, pd.DataFrame]] = {}  # year -> its closed months
+        self._open: tuple[float, State, int, str, pd.DataFrame] | None = None
+        self._counts_lock = asyncio.Lock()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -147,6 +159,41 @@ class PublicResults:
                 self._state_read = self.clock()
         assert self._state is not None
         return self._state
+
+    async def counts(self, year: int, state: State) -> pd.DataFrame:
+        """The year's counters (results.figures.COLUMNS and `region`): its closed months are
+        read once and kept until the state changes; its open months (from yesterday's on) are
+        read again once they are `refresh_seconds` old."""
+        first_open = first_open_day().isoformat()[:7]
+        async with self._counts_lock:
+            closed_until = min(f"{year:04d}-12", _month_before(first_open))
+            kept = self._closed.get(year)
+            if kept is None or kept[0] != state:
+                async with self.session_factory() as session:
+                    frame = await load_counts(session, f"{year:04d}-01", closed_until)
+                kept = (state, self._regions(frame, state))
+                self._closed[year] = kept
+            if closed_until == f"{year:04d}-12":
+                return kept[1]
+            known = self._open
+            if (
+                known is None
+                or known[1] != state
+                or known[2] != year
+                or known[3] != first_open
+                or self.clock() - known[0] >= self.refresh_seconds
+            ):
+                async with self.session_factory() as session:
+                    frame = await load_counts(session, first_open, f"{year:04d}-12")
+                combined = pd.concat([kept[1], self._regions(frame, state)], ignore_index=True)
+                known = (self.clock(), state, year, first_open, combined)
+                self._open = known
+            return known[4]
+
+    @staticmethod
+    def _regions(frame: pd.DataFrame, state: State) -> pd.DataFrame:
+        directory = state.directory
+        return with_regions(frame, directory.office_regions(), directory.agency_regions())
 
     async def page(
         self,
@@ -190,6 +237,11 @@ class PublicResults:
 
 
 RESULTS = web.AppKey("qanagat_results", PublicResults)
+
+
+def _month_before(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
 
 
 async def read_state(session: AsyncSession) -> State:
@@ -526,8 +578,10 @@ async def render_place(
             )
         return by_name(shown, lambda item: str(item["name"]), lang)
 
+    counts = await results.counts(year, state)
+
     async def listed(inside: Place, of: Level, title: str) -> None:
-        found = await place_rows(session, inside, year, of)
+        found = place_rows(counts, inside, of)
         lists.append({"title": words.say(title, lang), "rows": rows(found, of)})
 
     national = with_query(MOUNT, lang, year_query)
@@ -579,7 +633,7 @@ async def render_place(
                 await public_notes(session, place.agency_id or 0, place.id), directory, lang
             )
             await listed(target, Level.SERVICE, "services_title")
-    figures = await place_figures(session, target, year)
+    figures = place_figures(counts, target)
     years = [
         (str(y), with_query(path, lang, y), y == year)
         for y in sorted(directory.years, reverse=True)

@@ -13,22 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import reporting_day, utcnow
 from core.language import number
-from core.models import Response, ResponseStatus, ServicePoint
+from core.models import Response, ResponseStatus
 from core.public_results import OfficeRating
 from results import words
 from results.figures import Level, Place, place_figures
-from results.pages import MOUNT, REFRESH_SECONDS, percent, results_path
+from results.pages import MOUNT, REFRESH_SECONDS, PublicResults, percent, results_path
 
 
 class ResultsRatings:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
+        pages: PublicResults,
         public_url: str,
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session_factory = session_factory
+        self.pages = pages
         self.public_url = public_url.rstrip("/")
         self.refresh_seconds = refresh_seconds
         self.clock = clock
@@ -41,8 +43,7 @@ class ResultsRatings:
         known = self._known.get(office_id)
         if known is not None and self.clock() - known[0] < self.refresh_seconds:
             return known[1]
-        async with self.session_factory() as session:
-            rating = await self._rating(session, office_id)
+        rating = await self._rating(office_id)
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[office_id] = (self.clock(), rating)
@@ -69,12 +70,13 @@ class ResultsRatings:
             )
         return await self.of_office(office_id) if office_id else None
 
-    async def _rating(self, session: AsyncSession, office_id: int) -> OfficeRating | None:
-        office = await session.get(ServicePoint, office_id)
+    async def _rating(self, office_id: int) -> OfficeRating | None:
+        state = await self.pages.state()
+        office = state.directory.office_ids.get(office_id)
         if office is None:
             return None
-        year = reporting_day(utcnow()).year
-        satisfied = (await place_figures(session, Place(Level.OFFICE, office.id), year)).satisfied
+        counts = await self.pages.counts(reporting_day(utcnow()).year, state)
+        satisfied = place_figures(counts, Place(Level.OFFICE, office.id)).satisfied
         if satisfied.share is not None and satisfied.n is not None:
             share, n = satisfied.share, satisfied.n
             says = {

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.web.keys import RATINGS_KEY
 from core.clock import utcnow
 from core.rollups import add_rollup_rows, counter_rows
+from results.pages import setup_results
 from results.ratings import ResultsRatings
 from tests.conftest import Seed
 from tests.test_telegram_bot import HAPPY_PATH_KK, Running, bot, rate  # noqa: F401 (fixture)
@@ -58,7 +59,10 @@ async def test_the_web_thank_you_page_shows_the_offices_rating_and_its_page(
     make_invitation: Callable[..., Awaitable[str]],
 ) -> None:
     app = build_web_app(session_factory)
-    app[RATINGS_KEY] = ResultsRatings(session_factory, "https://qanagat.test", refresh_seconds=0)
+    pages = setup_results(app, session_factory, refresh_seconds=0)
+    app[RATINGS_KEY] = ResultsRatings(
+        session_factory, pages, "https://qanagat.test", refresh_seconds=0
+    )
     server = TestServer(app)
     await server.start_server()
     web = WebApp(server, session_factory)
