@@ -371,7 +371,9 @@ def scores_view(found: list[PublishedScores], lang: str) -> list[dict[str, Any]]
                     "grade": words.say(f"grade_{line.grade}", lang)
                     if line.grade in ("high", "medium", "low", "ineffective")
                     else "",
-                    "how": line.how,
+                    "formula": line.formula,
+                    "inputs": line.inputs,
+                    "reason": line.reason,
                 }
                 for line in run.lines
             ],

@@ -33,7 +33,9 @@ class ScoreLine:
     value: float | None
     hidden: bool  # a survey-based figure on too few answers
     grade: str | None
-    how: str  # the formula with its numbers, the inputs, the reason and the source
+    formula: str  # the formula with its numbers in (or as written, when they are not kept)
+    inputs: str  # `name = value; …` of the inputs the node reads itself
+    reason: str  # why its status, in the reader's language
 
 
 @dataclass(frozen=True)
@@ -119,17 +121,19 @@ async def _run_scores(
         survey = method.survey_based(node, kind) if node in method.needs else False
         hidden = (n is not None and n < minimum) or (survey and n is None)
         value = None if hidden else _number(row["value"])
-        how = (
-            ""
-            if hidden
-            else " · ".join(
-                str(part)
-                for part in (row["substituted"] or row["formula"], row["inputs"], row["reason"])
-                if part
+        grade = row["grade"] if isinstance(row["grade"], str) and not hidden else None
+        lines.append(
+            ScoreLine(
+                int(row["depth"]),
+                str(row["label"]),
+                value,
+                hidden,
+                grade,
+                "" if hidden else str(row["substituted"] or row["formula"] or ""),
+                "" if hidden else str(row["inputs"] or ""),
+                "" if hidden else str(row["reason"] or ""),
             )
         )
-        grade = row["grade"] if isinstance(row["grade"], str) and not hidden else None
-        lines.append(ScoreLine(int(row["depth"]), str(row["label"]), value, hidden, grade, how))
     ranks = await session.scalar(
         select(ScoreRankRange).where(
             ScoreRankRange.run_id == run.id, ScoreRankRange.agency == agency.code
