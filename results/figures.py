@@ -2,10 +2,11 @@
 for a year, from the monthly rollups only: the cost grows with agencies × services × offices ×
 months, never with responses.
 
-A year's counters of the figures' metrics are read into memory once (`load_counts`, one query
-per range of months) and every page of that year is summed from them (`place_figures`,
-`place_rows`); the pages keep a closed year's counters until the rollups change, and read the
-open month again at most every few minutes (results/pages.py).
+A year's counters of the figures' metrics are read into memory (`load_counts`, one query per
+range of months) and summed once per place and per listed pair of places (`YearSums`); a page
+only looks its place up (`place_figures`, `place_rows`). The pages keep a closed year's sums
+until the rollups change, and read the open months again at most every few minutes
+(results/pages.py).
 
 Every figure goes through the disclosure rule: a share is given only when at least
 `minimum_cell` answers stand behind it, a count only when it is at least that large; below it
@@ -14,8 +15,10 @@ the figure is None and the page says so. No answer text, no identifier of a pers
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import MonthlyRollup
 from core.rollups import RESPONSES_METRIC
 from results.disclosure import disclosure_rule
-from scoring.evidence import wilson_interval
+from scoring.evidence import Z_95
 
 SATISFACTION = "satisfaction"
 SATISFIED_VALUES = ("4", "5")
@@ -100,20 +103,16 @@ class Row:
 
 def shares(pairs: Iterable[tuple[int, int]]) -> list[Share]:
     """(hits, n) pairs as shares; a pair with fewer than the minimum cell answers is hidden."""
-    pairs = list(pairs)
-    if not pairs:
-        return []
     minimum = disclosure_rule().minimum_cell
-    hits = pd.Series([h for h, _ in pairs], dtype="float64")
-    totals = pd.Series([n for _, n in pairs], dtype="float64")
-    low, high = wilson_interval(hits, totals)
-    # the interval holds its share even where rounding at 0 % or 100 % would leave it out
-    return [
-        Share(h / n, min(float(lo), h / n), max(float(hi), h / n), n)
-        if n >= minimum and n > 0
-        else HIDDEN
-        for (h, n), lo, hi in zip(pairs, low.tolist(), high.tolist(), strict=True)
-    ]
+    found = []
+    for hits, n in pairs:
+        if n < minimum or n <= 0:
+            found.append(HIDDEN)
+            continue
+        low, high = wilson(hits, n)
+        # the interval holds its share even where rounding at 0 % or 100 % would leave it out
+        found.append(Share(hits / n, min(low, hits / n), max(high, hits / n), n))
+    return found
 
 
 def shown_count(count: int) -> int | None:
@@ -158,94 +157,125 @@ def with_regions(
 
 # Summing a place's figures ---------------------------------------------------------------------
 
-
-def _inside(counts: pd.DataFrame, place: Place) -> pd.DataFrame:
-    if place.level is Level.NATIONAL:
-        return counts
-    column = {
-        Level.REGION: "region",
-        Level.AGENCY: "agency_id",
-        Level.SERVICE: "service_id",
-        Level.OFFICE: "office",
-    }[place.level]
-    found: pd.DataFrame = counts.loc[counts[column].to_numpy() == place.key]
-    return found
-
-
-def _totals(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
-    summed = frame.groupby(["metric", "value_key"], sort=False)["count"].sum()
-    return {
-        (str(metric), str(value)): int(count)
-        for (metric, value), count in zip(summed.index.tolist(), summed.tolist(), strict=True)
-    }
-
-
-def _pair(
-    totals: Mapping[tuple[str, str], int], metric: str, hit: Iterable[str]
-) -> tuple[int, int]:
-    answered = {v: c for (m, v), c in totals.items() if m == metric}
-    if metric == SATISFACTION:
-        return sum(answered.get(v, 0) for v in hit), sum(answered.values())
-    return sum(answered.get(v, 0) for v in hit), answered.get("yes", 0) + answered.get("no", 0)
+_COLUMN = {
+    Level.NATIONAL: "national",
+    Level.REGION: "region",
+    Level.AGENCY: "agency_id",
+    Level.SERVICE: "service_id",
+    Level.OFFICE: "office",
+}
+# the lists a page shows: (the page's level, the listed level)
+PAIRS = (
+    (Level.NATIONAL, Level.REGION),
+    (Level.NATIONAL, Level.AGENCY),
+    (Level.REGION, Level.AGENCY),
+    (Level.REGION, Level.OFFICE),
+    (Level.AGENCY, Level.SERVICE),
+    (Level.AGENCY, Level.OFFICE),
+    (Level.SERVICE, Level.OFFICE),
+    (Level.OFFICE, Level.SERVICE),
+)
+Sums = dict[str, int]  # column (hit, n, responses, <defect>_hit, <defect>_n) -> count
 
 
-def place_figures(counts: pd.DataFrame, place: Place) -> Figures:
-    """The figures of one place over the counters' months, and per month."""
-    mine = _inside(counts, place)
-    totals = _totals(mine)
-    pairs = [_pair(totals, SATISFACTION, SATISFIED_VALUES)]
-    pairs += [_pair(totals, metric, (bad,)) for _name, metric, bad in DEFECTS]
-    found = shares(pairs)
-    responses = sum(c for (m, _v), c in totals.items() if m == RESPONSES_METRIC)
-    satisfaction = mine.loc[mine["metric"].to_numpy() == SATISFACTION]
-    by_month = (
-        satisfaction.assign(
-            hit=np.where(satisfaction["value_key"].isin(SATISFIED_VALUES), satisfaction["count"], 0)
+def wilson(hits: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson 95 % interval of hits/n: scoring.evidence.wilson_interval's formula for one
+    share (a test holds them equal), without a pandas call per figure."""
+    p = hits / n
+    denominator = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denominator
+    margin = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    return max(0.0, centre - margin), min(1.0, centre + margin)
+
+
+class YearSums:
+    """A year's counters summed once for every page: per place of each level (the figures and
+    the months' satisfaction) and per pair of places a page lists (satisfaction and responses).
+    Pages then only look their place up."""
+
+    def __init__(self, counts: pd.DataFrame) -> None:
+        metric = counts["metric"].to_numpy()
+        value = counts["value_key"].to_numpy()
+        count = counts["count"].to_numpy()
+        satisfaction = metric == SATISFACTION
+        wide = {
+            "hit": np.where(satisfaction & np.isin(value, SATISFIED_VALUES), count, 0),
+            "n": np.where(satisfaction, count, 0),
+            "responses": np.where(metric == RESPONSES_METRIC, count, 0),
+        }
+        for name, defect_metric, bad in DEFECTS:
+            asked = metric == defect_metric
+            wide[f"{name}_hit"] = np.where(asked & (value == bad), count, 0)
+            wide[f"{name}_n"] = np.where(asked & np.isin(value, ("yes", "no")), count, 0)
+        frame = counts.loc[:, ["month", "agency_id", "service_id", "office", "region"]].assign(
+            national=0, **wide
         )
-        .groupby("month")[["hit", "count"]]
-        .sum()
-    )
-    monthly = shares(zip(by_month["hit"].tolist(), by_month["count"].tolist(), strict=True))
+        columns = list(wide)
+        self.places: dict[Level, dict[Any, Sums]] = {}
+        self.months: dict[Level, dict[Any, list[tuple[str, int, int]]]] = {}
+        for level, column in _COLUMN.items():
+            summed = frame.groupby(column)[columns].sum()
+            self.places[level] = {
+                key: dict(zip(columns, (int(v) for v in row), strict=True))
+                for key, row in zip(summed.index.tolist(), summed.to_numpy(), strict=True)
+            }
+            monthly = frame.groupby([column, "month"])[["hit", "n"]].sum()
+            found: dict[Any, list[tuple[str, int, int]]] = {}
+            for (key, month), (hit, n) in zip(
+                monthly.index.tolist(), monthly.to_numpy().tolist(), strict=True
+            ):
+                found.setdefault(key, []).append((str(month), int(hit), int(n)))
+            self.months[level] = found
+        self.pairs: dict[tuple[Level, Level], dict[Any, list[tuple[Any, Sums]]]] = {}
+        for outer, inner in PAIRS:
+            names = [_COLUMN[outer], _COLUMN[inner]]
+            summed = frame.groupby(names)[["hit", "n", "responses"]].sum()
+            listed: dict[Any, list[tuple[Any, Sums]]] = {}
+            for (key, member), (hit, n, responses) in zip(
+                summed.index.tolist(), summed.to_numpy().tolist(), strict=True
+            ):
+                listed.setdefault(key, []).append(
+                    (member, {"hit": int(hit), "n": int(n), "responses": int(responses)})
+                )
+            self.pairs[(outer, inner)] = listed
+
+
+def _key(place: Place) -> Any:
+    return 0 if place.level is Level.NATIONAL else place.key
+
+
+def place_figures(sums: YearSums, place: Place) -> Figures:
+    """The figures of one place over the year, and per month."""
+    mine = sums.places[place.level].get(_key(place), {})
+    pairs = [(mine.get("hit", 0), mine.get("n", 0))]
+    pairs += [(mine.get(f"{name}_hit", 0), mine.get(f"{name}_n", 0)) for name, _m, _b in DEFECTS]
+    found = shares(pairs)
+    months = sums.months[place.level].get(_key(place), [])
+    monthly = shares((hit, n) for _month, hit, n in months)
     return Figures(
         found[0],
-        shown_count(responses),
+        shown_count(mine.get("responses", 0)),
         tuple((name, share) for (name, _m, _b), share in zip(DEFECTS, found[1:], strict=True)),
         tuple(
-            MonthFigure(str(month), share)
-            for month, share in zip(by_month.index.tolist(), monthly, strict=True)
+            MonthFigure(month, share)
+            for (month, _h, _n), share in zip(months, monthly, strict=True)
         ),
     )
 
 
-def place_rows(counts: pd.DataFrame, place: Place, of: Level) -> list[Row]:
+def place_rows(sums: YearSums, place: Place, of: Level) -> list[Row]:
     """The places of level `of` inside `place` (the agencies of a region, the offices of an
-    agency…) with their satisfied share; those with no response are left out."""
-    column = {
-        Level.REGION: "region",
-        Level.AGENCY: "agency_id",
-        Level.SERVICE: "service_id",
-        Level.OFFICE: "office",
-    }[of]
-    mine = _inside(counts, place)
-    if of is Level.OFFICE:
-        mine = mine.loc[mine["office"].to_numpy() != 0]
-    if of is Level.REGION:
-        mine = mine.loc[mine["region"].to_numpy() != ""]
-    metric = mine["metric"].to_numpy()
-    satisfaction = mine.loc[metric == SATISFACTION]
-    summed = (
-        satisfaction.assign(
-            hit=np.where(satisfaction["value_key"].isin(SATISFIED_VALUES), satisfaction["count"], 0)
-        )
-        .groupby(column)[["hit", "count"]]
-        .sum()
-    )
-    responses = mine.loc[metric == RESPONSES_METRIC].groupby(column)["count"].sum()
-    keys = sorted(set(summed.index.tolist()) | set(responses.index.tolist()), key=str)
-    found = shares((int(summed["hit"].get(k, 0)), int(summed["count"].get(k, 0))) for k in keys)
+    agency…) with their satisfied share; those with no response are left out, as are no
+    office (eGov) and no region."""
+    members = [
+        (key, found)
+        for key, found in sums.pairs[(place.level, of)].get(_key(place), [])
+        if key not in (0, "")
+    ]
+    found_shares = shares((found["hit"], found["n"]) for _key, found in members)
     return [
-        Row(key, share, shown_count(int(responses.get(key, 0))))
-        for key, share in zip(keys, found, strict=True)
+        Row(key, share, shown_count(found["responses"]))
+        for (key, found), share in zip(members, found_shares, strict=True)
     ]
 
 

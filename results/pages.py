@@ -50,13 +50,14 @@ from results.figures import (
     Place,
     Row,
     Share,
+    YearSums,
     load_counts,
     place_figures,
     place_rows,
     with_regions,
     years_with_data,
 )
-from results.scores import PublishedScores, published_scores
+from results.scores import PublishedScores, ScoreMemory, published_scores
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,11 @@ class PublicResults:
         self._state_read = 0.0
         self._state_lock = asyncio.Lock()
         self._building: dict[tuple[Any, ...], asyncio.Future[Cached]] = {}
-        self._closed: dict[int, tuple[State, pd.DataFrame]] = {}  # year -> its closed months
-        self._open: tuple[float, State, int, str, pd.DataFrame] | None = None
+        # year -> its closed months' counters and the year's sums when it is closed
+        self._closed: dict[int, tuple[State, pd.DataFrame, YearSums | None]] = {}
+        self._open: tuple[float, State, int, str, YearSums] | None = None
         self._counts_lock = asyncio.Lock()
+        self.scores = ScoreMemory()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -160,21 +163,24 @@ class PublicResults:
         assert self._state is not None
         return self._state
 
-    async def counts(self, year: int, state: State) -> pd.DataFrame:
-        """The year's counters (results.figures.COLUMNS and `region`): its closed months are
-        read once and kept until the state changes; its open months (from yesterday's on) are
-        read again once they are `refresh_seconds` old."""
+    async def sums(self, year: int, state: State) -> YearSums:
+        """The year's sums (results.figures.YearSums): its closed months are read once and kept
+        until the state changes; its open months (from yesterday's on) are read again once
+        they are `refresh_seconds` old."""
         first_open = first_open_day().isoformat()[:7]
         async with self._counts_lock:
             closed_until = min(f"{year:04d}-12", _month_before(first_open))
+            closed = closed_until == f"{year:04d}-12"
             kept = self._closed.get(year)
             if kept is None or kept[0] != state:
                 async with self.session_factory() as session:
                     frame = await load_counts(session, f"{year:04d}-01", closed_until)
-                kept = (state, self._regions(frame, state))
+                frame = self._regions(frame, state)
+                whole = await asyncio.to_thread(YearSums, frame) if closed else None
+                kept = (state, frame, whole)
                 self._closed[year] = kept
-            if closed_until == f"{year:04d}-12":
-                return kept[1]
+            if kept[2] is not None:
+                return kept[2]
             known = self._open
             if (
                 known is None
@@ -186,7 +192,8 @@ class PublicResults:
                 async with self.session_factory() as session:
                     frame = await load_counts(session, first_open, f"{year:04d}-12")
                 combined = pd.concat([kept[1], self._regions(frame, state)], ignore_index=True)
-                known = (self.clock(), state, year, first_open, combined)
+                summed = await asyncio.to_thread(YearSums, combined)
+                known = (self.clock(), state, year, first_open, summed)
                 self._open = known
             return known[4]
 
@@ -580,10 +587,10 @@ async def render_place(
             )
         return by_name(shown, lambda item: str(item["name"]), lang)
 
-    counts = await results.counts(year, state)
+    sums = await results.sums(year, state)
 
     async def listed(inside: Place, of: Level, title: str) -> None:
-        found = place_rows(counts, inside, of)
+        found = place_rows(sums, inside, of)
         lists.append({"title": words.say(title, lang), "rows": rows(found, of)})
 
     national = with_query(MOUNT, lang, year_query)
@@ -614,7 +621,8 @@ async def render_place(
                 )
             row = await session.get(Agency, place.id)
             assert row is not None
-            scores = scores_view(await published_scores(session, row, lang), lang)
+            found = await published_scores(session, row, lang, results.scores)
+            scores = scores_view(found, lang)
             notes = notes_view(await public_notes(session, place.id), directory, lang)
             await listed(target, Level.SERVICE, "services_title")
             await listed(target, Level.OFFICE, "offices_title")
@@ -635,7 +643,7 @@ async def render_place(
                 await public_notes(session, place.agency_id or 0, place.id), directory, lang
             )
             await listed(target, Level.SERVICE, "services_title")
-    figures = place_figures(counts, target)
+    figures = place_figures(sums, target)
     years = [
         (str(y), with_query(path, lang, y), y == year)
         for y in sorted(directory.years, reverse=True)

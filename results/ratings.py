@@ -75,8 +75,8 @@ class ResultsRatings:
         office = state.directory.office_ids.get(office_id)
         if office is None:
             return None
-        counts = await self.pages.counts(reporting_day(utcnow()).year, state)
-        satisfied = place_figures(counts, Place(Level.OFFICE, office.id)).satisfied
+        sums = await self.pages.sums(reporting_day(utcnow()).year, state)
+        satisfied = place_figures(sums, Place(Level.OFFICE, office.id)).satisfied
         if satisfied.share is not None and satisfied.n is not None:
             share, n = satisfied.share, satisfied.n
             says = {

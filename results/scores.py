@@ -72,23 +72,61 @@ def _count(value: object) -> int | None:
     return None if math.isnan(number) else int(number)
 
 
+class ScoreMemory:
+    """What the pages remember of published runs: a run's stored values and inputs never
+    change, so each is read once (all agencies at once); an agency's explained scores in one
+    language are kept under the run's id. Bounded: the oldest go first."""
+
+    LIMIT = 2048
+
+    def __init__(self) -> None:
+        self.runs: dict[int, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+        self.explained: dict[tuple[int, str, str], PublishedScores | None] = {}
+
+    async def run(
+        self, session: AsyncSession, run: ScoreRun
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        found = self.runs.get(run.id)
+        if found is None:
+            kept = await run_inputs(session, run.id, run.period)
+            found = (await score_run_values(session, run.id), kept[0] if kept else None)
+            if len(self.runs) >= 16:
+                self.runs.pop(next(iter(self.runs)))
+            self.runs[run.id] = found
+        return found
+
+
 async def published_scores(
-    session: AsyncSession, agency: Agency, lang: str
+    session: AsyncSession, agency: Agency, lang: str, memory: ScoreMemory | None = None
 ) -> list[PublishedScores]:
     """The agency's published scores, newest period first (empty when none is published)."""
+    memory = memory if memory is not None else ScoreMemory()
     minimum = disclosure_rule().minimum_cell
     found = []
     for run in await published_score_runs(session):
-        scores = await _run_scores(session, run, agency, lang, minimum)
+        key = (run.id, agency.code, lang)
+        if key not in memory.explained:
+            if len(memory.explained) >= ScoreMemory.LIMIT:
+                memory.explained.pop(next(iter(memory.explained)))
+            memory.explained[key] = await _run_scores(
+                session, run, agency, lang, minimum, await memory.run(session, run)
+            )
+        scores = memory.explained[key]
         if scores is not None:
             found.append(scores)
     return found
 
 
 async def _run_scores(
-    session: AsyncSession, run: ScoreRun, agency: Agency, lang: str, minimum: int
+    session: AsyncSession,
+    run: ScoreRun,
+    agency: Agency,
+    lang: str,
+    minimum: int,
+    stored: tuple[pd.DataFrame, pd.DataFrame | None],
 ) -> PublishedScores | None:
-    frame = await score_run_values(session, run.id, agencies=[agency.code])
+    every, inputs = stored
+    frame = every.loc[every["agency"].to_numpy() == agency.code]
     if frame.empty:
         return None
     try:
@@ -96,13 +134,12 @@ async def _run_scores(
     except (OSError, ValueError):
         log.warning("published run %s: methodology %s not readable", run.id, run.methodology)
         return None
-    kept = await run_inputs(session, run.id, run.period)
     kind = agency.kind.value
     try:
         table = explain(
             method,
             frame,
-            kept[0] if kept is not None else None,
+            inputs,
             agency.code,
             run.period,
             language=lang,
@@ -111,11 +148,11 @@ async def _run_scores(
     except (KeyError, ValueError):
         log.warning("published run %s could not be explained for %s", run.id, agency.code)
         return None
-    stored = set(frame["node"].astype(str))
+    nodes = set(frame["node"].astype(str))
     lines = []
     for row in table.to_dict(orient="records"):
         node = str(row["node"])
-        if node not in stored:
+        if node not in nodes:
             continue
         n = _count(row["n"])
         survey = method.survey_based(node, kind) if node in method.needs else False

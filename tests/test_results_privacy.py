@@ -133,3 +133,16 @@ def test_a_share_is_given_only_on_enough_answers(pairs: list[tuple[int, int]]) -
             assert share.n == n and share.share == pytest.approx(hits / n)
             assert share.low is not None and share.high is not None
             assert 0 <= share.low <= hits / n <= share.high <= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**7).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_the_pages_interval_is_the_scores_wilson_interval(pair: tuple[int, int]) -> None:
+    import pandas as pd
+
+    from results.figures import wilson
+    from scoring.evidence import wilson_interval
+
+    hits, n = pair
+    low, high = wilson_interval(pd.Series([hits]), pd.Series([n]))
+    assert wilson(hits, n) == (pytest.approx(low[0]), pytest.approx(high[0]))
