@@ -19,11 +19,12 @@ build it once. Unknown codes are refused from the names in memory, without a que
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -196,6 +197,15 @@ class PublicResults:
                 known = (self.clock(), state, year, first_open, summed)
                 self._open = known
             return known[4]
+
+    async def warm(self) -> None:
+        """Read the state and the two newest years' sums (the open and the last closed)."""
+        try:
+            state = await self.state()
+            for year in state.directory.years[:2]:
+                await self.sums(year, state)
+        except Exception:  # the database may not be there yet; the first visitor reads
+            log.warning("results warm-up failed", exc_info=True)
 
     @staticmethod
     def _regions(frame: pd.DataFrame, state: State) -> pd.DataFrame:
@@ -690,4 +700,15 @@ def setup_results(
     ):
         app.router.add_get(path, _handler(level))
     app.router.add_get(CSS_PATH, stylesheet)
+
+    async def warm(_app: web.Application) -> AsyncIterator[None]:
+        # the newest years' sums read before the first visitor asks (a failure here only
+        # means the first page reads them)
+        task = asyncio.create_task(results.warm(), name="results warm-up")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    app.cleanup_ctx.append(warm)
     return results

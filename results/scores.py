@@ -8,6 +8,7 @@ answers behind it reach the minimum cell; otherwise the page says there are not 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from dataclasses import dataclass
@@ -63,6 +64,47 @@ def _number(value: object) -> float | None:
         return None
     number = float(value)  # type: ignore[arg-type]
     return None if math.isnan(number) else number
+
+
+def _lines(
+    method: Methodology,
+    frame: pd.DataFrame,
+    inputs: pd.DataFrame | None,
+    agency: str,
+    kind: str,
+    period: str,
+    lang: str,
+    minimum: int,
+) -> tuple[ScoreLine, ...] | None:
+    """The agency's stored nodes explained in `lang`; None when the run cannot be explained."""
+    try:
+        table = explain(method, frame, inputs, agency, period, language=lang, kind=kind)
+    except (KeyError, ValueError):
+        return None
+    nodes = set(frame["node"].astype(str))
+    lines = []
+    for row in table.to_dict(orient="records"):
+        node = str(row["node"])
+        if node not in nodes:
+            continue
+        n = _count(row["n"])
+        survey = method.survey_based(node, kind) if node in method.needs else False
+        hidden = (n is not None and n < minimum) or (survey and n is None)
+        value = None if hidden else _number(row["value"])
+        grade = row["grade"] if isinstance(row["grade"], str) and not hidden else None
+        lines.append(
+            ScoreLine(
+                int(row["depth"]),
+                str(row["label"]),
+                value,
+                hidden,
+                grade,
+                "" if hidden else str(row["substituted"] or row["formula"] or ""),
+                "" if hidden else str(row["inputs"] or ""),
+                "" if hidden else str(row["reason"] or ""),
+            )
+        )
+    return tuple(lines)
 
 
 def _count(value: object) -> int | None:
@@ -134,43 +176,14 @@ async def _run_scores(
     except (OSError, ValueError):
         log.warning("published run %s: methodology %s not readable", run.id, run.methodology)
         return None
-    kind = agency.kind.value
-    try:
-        table = explain(
-            method,
-            frame,
-            inputs,
-            agency.code,
-            run.period,
-            language=lang,
-            kind=kind,
-        )
-    except (KeyError, ValueError):
+    # explaining is pandas work of some milliseconds: off the event loop, so pages already
+    # cached keep being served meanwhile
+    lines = await asyncio.to_thread(
+        _lines, method, frame, inputs, agency.code, agency.kind.value, run.period, lang, minimum
+    )
+    if lines is None:
         log.warning("published run %s could not be explained for %s", run.id, agency.code)
         return None
-    nodes = set(frame["node"].astype(str))
-    lines = []
-    for row in table.to_dict(orient="records"):
-        node = str(row["node"])
-        if node not in nodes:
-            continue
-        n = _count(row["n"])
-        survey = method.survey_based(node, kind) if node in method.needs else False
-        hidden = (n is not None and n < minimum) or (survey and n is None)
-        value = None if hidden else _number(row["value"])
-        grade = row["grade"] if isinstance(row["grade"], str) and not hidden else None
-        lines.append(
-            ScoreLine(
-                int(row["depth"]),
-                str(row["label"]),
-                value,
-                hidden,
-                grade,
-                "" if hidden else str(row["substituted"] or row["formula"] or ""),
-                "" if hidden else str(row["inputs"] or ""),
-                "" if hidden else str(row["reason"] or ""),
-            )
-        )
     ranks = await session.scalar(
         select(ScoreRankRange).where(
             ScoreRankRange.run_id == run.id, ScoreRankRange.agency == agency.code
@@ -181,7 +194,7 @@ async def _run_scores(
         method.title.get(lang) or method.title.get("ru") or run.methodology,
         run.methodology_version,
         run.period,
-        tuple(lines),
+        lines,
         ranks.rank_p05 if ranks is not None else None,
         ranks.rank_p95 if ranks is not None else None,
     )
