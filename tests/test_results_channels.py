@@ -1,5 +1,6 @@
 """After a completed survey the citizen sees their office's current rating (or that it has not
-enough ratings yet) and a link to its public page: on the web's thank-you page and in Telegram;
+enough ratings yet) and a link to its public page: on the web's thank-you page (and the office
+poster's page) and in Telegram;
 `/results` in the bot gives the link to the whole country's results and the rating of the
 office the person rated last."""
 
@@ -18,7 +19,7 @@ from results.pages import setup_results
 from results.ratings import ResultsRatings
 from tests.conftest import Seed
 from tests.test_telegram_bot import HAPPY_PATH_KK, Running, bot, rate  # noqa: F401 (fixture)
-from tests.web_fixtures import WebApp, build_web_app
+from tests.web_fixtures import WebApp, build_web_app, poster_path
 
 
 async def add_ratings(
@@ -74,6 +75,8 @@ async def test_the_web_thank_you_page_shows_the_offices_rating_and_its_page(
         enough = await finish_on_the_web(web, await make_invitation(), "kk")
         assert "Бұл орынның рейтингі:" in enough and "n = 152" in enough
         assert 'href="/results/offices/ALA-01?lang=kk"' in enough
+        poster = await web.citizen("ru").open(poster_path(seed.office.code) + "?lang=ru")
+        assert poster.status == 200 and "Рейтинг этого места:" in poster.html
     finally:
         for session in web.sessions:
             await session.close()
