@@ -66,6 +66,7 @@ HERE = Path(__file__).parent
 MOUNT = "/results"
 CSS_PATH = f"{MOUNT}/static/results.css"
 REFRESH_SECONDS = 120.0
+STALE_FACTOR = 5  # what is this many refreshes old is read again before it is served
 MAX_PAGES = 4096  # rendered pages kept (places × years × languages); the least used go first
 CLOSED_MAX_AGE = 3600
 CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
@@ -141,10 +142,12 @@ class PublicResults:
         self._state_read = 0.0
         self._state_lock = asyncio.Lock()
         self._building: dict[tuple[Any, ...], asyncio.Future[Cached]] = {}
-        # year -> its closed months' counters and the year's sums when it is closed
-        self._closed: dict[int, tuple[State, pd.DataFrame, YearSums | None]] = {}
-        self._open: tuple[float, State, int, str, YearSums] | None = None
+        # year -> the counters of its closed months (under the state and last month read)
+        self._closed: dict[int, tuple[State, str, pd.DataFrame]] = {}
+        # year -> (when, state, first open month, closed year?, its sums)
+        self._sums: dict[int, tuple[float, State, str, bool, YearSums]] = {}
         self._counts_lock = asyncio.Lock()
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
         self.scores = ScoreMemory()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -152,51 +155,87 @@ class PublicResults:
             undefined=jinja2.StrictUndefined,
         )
 
+    def _stale_ok(self, age: float) -> bool:
+        """Whether something `age` seconds old may still be served while it is read again in
+        the background: up to STALE_FACTOR refreshes old (never when refresh_seconds is 0)."""
+        return age < self.refresh_seconds * STALE_FACTOR
+
+    def _in_background(self, name: str, work: Awaitable[Any]) -> None:
+        if name in self._tasks:  # already being read: this one is not needed
+            if asyncio.iscoroutine(work):
+                work.close()
+            return
+        task = asyncio.ensure_future(work)
+        self._tasks[name] = task
+
+        def done(finished: asyncio.Future[Any]) -> None:
+            self._tasks.pop(name, None)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.warning("results: refreshing %s failed", name, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+
     async def state(self) -> State:
-        now = self.clock()
-        if self._state is not None and now - self._state_read < self.refresh_seconds:
+        """What the pages depend on; read again once it is `refresh_seconds` old, in the
+        background while the one known is recent enough (requests never wait on it then)."""
+        age = self.clock() - self._state_read
+        if self._state is not None and age < self.refresh_seconds:
             return self._state
-        async with self._state_lock:
-            if self._state is None or self.clock() - self._state_read >= self.refresh_seconds:
-                async with self.session_factory() as session:
-                    self._state = await read_state(session)
-                self._state_read = self.clock()
+        if self._state is not None and self._stale_ok(age):
+            self._in_background("state", self._read_state())
+            return self._state
+        await self._read_state()
         assert self._state is not None
         return self._state
+
+    async def _read_state(self) -> None:
+        async with self._state_lock:
+            if self._state is not None and self.clock() - self._state_read < self.refresh_seconds:
+                return
+            async with self.session_factory() as session:
+                self._state = await read_state(session)
+            self._state_read = self.clock()
 
     async def sums(self, year: int, state: State) -> YearSums:
         """The year's sums (results.figures.YearSums): its closed months are read once and kept
         until the state changes; its open months (from yesterday's on) are read again once
-        they are `refresh_seconds` old."""
+        they are `refresh_seconds` old. Never stale: a page is rendered from current sums
+        (while its earlier rendering is served, see `page`)."""
         first_open = first_open_day().isoformat()[:7]
+        known = self._sums.get(year)
+        if known is not None:
+            made, of_state, of_first_open, closed, summed = known
+            current = of_state == state and of_first_open == first_open
+            if current and (closed or self.clock() - made < self.refresh_seconds):
+                return summed
+        return await self._read_sums(year, state, first_open)
+
+    async def _read_sums(self, year: int, state: State, first_open: str) -> YearSums:
         async with self._counts_lock:
+            known = self._sums.get(year)
+            if (
+                known is not None
+                and known[1] == state
+                and known[2] == first_open
+                and (known[3] or self.clock() - known[0] < self.refresh_seconds)
+            ):
+                return known[4]
             closed_until = min(f"{year:04d}-12", _month_before(first_open))
             closed = closed_until == f"{year:04d}-12"
             kept = self._closed.get(year)
-            if kept is None or kept[0] != state:
+            if kept is None or kept[0] != state or kept[1] != closed_until:
                 async with self.session_factory() as session:
                     frame = await load_counts(session, f"{year:04d}-01", closed_until)
-                frame = self._regions(frame, state)
-                whole = await asyncio.to_thread(YearSums, frame) if closed else None
-                kept = (state, frame, whole)
+                kept = (state, closed_until, self._regions(frame, state))
                 self._closed[year] = kept
-            if kept[2] is not None:
-                return kept[2]
-            known = self._open
-            if (
-                known is None
-                or known[1] != state
-                or known[2] != year
-                or known[3] != first_open
-                or self.clock() - known[0] >= self.refresh_seconds
-            ):
+            frame = kept[2]
+            if not closed:
                 async with self.session_factory() as session:
-                    frame = await load_counts(session, first_open, f"{year:04d}-12")
-                combined = pd.concat([kept[1], self._regions(frame, state)], ignore_index=True)
-                summed = await asyncio.to_thread(YearSums, combined)
-                known = (self.clock(), state, year, first_open, summed)
-                self._open = known
-            return known[4]
+                    recent = await load_counts(session, first_open, f"{year:04d}-12")
+                frame = pd.concat([frame, self._regions(recent, state)], ignore_index=True)
+            summed = await asyncio.to_thread(YearSums, frame)
+            self._sums[year] = (self.clock(), state, first_open, closed, summed)
+            return summed
 
     async def warm(self) -> None:
         """Read the state and the two newest years' sums (the open and the last closed)."""
@@ -221,13 +260,24 @@ class PublicResults:
         state = await self.state()
         found = self.pages.get(key)
         now = self.clock()
-        if (
-            found is not None
-            and found.state == state
-            and (found.closed or now - found.made < self.refresh_seconds)
+        if found is not None and (
+            found.state == state and (found.closed or now - found.made < self.refresh_seconds)
         ):
             self.pages.move_to_end(key)
             return found
+        if found is not None and key not in self._building and self._stale_ok(now - found.made):
+            # served as it was while it is rendered again (a few seconds late at most)
+            self._in_background(f"page {key}", self._build(key, closed, build, state))
+            return found
+        return await self._build(key, closed, build, state)
+
+    async def _build(
+        self,
+        key: tuple[Any, ...],
+        closed: bool,
+        build: Callable[[AsyncSession, State], Awaitable[str]],
+        state: State,
+    ) -> Cached:
         waiting = self._building.get(key)
         if waiting is not None:
             return await asyncio.shield(waiting)
@@ -684,12 +734,13 @@ def setup_results(
     app: web.Application,
     session_factory: async_sessionmaker[AsyncSession],
     refresh_seconds: float = REFRESH_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> PublicResults:
     """Mount the public results pages on `app` (the composition calls it once)."""
     missing = words.problems()
     if missing:
         raise RuntimeError("; ".join(missing))
-    results = PublicResults(session_factory, refresh_seconds)
+    results = PublicResults(session_factory, refresh_seconds, clock)
     app[RESULTS] = results
     for path, level in (
         (MOUNT, Level.NATIONAL),
