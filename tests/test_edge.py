@@ -232,6 +232,19 @@ async def test_public_entry_points_are_limited_per_network(https_server: TestSer
     assert (await _headers(https_server, "GET", "/healthz"))[0] == 200
 
 
+async def test_the_results_pages_are_limited_on_a_budget_of_their_own(
+    https_server: TestServer,
+) -> None:
+    statuses = [
+        (await _headers(https_server, "GET", f"/results?lang={n % 3}"))[0] for n in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]  # a crawler is stopped after the minute's budget
+    status, headers = await _headers(https_server, "GET", "/results/agencies/ALA")
+    assert status == 429 and headers["Retry-After"] == "60"
+    # reading the results never uses up the hall's budget for starting surveys
+    assert (await _headers(https_server, "GET", "/s/some-token"))[0] == 404
+
+
 def _a_static_file() -> str:
     from bot.web.routes import STATIC_DIR
 
