@@ -65,6 +65,9 @@ class RunInfo:
     min_sample: int
     code_version: str
     inputs_hash: str = ""
+    # when it was published on the public results pages (None: not public); not part of the
+    # run's identity, so what pages remember under a run stays valid when it is published
+    published_at: datetime | None = field(default=None, compare=False)
 
     @property
     def hash_prefix(self) -> str:
@@ -87,6 +90,7 @@ class RunInfo:
             run.min_sample,
             run.code_version,
             run.inputs_hash,
+            run.published_at,
         )
 
 

@@ -1174,3 +1174,42 @@ class DatasetRating(Base):
     address_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     dataset: Mapped[Dataset] = relationship()
+
+
+# "You said, we changed": what an agency changed after complaints and ratings ------------------
+
+
+class NoteStatus(enum.StrEnum):
+    PENDING = "pending"  # written, waiting for an administrator
+    APPROVED = "approved"  # shown on the public results pages
+    REJECTED = "rejected"
+
+
+class ChangeNote(Base):
+    """A short note an agency's staff write about what they changed; public only once an
+    administrator approved it. At least one language's text is set."""
+
+    __tablename__ = "change_note"
+    __table_args__ = (Index("ix_change_note_agency_status", "agency_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    service_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_point.id", ondelete="CASCADE"), index=True
+    )
+    text_kk: Mapped[str | None] = mapped_column(String(1000))
+    text_ru: Mapped[str | None] = mapped_column(String(1000))
+    text_en: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[NoteStatus] = mapped_column(
+        _enum(NoteStatus, "change_note_status"), default=NoteStatus.PENDING
+    )
+    written_at: Mapped[datetime]
+    written_by: Mapped[str] = mapped_column(String(254))
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+
+    agency: Mapped[Agency] = relationship()
+    office: Mapped[ServicePoint | None] = relationship()
+
+    def text(self, lang: str) -> str | None:
+        return getattr(self, f"text_{lang}", None) or None

@@ -27,6 +27,7 @@ from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.runner import mount_webhook, polling_context
 from bot.web.complaints import setup_web_complaints
 from bot.web.datasets import setup_web_datasets
+from bot.web.keys import RATINGS_KEY
 from bot.web.routes import setup_web_channel
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
@@ -42,6 +43,8 @@ from qanagat.jobs import COMPLAINT_JOB, JobRunner, worker_jobs
 from qanagat.observability import observe_app, observe_bot, observe_dispatcher
 from qanagat.scores import score_period
 from results.open_data.web import setup_open_data
+from results.pages import setup_results
+from results.ratings import ResultsRatings
 from scoring.privacy import scrub
 
 log = logging.getLogger(__name__)
@@ -189,6 +192,9 @@ def build_app(
         complaint_changed=(lambda: jobs.wake(COMPLAINT_JOB)) if jobs is not None else None,
     )
     setup_open_data(app, session_factory=session_factory, cache_dir=settings.open_data_dir)
+    public_results = setup_results(app, session_factory)
+    ratings = ResultsRatings(session_factory, public_results, settings.public_url)
+    app[RATINGS_KEY] = ratings  # the thank-you page shows the office's rating
     setup_api(
         app,
         settings=settings,
@@ -200,7 +206,9 @@ def build_app(
 
     if with_bot and settings.telegram_token is not None:
         bot = observe_bot(build_bot(settings))
-        dispatcher = build_dispatcher(settings, session_factory, desk, redis, complaint_scrub=scrub)
+        dispatcher = build_dispatcher(
+            settings, session_factory, desk, redis, complaint_scrub=scrub, office_ratings=ratings
+        )
         observe_dispatcher(dispatcher)
         if settings.telegram_mode == "webhook":
             secret = settings.telegram_webhook_secret

@@ -4,7 +4,8 @@
   character, a query value with one other than tab, CR and LF (a NUL reached PostgreSQL,
   which refused it with a 503), or a path segment or query value that is a number of more
   than 18 digits (no number of ours is that long; longer ones overflowed the database);
-- public entry points are rate-limited per client network (core/rate_limits.py);
+- public entry points and the public results pages are rate-limited per client network
+  (core/rate_limits.py);
 - every response carries the security headers that belong to it, and no version banner.
 
 Forms are checked where they are read (bot/web/pages.py `read_form`, admin/web/forms.py):
@@ -44,6 +45,9 @@ _LIMITED = (
     ("/o/", "public"),
     ("/d/", "public"),
     ("/app/session", "public"),
+    # The results pages, open to everyone: a budget of their own (as large as the entry pages'),
+    # so reading them never uses up a hall's budget for starting surveys.
+    ("/results", "results"),
     (_API, "api"),
 )
 
@@ -163,6 +167,7 @@ def setup_edge(app: web.Application, settings: Settings, redis: Redis | None) ->
         limiter=rate_limiter(redis),
         per_minute={
             "public": settings.public_requests_per_minute,
+            "results": settings.public_requests_per_minute,
             "api": settings.api_requests_per_minute,
         },
         trusted_proxy_hops=settings.trusted_proxy_hops,

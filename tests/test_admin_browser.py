@@ -196,9 +196,9 @@ async def test_an_agency_and_an_analyst_on_a_phone(browser: Browser, base_url: s
     await shoot(page, "login-kk-phone")
     await sign_in(page, base_url, AGENCY_EMAIL)
     # The agency's user lands on its own agency; the menu: it, methodology, responses,
-    # complaints, complaint summaries, staff chats, open data.
+    # complaints, complaint summaries, staff chats, change notes, open data.
     await expect(page.get_by_role("heading", level=1)).to_have_text("Акимат города Алматы")
-    await expect(page.locator("nav.nav a")).to_have_count(7)
+    await expect(page.locator("nav.nav a")).to_have_count(8)
     assert await fits_the_screen(page)
     await shoot(page, "agency-ru-phone")
     await page.goto(f"{base_url}/admin/agencies/AST")
@@ -468,7 +468,7 @@ async def test_every_menu_item_is_visible_from_1280_px_and_on_a_phone(
     page = await context.new_page()
     await sign_in(page, base_url, ADMIN_EMAIL)
     links = page.locator("nav.nav a")
-    await expect(links).to_have_count(13)  # everything an admin may open
+    await expect(links).to_have_count(14)  # everything an admin may open
     await expect(page.locator("nav.nav [role=group]")).to_have_count(3)
     for index in range(await links.count()):
         box = await links.nth(index).bounding_box()

@@ -119,6 +119,7 @@ async def test_no_route_answers_malformed_input_with_a_server_error(server: Test
     paths = {route.path for route in routes}
     # The walk covers every side of the app.
     assert {"/healthz", "/api/v1/service-events", "/admin/login", "/s/{token}"} <= paths
+    assert {"/results", "/results/agencies/{code}", "/results/offices/{code}"} <= paths
     assert len(routes) > 60
     admin, csrf = await _admin_browser(server)
     anonymous = aiohttp.ClientSession(base_url=server.make_url("/"))
@@ -229,6 +230,19 @@ async def test_public_entry_points_are_limited_per_network(https_server: TestSer
     assert api == [401, 401, 401, 429]
     # Pages that are not entry points are not counted.
     assert (await _headers(https_server, "GET", "/healthz"))[0] == 200
+
+
+async def test_the_results_pages_are_limited_on_a_budget_of_their_own(
+    https_server: TestServer,
+) -> None:
+    statuses = [
+        (await _headers(https_server, "GET", f"/results?lang={n % 3}"))[0] for n in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]  # a crawler is stopped after the minute's budget
+    status, headers = await _headers(https_server, "GET", "/results/agencies/ALA")
+    assert status == 429 and headers["Retry-After"] == "60"
+    # reading the results never uses up the hall's budget for starting surveys
+    assert (await _headers(https_server, "GET", "/s/some-token"))[0] == 404
 
 
 def _a_static_file() -> str:

@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0024_published_runs"
+HEAD = "0025_change_notes"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

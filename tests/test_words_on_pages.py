@@ -290,3 +290,42 @@ async def test_admin_complaint_data_set_and_flag_pages_have_no_english_words(
             if words:
                 seen[path] = words
         assert seen == {}, "\n".join(f"{p}: {sorted(w)}" for p, w in seen.items())
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_public_results_pages_have_no_english_words(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, lang: str
+) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from results.pages import setup_results
+    from tests.admin_fixtures import populate
+    from tests.ranking_fixtures import PERIOD, add_scored_year
+
+    await populate(session_factory, seed)
+    scored = await add_scored_year(session_factory)
+    async with session_factory() as db:  # both methodologies published, as the demo does
+        from core.models import ScoreRun
+        from core.score_runs import publish_score_run
+
+        for run_id in scored.run_ids.values():
+            run = await db.get(ScoreRun, run_id)
+            assert run is not None
+            await publish_score_run(db, run, by="test")
+        await db.commit()
+    app = web.Application()
+    setup_results(app, session_factory, refresh_seconds=0)
+    seen: dict[str, set[str]] = {}
+    async with TestClient(TestServer(app)) as client:
+        paths = [f"/results?lang={lang}", f"/results/agencies/MJ?lang={lang}&year={PERIOD}"]
+        home = await client.get(paths[0])
+        paths += re.findall(r'href="(/results/[^"?]+\?lang=' + lang + r')"', await home.text())
+        paths.append(f"/results/agencies/NO-SUCH-BODY?lang={lang}")
+        for path in dict.fromkeys(paths):
+            response = await client.get(path.replace("&amp;", "&"))
+            words = foreign_words(await response.text(), lang)
+            if words:
+                seen[path] = words
+    assert len(paths) > 4
+    assert seen == {}, "\n".join(f"{p}: {sorted(w)}" for p, w in seen.items())

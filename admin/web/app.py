@@ -19,6 +19,7 @@
     GET  /admin/complaints[/{reference}], POST answer   complaints        pages/complaints.py
     GET  /admin/summaries        complaint summaries, ?download=xlsx|txt  pages/summaries.py
     GET  /admin/staff-chats, POST .../code, .../unsubscribe  staff chats  pages/staff_chats.py
+    GET|POST /admin/notes, POST /admin/notes/review  "you said, we changed"  pages/change_notes.py
     GET  /admin/login, POST /admin/login, POST /admin/logout,            pages/account.py
     GET|POST /admin/password, POST /admin/language
 
@@ -44,6 +45,7 @@ from admin.web.keys import ADMIN, TEMPLATES, AdminConfig, Scorer
 from admin.web.pages import (
     account,
     agencies,
+    change_notes,
     complaints,
     datasets,
     imports,
@@ -128,6 +130,7 @@ def build_admin_app(
     summaries.setup(app)
     staff_chats.setup(app)
     datasets.setup(app)
+    change_notes.setup(app)
     static = app.router.add_static(STATIC_PREFIX, HERE / "static", name="admin_static")
     for route in static:
         declare_route(app, route, Access(None))

@@ -43,6 +43,7 @@ NAVIGATION = (
     ("complaints", "nav_complaints", set(AdminRole)),
     ("summaries", "nav_summaries", set(AdminRole)),
     ("staff_chats", "nav_staff_chats", {AdminRole.ADMIN, AdminRole.AGENCY}),
+    ("change_notes", "nav_notes", {AdminRole.ADMIN, AdminRole.AGENCY}),
     ("datasets", "nav_datasets", set(AdminRole)),
     ("users", "nav_users", {AdminRole.ADMIN}),
     ("apikeys", "nav_apikeys", {AdminRole.ADMIN}),
@@ -53,7 +54,7 @@ NAVIGATION = (
 NAV_GROUPS = (
     ("figures", ("overview", "agencies", "ranking", "my_agency", "methodology")),
     ("citizens", ("responses", "complaints", "summaries", "datasets")),
-    ("administration", ("imports", "staff_chats", "users", "apikeys", "audit")),
+    ("administration", ("imports", "staff_chats", "change_notes", "users", "apikeys", "audit")),
 )
 
 

@@ -33,6 +33,7 @@ from bot.telegram import (
     datasets,
     json_codec,
     link,
+    results,
     staff_chats,
     start,
     survey,
@@ -51,6 +52,7 @@ from bot.telegram.middlewares import (
     UpdateClaims,
 )
 from core.identity import AddressBox
+from core.public_results import OfficeRatings
 from core.settings import Settings
 
 COMMANDS = {
@@ -60,6 +62,7 @@ COMMANDS = {
         ("link", "Шақыруларды осында алу"),
         ("complaint", "Шағым беру"),
         ("data", "Ашық деректерді бағалау"),
+        ("results", "Қызмет сапасының нәтижелері"),
         ("stop", "Тоқтату және мені ұмыту"),
     ],
     "ru": [
@@ -68,6 +71,7 @@ COMMANDS = {
         ("link", "Получать приглашения здесь"),
         ("complaint", "Подать жалобу"),
         ("data", "Оценить открытые данные"),
+        ("results", "Результаты качества услуг"),
         ("stop", "Прервать и забыть меня"),
     ],
     "en": [
@@ -76,6 +80,7 @@ COMMANDS = {
         ("link", "Get invitations here"),
         ("complaint", "File a complaint"),
         ("data", "Rate open data"),
+        ("results", "Public service results"),
         ("stop", "Stop and forget me"),
     ],
 }
@@ -145,6 +150,7 @@ def build_dispatcher(
     redis: Redis | None = None,
     *,
     complaint_scrub: Callable[[str], str],
+    office_ratings: OfficeRatings | None = None,
 ) -> Dispatcher:
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
     aiogram's FSM runs as `ConversationState`, inside the claim, instead of the dispatcher's
@@ -159,6 +165,7 @@ def build_dispatcher(
         link_secret=settings.secret_bytes(),
         complaint_scrub=complaint_scrub,
         datasets=DatasetDesk.from_surveys(desk.surveys, complaint_scrub),
+        office_ratings=office_ratings,  # the public results, when composed in
     )
     claims = UpdateClaims(redis)
     dispatcher.update.outer_middleware(UpdateBoundary())
@@ -180,6 +187,7 @@ def build_dispatcher(
         start.build_router(),
         link.build_router(),
         complaints.build_router(),
+        results.build_router(),
         survey.build_router(),
         common.build_router(),
     ]

@@ -8,7 +8,7 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 
 from bot.engine.definition import QuestionType
-from bot.engine.flow import Ask, RawValue
+from bot.engine.flow import Ask, Completed, RawValue
 from bot.messages import text
 from bot.opening import Pressed, Refused, SurveyDesk
 from bot.telegram.cards import CardManager
@@ -22,7 +22,9 @@ from bot.telegram.keyboards import (
 )
 from bot.telegram.middlewares import WANTS_RESPONDENT, Person
 from bot.telegram.render import card, send_step
+from bot.telegram.results import tell_office_rating
 from core.models import Respondent
+from core.public_results import OfficeRatings
 from core.responses import ResponseStore
 
 
@@ -41,9 +43,12 @@ async def on_answer(
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
+    office_ratings: OfficeRatings | None = None,
 ) -> AnswerCallbackQuery:
     found = await desk.press(store, person.key, callback_data.r, callback_data.q)
-    return await _answer(query, found, callback_data.v or None, store, person, desk, cards)
+    return await _answer(
+        query, found, callback_data.v or None, store, person, desk, cards, office_ratings
+    )
 
 
 async def on_toggle(
@@ -84,6 +89,7 @@ async def on_done(
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
+    office_ratings: OfficeRatings | None = None,
 ) -> AnswerCallbackQuery:
     found = await desk.press(
         store, person.key, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
@@ -94,7 +100,7 @@ async def on_done(
         markup = query.message.reply_markup if isinstance(query.message, Message) else None
         picked = checked_choices(markup, callback_data.r, callback_data.q)
         names = [choices[i].name for i in picked if 0 <= i < len(choices)]
-    return await _answer(query, found, names, store, person, desk, cards)
+    return await _answer(query, found, names, store, person, desk, cards, office_ratings)
 
 
 async def _answer(
@@ -105,6 +111,7 @@ async def _answer(
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
+    office_ratings: OfficeRatings | None = None,
 ) -> AnswerCallbackQuery:
     if isinstance(found, Refused):
         return await refuse(query, cards, person.language, found.reason)
@@ -114,6 +121,8 @@ async def _answer(
         return await refuse(query, cards, lang, step.reason)
     shown = card(step, desk.definition(found.live.survey_id), found.live, lang)
     await cards.show(query.message, shown, live=True)
+    if isinstance(step, Completed):
+        await tell_office_rating(query.message, office_ratings, found.live.id, lang)
     # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
 
@@ -131,6 +140,7 @@ async def on_text(
     lang: str,
     desk: SurveyDesk,
     cards: CardManager,
+    office_ratings: OfficeRatings | None = None,
 ) -> None:
     """Typed text nothing else waits for: the answer to the survey's text question, or a word
     that the survey waits for a button, or that no survey is open. The database says which,
@@ -145,6 +155,8 @@ async def on_text(
         desk.live.drop(response.id)  # what this worker remembers of it is behind now
         step = await conversation.answer(current.question.name, message.text)
         await send_step(cards, step, desk, response, lang)
+        if isinstance(step, Completed):
+            await tell_office_rating(message, office_ratings, response.id, lang)
         return
     await send_step(cards, current, desk, response, lang, text("use_buttons", lang))
 

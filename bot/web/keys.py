@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
 from core.identity import Signer
+from core.public_results import OfficeRatings
 from core.settings import Settings
 
 
@@ -32,3 +33,5 @@ SESSIONS_KEY = web.AppKey[async_sessionmaker[AsyncSession]]("qanagat_web_session
 DESK_KEY = web.AppKey("qanagat_web_desk", SurveyDesk)
 SEALS_KEY = web.AppKey("qanagat_web_seals", Seals)
 TEMPLATES_KEY = web.AppKey("qanagat_web_templates", jinja2.Environment)
+# Offices' current ratings, when the public results pages are composed in (qanagat/app.py).
+RATINGS_KEY = web.AppKey[OfficeRatings]("qanagat_office_ratings")

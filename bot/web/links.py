@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.flow import InvalidAnswer
 from bot.opening import OfficeChoice, Refused
-from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY
+from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, SESSIONS_KEY
 from bot.web.origin import note_origin
 from bot.web.pages import (
     FormProblem,
@@ -44,6 +44,7 @@ from core import invitations
 from core.clock import utcnow
 from core.invitations import InvitationProblem
 from core.models import Agency, Channel, Invitation, Respondent, Response, ResponseStatus
+from core.public_results import OfficeRating
 from core.responses import ResponseStore
 
 WALK_INS_PER_HOUR = 5  # per respondent; walk-ins have no service event to bind them
@@ -156,7 +157,9 @@ async def office_page(request: web.Request) -> web.StreamResponse:
     if not opened.services:
         return refusal_page(request, visit, "office_unknown")
     error = read_refusal(request.app[SEALS_KEY], _office_scope(code), request.query.get("e"))
-    return _office_form(request, visit, code, opened, error)
+    ratings = request.app.get(RATINGS_KEY)  # the office's public rating, when composed in
+    rating = await ratings.of_office(opened.office.id) if ratings is not None else None
+    return _office_form(request, visit, code, opened, error, rating)
 
 
 def _office_scope(code: str) -> str:
@@ -169,8 +172,13 @@ def _office_form(
     code: str,
     choice: OfficeChoice,
     error: InvalidAnswer | None,
+    rating: OfficeRating | None = None,
 ) -> web.Response:
     context = {
+        "rating": rating.says[visit.lang] if rating else None,
+        "rating_link": (rating.link_text[visit.lang], rating.path_in(visit.lang))
+        if rating
+        else None,
         "heading": say("choose_service", visit.lang, {"office": choice.office.name(visit.lang)}),
         "services": [
             {"value": str(service.id), "label": service.name(visit.lang), "id": f"s{service.id}"}

@@ -19,7 +19,7 @@ from bot.engine.flow import (
     questions_to_ask,
 )
 from bot.web.complaints import complaint_link, filed_complaint
-from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY
+from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, SESSIONS_KEY
 from bot.web.pages import (
     FormProblem,
     explain,
@@ -42,6 +42,7 @@ from bot.web.visits import (
     visit_of,
 )
 from core.models import Channel, Complaint, Response, ResponseStatus
+from core.public_results import OfficeRating
 from core.responses import ResponseStore
 
 
@@ -77,7 +78,8 @@ async def question_page(request: web.Request) -> web.StreamResponse:
         if owned.status is ResponseStatus.COMPLETED or not isinstance(step, Ask):
             requested = complaint_requested(definition, conversation.answers)
             filed = await filed_complaint(session, owned.id)
-            return _thanks(request, visit, owned, definition, requested, filed)
+            rating = await office_rating(request, owned.service_point_id)
+            return _thanks(request, visit, owned, definition, requested, filed, rating)
     ref = request.match_info["ref"]
     error = step.error or read_refusal(request.app[SEALS_KEY], ref, request.query.get("e"))
     first = step.number == 1 and not conversation.answers
@@ -192,9 +194,11 @@ def _thanks(
     definition: SurveyDefinition,
     complaint: bool,
     filed: Complaint | None,
+    rating: OfficeRating | None = None,
 ) -> web.Response:
     """The thank-you page; after a low rating, the button that files the complaint, or once it
-    is filed, its status and a link to it (the button is gone)."""
+    is filed, its status and a link to it (the button is gone); the office's current rating
+    and its public results page, when there is an office."""
     lang = visit.lang
     link = complaint_link(request, response.id) if complaint or filed else None
     if filed is not None:
@@ -215,8 +219,16 @@ def _thanks(
         "complaint_button": button,
         "case": None,
         "service": response.service.name(lang),
+        "rating": rating.says[lang] if rating else None,
+        "rating_link": (rating.link_text[lang], rating.path_in(lang)) if rating else None,
     }
     return page(request, visit, "thanks.html", context)
+
+
+async def office_rating(request: web.Request, office_id: int | None) -> OfficeRating | None:
+    """The office's current rating, when the results pages are composed in and there is one."""
+    ratings = request.app.get(RATINGS_KEY)
+    return await ratings.of_office(office_id) if ratings is not None and office_id else None
 
 
 async def answer(request: web.Request) -> web.StreamResponse:

@@ -336,6 +336,8 @@ def _context(request: web.Request, shown: _Shown, tables: list[Table]) -> dict[s
         "can_compute": viewer.role is AdminRole.ADMIN and config_of(request).scorer is not None,
         "computed": request.query.get("computed", ""),
         "deleted": request.query.get("deleted", ""),
+        "published": _run_number(request.query.get("published", "")),
+        "withdrawn": _run_number(request.query.get("withdrawn", "")),
         "drawn": request.query.get("drawn", ""),
         "undrawn": [
             name
@@ -352,3 +354,8 @@ def _context(request: web.Request, shown: _Shown, tables: list[Table]) -> dict[s
 def _min_sample(runs: dict[str, RunInfo | None]) -> int:
     samples = [run.min_sample for run in runs.values() if run is not None]
     return max(samples) if samples else 100
+
+
+def _run_number(text: str) -> str:
+    """A run number from the query, for the notice after publishing; anything else is none."""
+    return text if text.isascii() and text.isdigit() and len(text) <= 10 else ""

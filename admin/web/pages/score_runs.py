@@ -1,7 +1,9 @@
 """Stored score runs as staff manage them from the ranking: "compute now" (admins; refuses a
 period that would evaluate no body, storing nothing), drawing the rank ranges of a period's
-runs (analysts and admins), and deleting a run after a confirmation (admins). Each is a POST
-with CSRF and is audited; the ranking page shows the outcome."""
+runs (analysts and admins), deleting a run after a confirmation (admins), and publishing a run
+on the public results pages or withdrawing it, after a confirmation that names the run
+(admins, who alone compute; computing never publishes). Each is a POST with CSRF and is
+audited; the ranking page shows the outcome."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from admin.web.forms import ROW_ID_MAX
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import message_page, page, redirect, url_for
 from core.clock import reporting_day
+from core.models import ScoreRun
 from core.periods import Period, PeriodError, parse_period
+from core.score_runs import publish_score_run, withdraw_score_run
 
 
 def setup(app: web.Application) -> None:
@@ -27,6 +31,9 @@ def setup(app: web.Application) -> None:
     add_route(app, "POST", "/ranking/ranges", draw_ranges, name="ranking_ranges")
     add_route(app, "GET", "/ranking/runs/{run}/delete", delete_run_page, name="score_run_delete")
     add_route(app, "POST", "/ranking/runs/{run}/delete", delete_run, name="score_run_deleted")
+    add_route(app, "GET", "/ranking/runs/{run}/publish", publish_page, name="score_run_publish")
+    add_route(app, "POST", "/ranking/runs/{run}/publish", publish_run, name="score_run_published")
+    add_route(app, "POST", "/ranking/runs/{run}/withdraw", withdraw_run, name="score_run_withdrawn")
 
 
 @allow(ADMINS)
@@ -174,6 +181,99 @@ async def delete_run(request: web.Request) -> web.StreamResponse:
         )
         await db.commit()
     return redirect(url_for(request, "ranking", {"period": run.period, "deleted": run.id}))
+
+
+@allow(ADMINS)
+async def publish_page(request: web.Request) -> web.StreamResponse:
+    """What publishing (or withdrawing) a run would do, naming the run, and the form that
+    confirms it: nothing is published by a link or by computing."""
+    run = await _asked_run(request)
+    if run is None:
+        return message_page(request, "run_not_found", 404)
+    async with config_of(request).session_factory() as db:
+        stored = await standings.stored_runs(db, config_of(request).runs)
+    replaces = [
+        other
+        for other in stored.every.get(run.period, [])
+        if other.methodology == run.methodology and other.published_at and other.id != run.id
+    ]
+    return page(
+        request,
+        "run_publish.html",
+        {"run": run, "replaces": replaces[0] if replaces else None},
+    )
+
+
+@allow(ADMINS)
+async def publish_run(request: web.Request) -> web.StreamResponse:
+    """Publish a run (the run of its methodology and period published before it is withdrawn),
+    audited with what identifies it and what it replaced."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    run_id = _run_id(request)
+    async with config.session_factory() as db:
+        run = await db.get(ScoreRun, run_id) if run_id is not None else None
+        if run is None:
+            return message_page(request, "run_not_found", 404)
+        superseded = await publish_score_run(db, run, by=viewer.email)
+        record(
+            db,
+            Action.SCORE_RUN_PUBLISHED,
+            at=config.clock(),
+            actor=viewer.email,
+            user_id=viewer.user_id,
+            client=client_of(request),
+            details={**_identity(run), "withdrawn": [earlier.id for earlier in superseded]},
+        )
+        await db.commit()
+        period, published = run.period, run.id
+    return redirect(url_for(request, "ranking", {"period": period, "published": published}))
+
+
+@allow(ADMINS)
+async def withdraw_run(request: web.Request) -> web.StreamResponse:
+    """Take a published run off the public pages and out of the open data (audited)."""
+    viewer = signed_in(request)
+    config = config_of(request)
+    run_id = _run_id(request)
+    async with config.session_factory() as db:
+        run = await db.get(ScoreRun, run_id) if run_id is not None else None
+        if run is None:
+            return message_page(request, "run_not_found", 404)
+        was_published = run.published_at is not None
+        withdraw_score_run(run)
+        if was_published:
+            record(
+                db,
+                Action.SCORE_RUN_WITHDRAWN,
+                at=config.clock(),
+                actor=viewer.email,
+                user_id=viewer.user_id,
+                client=client_of(request),
+                details=_identity(run),
+            )
+        await db.commit()
+        period, withdrawn = run.period, run.id
+    return redirect(url_for(request, "ranking", {"period": period, "withdrawn": withdrawn}))
+
+
+def _identity(run: ScoreRun) -> dict[str, object]:
+    return {
+        "run": run.id,
+        "period": run.period,
+        "methodology": run.methodology,
+        "version": run.methodology_version,
+        "hash": run.methodology_hash,
+        "computed_at": run.created_at.isoformat(),
+    }
+
+
+def _run_id(request: web.Request) -> int | None:
+    text = request.match_info["run"]
+    # a run id beyond the database's integer column names no run (PostgreSQL would refuse it)
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > ROW_ID_MAX:
+        return None
+    return int(text)
 
 
 async def _asked_run(request: web.Request) -> standings.RunInfo | None:
