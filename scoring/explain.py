@@ -134,12 +134,16 @@ def _language(language: str) -> str:
 
 
 def reason_text(reason: str, language: str, labels: Mapping[str, str] | None = None) -> str:
-    """A row's `reason` in words; node names become their labels when `labels` has them."""
+    """A row's `reason` in words; node names become their labels when `labels` has them, and
+    the kind a `kind:` reason names is said in the reader's language."""
     _language(language)
     words = []
     for item in filter(None, (part.strip() for part in str(reason or "").split(";"))):
         code, _, args = item.partition(":")
-        names = [labels.get(name, name) if labels else name for name in args.split(",") if name]
+        said = dict(labels or {})
+        if code == "kind":
+            said |= {kind: names[language] for kind, names in KIND_WORDS.items()}
+        names = [said.get(name, name) for name in args.split(",") if name]
         template = REASON_WORDS.get(code, {}).get(language, item)
         words.append(template.format(args=", ".join(names)))
     return "; ".join(words)

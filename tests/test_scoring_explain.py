@@ -160,3 +160,9 @@ def test_an_agency_without_scores_is_a_clear_error() -> None:
     scores = score(KZ_2020, example_inputs(), AGENCIES)
     with pytest.raises(KeyError, match="no scores of nobody for 2025"):
         explain(KZ_2020, scores, None, "nobody", "2025")
+
+
+def test_a_kind_reason_names_the_kind_in_the_readers_language() -> None:
+    assert reason_text("kind:local", "kk") == "бұл түрдегі органдарға қолданылмайды (жергілікті)"
+    assert reason_text("kind:central", "ru") == "не применяется к органам этого вида (центральный)"
+    assert reason_text("kind:local", "en") == "does not apply to bodies of this kind (local)"
