@@ -226,6 +226,11 @@ def explain(
         given = dict(zip(mine["input"].astype(str), numbers.astype("float64"), strict=True))
     values = {key: _float(row.get("value")) for key, row in by_node.items()}
     labels = {key: node.label[language] for key, node in methodology.nodes.items()}
+    # a reason that names inputs says what each is, in the reader's words
+    said = {
+        name: f"«{spec.about_in(language).rstrip('.')}»"
+        for name, spec in methodology.inputs.items()
+    } | labels
     table = []
     for key, node in methodology.nodes.items():
         row = by_node.get(key, {})
@@ -255,7 +260,7 @@ def explain(
                 if node.clamp
                 else "",
                 "inputs": read,
-                "reason": reason_text(str(row.get("reason") or ""), language, labels),
+                "reason": reason_text(str(row.get("reason") or ""), language, said),
                 "source": _source(node, language),
             }
         )

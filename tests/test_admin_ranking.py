@@ -208,7 +208,9 @@ async def test_an_agency_page_shows_its_tree_of_scores_under_both_methodologies(
         expected = year.expected[name].query("agency == 'MJ'")
         for node in expected["node"]:
             assert f'data-node="{node}"' in html
-    assert f"данные не предоставлены: {MISSING_FOR_MJ}" in html  # the missing input is named
+    # the missing input is named by what it is, in the reader's language
+    about = load_methodology("kz-2020").inputs[MISSING_FOR_MJ].about_in("ru").rstrip(".")
+    assert f"данные не предоставлены: «{about}»" in html
     goals = expected_value(year, "kz-2020", "MJ", "goals")
     assert goals is not None and f"{goals:.1f}".replace(".", ",") in html
     assert "0,45" in html  # weights as Russian writes decimals

@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -294,7 +295,7 @@ async def test_admin_complaint_data_set_and_flag_pages_have_no_english_words(
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 async def test_public_results_pages_have_no_english_words(
-    session_factory: async_sessionmaker[AsyncSession], seed: Seed, lang: str
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, lang: str, tmp_path: Path
 ) -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
@@ -314,8 +315,11 @@ async def test_public_results_pages_have_no_english_words(
             assert run is not None
             await publish_score_run(db, run, by="test")
         await db.commit()
+    from results.open_data.web import setup_open_data
+
     app = web.Application()
     setup_results(app, session_factory, refresh_seconds=0)
+    setup_open_data(app, session_factory=session_factory, cache_dir=tmp_path / "open-data")
     seen: dict[str, set[str]] = {}
     async with TestClient(TestServer(app)) as client:
         paths = [f"/results?lang={lang}", f"/results/agencies/MJ?lang={lang}&year={PERIOD}"]
