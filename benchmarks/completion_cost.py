@@ -44,9 +44,9 @@ from core.models import (
     Response,
     ServicePoint,
 )
-from core.responses import ResponseStore
 from core.rollups import add_completed_response
 from core.settings import PROJECT_ROOT
+from core.unit_of_work import UnitOfWork
 from tests import services
 
 SURVEY = load_survey_dir(PROJECT_ROOT / "survey_definitions")["post_service"]
@@ -116,7 +116,7 @@ async def prepare(sessions: async_sessionmaker[AsyncSession], count: int) -> lis
 async def complete(sessions: async_sessionmaker[AsyncSession], response_id: int) -> float:
     async with sessions() as session:
         started = time.perf_counter()
-        await ResponseStore(session).complete(response_id, METRICS, False)
+        await UnitOfWork(session).complete(response_id, METRICS, False)
         return time.perf_counter() - started
 
 

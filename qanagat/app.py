@@ -28,6 +28,7 @@ from bot.telegram.runner import mount_webhook, polling_context
 from bot.web.complaints import setup_web_complaints
 from bot.web.datasets import setup_web_datasets
 from bot.web.routes import setup_web_channel
+from core.answer_writers import writer_for
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
@@ -35,6 +36,7 @@ from core.integrity.keeper import keep_chain
 from core.job_queue import JobQueue
 from core.outbox import enqueue_invitation
 from core.settings import Settings
+from core.unit_of_work import UnitsOfWork
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
@@ -141,6 +143,9 @@ def build_app(
     use_rules(load_rules(settings.anti_gaming_rules))
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
+    # The answer path's database-specific writer, picked once here (like cosmicpython's
+    # bootstrap): PostgreSQL through asyncpg batches answers, anything else plain statements.
+    units = UnitsOfWork(session_factory, writer_for(engine))
     redis = connect_redis(settings.redis_url)
     walk_ins = WalkIns.from_secret(
         settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
@@ -162,7 +167,9 @@ def build_app(
     setup_edge(app, settings, redis)
     app.router.add_get("/healthz", healthz)
     observe_app(app, engine)
-    setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+    setup_web_channel(
+        app, settings=settings, session_factory=session_factory, desk=desk, units=units
+    )
     setup_web_complaints(app, scrub)
     datasets = DatasetDesk.from_surveys(surveys, scrub)
     if datasets is not None:
@@ -185,7 +192,7 @@ def build_app(
 
     if with_bot and settings.telegram_token is not None:
         bot = observe_bot(build_bot(settings))
-        dispatcher = build_dispatcher(settings, session_factory, desk, redis, complaint_scrub=scrub)
+        dispatcher = build_dispatcher(settings, units, desk, redis, complaint_scrub=scrub)
         observe_dispatcher(dispatcher)
         if settings.telegram_mode == "webhook":
             secret = settings.telegram_webhook_secret

@@ -300,7 +300,7 @@ async def test_start_without_this_visitors_csrf_token_is_refused_and_stores_noth
     assert await stored_rows(site) == (0, 0, False)
 
 
-async def test_after_start_the_link_leads_its_owner_back_to_the_survey(
+async def test_after_start_the_link_leads_back_to_the_survey_on_any_device(
     site: WebApp, make_invitation
 ) -> None:
     token = await make_invitation()
@@ -319,10 +319,17 @@ async def test_after_start_the_link_leads_its_owner_back_to_the_survey(
     again = await owner.post(landing.action, tap_start)
     assert (again.path, again.question) == (survey.path, "deadline_met")
 
-    stranger = site.citizen(accept_language="ru")
-    page = await stranger.open(f"/s/{token}")
-    assert page.status == 410
-    assert page.heading == say("invitation_used", "ru")
+    # The link is the citizen's key: on another device it continues the same survey where
+    # it stopped (Start, then the next question), and nothing new is opened.
+    elsewhere = site.citizen(accept_language="ru")
+    page = await elsewhere.open(f"/s/{token}")
+    assert page.status == 200
+    continued = await elsewhere.post(page.action, [("csrf", page.hidden("csrf") or "")])
+    assert continued.question == "deadline_met"
+    assert len(await site.responses()) == 1
+    # Back on the first device, the link takes it back there, still at the same question.
+    back = await owner.post(landing.action, tap_start)
+    assert back.question == "deadline_met"
     assert len(await site.responses()) == 1
 
 

@@ -11,7 +11,7 @@ from bot.messages import text
 from bot.opening import SurveyDesk
 from bot.telegram.filters import CommandLike
 from core.models import Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def on_help(message: Message, lang: str) -> None:
@@ -20,14 +20,15 @@ async def on_help(message: Message, lang: str) -> None:
 
 async def on_stop(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
     desk: SurveyDesk,
 ) -> None:
     desk.live.forget_owner(respondent.key)
-    await store.forget(respondent)
+    await store.responses.forget(respondent)
+    await store.commit()
     await state.clear()
     await message.answer(text("stopped", lang))
 

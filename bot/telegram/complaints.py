@@ -25,9 +25,9 @@ from bot.messages import text
 from bot.telegram.complaint_notices import AnswerRating
 from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import Position, RowId, Value
-from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, rate_answer
+from core.complaints import MAX_TEXT, ComplaintProblem, Scrub
 from core.models import Complaint, ComplaintCategory, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 class ComplaintFor(CallbackData, prefix="cf"):
@@ -114,12 +114,12 @@ async def ask_next(message: Message, complaint: Complaint, lang: str, state: FSM
 async def on_file(
     query: CallbackQuery,
     callback_data: ComplaintFor,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         complaint = await desk.start(respondent, callback_data.r, lang)
         complaint = await desk.draft(respondent, complaint.id)
@@ -134,12 +134,12 @@ async def on_file(
 async def on_complaint_command(
     message: Message,
     command: CommandObject,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> None:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     if command.args:
         try:
             filed = await desk.own(respondent, command.args)
@@ -176,12 +176,12 @@ async def on_complaint_command(
 async def on_category(
     query: CallbackQuery,
     callback_data: ComplaintCategoryPick,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         complaint = await desk.draft(respondent, callback_data.c)
         if complaint.category is not None:
@@ -197,7 +197,7 @@ async def on_category(
 
 async def on_text(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
@@ -205,9 +205,9 @@ async def on_text(
 ) -> None:
     """The complaint's text, when a draft waits for it. Otherwise the update goes on to the
     survey (which handles typed answers)."""
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     waiting = await state.get_state() == ComplaintSteps.text.state
-    if not waiting and await store.open_response(respondent) is not None:
+    if not waiting and await store.responses.open_response(respondent) is not None:
         raise SkipHandler  # a survey in progress: its typed answer
     draft = await desk.latest_draft(respondent)
     if draft is None or draft.category is None or draft.text is not None:
@@ -226,12 +226,12 @@ async def on_text(
 async def on_consent(
     query: CallbackQuery,
     callback_data: ComplaintConsent,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         complaint = await desk.draft(respondent, callback_data.c)
         await desk.submit(complaint, consent=callback_data.v == 1)
@@ -258,12 +258,12 @@ async def on_consent(
 async def on_cancel(
     query: CallbackQuery,
     callback_data: ComplaintCancel,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         await desk.cancel(await desk.draft(respondent, callback_data.c))
     except ComplaintProblem as problem:
@@ -277,13 +277,13 @@ async def on_cancel(
 async def on_rate(
     query: CallbackQuery,
     callback_data: AnswerRating,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
 ) -> AnswerCallbackQuery:
     """The citizen's rating of the agency's answer, stored once."""
     try:
-        await rate_answer(store.session, respondent, callback_data.c, callback_data.v)
+        await store.rate_complaint_answer(respondent, callback_data.c, callback_data.v)
     except ComplaintProblem as problem:
         if problem.reason == "complaint_already_rated" and isinstance(query.message, Message):
             with suppress(TelegramBadRequest):  # an old keyboard: take it off if still there

@@ -28,11 +28,10 @@ from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import Position, RowId, Value, answer_keyboard
 from bot.telegram.render import refusal
 from core.clock import utcnow
-from core.complaints import ComplaintDesk
-from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRatings, DatasetRefused
+from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRefused
 from core.identity import AddressBox
 from core.models import Channel, Complaint, Dataset, DatasetRating, RatingStatus, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 # FSM state while a title is awaited: "ds_search:<agency id>:<when, epoch seconds>"
 SEARCHING = "ds_search:"
@@ -148,7 +147,7 @@ async def open_dataset(
     chat_id: int,
     dataset: Dataset,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk,
@@ -156,23 +155,22 @@ async def open_dataset(
     state: FSMContext,
 ) -> None:
     """Start (or resume) today's rating of the set and show its current question."""
-    session = store.session
     # The way back to this chat, for the answer to a problem report (kept encrypted).
-    await store.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    await store.responses.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
     if respondent.language is None:
-        await store.set_language(respondent, lang)
-    before = await DatasetRatings(session).rating_today(respondent, dataset)
-    rating = await datasets.start(session, respondent, dataset, Channel.TELEGRAM, lang)
+        await store.responses.set_language(respondent, lang)
+    before = await store.dataset_ratings.rating_today(respondent, dataset)
+    rating = await datasets.start(store, respondent, dataset, Channel.TELEGRAM, lang)
     notice = None
     if before is RatingStatus.COMPLETED:
         notice = text("dataset_rated_again", lang)
     elif before is RatingStatus.IN_PROGRESS:
         notice = text("resuming", lang)
-    conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
+    conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     if conversation is None:  # completed by another tap meanwhile: nothing left to ask
         await bot.send_message(chat_id, escape(text("stale_button", lang)))
         return
-    shown = await DatasetRatings(session).rating(rating.id)
+    shown = await store.dataset_ratings.rating(rating.id)
     assert shown is not None
     await _show(bot, chat_id, conversation.current(), datasets, shown, lang, state, notice=notice)
 
@@ -180,7 +178,7 @@ async def open_dataset(
 async def resume_rating(
     chat_id: int,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk,
@@ -188,11 +186,10 @@ async def resume_rating(
 ) -> bool:
     """A bare /start with no survey open: the person's unfinished data-set rating, if any,
     carries on at its current question. False when there is none."""
-    session = store.session
-    rating = await DatasetRatings(session).in_progress(respondent)
+    rating = await store.dataset_ratings.in_progress(respondent)
     if rating is None:
         return False
-    conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
+    conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     if conversation is None:
         return False
     notice = text("resuming", lang)
@@ -202,7 +199,7 @@ async def resume_rating(
 
 async def on_data(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     lang: str,
     datasets: DatasetDesk | None,
     state: FSMContext,
@@ -210,7 +207,7 @@ async def on_data(
     if datasets is None:
         await message.answer(escape(text("dataset_off", lang)))
         return
-    agencies = await DatasetRatings(store.session).agencies()
+    agencies = await store.dataset_ratings.agencies()
     if not agencies:
         await message.answer(escape(text("dataset_none_published", lang)))
         return
@@ -224,11 +221,11 @@ async def on_data(
 async def on_agency(
     query: CallbackQuery,
     callback_data: DataAgency,
-    store: ResponseStore,
+    store: UnitOfWork,
     lang: str,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    agency = await DatasetRatings(store.session).agency(callback_data.a)
+    agency = await store.dataset_ratings.agency(callback_data.a)
     if agency is None or not isinstance(query.message, Message):
         return query.answer(text("stale_button", lang), show_alert=True)
     await state.set_state(f"{SEARCHING}{agency.id}:{int(utcnow().timestamp())}")
@@ -242,7 +239,7 @@ async def on_pick(
     query: CallbackQuery,
     callback_data: DataPick,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -251,7 +248,7 @@ async def on_pick(
 ) -> AnswerCallbackQuery:
     if datasets is None:
         return query.answer(text("dataset_off", lang), show_alert=True)
-    found = await DatasetRatings(store.session).dataset(callback_data.d)
+    found = await store.dataset_ratings.dataset(callback_data.d)
     if isinstance(found, DatasetRefused):
         return query.answer(text(found.reason, lang), show_alert=True)
     if isinstance(query.message, Message):
@@ -265,7 +262,7 @@ async def on_deep_link(
     message: Message,
     command: CommandObject,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -275,7 +272,7 @@ async def on_deep_link(
     if datasets is None:
         await message.answer(escape(text("dataset_off", lang)))
         return
-    found = await DatasetRatings(store.session).by_payload(command.args or "")
+    found = await store.dataset_ratings.by_payload(command.args or "")
     if isinstance(found, DatasetRefused):
         await message.answer(escape(text(found.reason, lang)))
         return
@@ -285,14 +282,14 @@ async def on_deep_link(
 async def on_answer(
     query: CallbackQuery,
     callback_data: DataAnswer,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
     name = datasets.question_name(callback_data.q) if datasets is not None else None
-    ratings = DatasetRatings(store.session)
+    ratings = store.dataset_ratings
     rating = await ratings.rating(callback_data.r)
     if datasets is None or name is None or rating is None or rating.respondent_id != respondent.id:
         return query.answer(text("stale_button", lang), show_alert=True)
@@ -301,7 +298,7 @@ async def on_answer(
             await query.message.edit_reply_markup(reply_markup=None)
         return query.answer(text("completed", lang))
     answered = await datasets.answer(
-        store.session, respondent, rating, Channel.TELEGRAM, name, callback_data.v or None
+        store, respondent, rating, Channel.TELEGRAM, name, callback_data.v or None
     )
     if answered is None:
         return query.answer(text("stale_button", lang), show_alert=True)
@@ -326,7 +323,7 @@ async def _edit(
 async def on_text(
     message: Message,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -347,7 +344,7 @@ async def on_text(
     rating = await _typing_rating(store, respondent, current)
     if rating is None:
         raise SkipHandler
-    conversation = await datasets.conversation(store.session, respondent, rating, Channel.TELEGRAM)
+    conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     step = conversation.current() if conversation is not None else None
     if not isinstance(step, Ask):
         await state.set_state(None)
@@ -358,7 +355,7 @@ async def on_text(
         await _show(bot, message.chat.id, step, datasets, rating, lang, state, notice=notice)
         return
     answered = await datasets.answer(
-        store.session, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
+        store, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
     )
     if answered is None:
         raise SkipHandler
@@ -368,11 +365,11 @@ async def on_text(
 
 
 async def _typing_rating(
-    store: ResponseStore, respondent: Respondent, current: str
+    store: UnitOfWork, respondent: Respondent, current: str
 ) -> DatasetRating | None:
     """The rating whose typed answer this text is: the one the FSM names, or (the FSM lost, a
     restart without Redis) the person's rating in progress when nothing else waits for text."""
-    ratings = DatasetRatings(store.session)
+    ratings = store.dataset_ratings
     if current.startswith(TYPING) and current[len(TYPING) :].isdigit():
         found = await ratings.rating(int(current[len(TYPING) :]))
         if found is None or found.respondent_id != respondent.id:
@@ -382,9 +379,9 @@ async def _typing_rating(
         return found
     if current:
         return None  # another step (a complaint's text) waits for it
-    if await store.open_response(respondent) is not None:
+    if await store.responses.open_response(respondent) is not None:
         return None  # a service survey in progress: its typed answer
-    draft = await ComplaintDesk(store.session).latest_draft(respondent)
+    draft = await store.complaints.latest_draft(respondent)
     if draft is not None and draft.category is not None and draft.text is None:
         return None  # a complaint waits for its text
     return await ratings.in_progress(respondent)
@@ -398,14 +395,14 @@ def _searching(current: str) -> tuple[int, datetime] | None:
     return int(agency), datetime.fromtimestamp(int(since), UTC)
 
 
-async def _survey_since(store: ResponseStore, respondent: Respondent, since: datetime) -> bool:
+async def _survey_since(store: UnitOfWork, respondent: Respondent, since: datetime) -> bool:
     """A service survey in progress touched after `since`: the text is more likely its answer."""
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     return response is not None and response.updated_at > since
 
 
-async def _search(message: Message, store: ResponseStore, lang: str, agency_id: int) -> None:
-    ratings = DatasetRatings(store.session)
+async def _search(message: Message, store: UnitOfWork, lang: str, agency_id: int) -> None:
+    ratings = store.dataset_ratings
     agency = await ratings.agency(agency_id)
     typed = " ".join((message.text or "").split())[:MAX_TYPED]
     if agency is None:

@@ -19,11 +19,10 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import DEFAULT_LANGUAGE, pick_language, text
 from core.identity import respondent_key
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 # What Redis being away looks like to a client: refused, reset, timed out.
@@ -404,15 +403,19 @@ class CardStateMiddleware(BaseMiddleware):
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One database session (unit of work) per update, handed to handlers as `store`."""
+    """One unit of work per update, handed to handlers as `store`. The survey service commits
+    at its durable points; what else the handler wrote (a new respondent, a language, the
+    chat's address) is committed once when it returns, and rolled back if it fails."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self.session_factory = session_factory
+    def __init__(self, units: UnitsOfWork) -> None:
+        self.units = units
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.session_factory() as session:
-            data["store"] = ResponseStore(session)
-            return await handler(event, data)
+        async with self.units() as uow:
+            data["store"] = uow
+            result = await handler(event, data)
+            await uow.commit()
+            return result
 
 
 @dataclass
@@ -450,8 +453,8 @@ class RespondentMiddleware(BaseMiddleware):
         wanted = data["handler"].params
         if "respondent" in wanted or "lang" in wanted:
             person: Person = data["person"]
-            store: ResponseStore = data["store"]
-            respondent = await store.respondent(person.key)
+            store: UnitOfWork = data["store"]
+            respondent = await store.responses.respondent(person.key)
             person.language = respondent.language or person.language
             data["respondent"] = respondent
             data["lang"] = person.language

@@ -21,14 +21,14 @@ from bot.telegram.keyboards import (
 )
 from core.identity import AddressBox
 from core.models import Channel, Respondent, Response
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def start_with_payload(
     message: Message,
     command: CommandObject,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
@@ -57,14 +57,14 @@ async def start_with_payload(
 async def start_without_payload(
     message: Message,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
     datasets: DatasetDesk,
     state: FSMContext,
 ) -> None:
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     if response is None:
         chat_id = message.chat.id
         if not await resume_rating(chat_id, bot, store, respondent, lang, datasets, state):
@@ -87,7 +87,7 @@ async def begin(
     chat_id: int,
     response: Response,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
@@ -95,7 +95,8 @@ async def begin(
     state: FSMContext,
 ) -> None:
     """A survey is open: keep the way back to this chat, ask the language once, then ask."""
-    await store.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    await store.responses.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    await store.commit()
     if respondent.language is None:
         await bot.send_message(
             chat_id, text("choose_language", lang), reply_markup=language_keyboard()
@@ -109,7 +110,7 @@ async def on_service(
     query: CallbackQuery,
     callback_data: ServiceCallback,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
@@ -137,16 +138,17 @@ async def choose_language(message: Message) -> None:
 async def on_language(
     query: CallbackQuery,
     callback_data: LanguageCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     desk: SurveyDesk,
     state: FSMContext,
 ) -> None:
     lang = callback_data.lang
     desk.live.forget_owner(respondent.key)
-    await store.set_language(respondent, lang)
+    await store.responses.set_language(respondent, lang)
+    await store.commit()
     await query.answer(text("language_set", lang))
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     if response is None:
         if query.message is not None:
             await query.message.edit_text(text("language_set", lang))  # type: ignore[union-attr]

@@ -26,7 +26,7 @@ from bot.telegram.keyboards import (
 )
 from bot.telegram.middlewares import Person
 from core.models import Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def refuse(query: CallbackQuery, lang: str, reason: str) -> AnswerCallbackQuery:
@@ -40,7 +40,7 @@ async def refuse(query: CallbackQuery, lang: str, reason: str) -> AnswerCallback
 async def on_answer(
     query: CallbackQuery,
     callback_data: AnswerCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     state: FSMContext,
@@ -52,7 +52,7 @@ async def on_answer(
 async def on_toggle(
     query: CallbackQuery,
     callback_data: ToggleCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
 ) -> AnswerCallbackQuery:
@@ -82,7 +82,7 @@ async def on_toggle(
 async def on_done(
     query: CallbackQuery,
     callback_data: DoneCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     state: FSMContext,
@@ -103,7 +103,7 @@ async def _answer(
     query: CallbackQuery,
     found: Pressed | Refused,
     raw: RawValue,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     state: FSMContext,
@@ -128,13 +128,13 @@ def _speak(person: Person, pressed: Pressed) -> str:
 async def on_text(
     message: Message,
     bot: Bot,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
     state: FSMContext,
 ) -> None:
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     if response is None:
         await message.answer(text("nothing_in_progress", lang))
         return
