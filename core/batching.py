@@ -27,11 +27,19 @@ class _Waiting(Generic[Item, Result]):
 class LoopTurnBatcher(Generic[Item, Result]):
     """`submit(item)` returns `send(items)[i]` for its own item, where `items` are all the
     items submitted in the same turn of the loop, in order. `send` must return one result per
-    item; if it raises, every caller of that call gets the error. Bound to the loop it first
-    runs in; one created before a loop exists binds to the first that uses it."""
+    item; if it raises, every caller of that call gets the error. `unclaimed(item, result)`:
+    told of a result whose caller stopped waiting (cancelled), to undo what it was given.
+    Bound to the loop it first runs in; one created before a loop exists binds to the first
+    that uses it."""
 
-    def __init__(self, send: Callable[[list[Item]], Awaitable[Sequence[Result]]]) -> None:
+    def __init__(
+        self,
+        send: Callable[[list[Item]], Awaitable[Sequence[Result]]],
+        *,
+        unclaimed: Callable[[Item, Result], None] | None = None,
+    ) -> None:
         self._send_call = send
+        self._unclaimed = unclaimed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: list[_Waiting[Item, Result]] = []
         self._calls: set[asyncio.Task[None]] = set()
@@ -75,6 +83,8 @@ class LoopTurnBatcher(Generic[Item, Result]):
         for entry, result in zip(waiting, results, strict=True):
             if not entry.done.done():
                 entry.done.set_result(result)
+            elif self._unclaimed is not None:
+                self._unclaimed(entry.item, result)
 
     async def close(self) -> None:
         """Wait for the calls under way (those of this loop)."""

@@ -92,3 +92,26 @@ def test_a_batcher_serves_a_new_event_loop() -> None:
     assert asyncio.run(batcher.submit(1)) == 10
     assert asyncio.run(batcher.submit(2)) == 20
     assert calls == [[1], [2]]
+
+
+async def test_a_result_whose_caller_stopped_waiting_is_handed_back() -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+    handed_back: list[tuple[str, str]] = []
+
+    async def send(items: list[str]) -> list[str]:
+        started.set()
+        await release.wait()
+        return [item.upper() for item in items]
+
+    batcher: LoopTurnBatcher[str, str] = LoopTurnBatcher(
+        send, unclaimed=lambda item, result: handed_back.append((item, result))
+    )
+    kept = asyncio.ensure_future(batcher.submit("kept"))
+    given_up = asyncio.ensure_future(batcher.submit("given up"))
+    await started.wait()
+    given_up.cancel()
+    release.set()
+    assert await kept == "KEPT"
+    await batcher.close()
+    assert handed_back == [("given up", "GIVEN UP")]
