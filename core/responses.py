@@ -9,6 +9,7 @@ survey uncounted. What differs between databases goes through its `AnswerWriter`
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    exists,
     func,
     select,
     update,
@@ -114,6 +116,7 @@ ADDRESS = select(_ADDRESS.c.encrypted_address).where(
 ANSWERS = select(_ANSWER.c.question, _ANSWER.c.value).where(
     _ANSWER.c.response_id == bindparam("response_id")
 )
+_UNFINISHED = (ResponseStatus.IN_PROGRESS, ResponseStatus.STOPPED)
 NO_INVITATION = 0  # no invitation has this id: a walk-in keeps none of its open responses
 # One survey at a time per person: starting another leaves the old one as it is (partial).
 # Built once, with its values bound per call: a start builds no statement.
@@ -401,12 +404,10 @@ class ResponseStore:
         by another survey) and the invitation not expired: it continues, now the presser's.
         Completed, abandoned or expired: the link is used up."""
         existing = await self.of_invitation(invitation.id)
-        if (
-            existing is None
-            or existing.status not in (ResponseStatus.IN_PROGRESS, ResponseStatus.STOPPED)
-            or invitation.expires_at <= utcnow()
-        ):
+        if existing is None or existing.status is ResponseStatus.COMPLETED:
             return InvitationProblem.USED
+        if existing.status not in _UNFINISHED or invitation.expires_at <= utcnow():
+            return InvitationProblem.EXPIRED  # abandoned, or about to be
         if existing.respondent_id != respondent.id or existing.status is ResponseStatus.STOPPED:
             await self._stop_other_open_responses(respondent, keep_invitation=invitation.id)
             await self._session.execute(
@@ -494,6 +495,49 @@ class ResponseStore:
             )
         )
         return int(count or 0)
+
+    async def close_abandoned(self, now: datetime, limit: int = 1000) -> int:
+        """Close as abandoned (and count in the funnel) up to `limit` unfinished responses
+        whose invitation has expired: its link no longer continues them. Returns how many."""
+        expired = (
+            select(Invitation.id)
+            .where(Invitation.id == Response.invitation_id, Invitation.expires_at <= now)
+            .correlate(Response)
+        )
+        candidates = (
+            select(Response.id)
+            .where(Response.status.in_(_UNFINISHED), exists(expired))
+            .order_by(Response.id)
+            .limit(limit)
+        )
+        closed = (
+            await self._session.execute(
+                update(_RESPONSE)
+                .where(_RESPONSE.c.id.in_(candidates), _RESPONSE.c.status.in_(_UNFINISHED))
+                .values(status=ResponseStatus.ABANDONED, updated_at=now)
+                .returning(_RESPONSE.c.id)
+            )
+        ).scalars()
+        ids = list(closed)
+        if not ids:
+            return 0
+        events = await self._session.execute(
+            select(
+                _EVENT.c.delivered_at,
+                _SERVICE.c.agency_id,
+                _RESPONSE.c.service_id,
+                _RESPONSE.c.service_point_id,
+            )
+            .join(_EVENT, _EVENT.c.id == _RESPONSE.c.service_event_id)
+            .join(_SERVICE, _SERVICE.c.id == _RESPONSE.c.service_id)
+            .where(_RESPONSE.c.id.in_(ids))
+        )
+        counts: Counter[funnel.FunnelKey] = Counter(
+            funnel.FunnelKey.of(delivered_at, agency_id, service_id, point_id)
+            for delivered_at, agency_id, service_id, point_id in events
+        )
+        await funnel.add_abandoned(self._session, counts)
+        return len(ids)
 
     # Answering, lean: few round trips, no ORM objects --------------------------------------
 

@@ -62,8 +62,10 @@ async def link_page(request: web.Request) -> web.StreamResponse:
         if taken is not None:
             if await _is_theirs(uow, taken, visit):
                 return redirect(request, visit, survey_path(request.app[SEALS_KEY], taken.id))
-            if not _continues(taken, found):
+            if taken.status is ResponseStatus.COMPLETED:
                 return refusal_page(request, visit, InvitationProblem.USED.value)
+            if not _continues(taken, found):
+                return refusal_page(request, visit, InvitationProblem.EXPIRED.value)
         service = found.service_event.service
         agency = await uow.responses.agency(service.agency_id)
     definition = request.app[DESK_KEY].definition(found.survey_id)
