@@ -294,6 +294,28 @@ async def test_the_link_continues_its_survey_on_another_device_until_it_is_compl
     assert await answers_of(session_factory, responses[0].id) == {"overall": 4}
 
 
+async def test_after_stop_the_link_continues_the_survey_where_it_stopped(
+    bot: Running,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    token = await make_invitation()
+    citizen = bot.citizen(7007, language_code="ru")
+    await citizen.send(f"/start {token}")
+    await citizen.wait_for_message(containing="Выберите язык")
+    await rate(citizen, [("Русский", "удовлетворены"), ("★★★★", "срок")])
+    await citizen.send("/stop")
+    await citizen.wait_for_message(containing="удален")
+
+    await citizen.send(f"/start {token}")  # the pseudonym is gone: asked the language again
+    await citizen.wait_for_message(containing="Выберите язык")
+    continued = await press_and_wait(citizen, "Русский", "срок")
+    assert "Вопрос 2 из" in continued
+    responses = await stored(session_factory)
+    assert [r.status for r in responses] == [ResponseStatus.IN_PROGRESS]
+    assert await answers_of(session_factory, responses[0].id) == {"overall": 4}
+
+
 async def test_bad_input_gets_a_clear_answer_in_the_citizens_language(
     bot: Running,
     make_invitation: Callable[..., Awaitable[str]],
