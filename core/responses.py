@@ -44,6 +44,7 @@ from core.answer_writers import (
 from core.clock import utcnow
 from core.identity import AddressBox
 from core.integrity import on_completed
+from core.integrity.flags import Rules
 from core.invitations import InvitationProblem
 from core.models import (
     Agency,
@@ -209,9 +210,16 @@ class LiveResponse:
 class ResponseStore:
     """Respondents and responses, over the session of one unit of work. Nothing here commits."""
 
-    def __init__(self, session: AsyncSession, writer: AnswerWriter | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        writer: AnswerWriter | None = None,
+        rules: Rules | None = None,
+    ) -> None:
+        """`rules`: the anti-gaming rules completions are judged by (None: the process's)."""
         self._session = session
         self._writer = writer or PlainAnswers(session.get_bind().dialect.name)
+        self._rules = rules
         self._opened: set[int] = set()  # responses this unit of work created: no answers yet
 
     # Respondents ----------------------------------------------------------------------------
@@ -636,7 +644,7 @@ class ResponseStore:
         )
         if complaint_requested:
             self._session.add(ComplaintRequest(response_id=response_id, created_at=now))
-        await on_completed(self._session, counted, agency_id, pairs)
+        await on_completed(self._session, counted, agency_id, pairs, rules=self._rules)
         if service_event_id is not None and delivered_at is not None:
             # What `funnel.count_event` would read again: the response has its event's service
             # and office.

@@ -4,7 +4,8 @@ place that commits (as in cosmicpython's `unit_of_work.py`).
 Repositories read and write; the service handling the update (`bot/opening.py`'s `SurveyDesk`
 for surveys) commits once, at its durable point, through `commit` or `atomically`. A unit of
 work left without a commit is rolled back when it closes. `UnitsOfWork` is built once at
-start-up (`qanagat/app.py`) with the session factory and the database's `AnswerWriter`.
+start-up (`qanagat/app.py`) with the session factory, the database's `AnswerWriter` and the
+anti-gaming rules completions are judged by.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from core.answer_writers import AnswerWriter, PlainAnswers
 from core.complaints import ComplaintDesk, rate_answer
 from core.dataset_ratings import DatasetRatings
 from core.identity import AddressBox
-from core.integrity.flags import note_network_address
+from core.integrity.flags import Rules, note_network_address
 from core.invitations import InvitationProblem
 from core.models import Complaint, Invitation, Respondent, ServicePoint
 from core.responses import ResponseStore
@@ -45,11 +46,16 @@ def lost_a_lock_race(error: DBAPIError) -> bool:
 class UnitOfWork:
     """The repositories of one update or request, over one session."""
 
-    def __init__(self, session: AsyncSession, writer: AnswerWriter | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        writer: AnswerWriter | None = None,
+        rules: Rules | None = None,
+    ) -> None:
         self.session = session  # for the repositories built here; services use those
         if writer is None:  # a unit of work on its own (a script, a test): plain statements
             writer = PlainAnswers(session.get_bind().dialect.name)
-        self.responses = ResponseStore(session, writer)
+        self.responses = ResponseStore(session, writer, rules)
 
     @cached_property
     def complaints(self) -> ComplaintDesk:
@@ -134,13 +140,17 @@ class UnitsOfWork:
     database (`core.answer_writers.writer_for`)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], writer: AnswerWriter | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        writer: AnswerWriter | None = None,
+        rules: Rules | None = None,
     ) -> None:
         self.sessions = sessions
         self.writer = writer
+        self.rules = rules
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work; what it did not commit is rolled back when it closes."""
         async with self.sessions() as session:
-            yield UnitOfWork(session, self.writer)
+            yield UnitOfWork(session, self.writer, self.rules)

@@ -140,12 +140,14 @@ def build_app(
     settings: Settings, *, with_bot: bool = True, surveys: dict[str, SurveyDefinition] | None = None
 ) -> web.Application:
     surveys = surveys if surveys is not None else load_surveys(settings)
-    use_rules(load_rules(settings.anti_gaming_rules))
+    rules = load_rules(settings.anti_gaming_rules)
+    use_rules(rules)  # for the data-set ratings, which do not go through the units below yet
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
-    # The answer path's database-specific writer, picked once here (like cosmicpython's
-    # bootstrap): PostgreSQL through asyncpg batches answers, anything else plain statements.
-    units = UnitsOfWork(session_factory, writer_for(engine))
+    # The answer path's database-specific writer and its rules, picked once here (like
+    # cosmicpython's bootstrap): PostgreSQL through asyncpg batches answers, anything else
+    # runs plain statements.
+    units = UnitsOfWork(session_factory, writer_for(engine), rules)
     redis = connect_redis(settings.redis_url)
     walk_ins = WalkIns.from_secret(
         settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
