@@ -362,6 +362,23 @@ async def test_used_expired_and_unknown_links_get_a_friendly_page(
     assert page.lang == "kk"
 
 
+async def test_an_unfinished_survey_of_an_expired_link_is_not_continued(
+    site: WebApp, make_invitation
+) -> None:
+    token = await make_invitation()
+    first = site.citizen(accept_language="ru")
+    await first.start(token)
+    await first.answer("5")
+    async with site.session_factory() as session:
+        invitation = (await session.scalars(select(Invitation))).one()
+        invitation.expires_at = invitation.expires_at.replace(year=2000)
+        await session.commit()
+    elsewhere = site.citizen(accept_language="ru")
+    page = await elsewhere.open(f"/s/{token}")
+    assert (page.status, page.heading) == (410, say("invitation_expired", "ru"))
+    assert [r.status for r in await site.responses()] == [ResponseStatus.IN_PROGRESS]
+
+
 async def test_an_unknown_office_code_gets_a_friendly_page(site: WebApp) -> None:
     citizen = site.citizen(accept_language="en")
     page = await citizen.open("/o/NOPE-99")  # unsigned: what an old poster had
