@@ -82,6 +82,19 @@ LEFT JOIN target t ON t.n = g.n
 ORDER BY g.n
 """
 
+# What answering needs to know about one response (`core.responses.LIVE_RESPONSE`), for
+# asyncpg itself: one round trip with no statement built or compiled.
+LIVE_RESPONSE_POSTGRESQL = """
+SELECT r.status, r.survey_id,
+       r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $2),
+       (SELECT p.language FROM respondent p WHERE p.key = $2),
+       s.id, s.name_kk, s.name_ru, s.name_en, a.question, a.value
+FROM response r
+JOIN public_service s ON s.id = r.service_id
+LEFT JOIN answer a ON a.response_id = r.id
+WHERE r.id = $1
+"""
+
 _VALUE_TYPE = Answer.__table__.c.value.type
 _TIME_TYPE = Answer.__table__.c.answered_at.type
 
@@ -143,6 +156,13 @@ class AnswerWriter(Protocol):
         as the database allows (no transaction of its own where it can)."""
         ...
 
+    async def read_live(
+        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of `statement` (`core.responses.LIVE_RESPONSE`, the hottest read of the
+        answer path) for this response and owner, or of the writer's own equivalent."""
+        ...
+
     async def record(
         self, session: AsyncSession, write: AnswerWrite, state: Executable
     ) -> Recorded:
@@ -191,6 +211,11 @@ class PlainAnswers:
     ) -> Sequence[Row[Any]]:
         return (await session.execute(statement, params)).all()
 
+    async def read_live(
+        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+    ) -> Sequence[Sequence[Any]]:
+        return await self.read(session, statement, {"response_id": response_id, "owner": owner})
+
     async def record(
         self, session: AsyncSession, write: AnswerWrite, state: Executable
     ) -> Recorded:
@@ -216,6 +241,18 @@ class BatchedAnswers:
             return (await session.execute(statement, params)).all()
         async with self._autocommit.connect() as connection:
             return (await connection.execute(statement, params)).all()
+
+    async def read_live(
+        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+    ) -> Sequence[Sequence[Any]]:
+        if session.in_transaction():
+            params = {"response_id": response_id, "owner": owner}
+            return (await session.execute(statement, params)).all()
+        # SQLAlchemy gives the pool's asyncpg connections a JSONB codec: values come decoded.
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            return list(await driver.fetch(LIVE_RESPONSE_POSTGRESQL, response_id, owner))
 
     async def record(
         self, session: AsyncSession, write: AnswerWrite, state: Executable

@@ -554,7 +554,7 @@ class ResponseStore:
     ) -> LiveResponse | ResponseStatus | None:
         """The response as answering needs it, if it is in progress and `owner_key`'s; else
         None (unknown, or someone else's) or its status (completed, stopped)."""
-        rows = await self._read(LIVE_RESPONSE, {"response_id": response_id, "owner": owner_key})
+        rows = await self._writer.read_live(self._session, LIVE_RESPONSE, response_id, owner_key)
         answers = {row[8]: row[9] for row in rows if row[8] is not None}
         if not rows:
             return None
