@@ -1,5 +1,6 @@
 """The loop-turn batcher: what is submitted in one turn of the event loop goes in one call,
-each caller gets its own item's result, and a failed call fails each of its callers."""
+each caller gets its own item's result, and a failed call fails each of its callers. And the
+answer writer it serves, picked from the database once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import asyncio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from core.answer_writers import BatchedAnswers, PlainAnswers, writer_for
 from core.batching import LoopTurnBatcher
 
 
@@ -115,3 +118,10 @@ async def test_a_result_whose_caller_stopped_waiting_is_handed_back() -> None:
     assert await kept == "KEPT"
     await batcher.close()
     assert handed_back == [("given up", "GIVEN UP")]
+
+
+def test_the_writer_is_picked_from_the_database_once() -> None:
+    sqlite = create_async_engine("sqlite+aiosqlite://")
+    postgres = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    assert isinstance(writer_for(sqlite), PlainAnswers)
+    assert isinstance(writer_for(postgres), BatchedAnswers)  # nothing connects until used
