@@ -94,7 +94,7 @@ def is_common_password(password: str) -> bool:
 @functools.cache
 def _common_passwords() -> frozenset[str]:
     # zxcvbn ships the list it was built on (the most common of leaked passwords, by rank).
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
 
     return frozenset(FREQUENCY_LISTS["passwords"])
 
@@ -158,7 +158,10 @@ async def add_user(
 
 
 async def find_user(session: AsyncSession, email: str) -> AdminUser | None:
-    return await session.scalar(select(AdminUser).where(AdminUser.email == normalise_email(email)))
+    user: AdminUser | None = await session.scalar(
+        select(AdminUser).where(AdminUser.email == normalise_email(email))
+    )
+    return user
 
 
 async def list_users(session: AsyncSession) -> list[tuple[AdminUser, str | None]]:

@@ -241,3 +241,54 @@ async def recent_comments(
         if len(found) == limit:
             break
     return found
+
+
+class NotVisible(Exception):
+    """A filter names an agency, service or office the reader may not see (or none such)."""
+
+
+async def visible_id(
+    db: AsyncSession,
+    reader: Reader,
+    model: type[Agency] | type[PublicService] | type[ServicePoint],
+    code: str,
+) -> int | None:
+    """The id of the agency, service or office with `code` if `reader` may see it; None for no
+    code; NotVisible otherwise."""
+    if not code:
+        return None
+    column = Agency.id if model is Agency else model.agency_id  # type: ignore[union-attr]
+    found = await db.scalar(scope(select(model.id).where(model.code == code), reader, column))
+    if found is None:
+        raise NotVisible
+    return int(found)
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the explorer's filters offer the reader."""
+
+    regions: list[str]
+    agencies: list[Agency]
+    services: list[PublicService]
+    offices: list[ServicePoint]
+
+
+async def filter_choices(db: AsyncSession, reader: Reader, agency_id: int | None) -> FilterChoices:
+    """The regions, agencies, and (of the chosen agency, if any) services and offices."""
+    from admin.figures import regions
+
+    agencies = list(
+        await db.scalars(scope(select(Agency).order_by(Agency.code), reader, Agency.id))
+    )
+    services_query = select(PublicService).order_by(PublicService.code)
+    offices_query = select(ServicePoint).order_by(ServicePoint.code)
+    if agency_id is not None:
+        services_query = services_query.where(PublicService.agency_id == agency_id)
+        offices_query = offices_query.where(ServicePoint.agency_id == agency_id)
+    return FilterChoices(
+        regions=await regions(db, reader),
+        agencies=agencies,
+        services=list(await db.scalars(scope(services_query, reader, PublicService.agency_id))),
+        offices=list(await db.scalars(scope(offices_query, reader, ServicePoint.agency_id))),
+    )

@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Reader, scope
@@ -24,6 +25,7 @@ from core.rollups import RESPONSES_METRIC
 from scoring.compute import DEFAULT_MIN_SAMPLE
 from scoring.evidence import wilson_interval
 
+K = TypeVar("K")
 SATISFACTION = "satisfaction"
 SATISFIED_VALUES = ("4", "5")
 # A defect told by citizens: (name, the metric of its question, the answer that reports it).
@@ -111,7 +113,7 @@ async def satisfaction_by_month(
     service_id: int | None = None,
     office_id: int | None = None,
 ) -> list[tuple[str, Share]]:
-    month = func.substr(DailyRollup.day, 1, 7)
+    month = func.substr(DailyRollup.day, 1, 7, type_=String)
     statement = (
         select(month, DailyRollup.value_key, func.sum(DailyRollup.count))
         .where(DailyRollup.metric == SATISFACTION)
@@ -130,9 +132,11 @@ async def satisfaction_by_month(
     return list(zip(months, found, strict=True))
 
 
-async def _hits_and_totals(db: AsyncSession, statement) -> dict[object, list[int]]:  # type: ignore[no-untyped-def]
+async def _hits_and_totals(
+    db: AsyncSession, statement: Select[tuple[K, Any, Any]]
+) -> dict[K, list[int]]:
     """(key, rating, count) rows -> key: [satisfied, all]."""
-    counts: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    counts: dict[K, list[int]] = defaultdict(lambda: [0, 0])
     for key, value, count in (await db.execute(statement)).tuples():
         counts[key][1] += int(count)
         if value in SATISFIED_VALUES:
@@ -193,7 +197,8 @@ async def regions(db: AsyncSession, reader: Reader) -> list[str]:
 async def visible_agency(db: AsyncSession, reader: Reader, code: str) -> Agency | None:
     """The agency with `code`, if `reader` may see it (None looks the same as unknown)."""
     statement = scope(select(Agency).where(Agency.code == code), reader, Agency.id)
-    return await db.scalar(statement)
+    found: Agency | None = await db.scalar(statement)
+    return found
 
 
 async def visible_service(
@@ -202,7 +207,8 @@ async def visible_service(
     statement = select(PublicService).where(
         PublicService.code == code, PublicService.agency_id == agency.id
     )
-    return await db.scalar(scope(statement, reader, PublicService.agency_id))
+    found: PublicService | None = await db.scalar(scope(statement, reader, PublicService.agency_id))
+    return found
 
 
 async def visible_office(
@@ -211,7 +217,8 @@ async def visible_office(
     statement = select(ServicePoint).where(
         ServicePoint.code == code, ServicePoint.agency_id == agency.id
     )
-    return await db.scalar(scope(statement, reader, ServicePoint.agency_id))
+    found: ServicePoint | None = await db.scalar(scope(statement, reader, ServicePoint.agency_id))
+    return found
 
 
 @dataclass(frozen=True)

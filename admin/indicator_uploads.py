@@ -105,7 +105,7 @@ async def pending_upload(
     db: AsyncSession, token: str, *, by: Uploader, now: datetime
 ) -> IndicatorUpload | None:
     """The uploader's own checked upload with `token`, if it has not expired."""
-    return await db.scalar(
+    upload: IndicatorUpload | None = await db.scalar(
         select(IndicatorUpload).where(
             IndicatorUpload.token == token,
             IndicatorUpload.user_id == by.user_id,
@@ -113,6 +113,7 @@ async def pending_upload(
             IndicatorUpload.created_at >= now - timedelta(minutes=PENDING_MINUTES),
         )
     )
+    return upload
 
 
 async def confirm_upload(

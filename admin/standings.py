@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -126,7 +126,7 @@ def _whole(value: Any) -> int | None:
     return None if value is None or bool(pd.isna(value)) else int(value)
 
 
-def _node_score(row: Mapping[str, Any]) -> NodeScore:
+def _node_score(row: Mapping[Hashable, Any]) -> NodeScore:
     low, high = _number(row["ci_low"]), _number(row["ci_high"])
     n = row["n"]
     missing = str(row["missing_inputs"] or "")

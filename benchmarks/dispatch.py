@@ -46,6 +46,9 @@ if str(ROOT) not in sys.path:  # also runnable as `python benchmarks/dispatch.py
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 STALL_S = 30.0
+# A worker's first message waits for its start-up (imports, database, first poll): on a loaded
+# machine that alone can take longer than a stall between two messages.
+STARTUP_S = 120.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -169,7 +172,8 @@ async def wait_for_all(fake: Any, chats: set[int], worker: subprocess.Popen[byte
             return
         if count != last_count:
             last_count, last_change = count, time.monotonic()
-        if time.monotonic() - last_change > STALL_S or worker.poll() is not None:
+        patience = STARTUP_S if count == 0 else STALL_S
+        if time.monotonic() - last_change > patience or worker.poll() is not None:
             print(f"stopped waiting: {count} of {len(chats)} chats reached")
             return
         await asyncio.sleep(0.2)

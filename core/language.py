@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
+from babel.dates import format_date, format_interval, format_time
+from babel.numbers import format_decimal, format_scientific
 
 LANGUAGES = ("kk", "ru", "en")
 TIME_ZONE = "Asia/Almaty"
@@ -71,9 +71,26 @@ def number(value: float | int, lang: str, digits: int = 1) -> str:
     return str(format_decimal(value, format=pattern, locale=_locale(lang)))
 
 
-def day(value: date, lang: str) -> str:
-    """A date as the language writes it in full: 7 декабря 2026 г."""
-    return str(format_date(value, "long", locale=_locale(lang)))
+def fixed(value: float | int, lang: str, digits: int = 1) -> str:
+    """Exactly `digits` decimals, grouped as the language groups them: 73,0 (kk, ru), 73.0 (en)."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(format_decimal(value, format=pattern, locale=_locale(lang)))
+
+
+def scientific(value: float, lang: str) -> str:
+    """A very small or large number with two significant digits: 1,7E-10 (kk, ru), 1.7E-10."""
+    return str(format_scientific(value, "0.0E0", locale=_locale(lang)))
+
+
+def day(value: date, lang: str, width: Literal["long", "medium"] = "long") -> str:
+    """A date as the language writes it in full (7 декабря 2026 г.) or, `medium`, shorter
+    (7 дек. 2026 г.)."""
+    return str(format_date(value, width, locale=_locale(lang)))
+
+
+def days(first: date, last: date, lang: str) -> str:
+    """The days from `first` to `last` as the language writes a span: 23–29 нояб. 2026 г."""
+    return str(format_interval(first, last, "yMMMd", locale=_locale(lang)))
 
 
 def moment(value: datetime, lang: str) -> str:

@@ -586,6 +586,10 @@ class ScoreRun(Base):
     period: Mapped[str] = mapped_column(String(16))
     code_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # Set when an administrator publishes the run on the public results pages and in the open
+    # data; at most one published run per methodology and period (publishing supersedes).
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(128))
 
     values: Mapped[list[ScoreValue]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="ScoreValue.id"

@@ -173,3 +173,41 @@ async def run_inputs(
     inputs.insert(1, "period", period)
     inputs["value"] = inputs["value"].astype("float64")
     return inputs, pd.DataFrame(kinds, columns=["agency", "kind"])
+
+
+async def publish_score_run(session: AsyncSession, run: ScoreRun, by: str) -> list[ScoreRun]:
+    """Make `run` the published run of its methodology and period; the run published before it
+    (if any) is withdrawn, so a period shows one set of figures per methodology. Returns the
+    runs withdrawn. The caller commits (and audits) in its unit of work."""
+    superseded = list(
+        await session.scalars(
+            select(ScoreRun).where(
+                ScoreRun.methodology == run.methodology,
+                ScoreRun.period == run.period,
+                ScoreRun.published_at.is_not(None),
+                ScoreRun.id != run.id,
+            )
+        )
+    )
+    for earlier in superseded:
+        earlier.published_at = None
+        earlier.published_by = None
+    run.published_at = utcnow()
+    run.published_by = by
+    await session.flush()
+    return superseded
+
+
+def withdraw_score_run(run: ScoreRun) -> None:
+    """Take `run` off the public pages and out of the open data (the caller commits)."""
+    run.published_at = None
+    run.published_by = None
+
+
+async def published_score_runs(session: AsyncSession, period: str | None = None) -> list[ScoreRun]:
+    """Published runs, newest period first, then by methodology; of one `period` when given."""
+    statement = select(ScoreRun).where(ScoreRun.published_at.is_not(None))
+    if period is not None:
+        statement = statement.where(ScoreRun.period == period)
+    runs = await session.scalars(statement.order_by(ScoreRun.period.desc(), ScoreRun.methodology))
+    return list(runs)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # one network for everyone in the hall: generous on purpose.
     public_requests_per_minute: int = Field(default=120, ge=1)
     api_requests_per_minute: int = Field(default=600, ge=1)
+    # Where the open-data packages are kept once built (docs/open-results.md, "Open data").
+    open_data_dir: Path = PROJECT_ROOT / "var" / "open-data"
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,7 +9,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -40,8 +40,10 @@ from core.unit_of_work import UnitsOfWork
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
+from qanagat.jobs import COMPLAINT_JOB, JobRunner, worker_jobs
 from qanagat.observability import observe_app, observe_bot, observe_dispatcher
 from qanagat.scores import score_period
+from results.open_data.web import setup_open_data
 from scoring.privacy import scrub
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     checks = {"database": await _check(_database_answers(runtime.engine))}
     if runtime.redis is not None:
-        checks["redis"] = await _check(runtime.redis.ping())
+        checks["redis"] = await _check(cast(Awaitable[bool], runtime.redis.ping()))
     if checks["database"] != "ok":
         status, code = "down", 503
     elif any(value != "ok" for value in checks.values()):
@@ -137,8 +139,14 @@ def settle_heap() -> None:
 
 
 def build_app(
-    settings: Settings, *, with_bot: bool = True, surveys: dict[str, SurveyDefinition] | None = None
+    settings: Settings,
+    *,
+    with_bot: bool = True,
+    surveys: dict[str, SurveyDefinition] | None = None,
+    with_jobs: bool = False,
 ) -> web.Application:
+    """The server: mobile pages, admin, API and (with a token) the bot. `with_jobs`: in the
+    embedded mode (no Redis), the worker's periodic jobs run here too, as `qanagat serve` wants."""
     surveys = surveys if surveys is not None else load_surveys(settings)
     rules = load_rules(settings.anti_gaming_rules)
     use_rules(rules)  # for the data-set ratings, which do not go through the units below yet
@@ -159,6 +167,11 @@ def build_app(
     queue = JobQueue(settings.redis_url)
     connect_outbox(settings, session_factory, queue)
     dispatch_here = with_bot and settings.telegram_token is not None and queue.in_process
+    jobs = (
+        JobRunner(worker_jobs(settings, session_factory))
+        if with_jobs and queue.in_process
+        else None
+    )
 
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME] = Runtime(settings, engine, session_factory, redis)
@@ -182,7 +195,9 @@ def build_app(
         session_factory=session_factory,
         redis=redis,
         scorer=score_period,
+        complaint_changed=(lambda: jobs.wake(COMPLAINT_JOB)) if jobs is not None else None,
     )
+    setup_open_data(app, session_factory=session_factory, cache_dir=settings.open_data_dir)
     setup_api(
         app,
         settings=settings,
@@ -217,6 +232,8 @@ def build_app(
             await task
 
     app.cleanup_ctx.append(chain_keeper)
+    if jobs is not None:
+        app.cleanup_ctx.append(jobs.context)
 
     async def close_connections(_app: web.Application) -> AsyncIterator[None]:
         yield

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from qanagat.appeal_commands import import_appeals
 from qanagat.dataset_commands import import_datasets
 from qanagat.ledger import ledger
 from qanagat.posters import qr
+from qanagat.results_commands import results_group
 from qanagat.sampling import services_group
 from qanagat.score_commands import import_group, score_command
 from qanagat.summary_commands import summaries_group
@@ -60,7 +62,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
 
     from qanagat.app import build_app, load_surveys, settle_heap
 
-    settings = Settings()
+    settings = _served_at(Settings(), host, port)
     if settings.uses_dev_secret and settings.public_url.startswith("https://"):
         raise click.ClickException(
             "QANAGAT_SECRET_KEY is the development default; set a long random secret in production"
@@ -85,7 +87,7 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
 
     warn_about_estimated_feasts(reporting_day(utcnow()))
     try:
-        app = build_app(settings, with_bot=not no_bot, surveys=surveys)
+        app = build_app(settings, with_bot=not no_bot, surveys=surveys, with_jobs=True)
     except WebhookSecretProblem as error:
         raise click.ClickException(f"{error}; the server does not start") from None
     click.echo("Qanagat is starting. Open:")
@@ -94,10 +96,23 @@ def serve(host: str | None, port: int | None, no_bot: bool) -> None:
     if settings.telegram_token is None:
         click.echo("  (set QANAGAT_TELEGRAM_TOKEN to run the Telegram bot too)")
     settle_heap()
-    web.run_app(app, host=host or settings.host, port=port or settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
 
 
-async def _links(settings: Settings, surveys: dict[str, object]) -> list[tuple[str, str]]:
+def _served_at(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """Settings with `--host`/`--port` applied; without QANAGAT_PUBLIC_URL the links printed
+    (and put in invitations) point at the address the server really listens on."""
+    served = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    if "public_url" in settings.model_fields_set:
+        return served
+    everywhere = served.host in ("0.0.0.0", "::", "")  # noqa: S104 (recognised, not bound)
+    shown = "127.0.0.1" if everywhere else served.host
+    return served.model_copy(update={"public_url": f"http://{shown}:{served.port}"})
+
+
+async def _links(settings: Settings, surveys: Mapping[str, object]) -> list[tuple[str, str]]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.db import create_engine, create_session_factory
@@ -275,6 +290,7 @@ import_group.add_command(import_appeals)
 import_group.add_command(import_datasets)
 main.add_command(ledger)
 main.add_command(qr)
+main.add_command(results_group)
 main.add_command(score_command)
 main.add_command(services_group)
 main.add_command(summaries_group)

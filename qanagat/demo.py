@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.definition import QuestionType, SurveyDefinition
@@ -43,7 +44,8 @@ from core.models import (
 )
 from core.rollups import add_rollup_rows, merge_rollup_rows, rollup_rows
 from qanagat import demo_datasets
-from qanagat.demo_indicators import DEMO_PERIOD, INDICATORS_FILE, demo_codes, profiles
+from qanagat.demo_indicators import DEMO_PERIOD as DEMO_PERIOD
+from qanagat.demo_indicators import INDICATORS_FILE, demo_codes, profiles
 from qanagat.progress import progress_bar
 
 CENTRAL = [
@@ -165,7 +167,7 @@ DEMO_RESPONSES = 6600  # about 200 per body: every body above the minimum sample
 MIN_PER_AGENCY = 110
 EVENT_PREFIX = f"demo-{DEMO_PERIOD}-"
 # how services were delivered, and how often (service centres carry most of the load)
-DELIVERY = (
+DELIVERY: tuple[tuple[DeliveryChannel, int], ...] = (
     (DeliveryChannel.SERVICE_CENTRE, 5),
     (DeliveryChannel.AGENCY_OFFICE, 2),
     (DeliveryChannel.EGOV, 3),
@@ -227,7 +229,20 @@ async def score_demo_year(session: AsyncSession) -> None:
     if DEMO_PERIOD in await scored_periods(session):
         return
     await score_period(session, parse_period(DEMO_PERIOD))
+    await publish_demo_year(session)
     await session.commit()
+
+
+async def publish_demo_year(session: AsyncSession) -> None:
+    """Publish the demo year's newest run of each methodology, as an administrator would after
+    checking it, so the public results pages and the open data have figures after `make run`."""
+    from core.score_runs import latest_score_run, publish_score_run
+    from qanagat.scores import PUBLISHED_METHODOLOGIES
+
+    for methodology in PUBLISHED_METHODOLOGIES:
+        run = await latest_score_run(session, methodology, DEMO_PERIOD)
+        if run is not None:
+            await publish_score_run(session, run, by="demo")
 
 
 async def _create_agencies(session: AsyncSession, survey: SurveyDefinition) -> None:
@@ -312,8 +327,8 @@ async def _synthetic_responses(
     for service in await session.scalars(select(PublicService).order_by(PublicService.id)):
         services.setdefault(service.agency_id, []).append(service)
     offices: dict[int, list[ServicePoint]] = {}
-    for office in await session.scalars(select(ServicePoint).order_by(ServicePoint.id)):
-        offices.setdefault(office.agency_id, []).append(office)
+    for point in await session.scalars(select(ServicePoint).order_by(ServicePoint.id)):
+        offices.setdefault(point.agency_id, []).append(point)
     quality = {profile.code: profile for profile in profiles(demo_codes())}
     known = [agency for agency in agencies if agency.code in quality and services.get(agency.id)]
     if not known:
@@ -426,16 +441,16 @@ async def _synthetic_responses(
         if complaint_requested(survey, answers):
             complaints.append({"response_id": response_id, "created_at": done})
     for start in range(0, len(answer_rows), BATCH):
-        await session.execute(insert(Answer.__table__), answer_rows[start : start + BATCH])
+        await session.execute(insert(_table(Answer)), answer_rows[start : start + BATCH])
     if complaints:
-        await session.execute(insert(ComplaintRequest.__table__), complaints)
+        await session.execute(insert(_table(ComplaintRequest)), complaints)
     await add_rollup_rows(session, merge_rollup_rows(rollups))
     # What a live completion also leaves: the anti-gaming rules' signal of each response (so
     # a flag raised later takes out exactly what it added) and its place in the ledger, in
     # the order the responses were completed.
     top = current_rules().office_top_burst
     await session.execute(
-        insert(ResponseSignal.__table__),
+        insert(_table(ResponseSignal)),
         [
             {
                 "response_id": response_id,
@@ -472,6 +487,10 @@ RESPONSE_COLUMNS = (
 BATCH = 2000
 
 
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
 async def _insert_returning(
     session: AsyncSession,
     model: type[Base],
@@ -480,7 +499,7 @@ async def _insert_returning(
 ) -> list[int]:
     """Insert rows in bulk (one executemany per batch, no ORM units of work), then read the new
     ids back by a unique column `key`, in the rows' order."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = _table(model)
     for start in range(0, len(rows), BATCH):
         await session.execute(insert(table), rows[start : start + BATCH])
     wanted = {row[key] for row in rows}

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import reporting_day
@@ -72,7 +73,7 @@ async def is_loaded(session: AsyncSession) -> bool:
 
 def registry_rows(agencies: list[Agency], strengths: dict[str, float]) -> list[DatasetRow]:
     """Four sets per body; the weaker half has its last one planned, not published yet."""
-    rows = []
+    rows: list[DatasetRow] = []
     year = int(DEMO_PERIOD)
     for agency in agencies:
         strength = strengths.get(agency.code, 0.5)
@@ -152,7 +153,8 @@ async def load(session: AsyncSession, profiles: list[Profile], seed: int = 2026)
             )
         await _problem_reports(session, rng, agency, published[agency.id], good)
     for start in range(0, len(ratings), BATCH):
-        await session.execute(insert(DatasetRating.__table__), ratings[start : start + BATCH])
+        batch = ratings[start : start + BATCH]
+        await session.execute(insert(cast(Table, DatasetRating.__table__)), batch)
     return len(ratings)
 
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 
 from core.network import client_address, network_of
@@ -100,7 +101,7 @@ EDGE_LIMITS = web.AppKey("qanagat_edge_limits", EdgeLimits)
 
 
 @web.middleware
-async def refuse_malformed(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def refuse_malformed(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         bad = malformed(request)
     except (UnicodeDecodeError, ValueError):
@@ -111,7 +112,7 @@ async def refuse_malformed(request: web.Request, handler: web.Handler) -> web.St
 
 
 @web.middleware
-async def limit_public_entry(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def limit_public_entry(request: web.Request, handler: Handler) -> web.StreamResponse:
     limits = request.config_dict[EDGE_LIMITS]
     group = next((name for prefix, name in _LIMITED if request.path.startswith(prefix)), None)
     if group is not None:

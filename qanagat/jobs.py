@@ -9,11 +9,13 @@ token), their state is in the database, and a missed run is simply done at the n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import utcnow
@@ -24,6 +26,8 @@ from core.unit_of_work import UnitsOfWork
 log = logging.getLogger("qanagat.worker")
 # When each job last finished without error (time.time()), for the worker's /healthz.
 LAST_SUCCESS: dict[str, float] = {}
+# The job that writes complaint flags and sends the citizens' notices (see `worker_jobs`).
+COMPLAINT_JOB = "complaint_deadlines"
 
 
 @dataclass(frozen=True)
@@ -58,20 +62,63 @@ async def run_once(job: PeriodicJob) -> bool:
     return True
 
 
-async def run_periodically(job: PeriodicJob) -> None:
-    """Run `job` until cancelled."""
+async def run_periodically(job: PeriodicJob, woken: asyncio.Event | None = None) -> None:
+    """Run `job` until cancelled; `woken`, when set, starts the next run before its time."""
     failures = 0
     while True:
         if await run_once(job):
             failures = 0
-            await asyncio.sleep(job.interval_s)
+            await _pause(job.interval_s, woken)
         else:
             failures += 1
             pause = job.retry_pause(failures)
             log.warning(
                 "job %s: %d failures in a row, retried in %.0f s", job.name, failures, pause
             )
-            await asyncio.sleep(pause)
+            await _pause(pause, woken)
+
+
+async def _pause(seconds: float, woken: asyncio.Event | None) -> None:
+    if woken is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(woken.wait(), seconds)
+    woken.clear()
+
+
+class JobRunner:
+    """The periodic jobs run inside the server, for the embedded mode (`qanagat serve` without
+    Redis and without `qanagat worker`): the same jobs, each on its own; `wake` runs one now
+    rather than at its next interval, so a complaint answered in the admin reaches the
+    citizen's chat within seconds, not within the hour."""
+
+    def __init__(self, jobs: Sequence[PeriodicJob]) -> None:
+        self.jobs = list(jobs)
+        self._wakes = {job.name: asyncio.Event() for job in self.jobs}
+
+    def wake(self, name: str) -> None:
+        event = self._wakes.get(name)
+        if event is not None:
+            event.set()
+
+    async def context(self, _app: web.Application) -> AsyncIterator[None]:
+        """An aiohttp cleanup context: the jobs run for the server's lifetime."""
+        tasks = [
+            asyncio.create_task(
+                run_periodically(job, self._wakes[job.name]), name=f"job-{job.name}"
+            )
+            for job in self.jobs
+        ]
+        log.info("the worker's jobs run in the server (no Redis configured)")
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 async def close_abandoned_responses(units: UnitsOfWork, batch: int = 1000) -> int:
@@ -149,6 +196,6 @@ def worker_jobs(
         PeriodicJob("trace_purge", forget_traces, interval),
         PeriodicJob("event_unlink", unlink_events, interval),
         PeriodicJob("abandoned_responses", abandoned_responses, interval),
-        PeriodicJob("complaint_deadlines", complaint_deadlines, interval),
+        PeriodicJob(COMPLAINT_JOB, complaint_deadlines, interval),
         PeriodicJob("staff_chats", staff_chats, interval),
     ]

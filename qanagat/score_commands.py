@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -362,8 +362,8 @@ def _print_explanation(
         raise click.ClickException(f"no scores of {agency} for {period}") from None
     words = HEADINGS[language]
 
-    def number(value: object) -> str:
-        return "—" if value is None or pd.isna(value) else f"{float(value):.6g}"  # type: ignore[arg-type]
+    def number(value: Any) -> str:
+        return "—" if value is None or pd.isna(value) else f"{float(value):.6g}"
 
     for row in table.to_dict(orient="records"):
         indent = "  " * int(row["depth"])
@@ -421,8 +421,8 @@ def _print_sensitivity(table: pd.DataFrame, language: str) -> None:
 def _print_comparison(table: pd.DataFrame, name_a: str, name_b: str) -> None:
     import pandas as pd
 
-    def number(value: object) -> str:
-        return "—" if pd.isna(value) else f"{float(value):.2f}"  # type: ignore[arg-type]
+    def number(value: Any) -> str:
+        return "—" if pd.isna(value) else f"{float(value):.2f}"
 
     def text(value: object) -> str:
         return "—" if pd.isna(value) else str(value)  # type: ignore[call-overload]

@@ -38,6 +38,24 @@ from core.models import (
 from tests import services
 
 ROOT = Path(__file__).parent.parent
+
+
+def _redis_of_this_worker() -> None:
+    """Under pytest-xdist each worker flushes and fills a Redis database of its own (the
+    configured number, then the ones below it), so parallel tests never see each other's keys."""
+    url = os.environ.get("QANAGAT_TEST_REDIS_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = (base - int(worker.removeprefix("gw"))) % 16
+    os.environ["QANAGAT_TEST_REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
+
+
+_redis_of_this_worker()
 SURVEYS = load_survey_dir(ROOT / "survey_definitions")
 LENIENT_RULES = Path(__file__).with_name("lenient_rules.yaml")
 

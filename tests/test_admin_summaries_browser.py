@@ -70,7 +70,7 @@ async def test_an_analyst_opens_downloads_and_prints_an_agencys_summary(
         await page.get_by_role("link", name="Сводка жалоб").click()
     heading = page.get_by_role("heading", level=1)
     await expect(heading).to_have_text("Сводка жалоб: Акимат города Алматы")
-    await expect(page.locator(".lead")).to_contain_text("Неделя · 23.11.2026 – 29.11.2026")
+    await expect(page.locator(".lead")).to_contain_text("Неделя · 23–29 нояб. 2026 г.")
     await expect(page.locator(".kpi-value").first).to_have_text("76")
     await expect(page.locator("#h-over + p + .scroll tbody tr")).to_have_count(1)
     await expect(page.locator("blockquote.quote").first).to_be_visible()
@@ -94,7 +94,7 @@ async def test_an_analyst_opens_downloads_and_prints_an_agencys_summary(
     await page.locator("select[name=start]").select_option("2026-11-23")  # a week's Monday
     async with page.expect_navigation():
         await page.get_by_role("button", name="Показать").click()
-    await expect(page.locator(".lead")).to_contain_text("Месяц · 01.11.2026 – 30.11.2026")
+    await expect(page.locator(".lead")).to_contain_text("Месяц · 1–30 нояб. 2026 г.")
     # November holds the corpus and three of the four ordinary weeks before it (3 × 8)
     await expect(page.locator(".kpi-value").first).to_have_text("100")
 

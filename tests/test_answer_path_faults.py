@@ -114,10 +114,6 @@ async def begin(servers: Servers, users: Sequence[FakeUser], tokens: Sequence[st
         await user.send(f"/start {token}")
     await servers.deliver(copies=2)
     for user in users:
-        await user.wait_for_message(containing="Choose a language")
-        await user.press("English")
-    await servers.deliver(copies=3)
-    for user in users:
         await user.wait_for_message(containing="Question 1 of")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.complaints import parse_reference
 from core.models import (
+    Answer,
     Complaint,
     ComplaintCategory,
     ComplaintRequest,
@@ -24,7 +25,6 @@ from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.test_telegram_bot import Running, bot_settings, free_port, rate, running_app
 
 LOW_RATING_RU = [
-    ("Русский", "удовлетворены"),
     ("★", "Что пошло не так"),
 ]
 REST_RU = [
@@ -53,7 +53,7 @@ async def bot(database_url: str, redis_url: str | None, seed: Seed) -> AsyncIter
 async def low_rating(citizen: FakeUser, token: str) -> None:
     """Rate a service with one star and ask to complain: the thank-you offers the filing."""
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Выберите язык")
+    await citizen.wait_for_message(containing="удовлетворены")
     await rate(citizen, LOW_RATING_RU)
     await citizen.press("☐ Грубость")
     await citizen.wait_for_message(containing="Что пошло не так")
@@ -225,3 +225,42 @@ async def test_a_restart_that_loses_redis_resumes_the_draft(
     [complaint] = await complaints(session_factory)
     assert complaint.category is ComplaintCategory.DEADLINE_MISSED
     assert complaint.status is ComplaintStatus.RECEIVED
+
+
+HIGH_RATING_RU = [
+    ("★★★★★", "в установленный срок"),
+    ("Да", "без обоснованной"),
+    ("Нет", "документы"),
+    ("Нет", "полный пакет"),
+    ("Да", "вежливы"),
+    ("★★★★", "понятной"),
+    ("★★★★★", "Как вы получили"),
+    ("В ЦОНе", "открытыми данными"),
+    ("★★★", "добавить"),
+]
+
+
+async def test_a_survey_opened_while_a_complaint_waits_for_text_takes_the_typed_answer(
+    bot: Running,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Typed text is routed by the chat's state: a survey card shown last has the chat, the
+    complaint left waiting for its text does not take the survey's comment."""
+    citizen = bot.citizen(7110, language_code="ru")
+    await low_rating(citizen, await make_invitation())
+    await citizen.press("Подать жалобу")
+    await citizen.wait_for_message(containing="На что вы жалуетесь")
+    await citizen.press("Грубость")
+    await citizen.wait_for_message(containing="Опишите одним сообщением")
+    await citizen.send(f"/start {await make_invitation()}")  # another service, rated now
+    await citizen.wait_for_message(containing="удовлетворены")
+    await rate(citizen, HIGH_RATING_RU)
+    await citizen.send("Всё прошло быстро")
+    await citizen.wait_for_message(containing="Спасибо")
+
+    [complaint] = await complaints(session_factory)
+    assert complaint.text is None  # still a draft, resumed with /complaint
+    async with session_factory() as session:
+        comments = await session.scalars(select(Answer.value).where(Answer.question == "comment"))
+        assert "Всё прошло быстро" in list(comments)

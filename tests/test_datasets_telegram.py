@@ -13,12 +13,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import (
+    Agency,
+    AgencyKind,
     ComplaintStatus,
     ComplaintStatusChange,
+    Dataset,
     DatasetProblem,
     DatasetRating,
+    DatasetState,
     RatingStatus,
     Response,
+    UpdateFrequency,
 )
 from tests.conftest import Seed
 from tests.dataset_flow_fixtures import Registry, add_registry, ratings, reports
@@ -273,10 +278,53 @@ async def test_a_search_left_open_does_not_take_a_service_surveys_typed_answer(
     await user.press("Алматы қаласының әкімдігі")
     await user.wait_for_message(containing="атауының бір бөлігін")
     await user.send(f"/start {await make_invitation()}")  # a service survey instead
-    await user.wait_for_message(containing="Выберите язык")
+    await user.wait_for_message(containing="жалпы қаншалықты")
     await rate(user, HAPPY_PATH_KK[:-1])
     await user.send("Бәрі жақсы болды")  # the survey's comment, not a title
     await user.wait_for_message(containing="Рақмет")
     [response] = await stored(session_factory)
     assert (await answers_of(session_factory, response.id))["comment"] == "Бәрі жақсы болды"
     assert await ratings(session_factory) == []
+
+
+async def test_data_lists_agencies_by_name_in_the_readers_language(
+    bot: Running,
+    registry: Registry,
+    seed: Seed,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session:
+        finance = Agency(
+            code="AAA",  # first by code, not by name
+            kind=AgencyKind.CENTRAL,
+            name_kk="Қаржы министрлігі",
+            name_ru="Министерство финансов",
+            name_en="Ministry of Finance",
+        )
+        session.add(finance)
+        await session.flush()
+        session.add(
+            Dataset(
+                agency_id=finance.id,
+                external_id="mf_budget",
+                title_kk="Бюджет",
+                title_ru="Бюджет",
+                title_en="Budget",
+                url="https://data.egov.kz/datasets/view?index=mf_budget",
+                update_frequency=UpdateFrequency.MONTHLY,
+                last_updated=registry.schools.last_updated,
+                state=DatasetState.PUBLISHED,
+                created_at=registry.schools.created_at,
+                updated_at=registry.schools.created_at,
+            )
+        )
+        await session.commit()
+    for user_id, lang, expected in (
+        (7311, "kk", [seed.agency.name_kk, "Қаржы министрлігі"]),  # А before Қ in Kazakh
+        (7312, "ru", [seed.agency.name_ru, "Министерство финансов"]),
+        (7313, "en", [seed.agency.name_en, "Ministry of Finance"]),
+    ):
+        user = bot.citizen(user_id, language_code=lang)
+        await user.send("/data")
+        listed = await user.wait_for_message()
+        assert listed.buttons() == expected, lang

@@ -15,7 +15,7 @@ from core.integrity import ledger
 from core.models import Answer, DailyRollup, PublicService, Response
 from core.periods import parse_period
 from core.rollups import merge_rollup_rows, rollup_rows
-from core.score_runs import latest_score_run, score_run_values
+from core.score_runs import latest_score_run, published_score_runs, score_run_values
 from qanagat import demo, demo_indicators
 from qanagat.scores import database_inputs
 from scoring import load_methodology, score
@@ -97,6 +97,10 @@ async def test_demo_load_gives_every_body_a_sample_and_rollups_equal_to_live_one
             assert run is not None and run.methodology_hash == load_methodology(name).hash
             stored = await score_run_values(session, run.id, nodes=["total"])
             assert set(stored["status"]) == {"ok"}
+        # the demo publishes its year: one run per methodology, the newest
+        published = await published_score_runs(session, demo.DEMO_PERIOD)
+        assert sorted(run.methodology for run in published) == ["kz-2020", "proposed-s30"]
+        assert all(run.published_by == "demo" and run.published_at for run in published)
 
     grades = {}
     for name in ("kz-2020", "proposed-s30"):

@@ -84,8 +84,6 @@ async def test_a_forged_service_button_opens_nothing_and_keeps_the_open_invitati
 ) -> None:
     citizen = bot.citizen(8103, language_code="ru")
     await citizen.send(f"/start {await make_invitation()}")
-    await citizen.wait_for_message(containing="Выберите язык")
-    await citizen.press("Русский")
     card = await citizen.wait_for_message(containing="удовлетворены")
     stamp = today().strftime("%Y%m%d")
     forged_seal = OfficeCodes(b"forger").offer_seal(seed.office.id, seed.service.id, stamp)
@@ -165,8 +163,6 @@ async def test_telegram_allows_one_walk_in_per_office_per_day(bot: Running, seed
     await citizen.send(f"/start {poster_payload(seed.office.code)}")
     await citizen.wait_for_message(containing="Какую услугу")
     await citizen.press(seed.service.name_ru)
-    await citizen.wait_for_message(containing="Выберите язык")
-    await citizen.press("Русский")
     await citizen.wait_for_message(containing="удовлетворены")
 
     await citizen.send(f"/start {poster_payload(seed.office.code)}")
@@ -174,6 +170,24 @@ async def test_telegram_allows_one_walk_in_per_office_per_day(bot: Running, seed
     await citizen.press("Предоставление земельного участка")
     answer = await citizen.wait_callback_answer()
     assert answer.get("text") == messages.text("walk_in_limit", "ru")
+
+
+async def test_telegram_says_already_rated_today_before_a_service_is_picked(
+    bot: Running,  # noqa: F811
+    seed: Seed,
+) -> None:
+    citizen = bot.citizen(8104, language_code="ru")
+    await citizen.send(f"/start {poster_payload(seed.office.code)}")
+    await citizen.wait_for_message(containing="Какую услугу")
+    await citizen.press(seed.service.name_ru)
+    await citizen.wait_for_message(containing="удовлетворены")
+    await citizen.send("/stop")  # no walk-in here to carry on any more
+    await citizen.wait_for_message()
+
+    await citizen.send(f"/start {poster_payload(seed.office.code)}")
+    said = await citizen.wait_for_message()
+    assert said.plain_text == messages.text("walk_in_limit", "ru")
+    assert said.buttons() == []  # no services offered to pick in vain
 
 
 # Web ----------------------------------------

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import create_engine, create_session_factory
 from core.models import Agency, AgencyKind, PublicService, ScoreRun
 from core.rollups import add_rollup_rows
-from core.score_runs import latest_score_run, score_run_values, store_score_run
+from core.score_runs import (
+    latest_score_run,
+    publish_score_run,
+    published_score_runs,
+    score_run_values,
+    store_score_run,
+    withdraw_score_run,
+)
 from qanagat.cli import main
 from qanagat.scores import combine
 from scoring import load_methodology, run_record, score
@@ -394,3 +401,39 @@ def test_sensitivity_prints_rank_ranges_and_writes_its_table(tmp_path: Path) -> 
     both = _run("score", "--compare", "kz-2020", "proposed-s30", "--period", "2025",
                 "--inputs", str(source), "--sensitivity", "10")  # fmt: skip
     assert both.exit_code == 2 and "one --methodology" in both.output
+
+
+async def test_publishing_a_run_withdraws_the_one_published_before_for_that_period(
+    both_databases: async_sessionmaker[AsyncSession],
+) -> None:
+    methodology = load_methodology("kz-2020")
+    scores = score(methodology, example_inputs(), AGENCIES)
+    record = asdict(run_record(methodology, example_inputs(), AGENCIES, code_version="test"))
+    async with both_databases() as session:
+        first = await store_score_run(session, record, "2025", scores)
+        second = await store_score_run(session, record, "2025", scores)
+        other_year = await store_score_run(session, record, "2024", scores)
+        for run_id in (first, other_year):
+            run = await session.get(ScoreRun, run_id)
+            assert run is not None
+            assert await publish_score_run(session, run, by="analyst") == []
+        await session.commit()
+    async with both_databases() as session:
+        newer = await session.get(ScoreRun, second)
+        assert newer is not None
+        withdrawn = await publish_score_run(session, newer, by="chief")
+        assert [run.id for run in withdrawn] == [first]
+        await session.commit()
+    async with both_databases() as session:
+        published = await published_score_runs(session)
+        assert [(run.id, run.period, run.published_by) for run in published] == [
+            (second, "2025", "chief"),
+            (other_year, "2024", "analyst"),
+        ]
+        assert [run.id for run in await published_score_runs(session, "2024")] == [other_year]
+        run = await session.get(ScoreRun, other_year)
+        assert run is not None
+        withdraw_score_run(run)
+        await session.commit()
+    async with both_databases() as session:
+        assert [run.id for run in await published_score_runs(session)] == [second]

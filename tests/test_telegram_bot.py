@@ -129,7 +129,6 @@ async def answers_of(
 
 
 HAPPY_PATH_KK = [
-    ("Қазақша", "жалпы қаншалықты"),
     ("★★★★★", "мерзімде"),
     ("Иә", "негізсіз"),
     ("Жоқ", "стандартында"),
@@ -151,7 +150,7 @@ async def test_citizen_rates_a_service_in_kazakh(
     token = await make_invitation()
     citizen = bot.citizen(language_code="kk")
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Тілді таңдаңыз")
+    await citizen.wait_for_message(containing="жалпы қаншалықты")  # Telegram said kk
     await rate(citizen, HAPPY_PATH_KK)
 
     [response] = await stored(session_factory)
@@ -183,8 +182,10 @@ async def test_low_rating_in_russian_with_reasons_comment_and_complaint_request(
     token = await make_invitation()
     citizen = bot.citizen(7002, language_code="ru")
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Выберите язык")
-    await rate(citizen, [("Русский", "удовлетворены"), ("★", "Что пошло не так")])
+    first = await citizen.wait_for_message(containing="удовлетворены")
+    assert "Вопрос 1 из 12" in (first.plain_text or "")
+    low = await press_and_wait(citizen, "★", "Что пошло не так")
+    assert "Вопрос 2 из 12" in low  # counted from the start: a low rating adds nothing
     await citizen.press("☐ Долгое ожидание")
     await citizen.wait_for_message(containing="Что пошло не так")
     await citizen.press("☐ Грубость")
@@ -229,8 +230,8 @@ async def test_respondent_holds_no_telegram_identity_and_stop_forgets_the_chat(
     token = await make_invitation()
     citizen = bot.citizen(555_000_111, language_code="en")
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Choose a language")
-    await rate(citizen, [("English", "Overall"), ("★★★★", "on time")])
+    await citizen.wait_for_message(containing="Overall")
+    await rate(citizen, [("★★★★", "on time")])
     async with session_factory() as session:
         respondent = (await session.scalars(select(Respondent))).one()
         assert "555000111" not in respondent.key
@@ -254,8 +255,7 @@ async def test_the_same_update_delivered_twice_stores_one_answer(
     token = await make_invitation()
     citizen = bot.citizen(7003, language_code="en")
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Choose a language")
-    await rate(citizen, [("English", "Overall")])
+    await citizen.wait_for_message(containing="Overall")
     update = await citizen.press("★★★★")
     await citizen.wait_for_message(containing="on time")
     await bot.fake.send_update(update)  # Telegram retries the very same update
@@ -273,16 +273,15 @@ async def test_the_link_continues_its_survey_on_another_device_until_it_is_compl
     token = await make_invitation()
     owner = bot.citizen(7004, language_code="ru")
     await owner.send(f"/start {token}")
-    await owner.wait_for_message(containing="Выберите язык")
-    await rate(owner, [("Русский", "удовлетворены"), ("★★★★", "срок")])
+    await owner.wait_for_message(containing="удовлетворены")
+    await rate(owner, [("★★★★", "срок")])
 
     # The same link on another device (another Telegram account): the survey carries on
     # where it stopped, not "already rated".
     other = bot.citizen(7005, language_code="ru")
     await other.send(f"/start {token}")
-    await other.wait_for_message(containing="Выберите язык")
-    continued = await press_and_wait(other, "Русский", "срок")
-    assert "Вопрос 2 из" in continued
+    continued = await other.wait_for_message(containing="срок")
+    assert "Вопрос 2 из" in (continued.plain_text or "")
 
     await owner.send(f"/start {token}")  # back on the first device: carry on there
     resumed = await owner.wait_for_message(containing="Вопрос 2 из")
@@ -302,15 +301,14 @@ async def test_after_stop_the_link_continues_the_survey_where_it_stopped(
     token = await make_invitation()
     citizen = bot.citizen(7007, language_code="ru")
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Выберите язык")
-    await rate(citizen, [("Русский", "удовлетворены"), ("★★★★", "срок")])
+    await citizen.wait_for_message(containing="удовлетворены")
+    await rate(citizen, [("★★★★", "срок")])
     await citizen.send("/stop")
     await citizen.wait_for_message(containing="удален")
 
-    await citizen.send(f"/start {token}")  # the pseudonym is gone: asked the language again
-    await citizen.wait_for_message(containing="Выберите язык")
-    continued = await press_and_wait(citizen, "Русский", "срок")
-    assert "Вопрос 2 из" in continued
+    await citizen.send(f"/start {token}")  # the pseudonym is gone, the link is not
+    continued = await citizen.wait_for_message(containing="Вопрос 2 из")
+    assert "срок" in (continued.plain_text or "")
     responses = await stored(session_factory)
     assert [r.status for r in responses] == [ResponseStatus.IN_PROGRESS]
     assert await answers_of(session_factory, responses[0].id) == {"overall": 4}
@@ -345,8 +343,7 @@ async def test_bad_input_gets_a_clear_answer_in_the_citizens_language(
 
     token = await make_invitation()
     await citizen.send(f"/start {token}")
-    await citizen.wait_for_message(containing="Выберите язык")
-    await rate(citizen, [("Русский", "удовлетворены")])
+    await citizen.wait_for_message(containing="удовлетворены")
     await citizen.send("\x00\x01" + "я" * 5000)  # huge, control characters, not a button
     await citizen.wait_for_message(containing="нажмите кнопку")
     [response] = await stored(session_factory)
@@ -363,12 +360,30 @@ async def test_an_office_qr_code_starts_a_walk_in_response(
     await citizen.send(f"/start {poster_payload(seed.office.code)}")
     await citizen.wait_for_message(containing="Какую услугу")
     await citizen.press(seed.service.name_ru)  # no language chosen yet: Telegram says ru
-    await citizen.wait_for_message(containing="Выберите язык")
-    await rate(citizen, [("Русский", "удовлетворены")])
+    await citizen.wait_for_message(containing="удовлетворены")
     [response] = await stored(session_factory)
     assert response.walk_in is True
     assert response.service_point_id == seed.office.id
     assert response.service_event_id is None
+
+
+async def test_a_new_citizen_is_asked_for_a_language_only_when_telegram_does_not_tell_one(
+    bot: Running,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    told = bot.citizen(7011, language_code="ru-RU")
+    await told.send(f"/start {await make_invitation()}")
+    first = await told.wait_for_message(containing="удовлетворены")
+    assert "Выберите язык" not in (first.plain_text or "")
+    untold = bot.citizen(7012, language_code="de")
+    await untold.send(f"/start {await make_invitation()}")
+    await untold.wait_for_message(containing="Choose a language")
+    await press_and_wait(untold, "English", "Overall")
+    async with session_factory() as session:
+        languages = {r.language for r in await session.scalars(select(Respondent))}
+        assert languages == {"ru", "en"}  # kept: later invitations speak it too
+    assert [r.language for r in await stored(session_factory)] == ["ru", "en"]
 
 
 async def test_help_and_a_language_change(
@@ -399,8 +414,8 @@ async def test_a_restart_that_loses_redis_resumes_at_the_next_question(
         citizen = fake.user(7010, language_code="kk")
         async with running_app(settings, fake):
             await citizen.send(f"/start {token}")
-            await citizen.wait_for_message(containing="Тілді таңдаңыз")
-            await rate(citizen, [("Қазақша", "жалпы"), ("★★★★★", "мерзімде"), ("Иә", "негізсіз")])
+            await citizen.wait_for_message(containing="жалпы")
+            await rate(citizen, [("★★★★★", "мерзімде"), ("Иә", "негізсіз")])
         if redis_url is not None:
             import redis.asyncio
 

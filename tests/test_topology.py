@@ -233,7 +233,7 @@ async def answer_survey(citizen: FakeUser, token: str) -> dict[str, Any]:
     already and is not asked for one."""
     await citizen.send(f"/start {token}")
     first = await citizen.wait_for_message(timeout=60)
-    script = HAPPY_PATH_KK if first.contains("Тілді таңдаңыз") else HAPPY_PATH_KK[1:]
+    script = [("Қазақша", "жалпы"), *HAPPY_PATH_KK] if first.contains("Тілді") else HAPPY_PATH_KK
     last: dict[str, Any] = {}
     for label, expect in script:
         last = await citizen.press(label)

@@ -1,18 +1,22 @@
 """Every page a reader sees in Kazakh or Russian says it in that language: a walk over the
-citizen pages and the admin pages, in kk and ru, fails on any Latin-script word that is not a
-name, a code or a unit everyone writes in Latin letters."""
+citizen pages and the admin pages, in kk and ru (with a complaint, a data set, a problem report
+and flagged responses on them), fails on any Latin-script word that is not a name, a code or a
+unit everyone writes in Latin letters."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.models import ComplaintStatus
 from tests.conftest import Seed
-from tests.web_fixtures import running_web_app
+from tests.web_fixtures import PageView, WebApp, running_web_app
 
 # Names, codes and units written in Latin letters in Kazakh and Russian texts too.
 ALLOWED = {
@@ -147,6 +151,141 @@ async def test_admin_pages_have_no_english_words(
         seen = {}
         for path in dict.fromkeys(paths):
             page = await admin.open(path)
+            words = foreign_words(page.html, lang)
+            if words:
+                seen[path] = words
+        assert seen == {}, "\n".join(f"{p}: {sorted(w)}" for p, w in seen.items())
+
+
+def _first_value(page: PageView) -> str | None:
+    offered = [i.attrs.get("value", "") for i in page.inputs if i.attrs.get("name") == "value"]
+    offered += [b.attrs.get("value", "") for b in page.buttons if b.attrs.get("name") == "value"]
+    return offered[0] if offered else None
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_citizen_complaint_and_data_set_pages_have_no_english_words(
+    session_factory: async_sessionmaker[AsyncSession],
+    seed: Seed,
+    make_invitation: Callable[..., Awaitable[str]],
+    lang: str,
+) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from bot.web.complaints import setup_web_complaints
+    from core.complaints import answer, move_to
+    from core.models import Complaint
+    from scoring.privacy import scrub
+    from tests.dataset_flow_fixtures import add_registry, build_dataset_web_app
+
+    await add_registry(session_factory, seed)
+    token = await make_invitation()
+    app = build_dataset_web_app(session_factory)
+    setup_web_complaints(app, scrub)
+    server = TestServer(app)
+    await server.start_server()
+    site = WebApp(server, session_factory)
+    seen: dict[str, set[str]] = {}
+    try:
+        citizen = site.citizen(lang)
+        page = await citizen.start(token)
+        low = {"overall": "1", "complaint": "yes", "deadline_met": "no", "staff": "1"}
+        for _ in range(15):
+            if page.question is None:
+                break
+            value = low.get(page.question) or _first_value(page)
+            page = await citizen.answer(value) if value else await citizen.answer(skip=True)
+        thanks = page
+        seen["thank-you"] = foreign_words(thanks.html, lang)
+        [link] = [a.attrs["href"] for a in thanks.links if a.attrs["href"].endswith("/complaint")]
+        form = await citizen.open(link)
+        seen["complaint form"] = foreign_words(form.html, lang)
+        fields = [("category", "waiting_time"), ("text", "Кезек өте ұзақ"), ("consent", "yes")]
+        filed = await citizen.post(link, [("csrf", form.hidden("csrf") or ""), *fields])
+        seen["complaint filed"] = foreign_words(filed.html, lang)
+        async with session_factory() as session:
+            complaint = (await session.scalars(select(Complaint))).one()
+            move_to(session, complaint, ComplaintStatus.IN_REVIEW, "staff@agency.kz")
+            answer(session, complaint, "Екінші терезе ашылды.", "staff@agency.kz")
+            await session.commit()
+        seen["complaint answered"] = foreign_words((await citizen.open(link)).html, lang)
+
+        reader = site.citizen(lang)
+        for path in ("/d", "/d?agency=ALA", "/d?agency=ALA&q=мектеп", "/d/ala_schools_2026"):
+            seen[path] = foreign_words((await reader.open(path)).html, lang)
+        landing = reader.current
+        page = await reader.post(landing.action, [("csrf", landing.hidden("csrf") or "")])
+        for value in ("yes", "yes", "no", "yes", "2", "outdated", "Деректер ескірген"):
+            seen[f"data set: {page.question}"] = foreign_words(page.html, lang)
+            page = await reader.answer(value)
+        seen["data set: report filed"] = foreign_words(page.html, lang)
+    finally:
+        for session in site.sessions:
+            await session.close()
+        await server.close()
+    assert {path: words for path, words in seen.items() if words} == {}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_admin_complaint_data_set_and_flag_pages_have_no_english_words(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, lang: str
+) -> None:
+    from core.clock import reporting_day
+    from core.complaints import answer, move_to
+    from core.models import Response, ResponseFlag
+    from tests.admin_fixtures import ADMIN_EMAIL, running_admin
+    from tests.dataset_fixtures import add_dataset, add_respondent, problem_report, rating
+    from tests.test_complaints_lifecycle import filed
+
+    async with running_admin(session_factory, seed) as site:
+        today = reporting_day(site.clock())
+        async with session_factory() as db:
+            _, complaint = await filed(db, seed, "walker", site.clock() - timedelta(days=2))
+            move_to(db, complaint, ComplaintStatus.IN_REVIEW, "staff@agency.kz")
+            answer(db, complaint, "Анықтама талап етілмейді.", "staff@agency.kz")
+            schools = await add_dataset(db, seed.agency, "ALA-9", "Школы")
+            person = await add_respondent(db, "reader")
+            db.add(rating(schools, today - timedelta(days=3), 2, False, person))
+            received = site.clock() - timedelta(days=3)
+            report = problem_report(db, schools, received, today + timedelta(days=5))
+            response_id = await db.scalar(
+                select(Response.id).where(Response.service_id == seed.service.id).limit(1)
+            )
+            assert response_id is not None
+            for reason, detail in (
+                ("fast_completion", "completed 2 s after it was opened"),
+                ("respondent_burst", "4 completed by one respondent within 10 min"),
+                ("network_burst", "31 completed from one network address within 60 min"),
+                ("office_top_burst", "40 top scores at one office within 30 min"),
+            ):
+                db.add(
+                    ResponseFlag(
+                        response_id=response_id,
+                        reason=reason,
+                        detail=detail,
+                        created_at=site.clock(),
+                    )
+                )
+            await db.commit()
+            references = [complaint.reference, report.reference]
+        admin = await site.signed_in(ADMIN_EMAIL)
+        await admin.open("/admin/")
+        await admin.send("/admin/language", ("lang", lang), ("back", "/admin/"))
+        paths = [
+            "/admin/complaints",
+            *(f"/admin/complaints/{reference}" for reference in references),
+            "/admin/complaints?status=answered",
+            f"/admin/summaries?agency={seed.agency.code}",
+            "/admin/datasets",
+            f"/admin/agencies/{seed.agency.code}/datasets",
+            "/admin/responses?flagged=yes&days=all",
+        ]
+        seen = {}
+        for path in paths:
+            page = await admin.open(path)
+            assert page.status == 200, path
+            if "flagged" in path:
+                assert "fast_completion" not in page.html and "after it was opened" not in page.html
             words = foreign_words(page.html, lang)
             if words:
                 seen[path] = words

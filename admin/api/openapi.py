@@ -4,7 +4,7 @@ that validate requests (admin/api/schemas.py); paths, security and errors are wr
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from pydantic.json_schema import models_json_schema
 
@@ -67,7 +67,10 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         ref_template=REF,
     )
     schemas = top["$defs"]
-    example_event = ServiceEventIn.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    example_event = cast(
+        dict[str, Any],
+        ServiceEventIn.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+    )
     accepted_example = {
         "events": [
             {

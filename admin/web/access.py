@@ -129,10 +129,7 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
         log.error("admin: route %s has no access declaration", match.route)
         return message_page(request, "forbidden", 403)
 
-    pre_token = request.cookies.get(PRE_COOKIE) or ""
-    if viewer is None and request.method in SAFE_METHODS:
-        # Forms before sign-in (the sign-in form) bind their CSRF token to this cookie.
-        pre_token = pre_token if len(pre_token) == 43 else secrets.token_urlsafe(32)
+    pre_token = _pre_token(request, viewer)
     request["qanagat_admin_pre_csrf"] = (
         sessions.csrf_token(config.settings.secret_bytes(), "pre/" + pre_token) if pre_token else ""
     )
@@ -152,15 +149,20 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
         return refusal
     response = await handler(request)
     if viewer is None and pre_token and request.cookies.get(PRE_COOKIE) != pre_token:
+        mount, secure = config.mount, config.secure_cookies
         sessions.set_cookie(
-            response,
-            PRE_COOKIE,
-            pre_token,
-            path=config.mount,
-            secure=config.secure_cookies,
-            max_age=3600,
+            response, PRE_COOKIE, pre_token, path=mount, secure=secure, max_age=3600
         )
     return response
+
+
+def _pre_token(request: web.Request, viewer: Viewer | None) -> str:
+    """Forms before sign-in (the sign-in form) bind their CSRF token to this cookie's value;
+    a safe request without a good one gets a new one."""
+    pre_token = request.cookies.get(PRE_COOKIE) or ""
+    if viewer is None and request.method in SAFE_METHODS:
+        return pre_token if len(pre_token) == 43 else secrets.token_urlsafe(32)
+    return pre_token
 
 
 def _refusal(request: web.Request, outcome: str, viewer: Viewer | None) -> web.Response:

@@ -76,6 +76,7 @@ def build_admin_app(
     redis: Redis | None = None,
     clock: Callable[[], datetime] = utcnow,
     scorer: Scorer | None = None,
+    complaint_changed: Callable[[], None] | None = None,
 ) -> web.Application:
     """The admin as an app of its own, to be mounted at MOUNT (see `setup_admin`)."""
     missing = words.problems()
@@ -100,6 +101,7 @@ def build_admin_app(
         static_urls=_static_urls(),
         mount=MOUNT,
         scorer=scorer,
+        complaint_changed=complaint_changed,
     )
     aiohttp_jinja2.setup(
         app,
@@ -140,9 +142,10 @@ def setup_admin(
     redis: Redis | None = None,
     clock: Callable[[], datetime] = utcnow,
     scorer: Scorer | None = None,
+    complaint_changed: Callable[[], None] | None = None,
 ) -> web.Application:
     """Mount the admin at /admin on `app` (and /admin itself redirects to /admin/)."""
-    admin = build_admin_app(settings, session_factory, redis, clock, scorer)
+    admin = build_admin_app(settings, session_factory, redis, clock, scorer, complaint_changed)
     app.router.add_get(MOUNT, _to_admin)
     app.add_subapp(MOUNT, admin)
     app[ADMIN_APP] = admin

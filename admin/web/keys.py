@@ -14,6 +14,7 @@ from markupsafe import Markup
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin.audit import Action, record
 from admin.standings import RunMemory
 from admin.tallies import TallyMemory
 from admin.web.throttle import LoginThrottle
@@ -57,6 +58,10 @@ class AdminConfig:
     # Scores a period from the database under the published methodologies and stores the runs
     # (the same path as `qanagat score`); given by the composition (qanagat/), None: not offered.
     scorer: Scorer | None = None
+    # Called after a complaint changed (answered, moved): the composition may send the citizen's
+    # notice at once (the embedded mode runs the worker's jobs in the server); None: the worker's
+    # next pass sends it.
+    complaint_changed: Callable[[], None] | None = None
     # what pages read from stored score runs (immutable), for this app's database
     runs: RunMemory = field(default_factory=RunMemory)
     # agencies' rollup sums of older days, under the rollup revision
@@ -115,3 +120,20 @@ def client_of(request: web.Request) -> str | None:
     settings = config_of(request).settings
     forwarded = request.headers.get("X-Forwarded-For", "")
     return client_address(request.remote, forwarded, settings.trusted_proxy_hops)
+
+
+def audit(
+    request: web.Request, db: AsyncSession, action: Action, details: dict[str, Any] | None = None
+) -> None:
+    """Record `action` by the signed-in person, now, in `db`'s unit of work (the caller
+    commits)."""
+    viewer = signed_in(request)
+    record(
+        db,
+        action,
+        at=config_of(request).clock(),
+        actor=viewer.email,
+        user_id=viewer.user_id,
+        client=client_of(request),
+        details=details,
+    )

@@ -3,10 +3,11 @@ short message pages (403, 404, errors), redirects, and the addresses of our page
 
 from __future__ import annotations
 
+import builtins
 import functools
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -220,35 +221,44 @@ def _say_in(lang: str, key: str, **params: Any) -> Markup:
 
 
 class Formats:
-    """Numbers as each language writes them: 1 234 and 73,4 % (kk, ru); 1,234 and 73.4 % (en)."""
+    """Numbers as each language writes them (Babel's CLDR data, see core.language):
+    1 234 and 73,4 % (kk, ru); 1,234 and 73.4 % (en)."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
 
-    def _decimal(self, text: str) -> str:
-        return text if self.lang == "en" else text.replace(",", "\u202f").replace(".", ",")
+    def _decimal(self, value: float) -> str:
+        return language.fixed(value, self.lang)
 
-    def int(self, value: int | float | None) -> str:
-        return "—" if value is None else self._decimal(f"{round(value):,}")
+    def int(self, value: float | None) -> str:
+        return "—" if value is None else language.number(round(value), self.lang, digits=0)
+
+    def day(self, value: date | None) -> str:
+        """A date as the language writes it: 7 дек. 2026 г."""
+        return "—" if value is None else language.day(value, self.lang, "medium")
+
+    def days(self, first: date, last: date) -> str:
+        """A span of days: 23–29 нояб. 2026 г."""
+        return language.days(first, last, self.lang)
 
     def datetime(self, value: datetime | None) -> str:
         """A stored time on Almaty's clock, as the language writes it: 7 дек. 2026 г., 15:05."""
         return "—" if value is None else language.moment(value, self.lang)
 
     def share(self, value: float | None) -> str:
-        return "—" if value is None else self._decimal(f"{100 * value:.1f}") + "\u00a0%"
+        return "—" if value is None else self._decimal(100 * value) + "\u00a0%"
 
     def points(self, value: float | None) -> str:
         """A score on the 0-100 scale, one decimal: 73,4 (kk, ru), 73.4 (en)."""
-        return "—" if value is None else self._decimal(f"{value:.1f}")
+        return "—" if value is None else self._decimal(value)
 
     def points_interval(self, bounds: tuple[float, float] | None) -> str:
         if bounds is None:
             return "—"
-        low, high = (self._decimal(f"{b:.1f}") for b in bounds)
+        low, high = (self._decimal(b) for b in bounds)
         return f"{low}–{high}"
 
-    def change(self, value: int | None) -> str:
+    def change(self, value: builtins.int | None) -> str:
         """A rank change: +2 (climbs), −1 (falls), 0."""
         if value is None:
             return "—"
@@ -257,5 +267,5 @@ class Formats:
     def interval(self, bounds: tuple[float, float] | None) -> str:
         if bounds is None:
             return "—"
-        low, high = (self._decimal(f"{100 * b:.1f}") for b in bounds)
+        low, high = (self._decimal(100 * b) for b in bounds)
         return f"{low}–{high}\u00a0%"

@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font
 
 from admin.summaries import SummaryPeriod
 from admin.web import words
+from core import language
 from core.cell_text import xlsx_cell
 from scoring.complaint_summary import UNKNOWN, ComplaintSummary, Count
 from scoring.summary_render import SummaryLanguage, render_summary
@@ -85,6 +86,10 @@ def _problem_sheets(summary: ComplaintSummary, lang: str) -> list[Sheet]:
     ]
 
 
+def _on_almatys_clock(moment: datetime, lang: str) -> str:
+    return f"{language.moment(moment, lang)} ({words.say('time_zone_almaty', lang)})"
+
+
 def sheets(
     summary: ComplaintSummary, period: SummaryPeriod, lang: str, generated: datetime
 ) -> list[Sheet]:
@@ -107,7 +112,7 @@ def sheets(
         (say("summary_rating", lang), None if rating.mean is None else round(rating.mean, 2)),
         (say("summary_rating_n", lang), rating.n),
         (say("summary_rules_version", lang), summary.rules_version),
-        (say("summary_generated", lang), generated.strftime("%Y-%m-%d %H:%M UTC")),
+        (say("summary_generated", lang), _on_almatys_clock(generated, lang)),
     ]
     if summary.is_empty:
         overview.append((say("summary_nothing_title", lang), say("summary_nothing", lang)))

@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.web import words
-from admin.web.keys import client_of, config_of, lang_of, signed_in
+from admin.web.keys import audit, config_of, lang_of
 from admin.web.render import SECURITY_HEADERS, message_page
 from core.cell_text import xlsx_cell
 from core.language import TIME_ZONE
@@ -56,9 +57,9 @@ class Table:
         column = next((c for c in self.columns if c.key == key and c.sortable), None)
         if column is None:
             return self
-        present = [r for r in self.rows if _sort_value(r.get(key)) is not None]
-        absent = [r for r in self.rows if _sort_value(r.get(key)) is None]
-        present.sort(key=lambda r: _sort_value(r.get(key)), reverse=descending)  # type: ignore[arg-type, return-value]
+        present = [r for r in self.rows if _sort_value(r.get(column.key)) is not None]
+        absent = [r for r in self.rows if _sort_value(r.get(column.key)) is None]
+        present.sort(key=lambda r: _sort_value(r.get(column.key)), reverse=descending)
         self.rows, self.sort, self.descending = present + absent, key, descending
         return self
 
@@ -150,7 +151,7 @@ def as_xlsx(table: Table, lang: str) -> bytes:
     sheet.append([xlsx_cell(h) for h in headers])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    percent_columns = []
+    percent_columns: list[int] = []
     formats: dict[int, str] = {}
     index = 1
     for column in table.columns:
@@ -176,7 +177,7 @@ def as_xlsx(table: Table, lang: str) -> bytes:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=column_index, max_col=column_index):
             cell.number_format = "0.0%"
     for position, header in enumerate(headers, start=1):
-        letter = sheet.cell(row=1, column=position).column_letter
+        letter = get_column_letter(position)
         sheet.column_dimensions[letter].width = min(60, max(12, len(header) + 2))
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
@@ -197,26 +198,13 @@ async def page_or_export(
     fmt = request.query.get("format", "csv")
     if table is None or fmt not in FORMATS:
         return message_page(request, "export_unknown", 404)
-    viewer = signed_in(request)
     lang = lang_of(request)
     body = as_csv(table, lang) if fmt == "csv" else as_xlsx(table, lang)
     config = config_of(request)
+    query = {k: v for k, v in request.query.items() if k not in ("export", "format")}
     async with config.session_factory() as db:
-        record(
-            db,
-            Action.EXPORT,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "page": request.path,
-                "table": table.name,
-                "format": fmt,
-                "rows": len(table.rows),
-                "query": {k: v for k, v in request.query.items() if k not in ("export", "format")},
-            },
-        )
+        details = {"page": request.path, "table": table.name, "format": fmt}
+        audit(request, db, Action.EXPORT, details | {"rows": len(table.rows), "query": query})
         await db.commit()
     stamp = config.clock().strftime("%Y%m%d")
     filename = f"qanagat-{table.name}-{stamp}.{fmt}"

@@ -3,6 +3,7 @@ every language, checked by a test and at start-up."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -68,3 +69,30 @@ def region_name(code: str, lang: str) -> str:
     """A region's name; a code we have no name for shows as itself."""
     key = f"region_{code}"
     return say(key, lang) if key in catalogue() else code
+
+
+# A flag's detail as the anti-gaming rules store it (core/integrity/flags.py), read back in the
+# reader's language; an analyst's own note, or a detail of any other form, shows as written.
+_NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
+_FLAG_DETAILS = (
+    ("flag_detail_fast", re.compile(rf"completed {_NUMBER} s after it was opened")),
+    (
+        "flag_detail_respondent",
+        re.compile(rf"{_NUMBER} completed by one respondent within {_NUMBER} min"),
+    ),
+    (
+        "flag_detail_network",
+        re.compile(rf"{_NUMBER} completed from one network address within {_NUMBER} min"),
+    ),
+    ("flag_detail_office", re.compile(rf"{_NUMBER} top scores at one office within {_NUMBER} min")),
+)
+
+
+def flag_detail(detail: str, lang: str) -> str:
+    """A stored flag detail ("completed 2 s after it was opened") in `lang`."""
+    for key, pattern in _FLAG_DETAILS:
+        match = pattern.fullmatch(detail)
+        if match is not None:
+            numbers = [language.number(float(group), lang) for group in match.groups()]
+            return say(key, lang, **dict(zip(("count", "minutes"), numbers, strict=False)))
+    return detail

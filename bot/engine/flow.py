@@ -57,12 +57,33 @@ def is_relevant(
 
 
 def next_step(definition: SurveyDefinition, answers: Mapping[str, AnswerValue]) -> Step:
-    """The first relevant question not yet answered, or Completed when there is none."""
+    """The first relevant question not yet answered, or Completed when there is none. Its
+    `total` is `questions_to_ask`: what every channel shows as "3 of 12"."""
     relevant = [q for q in definition.questions if is_relevant(definition, q, answers)]
     for number, question in enumerate(relevant, start=1):
         if question.name not in answers:
-            return Ask(question, number, len(relevant))
+            return Ask(question, number, questions_to_ask(definition, answers))
     return Completed(complaint_requested=complaint_requested(definition, answers))
+
+
+def questions_to_ask(definition: SurveyDefinition, answers: Mapping[str, AnswerValue]) -> int:
+    """How many questions this response may still come to ask in all: those asked or relevant
+    now, and those whose condition reads a question not answered yet that may itself be asked.
+    The progress then says "1 of 12" and may shrink after a good rating, but never grows
+    after a low one (counting only what is relevant now would)."""
+    possible: set[str] = set()
+    for question in definition.questions:
+        condition = definition.conditions.get(question.name)
+        if (
+            condition is None
+            or expressions.evaluate(condition, answers)
+            or any(
+                name not in answers and name in possible
+                for name in expressions.references(condition)
+            )
+        ):
+            possible.add(question.name)
+    return len(possible)
 
 
 def complaint_requested(definition: SurveyDefinition, answers: Mapping[str, AnswerValue]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -41,8 +41,8 @@ from bot.telegram.filters import PrivateChat
 from bot.telegram.fsm_storage import conversation_storage
 from bot.telegram.middlewares import (
     ApologyMiddleware,
-    CardStateMiddleware,
     ClaimMiddleware,
+    ConversationState,
     DbSessionMiddleware,
     PersonMiddleware,
     RespondentMiddleware,
@@ -85,7 +85,7 @@ COMMANDS = {
 # classes only weakly, so after a garbage collection the next call rebuilds the class (several
 # milliseconds). Holding the ones our hot path uses keeps them built.
 _BUILT_RESPONSE_TYPES = [
-    Response[method.__returning__]
+    cast(Any, Response)[method.__returning__]
     for method in (
         AnswerCallbackQuery,
         EditCard,
@@ -147,8 +147,9 @@ def build_dispatcher(
     complaint_scrub: Callable[[str], str],
 ) -> Dispatcher:
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
-    aiogram's FSM middleware is off: it reads the state of every update, and we keep none
-    there but the live card's message id, read when a card is replaced."""
+    aiogram's FSM runs as `ConversationState`, inside the claim, instead of the dispatcher's
+    own middleware (outermost, before the person's lock, reading the state of every update):
+    typed text is routed by state, a button by its data."""
     storage = conversation_storage(redis, settings.secret_bytes())
     dispatcher = Dispatcher(
         storage=storage,
@@ -163,7 +164,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(UpdateBoundary())
     dispatcher.update.outer_middleware(ClaimMiddleware(claims))
     dispatcher.shutdown.register(claims.close)  # let go of the last claims while Redis is up
-    dispatcher.update.outer_middleware(CardStateMiddleware(storage))
+    dispatcher.update.outer_middleware(ConversationState(storage))
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ApologyMiddleware())
         observer.outer_middleware(DbSessionMiddleware(units))

@@ -9,7 +9,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.messages import text
 from bot.opening import SurveyDesk
+from bot.telegram.cards import CardManager
 from bot.telegram.filters import CommandLike
+from bot.telegram.middlewares import WANTS_RESPONDENT
 from core.models import Respondent
 from core.unit_of_work import UnitOfWork
 
@@ -24,12 +26,14 @@ async def on_stop(
     respondent: Respondent,
     lang: str,
     state: FSMContext,
+    cards: CardManager,
     desk: SurveyDesk,
 ) -> None:
     desk.live.forget_owner(respondent.key)
     await store.responses.forget(respondent)
     await store.commit()
     await state.clear()
+    await cards.forget()
     await message.answer(text("stopped", lang))
 
 
@@ -49,9 +53,9 @@ async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
 def build_router() -> Router:
     """A fresh router (a dispatcher owns its routers; tests and benchmarks build several)."""
     router = Router(name="common")
-    router.message.register(on_help, Command("help"))
-    router.message.register(on_stop, Command("stop"))
-    router.message.register(on_unknown_command, CommandLike())
-    router.message.register(on_other_content)
-    router.callback_query.register(on_unknown_button)
+    router.message.register(on_help, Command("help"), flags=WANTS_RESPONDENT)
+    router.message.register(on_stop, Command("stop"), flags=WANTS_RESPONDENT)
+    router.message.register(on_unknown_command, CommandLike(), flags=WANTS_RESPONDENT)
+    router.message.register(on_other_content, flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_unknown_button, flags=WANTS_RESPONDENT)
     return router

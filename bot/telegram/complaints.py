@@ -7,13 +7,11 @@ state only spares a database look-up while the bot waits for the text.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from html import escape
 
 from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -22,9 +20,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.messages import text
+from bot.telegram.cards import Card, CardManager
 from bot.telegram.complaint_notices import AnswerRating
 from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import Position, RowId, Value
+from bot.telegram.middlewares import WANTS_RESPONDENT
 from core.complaints import MAX_TEXT, ComplaintProblem, Scrub
 from core.models import Complaint, ComplaintCategory, Respondent
 from core.unit_of_work import UnitOfWork
@@ -49,7 +49,9 @@ class ComplaintCancel(CallbackData, prefix="cx"):
 
 
 class ComplaintSteps(StatesGroup):
-    text = State()
+    """What the chat's typed text is, while a complaint is being filed."""
+
+    text = State()  # the complaint's text; data: complaint_id
 
 
 def offer_keyboard(response_id: int, lang: str) -> InlineKeyboardMarkup:
@@ -90,7 +92,7 @@ def consent_keyboard(complaint: Complaint, lang: str) -> InlineKeyboardMarkup:
 
 async def ask_next(message: Message, complaint: Complaint, lang: str, state: FSMContext) -> None:
     """Show the step the draft is at (also what resuming shows)."""
-    service = escape(complaint.service.name(lang))
+    service = escape(complaint.service.name(lang) if complaint.service is not None else "")
     if complaint.category is None:
         await state.set_state(None)
         await message.answer(
@@ -99,7 +101,7 @@ async def ask_next(message: Message, complaint: Complaint, lang: str, state: FSM
         )
     elif complaint.text is None:
         await state.set_state(ComplaintSteps.text)
-        await state.update_data(complaint_id=complaint.id)
+        await state.set_data({"complaint_id": complaint.id})
         await message.answer(
             f"<i>{service}</i>\n\n{escape(text('complaint_ask_text', lang, limit=MAX_TEXT))}"
         )
@@ -118,6 +120,7 @@ async def on_file(
     respondent: Respondent,
     lang: str,
     state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     desk = store.complaints
     try:
@@ -125,8 +128,8 @@ async def on_file(
         complaint = await desk.draft(respondent, complaint.id)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
         await ask_next(query.message, complaint, lang, state)
     return query.answer()
 
@@ -180,6 +183,7 @@ async def on_category(
     respondent: Respondent,
     lang: str,
     state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     desk = store.complaints
     try:
@@ -189,8 +193,8 @@ async def on_category(
         await desk.choose_category(complaint, callback_data.v)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
         await ask_next(query.message, complaint, lang, state)
     return query.answer()
 
@@ -202,12 +206,13 @@ async def on_text(
     lang: str,
     state: FSMContext,
     complaint_scrub: Scrub,
+    raw_state: str | None = None,
 ) -> None:
-    """The complaint's text, when a draft waits for it. Otherwise the update goes on to the
-    survey (which handles typed answers)."""
+    """The complaint's text (the chat is in `ComplaintSteps.text`), or, with no state at all
+    (lost in a restart without Redis), the text a draft waits for when no survey is open.
+    Otherwise the text goes on to the survey (which handles typed answers)."""
     desk = store.complaints
-    waiting = await state.get_state() == ComplaintSteps.text.state
-    if not waiting and await store.responses.open_response(respondent) is not None:
+    if raw_state is None and await store.responses.open_response(respondent) is not None:
         raise SkipHandler  # a survey in progress: its typed answer
     draft = await desk.latest_draft(respondent)
     if draft is None or draft.category is None or draft.text is not None:
@@ -230,6 +235,7 @@ async def on_consent(
     respondent: Respondent,
     lang: str,
     state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     desk = store.complaints
     try:
@@ -238,8 +244,8 @@ async def on_consent(
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
     await state.set_state(None)
+    await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
         key = "complaint_filed" if complaint.consent_to_answer else "complaint_filed_no_answer"
         assert complaint.deadline is not None
         await query.message.answer(
@@ -262,6 +268,7 @@ async def on_cancel(
     respondent: Respondent,
     lang: str,
     state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     desk = store.complaints
     try:
@@ -269,8 +276,7 @@ async def on_cancel(
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
     await state.set_state(None)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(escape(text("complaint_cancelled", lang)))
+    await cards.show(query.message, Card(escape(text("complaint_cancelled", lang))))
     return query.answer()
 
 
@@ -280,17 +286,17 @@ async def on_rate(
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     """The citizen's rating of the agency's answer, stored once."""
     try:
         await store.rate_complaint_answer(respondent, callback_data.c, callback_data.v)
     except ComplaintProblem as problem:
-        if problem.reason == "complaint_already_rated" and isinstance(query.message, Message):
-            with suppress(TelegramBadRequest):  # an old keyboard: take it off if still there
-                await query.message.edit_reply_markup(reply_markup=None)
+        if problem.reason == "complaint_already_rated":
+            await cards.remove_keyboard(query.message)  # an old keyboard: take it off
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(escape(text("complaint_rating_thanks", lang)))
     return query.answer()
 
@@ -305,11 +311,19 @@ def build_router() -> Router:
             ComplaintFor, ComplaintCategoryPick, ComplaintConsent, ComplaintCancel, AnswerRating
         )
     )
-    router.message.register(on_complaint_command, Command("complaint"))
-    router.callback_query.register(on_file, ComplaintFor.filter())
-    router.callback_query.register(on_category, ComplaintCategoryPick.filter())
-    router.callback_query.register(on_consent, ComplaintConsent.filter())
-    router.callback_query.register(on_cancel, ComplaintCancel.filter())
-    router.callback_query.register(on_rate, AnswerRating.filter())
-    router.message.register(on_text, TypedText())
+    router.message.register(on_complaint_command, Command("complaint"), flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_file, ComplaintFor.filter(), flags=WANTS_RESPONDENT)
+    router.callback_query.register(
+        on_category, ComplaintCategoryPick.filter(), flags=WANTS_RESPONDENT
+    )
+    router.callback_query.register(on_consent, ComplaintConsent.filter(), flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_cancel, ComplaintCancel.filter(), flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_rate, AnswerRating.filter(), flags=WANTS_RESPONDENT)
+    # Typed text in the complaint's text step, or with no state (lost) when a draft waits.
+    router.message.register(
+        on_text,
+        TypedText(),
+        StateFilter(ComplaintSteps.text, None),
+        flags=WANTS_RESPONDENT,
+    )
     return router

@@ -11,33 +11,41 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.datasets import Answered, DatasetDesk
+from bot.datasets import DatasetDesk
 from bot.engine.definition import Question, QuestionType
 from bot.engine.flow import Ask, Completed, Step
 from bot.messages import text
+from bot.telegram.cards import Card, CardManager
 from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import Position, RowId, Value, answer_keyboard
+from bot.telegram.middlewares import WANTS_RESPONDENT
 from bot.telegram.render import refusal
 from core.clock import utcnow
 from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRefused
 from core.identity import AddressBox
+from core.language import by_name
 from core.models import Channel, Complaint, Dataset, DatasetRating, RatingStatus, Respondent
 from core.unit_of_work import UnitOfWork
 
-# FSM state while a title is awaited: "ds_search:<agency id>:<when, epoch seconds>"
-SEARCHING = "ds_search:"
-TYPING = "ds_text:"  # while a rating's text answer is awaited: "ds_text:<rating id>"
 MIN_TYPED = 2
 MAX_TYPED = 200
+
+
+class DataSteps(StatesGroup):
+    """What the chat's typed text is, while an open data set is found or rated."""
+
+    searching = State()  # part of a title; data: agency_id, since (epoch seconds)
+    typing = State()  # a rating's text answer; data: rating_id
 
 
 class DataAgency(CallbackData, prefix="dg"):
@@ -122,13 +130,15 @@ def card(
 
 async def _awaiting(state: FSMContext, step: Step, rating: DatasetRating) -> None:
     """Remember (may be lost) whether the chat's next text is this rating's answer."""
-    typing = isinstance(step, Ask) and step.question.type is QuestionType.TEXT
-    await state.set_state(f"{TYPING}{rating.id}" if typing else None)
+    if isinstance(step, Ask) and step.question.type is QuestionType.TEXT:
+        await state.set_state(DataSteps.typing)
+        await state.set_data({"rating_id": rating.id})
+    else:
+        await state.set_state(None)
 
 
 async def _show(
-    bot: Bot,
-    chat_id: int,
+    cards: CardManager,
     step: Step,
     desk: DatasetDesk,
     rating: DatasetRating,
@@ -138,20 +148,19 @@ async def _show(
     notice: str | None = None,
     filed: Complaint | None = None,
 ) -> None:
-    body, markup = card(step, desk, rating, lang, filed, notice)
-    await bot.send_message(chat_id, body, reply_markup=markup)
+    await cards.send(Card(*card(step, desk, rating, lang, filed, notice)))
     await _awaiting(state, step, rating)
 
 
 async def open_dataset(
     chat_id: int,
     dataset: Dataset,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk,
     box: AddressBox,
+    cards: CardManager,
     state: FSMContext,
 ) -> None:
     """Start (or resume) today's rating of the set and show its current question."""
@@ -168,20 +177,19 @@ async def open_dataset(
         notice = text("resuming", lang)
     conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     if conversation is None:  # completed by another tap meanwhile: nothing left to ask
-        await bot.send_message(chat_id, escape(text("stale_button", lang)))
+        await cards.send(Card(escape(text("stale_button", lang))))
         return
     shown = await store.dataset_ratings.rating(rating.id)
     assert shown is not None
-    await _show(bot, chat_id, conversation.current(), datasets, shown, lang, state, notice=notice)
+    await _show(cards, conversation.current(), datasets, shown, lang, state, notice=notice)
 
 
 async def resume_rating(
-    chat_id: int,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk,
+    cards: CardManager,
     state: FSMContext,
 ) -> bool:
     """A bare /start with no survey open: the person's unfinished data-set rating, if any,
@@ -193,7 +201,7 @@ async def resume_rating(
     if conversation is None:
         return False
     notice = text("resuming", lang)
-    await _show(bot, chat_id, conversation.current(), datasets, rating, lang, state, notice=notice)
+    await _show(cards, conversation.current(), datasets, rating, lang, state, notice=notice)
     return True
 
 
@@ -214,7 +222,9 @@ async def on_data(
     await state.set_state(None)
     await message.answer(
         escape(text("dataset_pick_agency", lang)),
-        reply_markup=agencies_keyboard([(a.id, a.name(lang)) for a in agencies]),
+        reply_markup=agencies_keyboard(
+            [(a.id, a.name(lang)) for a in by_name(agencies, lambda a: a.name(lang), lang)]
+        ),
     )
 
 
@@ -223,14 +233,16 @@ async def on_agency(
     callback_data: DataAgency,
     store: UnitOfWork,
     lang: str,
+    cards: CardManager,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
     agency = await store.dataset_ratings.agency(callback_data.a)
     if agency is None or not isinstance(query.message, Message):
         return query.answer(text("stale_button", lang), show_alert=True)
-    await state.set_state(f"{SEARCHING}{agency.id}:{int(utcnow().timestamp())}")
-    await query.message.edit_text(
-        escape(text("dataset_type_title", lang, agency=agency.name(lang)))
+    await state.set_state(DataSteps.searching)
+    await state.set_data({"agency_id": agency.id, "since": int(utcnow().timestamp())})
+    await cards.show(
+        query.message, Card(escape(text("dataset_type_title", lang, agency=agency.name(lang))))
     )
     return query.answer()
 
@@ -238,12 +250,12 @@ async def on_agency(
 async def on_pick(
     query: CallbackQuery,
     callback_data: DataPick,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
     box: AddressBox,
+    cards: CardManager,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
     if datasets is None:
@@ -251,22 +263,21 @@ async def on_pick(
     found = await store.dataset_ratings.dataset(callback_data.d)
     if isinstance(found, DatasetRefused):
         return query.answer(text(found.reason, lang), show_alert=True)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await cards.remove_keyboard(query.message)
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await open_dataset(chat_id, found, bot, store, respondent, lang, datasets, box, state)
+    await open_dataset(chat_id, found, store, respondent, lang, datasets, box, cards, state)
     return query.answer()
 
 
 async def on_deep_link(
     message: Message,
     command: CommandObject,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
     box: AddressBox,
+    cards: CardManager,
     state: FSMContext,
 ) -> None:
     if datasets is None:
@@ -276,7 +287,7 @@ async def on_deep_link(
     if isinstance(found, DatasetRefused):
         await message.answer(escape(text(found.reason, lang)))
         return
-    await open_dataset(message.chat.id, found, bot, store, respondent, lang, datasets, box, state)
+    await open_dataset(message.chat.id, found, store, respondent, lang, datasets, box, cards, state)
 
 
 async def on_answer(
@@ -286,6 +297,7 @@ async def on_answer(
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
+    cards: CardManager,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
     name = datasets.question_name(callback_data.q) if datasets is not None else None
@@ -294,54 +306,54 @@ async def on_answer(
     if datasets is None or name is None or rating is None or rating.respondent_id != respondent.id:
         return query.answer(text("stale_button", lang), show_alert=True)
     if rating.status is RatingStatus.COMPLETED:
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
+        await cards.remove_keyboard(query.message)
         return query.answer(text("completed", lang))
     answered = await datasets.answer(
         store, respondent, rating, Channel.TELEGRAM, name, callback_data.v or None
     )
     if answered is None:
         return query.answer(text("stale_button", lang), show_alert=True)
-    await _edit(query, answered, datasets, rating, lang, state)
+    shown = Card(*card(answered.step, datasets, rating, lang, answered.filed))
+    await cards.show(query.message, shown)
+    await _awaiting(state, answered.step, rating)
     return query.answer()
 
 
-async def _edit(
-    query: CallbackQuery,
-    answered: Answered,
-    datasets: DatasetDesk,
-    rating: DatasetRating,
+async def on_search(
+    message: Message,
+    store: UnitOfWork,
+    respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> None:
-    body, markup = card(answered.step, datasets, rating, lang, answered.filed)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(body, reply_markup=markup)
-    await _awaiting(state, answered.step, rating)
+    """Part of a title, typed after picking an agency. A service survey opened since (on the
+    web, say) takes the text instead: it is more likely that survey's answer."""
+    data = await state.get_data()
+    agency_id, since = data.get("agency_id"), data.get("since")
+    if not isinstance(agency_id, int) or not isinstance(since, int):
+        await state.set_state(None)
+        raise SkipHandler
+    if await _survey_since(store, respondent, datetime.fromtimestamp(since, UTC)):
+        raise SkipHandler
+    await _search(message, store, lang, agency_id)
 
 
 async def on_text(
     message: Message,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
+    cards: CardManager,
     state: FSMContext,
+    raw_state: str | None = None,
 ) -> None:
-    """A title being searched, or a rating's typed answer; any other text goes on to the
-    complaint and survey routers."""
-    current = await state.get_state() or ""
+    """A rating's typed answer: the chat is in `DataSteps.typing`, or has no state (lost in a
+    restart without Redis) and the person's rating in progress is all that waits for text.
+    Any other text goes on to the complaint and survey routers."""
     if datasets is None:
         raise SkipHandler
-    searching = _searching(current)
-    if searching is not None:
-        agency_id, since = searching
-        if await _survey_since(store, respondent, since):
-            raise SkipHandler  # a service survey was opened after: its typed answer
-        await _search(message, store, lang, agency_id)
-        return
-    rating = await _typing_rating(store, respondent, current)
+    rating = await _typing_rating(store, respondent, state if raw_state is not None else None)
     if rating is None:
         raise SkipHandler
     conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
@@ -352,47 +364,37 @@ async def on_text(
     if step.question.type is not QuestionType.TEXT:
         # The rating waits for a button: show its question again, with the buttons.
         notice = text("use_buttons", lang)
-        await _show(bot, message.chat.id, step, datasets, rating, lang, state, notice=notice)
+        await _show(cards, step, datasets, rating, lang, state, notice=notice)
         return
     answered = await datasets.answer(
         store, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
     )
     if answered is None:
         raise SkipHandler
-    await _show(
-        bot, message.chat.id, answered.step, datasets, rating, lang, state, filed=answered.filed
-    )
+    await _show(cards, answered.step, datasets, rating, lang, state, filed=answered.filed)
 
 
 async def _typing_rating(
-    store: UnitOfWork, respondent: Respondent, current: str
+    store: UnitOfWork, respondent: Respondent, state: FSMContext | None
 ) -> DatasetRating | None:
-    """The rating whose typed answer this text is: the one the FSM names, or (the FSM lost, a
-    restart without Redis) the person's rating in progress when nothing else waits for text."""
+    """The rating whose typed answer this text is: the one the state's data names, or (no
+    state: lost in a restart without Redis) the person's rating in progress when nothing else
+    waits for text."""
     ratings = store.dataset_ratings
-    if current.startswith(TYPING) and current[len(TYPING) :].isdigit():
-        found = await ratings.rating(int(current[len(TYPING) :]))
+    if state is not None:
+        rating_id = (await state.get_data()).get("rating_id")
+        found = await ratings.rating(rating_id) if isinstance(rating_id, int) else None
         if found is None or found.respondent_id != respondent.id:
             return None
         if await _survey_since(store, respondent, found.updated_at):
             return None  # a service survey was opened after: its typed answer
         return found
-    if current:
-        return None  # another step (a complaint's text) waits for it
     if await store.responses.open_response(respondent) is not None:
         return None  # a service survey in progress: its typed answer
     draft = await store.complaints.latest_draft(respondent)
     if draft is not None and draft.category is not None and draft.text is None:
         return None  # a complaint waits for its text
     return await ratings.in_progress(respondent)
-
-
-def _searching(current: str) -> tuple[int, datetime] | None:
-    """The agency and start of a title search the FSM state names, if it names one."""
-    agency, _, since = current.removeprefix(SEARCHING).partition(":")
-    if not current.startswith(SEARCHING) or not agency.isdigit() or not since.isdigit():
-        return None
-    return int(agency), datetime.fromtimestamp(int(since), UTC)
 
 
 async def _survey_since(store: UnitOfWork, respondent: Respondent, since: datetime) -> bool:
@@ -418,7 +420,8 @@ async def _search(message: Message, store: UnitOfWork, lang: str, agency_id: int
         )
         return
     await message.answer(
-        escape(text("dataset_matches", lang)), reply_markup=datasets_keyboard(found, lang)
+        escape(text("dataset_matches", lang)),
+        reply_markup=datasets_keyboard(by_name(found, lambda d: d.title(lang), lang), lang),
     )
 
 
@@ -428,11 +431,17 @@ def build_router() -> Router:
     router.message.register(
         on_deep_link,
         CommandStart(deep_link=True, magic=F.args.startswith(PAYLOAD_PREFIX)),
+        flags=WANTS_RESPONDENT,
     )
-    router.message.register(on_data, Command("data"))
+    router.message.register(on_data, Command("data"), flags=WANTS_RESPONDENT)
     router.callback_query.filter(ButtonPrefix(DataAgency, DataPick, DataAnswer))
-    router.callback_query.register(on_agency, DataAgency.filter())
-    router.callback_query.register(on_pick, DataPick.filter())
-    router.callback_query.register(on_answer, DataAnswer.filter())
-    router.message.register(on_text, TypedText())
+    router.callback_query.register(on_agency, DataAgency.filter(), flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_pick, DataPick.filter(), flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_answer, DataAnswer.filter(), flags=WANTS_RESPONDENT)
+    router.message.register(
+        on_search, TypedText(), StateFilter(DataSteps.searching), flags=WANTS_RESPONDENT
+    )
+    router.message.register(
+        on_text, TypedText(), StateFilter(DataSteps.typing, None), flags=WANTS_RESPONDENT
+    )
     return router

@@ -19,9 +19,9 @@ _LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
 
 def loads(document: str | bytes) -> Any:
     if isinstance(document, bytes):
-        long_number = _LONG_NUMBER_BYTES.search(document)
+        long_number = _LONG_NUMBER_BYTES.search(document) is not None
     else:
-        long_number = _LONG_NUMBER.search(document)
+        long_number = _LONG_NUMBER.search(document) is not None
     if long_number:
         return json.loads(document)
     try:

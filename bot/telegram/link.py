@@ -8,6 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.messages import text
+from bot.telegram.middlewares import WANTS_RESPONDENT
 from core.identity import AddressBox
 from core.models import Channel, Respondent
 from core.unit_of_work import UnitOfWork
@@ -32,5 +33,5 @@ async def on_link(
 
 def build_router() -> Router:
     router = Router(name="link")
-    router.message.register(on_link, Command("link"))
+    router.message.register(on_link, Command("link"), flags=WANTS_RESPONDENT)
     return router

@@ -1,6 +1,7 @@
 """Per-update context: de-duplication and one update at a time per person (one round trip),
-the FSM context without a read, a database unit of work, the person (and, for handlers that
-want them, the respondent and language), and a polite answer instead of a crash."""
+the FSM context (the state read for typed text only) and the chat's card manager, a database
+unit of work, the person (and, for handlers flagged to want them, the respondent and
+language), and a polite answer instead of a crash."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.dispatcher.middlewares.user_context import EVENT_CONTEXT_KEY, EventContext
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.dispatcher.flags import get_flag
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.messages import DEFAULT_LANGUAGE, pick_language, text
+from bot.telegram.cards import CardManager
 from core.batching import LoopTurnBatcher
 from core.identity import respondent_key
 from core.unit_of_work import UnitOfWork, UnitsOfWork
@@ -373,25 +376,25 @@ class ClaimMiddleware(BaseMiddleware):
         )
 
 
-class CardStateMiddleware(BaseMiddleware):
-    """The FSM context (where the live card's message id is kept) as `state`, read only when
-    a handler asks for it: aiogram's own FSM middleware reads the state on every update."""
+class ConversationState(FSMContextMiddleware):
+    """aiogram's FSM context middleware, placed inside the claim, so a person's state is read
+    after their previous update has written it, and reading the state only for messages:
+    typed text is routed by state (state filters on the text handlers), while a button
+    carries its own context in its data and never needs it. Every handler in a chat also gets
+    the chat's card manager (`cards`)."""
 
     def __init__(self, storage: BaseStorage) -> None:
-        self.storage = storage
+        super().__init__(storage, DisabledEventIsolation())  # the claim is the person's lock
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        context: EventContext | None = data.get(EVENT_CONTEXT_KEY)
-        if context is not None and context.user_id is not None:
-            bot: Bot = data["bot"]
-            # The key aiogram's FSM middleware would use (its default, user in chat).
-            key = StorageKey(
-                bot_id=bot.id,
-                chat_id=context.chat_id if context.chat_id is not None else context.user_id,
-                user_id=context.user_id,
-                business_connection_id=context.business_connection_id,
-            )
-            data["state"] = FSMContext(storage=self.storage, key=key)
+        bot: Bot = data["bot"]
+        context = self.resolve_event_context(bot, data)
+        data["fsm_storage"] = self.storage
+        if context is not None:
+            data["state"] = context
+            data["cards"] = CardManager(bot, context.key.chat_id, context)
+            if isinstance(event, Update) and event.message is not None:
+                data["raw_state"] = await context.get_state()
         return await handler(event, data)
 
 
@@ -414,10 +417,12 @@ class DbSessionMiddleware(BaseMiddleware):
 @dataclass
 class Person:
     """Who is writing, as a pseudonym (HMAC of their Telegram id), and the language to speak:
-    the one their Telegram uses until their chosen one has been read."""
+    the one their Telegram uses until their chosen one has been read. `telegram_language`:
+    the one their Telegram uses, if we speak it (a new citizen is not asked then)."""
 
     key: str
     language: str
+    telegram_language: str | None = None
 
 
 class PersonMiddleware(BaseMiddleware):
@@ -430,21 +435,25 @@ class PersonMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
             return None
-        guessed = pick_language(user.language_code) or DEFAULT_LANGUAGE
-        data["person"] = Person(respondent_key(self.secret, "telegram", user.id), guessed)
+        told = pick_language(user.language_code)
+        guessed = told or DEFAULT_LANGUAGE
+        data["person"] = Person(respondent_key(self.secret, "telegram", user.id), guessed, told)
         data["lang"] = guessed
         return await handler(event, data)
 
 
+# The flag a handler is registered with when it needs `respondent` and the chosen `lang`.
+WANTS_RESPONDENT: dict[str, Any] = {"respondent": True}
+
+
 class RespondentMiddleware(BaseMiddleware):
     """`respondent` and `lang` (the chosen language), read from the database only for the
-    handlers that take them. Inner: it runs once the handler is chosen. Answering a question
-    needs neither: the statement that stores the answer checks the owner and tells the
-    language."""
+    handlers registered with `flags=WANTS_RESPONDENT`. Inner: it runs once the handler is
+    chosen. Answering a question needs neither: the statement that stores the answer checks
+    the owner and tells the language."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        wanted = data["handler"].params
-        if "respondent" in wanted or "lang" in wanted:
+        if get_flag(data, "respondent"):
             person: Person = data["person"]
             store: UnitOfWork = data["store"]
             respondent = await store.responses.respondent(person.key)

@@ -1,25 +1,18 @@
-"""How a survey step looks in a Telegram chat (HTML parse mode)."""
+"""How a survey step looks in a Telegram chat (HTML parse mode), and sending one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
-
-from aiogram.types import InlineKeyboardMarkup
 
 from bot.engine.definition import QuestionType, SurveyDefinition
 from bot.engine.flow import Ask, Completed, InvalidAnswer, Step
 from bot.messages import text
+from bot.opening import SurveyDesk
+from bot.telegram.cards import Card, CardManager
 from bot.telegram.complaints import offer_keyboard
 from bot.telegram.keyboards import question_keyboard
 from core.models import Response
 from core.responses import LiveResponse
-
-
-@dataclass(frozen=True)
-class Card:
-    text: str
-    markup: InlineKeyboardMarkup | None
 
 
 def refusal(error: InvalidAnswer, lang: str) -> str:
@@ -69,3 +62,17 @@ def card(
 
 def is_ask(step: Step) -> bool:
     return isinstance(step, Ask)
+
+
+async def send_step(
+    cards: CardManager,
+    step: Step,
+    desk: SurveyDesk,
+    response: Response | LiveResponse,
+    lang: str,
+    notice: str | None = None,
+) -> None:
+    """A survey step as a new card, the live one (the survey has the chat)."""
+    await cards.send(
+        card(step, desk.definition(response.survey_id), response, lang, notice), live=True
+    )

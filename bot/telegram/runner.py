@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 
 
-def polling_context(bot: Bot, dispatcher: Dispatcher) -> web.CleanupContext:  # type: ignore[type-arg]
+def polling_context(
+    bot: Bot, dispatcher: Dispatcher
+) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup context that polls Telegram while the app runs."""
 
     async def run(_app: web.Application) -> AsyncIterator[None]:

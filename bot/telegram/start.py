@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.datasets import DatasetDesk
 from bot.messages import text
 from bot.opening import OfficeChoice, Refused, ServiceOffer, SurveyDesk
-from bot.telegram.cards import edit_card, send_card
+from bot.telegram.cards import Card, CardManager
 from bot.telegram.datasets import resume_rating
 from bot.telegram.filters import ButtonPrefix
 from bot.telegram.keyboards import (
@@ -19,6 +19,9 @@ from bot.telegram.keyboards import (
     language_keyboard,
     services_keyboard,
 )
+from bot.telegram.middlewares import WANTS_RESPONDENT, Person
+from bot.telegram.render import card, send_step
+from core import invitations
 from core.identity import AddressBox
 from core.models import Channel, Respondent, Response
 from core.unit_of_work import UnitOfWork
@@ -27,16 +30,22 @@ from core.unit_of_work import UnitOfWork
 async def start_with_payload(
     message: Message,
     command: CommandObject,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
+    person: Person,
     lang: str,
     desk: SurveyDesk,
     box: AddressBox,
-    state: FSMContext,
+    cards: CardManager,
 ) -> None:
     payload = (command.args or "").strip()
-    opened = await desk.open_payload(store, respondent, payload, Channel.TELEGRAM, lang)
+    opened: Response | OfficeChoice | Refused
+    if invitations.is_office_payload(payload):
+        # A walk-in: who already rated this office today is told so before picking a service.
+        code = payload.removeprefix(invitations.OFFICE_PREFIX)
+        opened = await desk.open_office(store, code, respondent)
+    else:
+        opened = await desk.open_payload(store, respondent, payload, Channel.TELEGRAM, lang)
     if isinstance(opened, Refused):
         await message.answer(text(opened.reason, lang))
         return
@@ -51,71 +60,69 @@ async def start_with_payload(
             ),
         )
         return
-    await begin(message.chat.id, opened, bot, store, respondent, lang, desk, box, state)
+    await begin(message.chat.id, opened, store, respondent, person, desk, box, cards)
 
 
 async def start_without_payload(
     message: Message,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
     datasets: DatasetDesk,
+    cards: CardManager,
     state: FSMContext,
 ) -> None:
     response = await store.responses.open_response(respondent)
     if response is None:
-        chat_id = message.chat.id
-        if not await resume_rating(chat_id, bot, store, respondent, lang, datasets, state):
+        if not await resume_rating(store, respondent, lang, datasets, cards, state):
             await message.answer(text("welcome", lang))
         return
     conversation = await desk.resume(store, response, respondent)
-    await send_card(
-        bot,
-        message.chat.id,
-        conversation.current(),
-        desk,
-        response,
-        lang,
-        state,
-        notice=text("resuming", lang),
-    )
+    notice = text("resuming", lang)
+    await send_step(cards, conversation.current(), desk, response, lang, notice)
 
 
 async def begin(
     chat_id: int,
     response: Response,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
-    lang: str,
+    person: Person,
     desk: SurveyDesk,
     box: AddressBox,
-    state: FSMContext,
+    cards: CardManager,
 ) -> None:
-    """A survey is open: keep the way back to this chat, ask the language once, then ask."""
+    """A survey is open: keep the way back to this chat, settle the language (the one the
+    person's Telegram speaks, if we do; else asked once), then ask."""
     await store.responses.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
-    await store.commit()
+    lang = person.language
     if respondent.language is None:
-        await bot.send_message(
-            chat_id, text("choose_language", lang), reply_markup=language_keyboard()
-        )
-        return
+        if person.telegram_language is None:
+            await cards.send(language_card(lang))
+            return
+        desk.live.forget_owner(respondent.key)
+        await store.responses.set_language(respondent, person.telegram_language)
+        lang = person.language = person.telegram_language
+    await store.commit()  # the address and language, before the reply
     conversation = await desk.resume(store, response, respondent)
-    await send_card(bot, chat_id, conversation.current(), desk, response, lang, state)
+    await send_step(cards, conversation.current(), desk, response, lang)
+
+
+def language_card(lang: str) -> Card:
+    return Card(text("choose_language", lang), language_keyboard())
 
 
 async def on_service(
     query: CallbackQuery,
     callback_data: ServiceCallback,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
+    person: Person,
     lang: str,
     desk: SurveyDesk,
     box: AddressBox,
-    state: FSMContext,
+    cards: CardManager,
 ) -> None:
     offer = ServiceOffer(callback_data.o, callback_data.s, callback_data.d, callback_data.m)
     opened = await desk.start_offered_walk_in(store, respondent, offer, Channel.TELEGRAM, lang)
@@ -123,16 +130,13 @@ async def on_service(
         await query.answer(text(opened.reason, lang), show_alert=True)
         return
     await query.answer()
-    if query.message is not None:
-        await bot.edit_message_reply_markup(
-            chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
-        )
+    await cards.remove_keyboard(query.message)
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await begin(chat_id, opened, bot, store, respondent, lang, desk, box, state)
+    await begin(chat_id, opened, store, respondent, person, desk, box, cards)
 
 
-async def choose_language(message: Message) -> None:
-    await message.answer(text("choose_language", "kk"), reply_markup=language_keyboard())
+async def choose_language(message: Message, cards: CardManager) -> None:
+    await cards.send(language_card("kk"))
 
 
 async def on_language(
@@ -141,7 +145,7 @@ async def on_language(
     store: UnitOfWork,
     respondent: Respondent,
     desk: SurveyDesk,
-    state: FSMContext,
+    cards: CardManager,
 ) -> None:
     lang = callback_data.lang
     desk.live.forget_owner(respondent.key)
@@ -150,13 +154,11 @@ async def on_language(
     await query.answer(text("language_set", lang))
     response = await store.responses.open_response(respondent)
     if response is None:
-        if query.message is not None:
-            await query.message.edit_text(text("language_set", lang))  # type: ignore[union-attr]
+        await cards.show(query.message, Card(text("language_set", lang)))
         return
     conversation = await desk.resume(store, response, respondent)
-    await edit_card(
-        query.message, conversation.current(), desk, response, lang, state, becomes_card=True
-    )
+    shown = card(conversation.current(), desk.definition(response.survey_id), response, lang)
+    await cards.show(query.message, shown, becomes_live=True)
 
 
 def build_router() -> Router:
@@ -164,11 +166,15 @@ def build_router() -> Router:
     router = Router(name="start")
     # Its buttons by prefix first: survey answers, which pass through here, skip at once.
     router.callback_query.filter(ButtonPrefix(ServiceCallback, LanguageCallback))
-    router.message.register(start_with_payload, CommandStart(deep_link=True))
-    router.message.register(start_without_payload, CommandStart())
-    router.callback_query.register(on_service, ServiceCallback.filter())
+    router.message.register(
+        start_with_payload, CommandStart(deep_link=True), flags=WANTS_RESPONDENT
+    )
+    router.message.register(start_without_payload, CommandStart(), flags=WANTS_RESPONDENT)
+    router.callback_query.register(on_service, ServiceCallback.filter(), flags=WANTS_RESPONDENT)
     router.message.register(choose_language, Command("lang"))
     router.callback_query.register(
-        on_language, LanguageCallback.filter(F.lang.in_({"kk", "ru", "en"}))
+        on_language,
+        LanguageCallback.filter(F.lang.in_({"kk", "ru", "en"})),
+        flags=WANTS_RESPONDENT,
     )
     return router

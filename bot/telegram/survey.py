@@ -3,11 +3,7 @@ Telegram event, asks the conversation, and shows the step it returns."""
 
 from __future__ import annotations
 
-import contextlib
-
-from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.fsm.context import FSMContext
+from aiogram import Router
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 
@@ -15,7 +11,7 @@ from bot.engine.definition import QuestionType
 from bot.engine.flow import Ask, RawValue
 from bot.messages import text
 from bot.opening import Pressed, Refused, SurveyDesk
-from bot.telegram.cards import edit_card, send_card
+from bot.telegram.cards import CardManager
 from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import (
     AnswerCallback,
@@ -24,16 +20,17 @@ from bot.telegram.keyboards import (
     checked_choices,
     toggled,
 )
-from bot.telegram.middlewares import Person
+from bot.telegram.middlewares import WANTS_RESPONDENT, Person
+from bot.telegram.render import card, send_step
 from core.models import Respondent
 from core.unit_of_work import UnitOfWork
 
 
-async def refuse(query: CallbackQuery, lang: str, reason: str) -> AnswerCallbackQuery:
-    if reason == "completed" and isinstance(query.message, Message) and query.message.reply_markup:
-        # Its buttons go; already gone or too old to edit, there is nothing to take away.
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
+async def refuse(
+    query: CallbackQuery, cards: CardManager, lang: str, reason: str
+) -> AnswerCallbackQuery:
+    if reason == "completed":
+        await cards.remove_keyboard(query.message)  # a finished survey's card keeps no buttons
     return query.answer(text(reason, lang), show_alert=reason != "completed")
 
 
@@ -43,10 +40,10 @@ async def on_answer(
     store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
-    state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     found = await desk.press(store, person.key, callback_data.r, callback_data.q)
-    return await _answer(query, found, callback_data.v or None, store, person, desk, state)
+    return await _answer(query, found, callback_data.v or None, store, person, desk, cards)
 
 
 async def on_toggle(
@@ -55,6 +52,7 @@ async def on_toggle(
     store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     # Read afresh: a tick stores nothing, so no later statement would check a remembered one.
     found = await desk.press(
@@ -67,15 +65,15 @@ async def on_toggle(
     )
     message = query.message
     if isinstance(found, Refused):
-        return await refuse(query, person.language, found.reason)
+        return await refuse(query, cards, person.language, found.reason)
     lang = _speak(person, found)
     if (
         not 0 <= callback_data.c < len(found.question.choices)
         or not isinstance(message, Message)
         or message.reply_markup is None
     ):
-        return await refuse(query, lang, "stale_button")
-    await message.edit_reply_markup(reply_markup=toggled(message.reply_markup, query.data or ""))
+        return await refuse(query, cards, lang, "stale_button")
+    await cards.replace_keyboard(message, toggled(message.reply_markup, query.data or ""))
     return query.answer()
 
 
@@ -85,7 +83,7 @@ async def on_done(
     store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
-    state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     found = await desk.press(
         store, person.key, callback_data.r, callback_data.q, QuestionType.SELECT_MULTIPLE
@@ -96,7 +94,7 @@ async def on_done(
         markup = query.message.reply_markup if isinstance(query.message, Message) else None
         picked = checked_choices(markup, callback_data.r, callback_data.q)
         names = [choices[i].name for i in picked if 0 <= i < len(choices)]
-    return await _answer(query, found, names, store, person, desk, state)
+    return await _answer(query, found, names, store, person, desk, cards)
 
 
 async def _answer(
@@ -106,15 +104,16 @@ async def _answer(
     store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
-    state: FSMContext,
+    cards: CardManager,
 ) -> AnswerCallbackQuery:
     if isinstance(found, Refused):
-        return await refuse(query, person.language, found.reason)
+        return await refuse(query, cards, person.language, found.reason)
     step = await desk.answer(store, found, raw)
     lang = _speak(person, found)
     if isinstance(step, Refused):
-        return await refuse(query, lang, step.reason)
-    await edit_card(query.message, step, desk, found.live, lang, state)
+        return await refuse(query, cards, lang, step.reason)
+    shown = card(step, desk.definition(found.live.survey_id), found.live, lang)
+    await cards.show(query.message, shown, live=True)
     # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
 
@@ -127,13 +126,15 @@ def _speak(person: Person, pressed: Pressed) -> str:
 
 async def on_text(
     message: Message,
-    bot: Bot,
     store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
-    state: FSMContext,
+    cards: CardManager,
 ) -> None:
+    """Typed text nothing else waits for: the answer to the survey's text question, or a word
+    that the survey waits for a button, or that no survey is open. The database says which,
+    so a lost conversation state still lands here."""
     response = await store.responses.open_response(respondent)
     if response is None:
         await message.answer(text("nothing_in_progress", lang))
@@ -143,11 +144,9 @@ async def on_text(
     if isinstance(current, Ask) and current.question.type is QuestionType.TEXT:
         desk.live.drop(response.id)  # what this worker remembers of it is behind now
         step = await conversation.answer(current.question.name, message.text)
-        await send_card(bot, message.chat.id, step, desk, response, lang, state)
+        await send_step(cards, step, desk, response, lang)
         return
-    await send_card(
-        bot, message.chat.id, current, desk, response, lang, state, notice=text("use_buttons", lang)
-    )
+    await send_step(cards, current, desk, response, lang, text("use_buttons", lang))
 
 
 def build_buttons_router() -> Router:
@@ -163,7 +162,7 @@ def build_buttons_router() -> Router:
 
 
 def build_router() -> Router:
-    """Typed answers: after the routers whose text handlers come first (see the dispatcher)."""
+    """Typed answers: text that no state routed elsewhere (see the dispatcher)."""
     router = Router(name="survey")
-    router.message.register(on_text, TypedText())
+    router.message.register(on_text, TypedText(), flags=WANTS_RESPONDENT)
     return router

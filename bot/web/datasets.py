@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from bot.datasets import DatasetDesk
-from bot.engine.flow import Ask, InvalidAnswer
+from bot.engine.flow import Ask, InvalidAnswer, questions_to_ask
 from bot.web.complaints import complaint_case, rate_from_form
 from bot.web.keys import SEALS_KEY, SETTINGS_KEY, UNITS_KEY, Seals
 from bot.web.origin import client_network
@@ -36,7 +36,7 @@ from bot.web.pages import (
     say,
     wrong_method,
 )
-from bot.web.survey import questions_to_ask, raw_answer, render_question
+from bot.web.survey import raw_answer, render_question
 from bot.web.visits import (
     Visit,
     apply_language,

@@ -4,16 +4,20 @@ Only the visitor who started a response sees it or answers it, whatever ref they
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from aiohttp import web
 from multidict import MultiDict
 
 from bot import messages
-from bot.engine import expressions
 from bot.engine.definition import Question, QuestionType, SurveyDefinition
-from bot.engine.flow import Ask, InvalidAnswer, RawValue, complaint_requested, is_relevant
+from bot.engine.flow import (
+    Ask,
+    InvalidAnswer,
+    RawValue,
+    complaint_requested,
+    questions_to_ask,
+)
 from bot.opening import Pressed, Refused
 from bot.web.complaints import complaint_link, filed_complaint
 from bot.web.keys import DESK_KEY, SEALS_KEY, UNITS_KEY
@@ -76,25 +80,6 @@ async def question_page(request: web.Request) -> web.StreamResponse:
     first = step.number == 1 and not conversation.answers
     step = replace(step, total=questions_to_ask(definition, conversation.answers))
     return _question(request, visit, owned, definition, step, error, first)
-
-
-def questions_to_ask(definition: SurveyDefinition, answers: Mapping[str, object]) -> int:
-    """How many questions this response may still come to ask in all: those asked or relevant
-    now, and those whose condition reads a question not answered yet that may itself be asked.
-    The progress then says "1 of 12" and may shrink after a good rating, but never grows
-    after a low one (the engine's own total counts only what is relevant now)."""
-    possible: set[str] = set()
-    for question in definition.questions:
-        condition = definition.conditions.get(question.name)
-        if is_relevant(definition, question, answers) or (
-            condition is not None
-            and any(
-                name not in answers and name in possible
-                for name in expressions.references(condition)
-            )
-        ):
-            possible.add(question.name)
-    return len(possible)
 
 
 def _question(

@@ -11,6 +11,7 @@ Batch mode (render_as_batch in env.py) rebuilds the altered tables on SQLite.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -21,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _timestamp(name: str, *, nullable: bool = False, now: bool = False) -> sa.Column[object]:
+def _timestamp(name: str, *, nullable: bool = False, now: bool = False) -> sa.Column[datetime]:
     return sa.Column(
         name,
         sa.DateTime(timezone=True),

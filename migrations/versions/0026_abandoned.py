@@ -3,7 +3,7 @@ status value: the column is a plain string, no type to change), and counted in t
 new `abandoned` column, on the day the service was delivered like every other step.
 
 Revision ID: 0026_abandoned
-Revises: 0023_security
+Revises: 0024_published_runs
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026_abandoned"
-down_revision: str | Sequence[str] | None = "0023_security"
+down_revision: str | Sequence[str] | None = "0024_published_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

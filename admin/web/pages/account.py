@@ -7,6 +7,7 @@ import random
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import accounts
 from admin.audit import Action, record
@@ -94,78 +95,81 @@ def _login_form(
 @public
 async def login(request: web.Request) -> web.StreamResponse:
     config = request.app[ADMIN]
+    lang = lang_of(request)
     form = await request.post()
     typed = str(form.get("email", ""))
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in typed):
         # No e-mail holds a control character: refused at the door, before any count, check
         # or audit record (such a value once broke the audit log's spreadsheet).
-        return _login_form(
-            request, email="", error=words.say("login_failed", lang_of(request)), status=400
-        )
+        return _login_form(request, email="", error=words.say("login_failed", lang), status=400)
     email = accounts.normalise_email(typed)[:254]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD_LENGTH]
-    client = client_of(request)
-    keys = throttle_keys(email, client)
-    lang = lang_of(request)
+    keys = throttle_keys(email, client_of(request))
     # Counted before the password is checked: parallel guesses cannot outrun the limit.
     if not await config.throttle.attempt(keys):
         async with config.session_factory() as db:
-            record(
-                db,
-                Action.LOGIN_FAILED,
-                at=config.clock(),
-                actor=email or "-",
-                client=client,
-                details={"reason": "throttled"},
-            )
-            await db.commit()
-        return _login_form(
-            request,
-            email=email,
-            error=words.say(
-                "login_throttled", lang, minutes=config.settings.admin_login_window_minutes
-            ),
-            status=429,
-        )
+            await _failed(request, db, email, "throttled")
+        minutes = config.settings.admin_login_window_minutes
+        error = words.say("login_throttled", lang, minutes=minutes)
+        return _login_form(request, email=email, error=error, status=429)
     async with config.session_factory() as db:
-        user = await accounts.find_user(db, email) if email else None
-        usable = user is not None and user.disabled_at is None
-        matches = await accounts.password_matches(
-            user.password_hash if usable and user else None, password
-        )
-        if not (usable and matches and user is not None):
-            record(
-                db,
-                Action.LOGIN_FAILED,
-                at=config.clock(),
-                actor=email or "-",
-                user_id=user.id if user else None,
-                client=client,
-                details={
-                    "reason": "disabled" if user is not None and not usable else "credentials"
-                },
-            )
-            await db.commit()
+        user, failure = await _checked_user(db, email, password)
+        if user is None or failure is not None:
+            await _failed(request, db, email, failure or "credentials", user)
             # A little jitter on top of the equal argon2 cost: no answer is faster than another.
             await asyncio.sleep(random.uniform(0.0, 0.05))
-            return _login_form(
-                request, email=email, error=words.say("login_failed", lang), status=401
-            )
+            error = words.say("login_failed", lang)
+            return _login_form(request, email=email, error=error, status=401)
         await config.throttle.succeeded(keys)
         token = await sessions.open_session(db, user, config.clock(), lifetimes(request))
+        client = client_of(request)
         record(
             db, Action.LOGIN, at=config.clock(), actor=user.email, user_id=user.id, client=client
         )
         await db.commit()
         agency = await db.get(Agency, user.agency_id) if user.agency_id is not None else None
-        agency_code = agency.code if agency else None
-    target = _safe_next(request, str(form.get("next", ""))) or home_of(
-        request, user.role, agency_code
-    )
-    response = redirect(target)
+    target = _safe_next(request, str(form.get("next", "")))
+    response = redirect(target or home_of(request, user.role, agency.code if agency else None))
     _set_session_cookie(request, response, token)
     response.del_cookie(PRE_COOKIE, path=config.mount)
     return response
+
+
+async def _checked_user(
+    db: AsyncSession, email: str, password: str
+) -> tuple[AdminUser | None, str | None]:
+    """The user the e-mail and password sign in, and why not ("disabled", "credentials")."""
+    user = await accounts.find_user(db, email) if email else None
+    usable = user is not None and user.disabled_at is None
+    matches = await accounts.password_matches(
+        user.password_hash if usable and user else None, password
+    )
+    if user is not None and not usable:
+        return user, "disabled"
+    return user, None if usable and matches else "credentials"
+
+
+async def _failed(
+    request: web.Request,
+    db: AsyncSession,
+    email: str,
+    reason: str,
+    user: AdminUser | None = None,
+) -> None:
+    """A refused sign-in, in the audit log."""
+    config = config_of(request)
+    details = {"reason": reason}
+    user_id = user.id if user else None
+    record(
+        db,
+        Action.LOGIN_FAILED,
+        at=config.clock(),
+        actor=email or "-",
+        user_id=user_id,
+        client=client_of(request),
+        details=details,
+    )
+    await db.commit()
 
 
 def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:

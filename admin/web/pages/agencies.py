@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import explorer, figures
+from admin import figures
+from admin.places import AgencyView, PlaceNotFound, PlaceQuery, agency_view
 from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, READERS, add_route, allow
@@ -43,7 +44,31 @@ async def agency_list(request: web.Request) -> web.StreamResponse:
         known_regions = await figures.regions(db, viewer)
         region = region if region in known_regions else ""
         summaries = await figures.agency_summaries(db, viewer, since, kind, region or None)
-    table = Table(
+    table = _sorted(request, _list_table(request, summaries, period))
+
+    def render() -> web.StreamResponse:
+        return page(
+            request,
+            "agencies.html",
+            {
+                "table": table,
+                "exports": export_links(request, table),
+                "period": period,
+                "periods": list(PERIODS),
+                "kind": kind.value if kind else "",
+                "kinds": [k.value for k in AgencyKind],
+                "region": region,
+                "regions": [(r, words.region_name(r, lang)) for r in known_regions],
+                "min_sample": figures.MIN_SAMPLE,
+            },
+        )
+
+    return await page_or_export(request, [table], render)
+
+
+def _list_table(request: web.Request, summaries: list[figures.AgencySummary], period: str) -> Table:
+    lang = lang_of(request)
+    return Table(
         "agencies",
         "table_agencies",
         [
@@ -71,133 +96,104 @@ async def agency_list(request: web.Request) -> web.StreamResponse:
         ],
         links={"name": "href"},
     )
+
+
+def _sorted(request: web.Request, table: Table) -> Table:
+    """Sorted as asked: by satisfied share, best first, unless the reader chose otherwise."""
     sort = request.query.get("sort", "share")
-    descending = (
-        request.query.get("order", "desc" if sort in ("share", "n", "responses") else "asc")
-        == "desc"
-    )
-    table.sorted_by(sort, descending)
-
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "agencies.html",
-            {
-                "table": table,
-                "exports": export_links(request, table),
-                "period": period,
-                "periods": list(PERIODS),
-                "kind": kind.value if kind else "",
-                "kinds": [k.value for k in AgencyKind],
-                "region": region,
-                "regions": [(r, words.region_name(r, lang)) for r in known_regions],
-                "min_sample": figures.MIN_SAMPLE,
-            },
-        )
-
-    return await page_or_export(request, [table], render)
+    default = "desc" if sort in ("share", "n", "responses") else "asc"
+    return table.sorted_by(sort, request.query.get("order", default) == "desc")
 
 
 @allow(EVERYONE)
 async def agency_page(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
-    fmt = Formats(lang)
+    config = config_of(request)
     period, since = await period_with_data(request, viewer)
-    async with config_of(request).session_factory() as db:
-        agency = await figures.visible_agency(db, viewer, request.match_info["code"])
-        if agency is None:
-            return message_page(request, "agency_not_found", 404)
-        service = None
-        service_code = request.query.get("service", "")
-        if service_code:
-            service = await figures.visible_service(db, viewer, agency, service_code)
-            if service is None:
-                return message_page(request, "service_not_found", 404)
-        memory = config_of(request).tallies
-        all_services = (
-            await figures.agency_figures(db, viewer, agency, since, lang, memory=memory)
-            if service
-            else None
-        )
-        found = await figures.agency_figures(
-            db,
-            viewer,
-            agency,
-            since,
-            lang,
-            service,
-            no_office=words.say("no_office", lang),
-            memory=memory,
-        )
-        scores = await report.score_context(request, db, agency)  # stored score runs
-        comments = await explorer.recent_comments(
-            db,
-            viewer,
-            survey_questions(config_of(request).settings.survey_dir),
-            agency_id=agency.id,
-            service_id=service.id if service else None,
-            since=since,
-        )
-        funnel = await figures.funnel(db, viewer, since, agency.id, service.id if service else None)
-    choices = (all_services or found).services
+    wanted = PlaceQuery(
+        "service",
+        request.match_info["code"],
+        request.query.get("service", ""),
+        since,
+        lang,
+        no_office=words.say("no_office", lang),
+    )
+    questions = survey_questions(config.settings.survey_dir)
+    async with config.session_factory() as db:
+        try:
+            found = await agency_view(db, viewer, wanted, questions, config.tallies)
+        except PlaceNotFound as missing:
+            return message_page(request, missing.reason, 404)
+        scores = await report.score_context(request, db, found.agency)  # stored score runs
+    tables = _agency_tables(request, found, period)
 
-    defects = defects_table(found, lang)
+    def render() -> web.StreamResponse:
+        context = _agency_context(request, found, tables, period)
+        context |= {
+            "scores": scores,
+            "score_tree": report.score_tree(request, scores, found.agency),
+        }
+        return page(request, "agency.html", context)
+
+    return await page_or_export(request, tables, render)
+
+
+def _agency_tables(request: web.Request, found: AgencyView, period: str) -> list[Table]:
+    lang = lang_of(request)
+    code = found.agency.code
 
     def links(route: str, items: list[figures.Breakdown]) -> dict[str, str]:
         # responses without an office have no code, and no page to link to
         return {
-            b.code: url_for(request, route, {"days": period}, code=agency.code, **{route: b.code})
+            b.code: url_for(request, route, {"days": period}, code=code, **{route: b.code})
             for b in items
             if b.code
         }
 
-    services = breakdown_table(
-        "services",
-        "table_services",
-        "col_service",
-        found.services,
-        links("service", found.services),
-    )
-    offices = breakdown_table(
-        "offices", "table_offices", "col_office", found.offices, links("office", found.offices)
-    )
-    trend = trend_table(found)
-    tables = [defects, services, offices, trend, funnel_table(funnel, lang)]
+    services, offices = found.figures.services, found.figures.offices
+    return [
+        defects_table(found.figures, lang),
+        breakdown_table(
+            "services", "table_services", "col_service", services, links("service", services)
+        ),
+        breakdown_table(
+            "offices", "table_offices", "col_office", offices, links("office", offices)
+        ),
+        trend_table(found.figures),
+        funnel_table(found.funnel, lang),
+    ]
 
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "agency.html",
-            {
-                "agency": agency,
-                "agency_name": agency.name(lang),
-                "kind": words.say(f"kind_{agency.kind.value}", lang),
-                "region": words.region_name(agency.region, lang) if agency.region else "",
-                "figures": found,
-                "service": service,
-                "service_name": service.name(lang) if service else "",
-                "service_choices": [(b.code, b.name) for b in choices],
-                "period": period,
-                "periods": list(PERIODS),
-                "table_parts": {
-                    t.name: table_part(request, t, export_links(request, t), figures.MIN_SAMPLE)
-                    for t in tables
-                },
-                "trend_chart": share_line(
-                    [m for m, _s in found.trend],
-                    [s.share for _m, s in found.trend],
-                    [s.interval for _m, s in found.trend],
-                    words.say("chart_satisfaction_by_month", lang),
-                    fmt.share,
-                ),
-                "min_sample": figures.MIN_SAMPLE,
-                "scores": scores,
-                "score_tree": report.score_tree(request, scores, agency),
-                "comments": comments,
-                "funnel": funnel,
-                "funnel_chart": funnel_chart(funnel, lang),
-            },
-        )
 
-    return await page_or_export(request, tables, render)
+def _agency_context(
+    request: web.Request, found: AgencyView, tables: list[Table], period: str
+) -> dict[str, object]:
+    lang = lang_of(request)
+    agency, service, trend = found.agency, found.service, found.figures.trend
+    return {
+        "agency": agency,
+        "agency_name": agency.name(lang),
+        "kind": words.say(f"kind_{agency.kind.value}", lang),
+        "region": words.region_name(agency.region, lang) if agency.region else "",
+        "figures": found.figures,
+        "service": service,
+        "service_name": service.name(lang) if service else "",
+        "service_choices": [(b.code, b.name) for b in found.service_choices],
+        "period": period,
+        "periods": list(PERIODS),
+        "table_parts": {
+            t.name: table_part(request, t, export_links(request, t), figures.MIN_SAMPLE)
+            for t in tables
+        },
+        "trend_chart": share_line(
+            [m for m, _s in trend],
+            [s.share for _m, s in trend],
+            [s.interval for _m, s in trend],
+            words.say("chart_satisfaction_by_month", lang),
+            Formats(lang).share,
+        ),
+        "min_sample": figures.MIN_SAMPLE,
+        "comments": found.comments,
+        "funnel": found.funnel,
+        "funnel_chart": funnel_chart(found.funnel, lang),
+    }

@@ -188,4 +188,6 @@ async def complaint_post(request: web.Request) -> web.StreamResponse:
             return await _show(request, error=words.say(problem.reason, lang), status=status)
         await db.commit()
         reference = complaint.reference
+    if config.complaint_changed is not None:
+        config.complaint_changed()
     return redirect(url_for(request, "complaint", {"done": "1"}, reference=reference))

@@ -9,15 +9,15 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.web import words
 from admin.web.access import ADMINS, add_route, allow
 from admin.web.forms import form_id, form_text, form_texts
-from admin.web.keys import client_of, config_of, lang_of, signed_in
+from admin.web.keys import audit, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
 from core import apikeys
-from core.models import Agency
+from core.models import Agency, ApiKey
 
 MAX_NAME = 100
 MAX_CODE = 300  # longer than any code: compared, never cut to match another
@@ -51,8 +51,33 @@ async def _keys_page(
             {"code": a.code, "name": a.name(lang)}
             for a in await db.scalars(select(Agency).order_by(Agency.code))
         ]
+    table = _table(keys, lang)
+
+    def render() -> web.StreamResponse:
+        return page(
+            request,
+            "apikeys.html",
+            {
+                "table": table,
+                "exports": export_links(request, table),
+                "keys": [key for key in keys if key.revoked_at is None],
+                "confirming": next(
+                    (k for k in keys if k.id == confirming and k.revoked_at is None), None
+                ),
+                "agencies": agencies,
+                "created": created,
+                "revoked": revoked,
+                "error": error,
+            },
+            status=status,
+        )
+
+    return await page_or_export(request, [table], render)
+
+
+def _table(keys: list[ApiKey], lang: str) -> Table:
     everyone = words.say("apikey_all_agencies", lang)
-    table = Table(
+    return Table(
         "apikeys",
         "table_apikeys",
         [
@@ -81,27 +106,6 @@ async def _keys_page(
             for key in keys
         ],
     )
-
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "apikeys.html",
-            {
-                "table": table,
-                "exports": export_links(request, table),
-                "keys": [key for key in keys if key.revoked_at is None],
-                "confirming": next(
-                    (k for k in keys if k.id == confirming and k.revoked_at is None), None
-                ),
-                "agencies": agencies,
-                "created": created,
-                "revoked": revoked,
-                "error": error,
-            },
-            status=status,
-        )
-
-    return await page_or_export(request, [table], render)
 
 
 @allow(ADMINS)
@@ -135,21 +139,10 @@ async def key_create(request: web.Request) -> web.StreamResponse:
         except apikeys.UnknownAgencies as unknown:
             message = words.say("agency_unknown", viewer.language, code=", ".join(unknown.codes))
             return await _keys_page(request, error=message, status=400)
-        record(
-            db,
-            Action.API_KEY_CREATED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "key": created.api_key.id,
-                "name": created.api_key.name,
-                "prefix": created.api_key.prefix,
-                "agencies": created.api_key.agency_codes,
-                "signed": created.signing_secret is not None,
-            },
-        )
+        made = created.api_key
+        details = {"key": made.id, "name": made.name, "prefix": made.prefix}
+        details |= {"agencies": made.agency_codes, "signed": created.signing_secret is not None}
+        audit(request, db, Action.API_KEY_CREATED, details)
         await db.commit()
     # Not a redirect: the key travels once, in this answer (never in a URL), not cached.
     return await _keys_page(request, created=created)
@@ -186,14 +179,7 @@ async def _revoke(request: web.Request, key_id: int) -> web.StreamResponse:
         if revoked is None:
             message = words.say("apikey_unknown", viewer.language)
             return await _keys_page(request, error=message, status=404)
-        record(
-            db,
-            Action.API_KEY_REVOKED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={"key": revoked.id, "name": revoked.name, "prefix": revoked.prefix},
-        )
+        details = {"key": revoked.id, "name": revoked.name, "prefix": revoked.prefix}
+        audit(request, db, Action.API_KEY_REVOKED, details)
         await db.commit()
     return redirect(url_for(request, "apikeys", {"revoked": revoked.id}))

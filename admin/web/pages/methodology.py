@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from admin import standings
-from admin.sources import source_words
 from admin.standings import PUBLISHED, effective_weight
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
 from admin.web.keys import lang_of
 from admin.web.render import page
+from core import language
 from scoring import Methodology
 from scoring.model import KINDS, Node
+from scoring.sources import source_words
 
 
 def setup(app: web.Application) -> None:
@@ -50,8 +51,7 @@ def weights_text(node: Node, lang: str = "en") -> str:
 
 def number_text(value: float, lang: str = "en") -> str:
     """A weight as the language writes decimals: 0.135 (en), 0,135 (kk, ru)."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text if lang == "en" else text.replace(".", ",")
+    return language.number(value, lang, digits=4)
 
 
 def shares_of_total(method: Methodology, key: str) -> dict[str, float | None]:
@@ -112,7 +112,7 @@ async def methodology_page(request: web.Request) -> web.StreamResponse:
             "methods": methods,
             "kinds": KINDS,
             "weights_text": lambda node: weights_text(node, lang),
-            "source_text": lambda text: source_words(text, lambda key: words.say(key, lang)),
+            "source_text": lambda text: source_words(text, lang),
             "share_text": lambda value: "—" if value is None else number_text(value, lang),
             "shares_of_total": shares_of_total,
             "changes": differences(current, proposed, lang),

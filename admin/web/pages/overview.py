@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import coverage, figures, standings
+from admin import figures, standings
+from admin.overview import Overview, national_overview
 from admin.web import words
 from admin.web.access import READERS, add_route, allow
 from admin.web.charts import bar_chart, share_line
@@ -28,32 +29,84 @@ def setup(app: web.Application) -> None:
 async def overview(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
-    fmt = Formats(lang)
     period, since = await period_with_data(request, viewer)
-    async with config_of(request).session_factory() as db:
-        per_day = await figures.responses_per_day(db, viewer, since)
-        channels = await figures.responses_by_channel(db, viewer, since)
-        months = await figures.satisfaction_by_month(db, viewer, since)
-        funnel = await figures.funnel(db, viewer, since)
-        left_out = await coverage.excluded(db, viewer, since)
-        stored = await standings.stored_runs(db, config_of(request).runs)
-        score_period = stored.default_period
-        runs = stored.latest(score_period) if score_period else {}
-        grades = {
-            name: await standings.grade_distribution(db, run)
-            for name, run in runs.items()
-            if run is not None
-        }
-    total = sum(count for _d, count in per_day)
-    satisfied = sum(share.hits for _m, share in months)
-    rated = sum(share.n for _m, share in months)
-    [national] = figures.shares([satisfied], [rated])
+    config = config_of(request)
+    async with config.session_factory() as db:
+        found = await national_overview(db, viewer, since, config.runs)
+    tables = _tables(found, lang)
 
+    def render() -> web.StreamResponse:
+        return page(
+            request,
+            "overview.html",
+            {
+                "period": period,
+                "periods": list(PERIODS),
+                "total": found.total,
+                "national": found.national,
+                "channels": found.channels,
+                **_charts(found, lang),
+                "funnel": found.funnel,
+                "excluded": found.excluded,
+                "excluded_href": None
+                if viewer.is_agency
+                else url_for(request, "responses", {"flagged": "yes", "days": period}),
+                "invited": found.funnel.count(FunnelStep.INVITED),
+                "score_period": found.score_period,
+                "runs": found.runs,
+                "methodology_title": lambda name: standings.methodology(name).title[lang],
+                "tables": {t.name: t for t in tables},
+                "exports": {t.name: export_links(request, t) for t in tables},
+                "min_sample": figures.MIN_SAMPLE,
+            },
+        )
+
+    return await page_or_export(request, tables, render)
+
+
+def _charts(found: Overview, lang: str) -> dict[str, object]:
+    fmt = Formats(lang)
+    return {
+        "days_chart": bar_chart(
+            [d for d, _c in found.per_day],
+            [c for _d, c in found.per_day],
+            words.say("chart_responses_per_day", lang),
+            fmt.int,
+            short=lambda d: d[5:],
+        ),
+        "months_chart": share_line(
+            [m for m, _s in found.months],
+            [s.share for _m, s in found.months],
+            [s.interval for _m, s in found.months],
+            words.say("chart_satisfaction_by_month", lang),
+            fmt.share,
+        ),
+        "funnel_chart": funnel_chart(found.funnel, lang),
+        "grade_charts": {
+            name: bar_chart(
+                [_grade(b.grade, lang) for b in bands],
+                [b.count for b in bands],
+                words.say("chart_grades", lang, methodology=name, period=found.score_period or ""),
+                fmt.int,
+                classes=[f"grade-{b.grade or 'none'}" for b in bands],
+                width=GRADE_CHART_WIDTH,
+            )
+            for name, bands in found.grades.items()
+        },
+    }
+
+
+def _grade(grade: str | None, lang: str) -> str:
+    return words.say(f"grade_{grade}" if grade else "grade_none", lang)
+
+
+def _tables(found: Overview, lang: str) -> list[Table]:
+    total = found.total
     days = Table(
         "responses_per_day",
         "table_responses_per_day",
         [Column("day", "col_day"), Column("responses", "col_responses", "int")],
-        [{"day": d, "responses": c} for d, c in per_day],
+        [{"day": d, "responses": c} for d, c in found.per_day],
     )
     by_channel = Table(
         "responses_by_channel",
@@ -69,7 +122,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
                 "responses": n,
                 "share": n / total if total else None,
             }
-            for c, n in channels
+            for c, n in found.channels
         ],
     )
     by_month = Table(
@@ -89,22 +142,23 @@ async def overview(request: web.Request) -> web.StreamResponse:
                 "interval": s.interval,
                 "small": s.insufficient,
             }
-            for m, s in months
+            for m, s in found.months
         ],
     )
-    funnel_rows = funnel_table(funnel, lang)
-    names = list(grades)
-    grade_rows = []
-    for index, band in enumerate(next(iter(grades.values()), [])):
-        row: dict[str, object] = {
-            "grade": words.say(f"grade_{band.grade}" if band.grade else "grade_none", lang)
-        }
+    return [days, by_channel, by_month, funnel_table(found.funnel, lang), _grade_table(found, lang)]
+
+
+def _grade_table(found: Overview, lang: str) -> Table:
+    names = list(found.grades)
+    rows = []
+    for index, band in enumerate(next(iter(found.grades.values()), [])):
+        row: dict[str, object] = {"grade": _grade(band.grade, lang)}
         for name in names:
-            count = grades[name][index]
+            count = found.grades[name][index]
             row[f"{name}_count"] = count.count
             row[f"{name}_share"] = count.share
-        grade_rows.append(row)
-    grade_table = Table(
+        rows.append(row)
+    return Table(
         "grades",
         "table_grades",
         [
@@ -118,67 +172,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
                 )
             ),
         ],
-        grade_rows,
+        rows,
     )
-    tables = [days, by_channel, by_month, funnel_rows, grade_table]
-
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "overview.html",
-            {
-                "period": period,
-                "periods": list(PERIODS),
-                "total": total,
-                "national": national,
-                "channels": channels,
-                "days_chart": bar_chart(
-                    [d for d, _c in per_day],
-                    [c for _d, c in per_day],
-                    words.say("chart_responses_per_day", lang),
-                    fmt.int,
-                    short=lambda d: d[5:],
-                ),
-                "months_chart": share_line(
-                    [m for m, _s in months],
-                    [s.share for _m, s in months],
-                    [s.interval for _m, s in months],
-                    words.say("chart_satisfaction_by_month", lang),
-                    fmt.share,
-                ),
-                "funnel": funnel,
-                "excluded": left_out,
-                "excluded_href": None
-                if viewer.is_agency
-                else url_for(request, "responses", {"flagged": "yes", "days": period}),
-                "funnel_chart": funnel_chart(funnel, lang),
-                "invited": funnel.count(FunnelStep.INVITED),
-                "score_period": score_period,
-                "runs": {name: run for name, run in runs.items() if run is not None},
-                "grade_charts": {
-                    name: bar_chart(
-                        [
-                            words.say(f"grade_{b.grade}" if b.grade else "grade_none", lang)
-                            for b in bands
-                        ],
-                        [b.count for b in bands],
-                        words.say(
-                            "chart_grades", lang, methodology=name, period=score_period or ""
-                        ),
-                        fmt.int,
-                        classes=[f"grade-{b.grade or 'none'}" for b in bands],
-                        width=GRADE_CHART_WIDTH,
-                    )
-                    for name, bands in grades.items()
-                },
-                "methodology_title": lambda name: standings.methodology(name).title[lang],
-                "tables": {t.name: t for t in tables},
-                "exports": {t.name: export_links(request, t) for t in tables},
-                "min_sample": figures.MIN_SAMPLE,
-            },
-        )
-
-    return await page_or_export(request, tables, render)
 
 
 def _short(methodology: str) -> str:

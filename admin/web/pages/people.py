@@ -26,7 +26,7 @@ from admin.web.keys import Viewer, client_of, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from admin.web.sessions import close_other_sessions
 from admin.web.tables import Column, Table, export_links, page_or_export
-from core.models import AdminRole, AdminUser, Agency
+from core.models import AdminRole, AdminUser, Agency, AuditEvent
 
 PER_PAGE = 50
 MAX_FIELD = 300  # longer than any e-mail or code: what is cut off cannot be valid anyway
@@ -96,7 +96,37 @@ async def _users_page(
     async with config_of(request).session_factory() as db:
         users = await accounts.list_users(db)
         agencies = await _agencies(db, lang)
-    table = Table(
+    table = _users_table(request, users)
+    wanted = accounts.normalise_email(chosen)
+    named = accounts.normalise_email(clean(request.query.get("email", ""), MAX_FIELD))
+    managed = next(({"user": u, "agency": c or ""} for u, c in users if u.email == wanted), None)
+
+    def render() -> web.StreamResponse:
+        return page(
+            request,
+            "users.html",
+            {
+                "table": table,
+                "exports": export_links(request, table),
+                # a notice names a user who exists
+                "notice": notice if any(u.email == named for u, _c in users) else None,
+                "notice_email": named,
+                "error": error,
+                "managed": managed,
+                "agencies": agencies,
+                "roles": [role.value for role in AdminRole],
+                "draft": draft or {"email": "", "role": "analyst", "agency": "", "language": lang},
+                "min_length": settings.admin_password_min_length,
+            },
+            status=status,
+        )
+
+    return await page_or_export(request, [table], render)
+
+
+def _users_table(request: web.Request, users: list[tuple[AdminUser, str | None]]) -> Table:
+    lang = lang_of(request)
+    return Table(
         "users",
         "table_users",
         [
@@ -123,35 +153,6 @@ async def _users_page(
         ],
         links={"email": "href"},
     )
-    wanted = accounts.normalise_email(chosen)
-    named = accounts.normalise_email(clean(request.query.get("email", ""), MAX_FIELD))
-    if not any(u.email == named for u, _code in users):
-        notice = None
-    managed = next(
-        ({"user": u, "agency": code or ""} for u, code in users if u.email == wanted and wanted),
-        None,
-    )
-
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "users.html",
-            {
-                "table": table,
-                "exports": export_links(request, table),
-                "notice": notice,
-                "notice_email": named,
-                "error": error,
-                "managed": managed,
-                "agencies": agencies,
-                "roles": [role.value for role in AdminRole],
-                "draft": draft or {"email": "", "role": "analyst", "agency": "", "language": lang},
-                "min_length": settings.admin_password_min_length,
-            },
-            status=status,
-        )
-
-    return await page_or_export(request, [table], render)
 
 
 def _done(request: web.Request, key: str, email: str) -> web.Response:
@@ -331,27 +332,7 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
             db, 1 if exporting else number, 100_000 if exporting else PER_PAGE
         )
     pages = max(1, -(-total // PER_PAGE))
-    table = Table(
-        "audit",
-        "table_audit",
-        [
-            Column("at", "col_when", "datetime"),
-            Column("actor", "col_who"),
-            Column("action", "col_action"),
-            Column("client", "col_client"),
-            Column("details", "col_details"),
-        ],
-        [
-            {
-                "at": e.at,
-                "actor": e.actor,
-                "action": words.say(f"action_{e.action}", lang),
-                "client": e.client or "",
-                "details": _details(e.details),
-            }
-            for e in events
-        ],
-    )
+    table = _audit_table(events, lang)
 
     def render() -> web.StreamResponse:
         return page(
@@ -379,3 +360,27 @@ def _details(details: object) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
     return ", ".join(f"{key}={shown(value)}" for key, value in sorted(details.items()))
+
+
+def _audit_table(events: list[AuditEvent], lang: str) -> Table:
+    return Table(
+        "audit",
+        "table_audit",
+        [
+            Column("at", "col_when", "datetime"),
+            Column("actor", "col_who"),
+            Column("action", "col_action"),
+            Column("client", "col_client"),
+            Column("details", "col_details"),
+        ],
+        [
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "action": words.say(f"action_{e.action}", lang),
+                "client": e.client or "",
+                "details": _details(e.details),
+            }
+            for e in events
+        ],
+    )

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import explorer, figures
+from admin import figures
+from admin.places import Place, PlaceKind, PlaceNotFound, PlaceQuery, place_figures
 from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
@@ -148,118 +149,96 @@ async def office_page(request: web.Request) -> web.StreamResponse:
     return await _place(request, "office")
 
 
-async def _place(request: web.Request, kind: str) -> web.StreamResponse:
+async def _place(request: web.Request, kind: PlaceKind) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
-    fmt = Formats(lang)
     config = config_of(request)
     period, since = await period_with_data(request, viewer)
+    wanted = PlaceQuery(
+        kind,
+        request.match_info["code"],
+        request.match_info[kind],
+        since,
+        lang,
+        no_office=words.say("no_office", lang),
+        comments=COMMENTS,
+    )
     questions = survey_questions(config.settings.survey_dir)
     async with config.session_factory() as db:
-        agency = await figures.visible_agency(db, viewer, request.match_info["code"])
-        if agency is None:
-            return message_page(request, "agency_not_found", 404)
-        service = office = None
-        if kind == "service":
-            service = await figures.visible_service(
-                db, viewer, agency, request.match_info["service"]
-            )
-            if service is None:
-                return message_page(request, "service_not_found", 404)
-        else:
-            office = await figures.visible_office(db, viewer, agency, request.match_info["office"])
-            if office is None:
-                return message_page(request, "office_not_found", 404)
-        found = await figures.agency_figures(
-            db,
-            viewer,
-            agency,
-            since,
-            lang,
-            service,
-            no_office=words.say("no_office", lang),
-            office=office,
-            memory=config.tallies,
-        )
-        comments = await explorer.recent_comments(
-            db,
-            viewer,
-            questions,
-            agency_id=agency.id,
-            service_id=service.id if service else None,
-            office_id=office.id if office else None,
-            since=since,
-            limit=COMMENTS,
-        )
-        funnel = await figures.funnel(
-            db,
-            viewer,
-            since,
-            agency.id,
-            service.id if service else None,
-            office.id if office else None,
-        )
-    place = service or office
-    assert place is not None
-    if service is not None:
-        others = breakdown_table(
+        try:
+            found = await place_figures(db, viewer, wanted, questions, config.tallies)
+        except PlaceNotFound as missing:
+            return message_page(request, missing.reason, 404)
+    tables = [
+        defects_table(found.figures, lang),
+        _others_table(request, found, period),
+        trend_table(found.figures),
+        funnel_table(found.funnel, lang),
+    ]
+
+    def render() -> web.StreamResponse:
+        return page(request, "place.html", _context(request, found, tables, period))
+
+    return await page_or_export(request, tables, render)
+
+
+def _others_table(request: web.Request, found: Place, period: str) -> Table:
+    """A service's offices, or the services given at an office, each linking to its page."""
+    code = found.agency.code
+    if found.service is not None:
+        offices = found.figures.offices
+        return breakdown_table(
             "offices",
             "table_service_offices",
             "col_office",
-            found.offices,
+            offices,
             {
-                b.code: url_for(
-                    request, "office", {"days": period}, code=agency.code, office=b.code
-                )
-                for b in found.offices
+                b.code: url_for(request, "office", {"days": period}, code=code, office=b.code)
+                for b in offices
                 if b.code
             },
         )
-    else:
-        given = [b for b in found.services if b.satisfaction.n > 0]
-        others = breakdown_table(
-            "services",
-            "table_office_services",
-            "col_service",
-            given,
-            {
-                b.code: url_for(
-                    request, "service", {"days": period}, code=agency.code, service=b.code
-                )
-                for b in given
-            },
-        )
-    tables = [defects_table(found, lang), others, trend_table(found), funnel_table(funnel, lang)]
+    given = [b for b in found.figures.services if b.satisfaction.n > 0]
+    return breakdown_table(
+        "services",
+        "table_office_services",
+        "col_service",
+        given,
+        {
+            b.code: url_for(request, "service", {"days": period}, code=code, service=b.code)
+            for b in given
+        },
+    )
 
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "place.html",
-            {
-                "kind": kind,
-                "agency": agency,
-                "agency_name": agency.name(lang),
-                "place": place,
-                "place_name": place.name(lang),
-                "address": office.address if office else None,
-                "figures": found,
-                "period": period,
-                "periods": list(PERIODS),
-                "tables": tables,
-                "exports": {t.name: export_links(request, t) for t in tables},
-                "comments": comments,
-                "trend_chart": share_line(
-                    [m for m, _s in found.trend],
-                    [s.share for _m, s in found.trend],
-                    [s.interval for _m, s in found.trend],
-                    words.say("chart_satisfaction_by_month", lang),
-                    fmt.share,
-                ),
-                "min_sample": figures.MIN_SAMPLE,
-                "posters": office is not None and viewer.role.value in ("admin", "agency"),
-                "funnel": funnel,
-                "funnel_chart": funnel_chart(funnel, lang),
-            },
-        )
 
-    return await page_or_export(request, tables, render)
+def _context(
+    request: web.Request, found: Place, tables: list[Table], period: str
+) -> dict[str, object]:
+    lang = lang_of(request)
+    trend = found.figures.trend
+    return {
+        "kind": "service" if found.service is not None else "office",
+        "agency": found.agency,
+        "agency_name": found.agency.name(lang),
+        "place": found.place,
+        "place_name": found.place.name(lang),
+        "address": found.office.address if found.office else None,
+        "figures": found.figures,
+        "period": period,
+        "periods": list(PERIODS),
+        "tables": tables,
+        "exports": {t.name: export_links(request, t) for t in tables},
+        "comments": found.comments,
+        "trend_chart": share_line(
+            [m for m, _s in trend],
+            [s.share for _m, s in trend],
+            [s.interval for _m, s in trend],
+            words.say("chart_satisfaction_by_month", lang),
+            Formats(lang).share,
+        ),
+        "min_sample": figures.MIN_SAMPLE,
+        "posters": found.office is not None
+        and signed_in(request).role.value in ("admin", "agency"),
+        "funnel": found.funnel,
+        "funnel_chart": funnel_chart(found.funnel, lang),
+    }

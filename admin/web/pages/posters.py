@@ -8,11 +8,12 @@ import asyncio
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import figures
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.web.access import EVERYONE, add_route, allow
-from admin.web.keys import client_of, config_of, signed_in
+from admin.web.keys import Viewer, audit, config_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page
 from core.clock import reporting_day
 from core.dataset_ratings import payload_for
@@ -81,15 +82,8 @@ async def poster(request: web.Request) -> web.StreamResponse:
             return message_page(request, "poster_code_unusable", 422)
         except PosterRenderingUnavailable:
             return message_page(request, "poster_format_unavailable", 503)
-        record(
-            db,
-            Action.POSTER,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={"office": office.code, "day": day.isoformat(), "format": fmt},
-        )
+        details = {"office": office.code, "day": day.isoformat(), "format": fmt}
+        audit(request, db, Action.POSTER, details)
         await db.commit()
     return _download(item, fmt, body)
 
@@ -108,6 +102,22 @@ def _download(item: Poster, fmt: str, body: bytes) -> web.Response:
     return response
 
 
+async def _published_dataset(
+    db: AsyncSession, viewer: Viewer, agency_code: str, external_id: str
+) -> Dataset | None:
+    agency = await figures.visible_agency(db, viewer, agency_code)
+    if agency is None:
+        return None
+    found: Dataset | None = await db.scalar(
+        select(Dataset).where(
+            Dataset.agency_id == agency.id,
+            Dataset.external_id == external_id,
+            Dataset.state == DatasetState.PUBLISHED,
+        )
+    )
+    return found
+
+
 @allow(EVERYONE)
 async def dataset_poster(request: web.Request) -> web.StreamResponse:
     """A data set's QR card: nothing on it rotates or is secret, so every role that sees the
@@ -119,17 +129,8 @@ async def dataset_poster(request: web.Request) -> web.StreamResponse:
     if fmt not in FORMATS:
         return message_page(request, "poster_format_unknown", 404)
     async with config.session_factory() as db:
-        agency = await figures.visible_agency(db, viewer, request.match_info["code"])
-        dataset = (
-            await db.scalar(
-                select(Dataset).where(
-                    Dataset.agency_id == agency.id,
-                    Dataset.external_id == request.match_info["dataset"],
-                    Dataset.state == DatasetState.PUBLISHED,
-                )
-            )
-            if agency is not None
-            else None
+        dataset = await _published_dataset(
+            db, viewer, request.match_info["code"], request.match_info["dataset"]
         )
         if dataset is None:
             return message_page(request, "dataset_not_found", 404)
@@ -144,14 +145,6 @@ async def dataset_poster(request: web.Request) -> web.StreamResponse:
             body = await asyncio.to_thread(_body, item, fmt)
         except PosterRenderingUnavailable:
             return message_page(request, "poster_format_unavailable", 503)
-        record(
-            db,
-            Action.POSTER,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={"dataset": dataset.external_id, "format": fmt},
-        )
+        audit(request, db, Action.POSTER, {"dataset": dataset.external_id, "format": fmt})
         await db.commit()
     return _download(item, fmt, body)

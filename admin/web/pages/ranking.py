@@ -7,6 +7,7 @@ are the POSTs of `score_runs`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -186,129 +187,166 @@ ASCENDING_FIRST = {"code", "name", "region", "rank_a", "rank_b"}
 TABLES = {AgencyKind.CENTRAL: "ranking_central", AgencyKind.LOCAL: "ranking_local"}
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What the reader asked to see, checked, and what was read for it."""
+
+    show: str
+    kind: AgencyKind | None
+    region: str
+    period: str
+    offered: list[str]
+    regions: list[str]
+    runs: dict[str, RunInfo | None]
+    ranges: standings.RangesOfRuns
+    period_runs: list[RunInfo]
+
+    @property
+    def default_sort(self) -> str:
+        return "total_a" if self.show == "kz-2020" else "total_b"
+
+    @property
+    def kinds(self) -> list[AgencyKind]:
+        """Central and local bodies are ranked apart, so shown apart (a region is local)."""
+        kinds = [k for k in AgencyKind if (self.kind is None or k is self.kind)]
+        if self.region:
+            return [AgencyKind.LOCAL] if AgencyKind.LOCAL in kinds else []
+        return kinds
+
+    @property
+    def shown_runs(self) -> dict[str, RunInfo | None]:
+        """The runs the shown columns come from."""
+        return {name: run for name, run in self.runs.items() if self.show in ("both", name)}
+
+
 @allow(READERS, agency_home=True)
 async def ranking_page(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
-    lang = lang_of(request)
     show = request.query.get("show", "both")
-    show = show if show in SHOWS else "both"
     kind_value = request.query.get("kind", "")
     kind = AgencyKind(kind_value) if kind_value in {k.value for k in AgencyKind} else None
-    region = request.query.get("region", "")
     config = config_of(request)
     async with config.session_factory() as db:
         stored = await standings.stored_runs(db, config.runs)
         period, offered = await score_period_choice(request, stored)
         visible = await standings.visible_agencies(db, viewer)
         known_regions = sorted({str(a.region) for a in visible if a.region is not None})
+        region = request.query.get("region", "")
         region = region if region in known_regions else ""
         runs = stored.latest(period)
         found = await standings.ranking(
             db, viewer, runs, kind, region or None, config.runs, visible
         )
         ranges = await standings.rank_ranges(db, runs, config.runs)
-    default_sort = "total_a" if show == "kz-2020" else "total_b"
-    sort = request.query.get("sort", default_sort)
-    order = request.query.get("order", "asc" if sort in ASCENDING_FIRST else "desc")
-    # central and local bodies are ranked apart, so they are shown apart (a region is local)
-    kinds = [k for k in AgencyKind if (kind is None or k is kind)]
-    if region:
-        kinds = [AgencyKind.LOCAL] if AgencyKind.LOCAL in kinds else []
-    tables = []
-    for table_kind in kinds:
-        table = Table(
-            TABLES[table_kind],
-            f"table_{TABLES[table_kind]}",
-            _columns(show, table_kind),
-            [
-                _row(request, standing, lang, period, ranges)
-                for standing in found
-                if standing.agency.kind is table_kind
-            ],
-            links={"name": "href"},
-        )
-        chosen = sort if any(c.key == sort and c.sortable for c in table.columns) else default_sort
-        table.sorted_by(chosen, order == "desc")
-        tables.append(table)
-    shown_runs = {
-        name: run for name, run in runs.items() if show in ("both", name)
-    }  # the runs the shown columns come from
-    min_sample = _min_sample(runs)
-
-    def table_fragment(table: Table) -> Markup:
-        screen_columns = [c for c in table.columns if c.key not in SCREEN_HIDDEN]
-        group_starts = {
-            next((c.key for c in screen_columns if c.key.endswith(f"_{short}")), "")
-            for short in SHORT.values()
-        } | {"rank_change"}
-        group_sizes = {
-            short: sum(1 for c in screen_columns if c.key.endswith(f"_{short}"))
-            for short in SHORT.values()
-        }
-        exports = export_links(request, table)
-        provisional = {
-            short: sum(1 for row in table.rows if row[f"total_{short}_status"] == "provisional")
-            for short in SHORT.values()
-        }
-        shown = {
-            "table": table,
-            "screen_columns": screen_columns,
-            "short_labels": SHORT_LABELS,
-            "group_starts": group_starts,
-            "group_sizes": group_sizes,
-            "exports": exports,
-            "period": period,
-            "show": show,
-            "kind": kind.value if kind else "",
-            "region": region,
-            "min_sample": min_sample,
-            "provisional": provisional,
-        }
-        # the table is most of the page's rendering; its key is everything it shows
-        key = (
-            repr(table),
-            tuple(sorted(exports.items())),
-            *(shown[name] for name in ("period", "show", "kind", "region", "min_sample")),
-        )
-        return fragment(request, "ranking_table.html", shown, key)
+    shown = _Shown(
+        show if show in SHOWS else "both",
+        kind,
+        region,
+        period,
+        offered,
+        known_regions,
+        runs,
+        ranges,
+        stored.every.get(period, []),
+    )
+    tables = [_table(request, shown, found, table_kind) for table_kind in shown.kinds]
 
     def render() -> web.StreamResponse:
-        return page(
-            request,
-            "ranking.html",
-            {
-                "ranking_tables": [table_fragment(table) for table in tables],
-                "tables": tables,
-                "period": period,
-                "score_periods": offered,
-                "show": show,
-                "shows": SHOWS,
-                "kind": kind.value if kind else "",
-                "kinds": [k.value for k in AgencyKind],
-                "region": region,
-                "regions": [(r, words.region_name(r, lang)) for r in known_regions],
-                "runs": shown_runs,
-                "period_runs": stored.every.get(period, []),
-                "missing_runs": [name for name, run in runs.items() if run is None],
-                "methodology_title": lambda name: standings.methodology(name).title[lang],
-                "is_admin": viewer.role is AdminRole.ADMIN,
-                "can_compute": viewer.role is AdminRole.ADMIN and config.scorer is not None,
-                "computed": request.query.get("computed", ""),
-                "deleted": request.query.get("deleted", ""),
-                "drawn": request.query.get("drawn", ""),
-                "undrawn": [
-                    name
-                    for name, run in shown_runs.items()
-                    if run is not None and not ranges.get(name)
-                ],
-                "can_draw": viewer.role in READERS,
-                "draws": standings.DRAWS,
-                "min_sample": min_sample,
-                "grades": standings.methodology(PUBLISHED[0]).grades,
-            },
-        )
+        return page(request, "ranking.html", _context(request, shown, tables))
 
     return await page_or_export(request, tables, render)
+
+
+def _table(request: web.Request, shown: _Shown, found: list[Standing], kind: AgencyKind) -> Table:
+    lang = lang_of(request)
+    table = Table(
+        TABLES[kind],
+        f"table_{TABLES[kind]}",
+        _columns(shown.show, kind),
+        [
+            _row(request, standing, lang, shown.period, shown.ranges)
+            for standing in found
+            if standing.agency.kind is kind
+        ],
+        links={"name": "href"},
+    )
+    sort = request.query.get("sort", shown.default_sort)
+    order = request.query.get("order", "asc" if sort in ASCENDING_FIRST else "desc")
+    chosen = sort if any(c.key == sort and c.sortable for c in table.columns) else None
+    return table.sorted_by(chosen or shown.default_sort, order == "desc")
+
+
+def _table_fragment(request: web.Request, shown: _Shown, table: Table) -> Markup:
+    screen_columns = [c for c in table.columns if c.key not in SCREEN_HIDDEN]
+    group_starts = {
+        next((c.key for c in screen_columns if c.key.endswith(f"_{short}")), "")
+        for short in SHORT.values()
+    } | {"rank_change"}
+    group_sizes = {
+        short: sum(1 for c in screen_columns if c.key.endswith(f"_{short}"))
+        for short in SHORT.values()
+    }
+    exports = export_links(request, table)
+    provisional = {
+        short: sum(1 for row in table.rows if row[f"total_{short}_status"] == "provisional")
+        for short in SHORT.values()
+    }
+    context = {
+        "table": table,
+        "screen_columns": screen_columns,
+        "short_labels": SHORT_LABELS,
+        "group_starts": group_starts,
+        "group_sizes": group_sizes,
+        "exports": exports,
+        "period": shown.period,
+        "show": shown.show,
+        "kind": shown.kind.value if shown.kind else "",
+        "region": shown.region,
+        "min_sample": _min_sample(shown.runs),
+        "provisional": provisional,
+    }
+    # the table is most of the page's rendering; its key is everything it shows
+    key = (
+        repr(table),
+        tuple(sorted(exports.items())),
+        *(context[name] for name in ("period", "show", "kind", "region", "min_sample")),
+    )
+    return fragment(request, "ranking_table.html", context, key)
+
+
+def _context(request: web.Request, shown: _Shown, tables: list[Table]) -> dict[str, Any]:
+    viewer = signed_in(request)
+    lang = lang_of(request)
+    return {
+        "ranking_tables": [_table_fragment(request, shown, table) for table in tables],
+        "tables": tables,
+        "period": shown.period,
+        "score_periods": shown.offered,
+        "show": shown.show,
+        "shows": SHOWS,
+        "kind": shown.kind.value if shown.kind else "",
+        "kinds": [k.value for k in AgencyKind],
+        "region": shown.region,
+        "regions": [(r, words.region_name(r, lang)) for r in shown.regions],
+        "runs": shown.shown_runs,
+        "period_runs": shown.period_runs,
+        "missing_runs": [name for name, run in shown.runs.items() if run is None],
+        "methodology_title": lambda name: standings.methodology(name).title[lang],
+        "is_admin": viewer.role is AdminRole.ADMIN,
+        "can_compute": viewer.role is AdminRole.ADMIN and config_of(request).scorer is not None,
+        "computed": request.query.get("computed", ""),
+        "deleted": request.query.get("deleted", ""),
+        "drawn": request.query.get("drawn", ""),
+        "undrawn": [
+            name
+            for name, run in shown.shown_runs.items()
+            if run is not None and not shown.ranges.get(name)
+        ],
+        "can_draw": viewer.role in READERS,
+        "draws": standings.DRAWS,
+        "min_sample": _min_sample(shown.runs),
+        "grades": standings.methodology(PUBLISHED[0]).grades,
+    }
 
 
 def _min_sample(runs: dict[str, RunInfo | None]) -> int:

@@ -8,6 +8,7 @@ the same `figures.visible_agency` rule as the agency page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,6 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import figures, standings
-from admin.sources import source_words
 from admin.standings import PUBLISHED, Tree
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
@@ -23,8 +23,10 @@ from admin.web.charts import share_line
 from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.pages.ranking import score_period_choice
 from admin.web.render import Formats, fragment, message_page, page
+from core import language
 from core.models import Agency
 from core.periods import parse_period
+from scoring.sources import source_words
 
 REPORT_DEFECTS = 3  # the report card lists the most frequent defects
 
@@ -105,8 +107,7 @@ def tree_helpers(lang: str) -> dict[str, Any]:
     def weight(value: float | None) -> str:
         if value is None:
             return "—"
-        text = f"{value:.4f}".rstrip("0").rstrip(".")
-        return text if lang == "en" else text.replace(".", ",")
+        return language.number(value, lang, digits=4)
 
     def driver_words(driver: str, name: str) -> str:
         if driver.startswith("weight:"):
@@ -118,7 +119,7 @@ def tree_helpers(lang: str) -> dict[str, Any]:
     def sources(node: Any) -> str:
         # the reader's words for every source of the node, also for past versions' files
         unique = dict.fromkeys(node.sources.values())
-        return "; ".join(source_words(text, lambda key: words.say(key, lang)) for text in unique)
+        return "; ".join(source_words(text, lang) for text in unique)
 
     return {
         "strip": strip,
@@ -153,7 +154,6 @@ def strip(position: standings.Position) -> Strip:
 async def report_card(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
-    fmt = Formats(lang)
     async with config_of(request).session_factory() as db:
         agency = await figures.visible_agency(db, viewer, request.match_info["code"])
         if agency is None:
@@ -170,41 +170,48 @@ async def report_card(request: web.Request) -> web.StreamResponse:
             until=period.end,
             memory=config_of(request).tallies,
         )
-    last_month = period.end.isoformat()[:7]
+    return page(request, "report.html", _context(request, agency, scores, found, period.end))
+
+
+def _context(
+    request: web.Request,
+    agency: Agency,
+    scores: ScoreContext,
+    found: figures.AgencyFigures,
+    end: date,
+) -> dict[str, Any]:
+    lang = lang_of(request)
+    last_month = end.isoformat()[:7]
     trend = [(month, share) for month, share in found.trend if month < last_month]
     defects = sorted(
         (item for item in found.defects if item[1].share is not None),
         key=lambda item: -(item[1].share or 0.0),
     )[:REPORT_DEFECTS]
-    return page(
-        request,
-        "report.html",
-        {
-            "agency": agency,
-            "agency_name": agency.name(lang),
-            "kind": words.say(f"kind_{agency.kind.value}", lang),
-            "region": words.region_name(agency.region, lang) if agency.region else "",
-            "scores": scores,
-            "published": PUBLISHED,
-            "figures": found,
-            "defects": defects,
-            "trend": trend,
-            "min_sample": figures.MIN_SAMPLE,
-            "printed_on": config_of(request).clock().strftime("%Y-%m-%d"),
-            "trend_chart": share_line(
-                [m for m, _s in trend],
-                [s.share for _m, s in trend],
-                [s.interval for _m, s in trend],
-                words.say("chart_satisfaction_by_month", lang),
-                fmt.share,
-            ),
-            "grades": standings.methodology(PUBLISHED[0]).grades,
-            "blocks": [
-                key
-                for key in standings.methodology(PUBLISHED[1]).nodes
-                if standings.methodology(PUBLISHED[1]).nodes[key].depth <= 2
-                and agency.kind.value in standings.methodology(PUBLISHED[1]).nodes[key].applies_to
-            ],
-            **tree_helpers(lang),
-        },
-    )
+    proposed = standings.methodology(PUBLISHED[1])
+    return {
+        "agency": agency,
+        "agency_name": agency.name(lang),
+        "kind": words.say(f"kind_{agency.kind.value}", lang),
+        "region": words.region_name(agency.region, lang) if agency.region else "",
+        "scores": scores,
+        "published": PUBLISHED,
+        "figures": found,
+        "defects": defects,
+        "trend": trend,
+        "min_sample": figures.MIN_SAMPLE,
+        "printed_on": config_of(request).clock().strftime("%Y-%m-%d"),
+        "trend_chart": share_line(
+            [m for m, _s in trend],
+            [s.share for _m, s in trend],
+            [s.interval for _m, s in trend],
+            words.say("chart_satisfaction_by_month", lang),
+            Formats(lang).share,
+        ),
+        "grades": standings.methodology(PUBLISHED[0]).grades,
+        "blocks": [
+            key
+            for key, node in proposed.nodes.items()
+            if node.depth <= 2 and agency.kind.value in node.applies_to
+        ],
+        **tree_helpers(lang),
+    }

@@ -8,16 +8,17 @@ reasons describe how gaming is detected, and an agency is the party that could g
 
 from __future__ import annotations
 
-from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
-from admin import explorer, figures
-from admin.scope import scope
+from aiohttp import web
+
+from admin import explorer
 from admin.survey_questions import survey_questions
 from admin.web import words
 from admin.web.access import EVERYONE, add_route, allow
-from admin.web.keys import Viewer, config_of, lang_of, signed_in
+from admin.web.keys import config_of, lang_of, signed_in
 from admin.web.period import PERIODS, period_with_data
 from admin.web.render import message_page, page, url_for
 from admin.web.tables import Column, Table, export_links, page_or_export
@@ -35,22 +36,7 @@ def setup(app: web.Application) -> None:
 
 def _flag_text(reason: str, detail: str, lang: str) -> str:
     name = words.say(f"flag_{reason}", lang)  # an unknown reason shows its own name
-    return f"{name} ({detail})" if detail else name
-
-
-class _NotVisible(Exception):
-    pass
-
-
-async def _visible(db: AsyncSession, viewer: Viewer, model: type, code: str) -> int | None:
-    """The id of the agency, service or office with `code` if `viewer` may see it."""
-    if not code:
-        return None
-    column = Agency.id if model is Agency else model.agency_id
-    found = await db.scalar(scope(select(model.id).where(model.code == code), viewer, column))
-    if found is None:
-        raise _NotVisible
-    return int(found)
+    return f"{name} ({words.flag_detail(detail, lang)})" if detail else name
 
 
 @allow(EVERYONE)
@@ -58,60 +44,69 @@ async def response_list(request: web.Request) -> web.StreamResponse:
     viewer = signed_in(request)
     lang = lang_of(request)
     config = config_of(request)
-    query = request.query
     period, since = await period_with_data(request, viewer)
     analyst = not viewer.is_agency
-    try:
-        number = min(MAX_PAGES, max(1, int(query.get("page", "1"))))
-    except ValueError:
-        number = 1
-    exporting = "export" in query
-    channel_value = query.get("channel", "")
-    flagged_value = query.get("flagged", "") if analyst else ""
+    number, exporting = _page_number(request.query), "export" in request.query
+    filters = {key: request.query.get(key, "") for key in FILTER_KEYS}
+    filters |= {"days": period, "flagged": request.query.get("flagged", "") if analyst else ""}
     questions = survey_questions(config.settings.survey_dir)
     async with config.session_factory() as db:
         try:
-            agency_id = await _visible(db, viewer, Agency, query.get("agency", ""))
-            service_id = await _visible(db, viewer, PublicService, query.get("service", ""))
-            office_id = await _visible(db, viewer, ServicePoint, query.get("office", ""))
-        except _NotVisible:
+            agency_id = await explorer.visible_id(db, viewer, Agency, filters["agency"])
+            chosen = explorer.ResponseFilter(
+                since=since,
+                agency_id=agency_id,
+                service_id=await explorer.visible_id(db, viewer, PublicService, filters["service"]),
+                office_id=await explorer.visible_id(db, viewer, ServicePoint, filters["office"]),
+                **_simple_filters(filters),
+            )
+        except explorer.NotVisible:
             return message_page(request, "filter_not_found", 404)
-        known_regions = await figures.regions(db, viewer)
-        region = query.get("region", "")
-        region = region if region in known_regions else ""
-        chosen = explorer.ResponseFilter(
-            since=since,
-            region=region or None,
-            agency_id=agency_id,
-            service_id=service_id,
-            office_id=office_id,
-            channel=Channel(channel_value) if channel_value in set(Channel) else None,
-            language=query.get("language") if query.get("language") in explorer.LANGUAGES else None,
-            score=query.get("score") if query.get("score") in explorer.SCORES else None,
-            flagged={"yes": True, "no": False}.get(flagged_value),
-        )
+        choices = await explorer.filter_choices(db, viewer, agency_id)
+        if chosen.region not in choices.regions:
+            chosen = replace(chosen, region=None)
+        window = _window(number, exporting)
         found = await explorer.explore(
-            db,
-            viewer,
-            chosen,
-            questions,
-            lang,
-            limit=EXPORT_LIMIT if exporting else PER_PAGE + 1,
-            offset=0 if exporting else (number - 1) * PER_PAGE,
-            with_flags=analyst,
+            db, viewer, chosen, questions, lang, with_flags=analyst, **window
         )
-        agencies = list(
-            await db.scalars(scope(select(Agency).order_by(Agency.code), viewer, Agency.id))
-        )
-        services_query = select(PublicService).order_by(PublicService.code)
-        offices_query = select(ServicePoint).order_by(ServicePoint.code)
-        if agency_id is not None:
-            services_query = services_query.where(PublicService.agency_id == agency_id)
-            offices_query = offices_query.where(ServicePoint.agency_id == agency_id)
-        services = list(await db.scalars(scope(services_query, viewer, PublicService.agency_id)))
-        offices = list(await db.scalars(scope(offices_query, viewer, ServicePoint.agency_id)))
     more = not exporting and len(found) > PER_PAGE
     shown = found if exporting else found[:PER_PAGE]
+    table = _table(shown, lang, analyst)
+
+    def render() -> web.StreamResponse:
+        context = _page_context(request, table, filters, choices, number, more)
+        return page(request, "responses.html", {"table": table, "rows": shown, **context})
+
+    return await page_or_export(request, [table], render)
+
+
+def _page_number(query: Mapping[str, str]) -> int:
+    try:
+        return min(MAX_PAGES, max(1, int(query.get("page", "1"))))
+    except ValueError:
+        return 1
+
+
+def _window(number: int, exporting: bool) -> dict[str, int]:
+    """The rows of page `number` (and one more, to know there is a next page), or an export's."""
+    if exporting:
+        return {"limit": EXPORT_LIMIT, "offset": 0}
+    return {"limit": PER_PAGE + 1, "offset": (number - 1) * PER_PAGE}
+
+
+def _simple_filters(filters: dict[str, str]) -> dict[str, Any]:
+    """The filters that need no query: each a known value or none."""
+    channel, language, score = filters["channel"], filters["language"], filters["score"]
+    return {
+        "region": filters["region"] or None,
+        "channel": Channel(channel) if channel in set(Channel) else None,
+        "language": language if language in explorer.LANGUAGES else None,
+        "score": score if score in explorer.SCORES else None,
+        "flagged": {"yes": True, "no": False}.get(filters["flagged"]),
+    }
+
+
+def _table(shown: list[explorer.ExploredResponse], lang: str, analyst: bool) -> Table:
     columns = [
         Column("day", "col_day"),
         Column("agency", "col_agency_code"),
@@ -126,7 +121,7 @@ async def response_list(request: web.Request) -> web.StreamResponse:
     ]
     if analyst:
         columns.append(Column("flags", "col_flags"))
-    table = Table(
+    return Table(
         "responses",
         "table_responses",
         columns,
@@ -148,41 +143,43 @@ async def response_list(request: web.Request) -> web.StreamResponse:
             for r in shown
         ],
     )
-    filters = {key: query.get(key, "") for key in FILTER_KEYS}
-    filters["days"] = period
-    if analyst:
-        filters["flagged"] = flagged_value
+
+
+def _page_context(
+    request: web.Request,
+    table: Table,
+    filters: dict[str, str],
+    choices: explorer.FilterChoices,
+    number: int,
+    more: bool,
+) -> dict[str, Any]:
+    lang = lang_of(request)
+    analyst = not signed_in(request).is_agency
+    if not analyst:
+        filters = {key: value for key, value in filters.items() if key != "flagged"}
 
     def page_url(to: int) -> str:
         return url_for(request, "responses", {**filters, "page": to})
 
-    def render() -> web.StreamResponse:
-        return page(
-            request,
-            "responses.html",
-            {
-                "table": table,
-                "rows": shown,
-                "exports": export_links(request, table),
-                "filters": filters,
-                "period": period,
-                "periods": list(PERIODS),
-                "regions": [(r, words.region_name(r, lang)) for r in known_regions],
-                "agencies": [(a.code, a.name(lang)) for a in agencies],
-                "services": [(s.code, s.name(lang)) for s in services],
-                "offices": [(o.code, o.name(lang)) for o in offices],
-                "channels": [c.value for c in Channel],
-                "answer_languages": explorer.LANGUAGES,
-                "scores": explorer.SCORES,
-                "analyst": analyst,
-                "page_number": number,
-                "newer": page_url(number - 1) if number > 1 else None,
-                "older": page_url(number + 1) if more and number < MAX_PAGES else None,
-                "capped": more and number >= MAX_PAGES,
-                "per_page": PER_PAGE,
-                "max_rows": PER_PAGE * MAX_PAGES,
-                "export_limit": EXPORT_LIMIT,
-            },
-        )
-
-    return await page_or_export(request, [table], render)
+    return {
+        "exports": export_links(request, table),
+        "filters": filters,
+        "period": filters["days"],
+        "periods": list(PERIODS),
+        "regions": [(r, words.region_name(r, lang)) for r in choices.regions],
+        "agencies": [(a.code, a.name(lang)) for a in choices.agencies],
+        "services": [(s.code, s.name(lang)) for s in choices.services],
+        "offices": [(o.code, o.name(lang)) for o in choices.offices],
+        "channels": [c.value for c in Channel],
+        "answer_languages": explorer.LANGUAGES,
+        "scores": explorer.SCORES,
+        "analyst": analyst,
+        "flag_detail": lambda detail: words.flag_detail(detail, lang),
+        "page_number": number,
+        "newer": page_url(number - 1) if number > 1 else None,
+        "older": page_url(number + 1) if more and number < MAX_PAGES else None,
+        "capped": more and number >= MAX_PAGES,
+        "per_page": PER_PAGE,
+        "max_rows": PER_PAGE * MAX_PAGES,
+        "export_limit": EXPORT_LIMIT,
+    }

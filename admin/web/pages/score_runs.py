@@ -5,6 +5,8 @@ with CSRF and is audited; the ranking page shows the outcome."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
@@ -17,7 +19,7 @@ from admin.web.forms import ROW_ID_MAX
 from admin.web.keys import client_of, config_of, lang_of, signed_in
 from admin.web.render import message_page, page, redirect, url_for
 from core.clock import reporting_day
-from core.periods import PeriodError, parse_period
+from core.periods import Period, PeriodError, parse_period
 
 
 def setup(app: web.Application) -> None:
@@ -29,18 +31,13 @@ def setup(app: web.Application) -> None:
 
 @allow(ADMINS)
 async def compute_now(request: web.Request) -> web.StreamResponse:
-    """Score the period under both methodologies and store the runs (audited), then show them.
-    A period that gives no agency a total stores nothing: the runs are rolled back and the
-    admin is told why, so an empty run never becomes the period the pages open on."""
+    """Score the period under both methodologies and store the runs (audited). A period giving
+    no agency a total stores nothing, says why, and never becomes the period pages open on."""
     viewer = signed_in(request)
     config = config_of(request)
     lang = lang_of(request)
-    form = await request.post()
-    text = form.get("period")
-    try:
-        period = parse_period(text if isinstance(text, str) and text else "")
-    except PeriodError:
-        period = parse_period(str(reporting_day(config.clock()).year))
+    text = (await request.post()).get("period")
+    period = _period_or_this_year(text if isinstance(text, str) else "", config.clock())
     if config.scorer is None:
         return message_page(request, "compute_unavailable", 409)
     async with config.session_factory() as db:
@@ -49,26 +46,13 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
         gaps = await standings.period_gaps(db, stored)
         if not runs or gaps is not None:
             await db.rollback()
-            reason = (
-                words.say("ranking_nothing_to_compute", lang, period=period.name)
-                if not runs or gaps is None
-                else words.say(
-                    "ranking_no_totals",
-                    lang,
-                    period=period.name,
-                    blocks=", ".join(
-                        standings.methodology(PUBLISHED[0]).nodes[key].label[lang]
-                        for key in gaps.blocks
-                        if key in standings.methodology(PUBLISHED[0]).nodes
-                    )
-                    or "—",
-                    names=", ".join(gaps.inputs) or "—",
-                )
-            )
             return page(
                 request,
                 "message.html",
-                {"heading": words.say("compute_refused", lang), "message": reason},
+                {
+                    "heading": words.say("compute_refused", lang),
+                    "message": _refusal(period.name, gaps if runs else None, lang),
+                },
                 status=409,
             )
         record(
@@ -88,6 +72,27 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
     return redirect(url_for(request, "ranking", {"period": period.name, "computed": "yes"}))
 
 
+def _period_or_this_year(text: str, now: datetime) -> Period:
+    try:
+        return parse_period(text)
+    except PeriodError:
+        return parse_period(str(reporting_day(now).year))
+
+
+def _refusal(period: str, gaps: standings.Gaps | None, lang: str) -> str:
+    """Why nothing was stored: nothing to score, or no agency got a total (and what was missing)."""
+    if gaps is None:
+        return words.say("ranking_nothing_to_compute", lang, period=period)
+    nodes = standings.methodology(PUBLISHED[0]).nodes
+    return words.say(
+        "ranking_no_totals",
+        lang,
+        period=period,
+        blocks=", ".join(nodes[key].label[lang] for key in gaps.blocks if key in nodes) or "—",
+        names=", ".join(gaps.inputs) or "—",
+    )
+
+
 @allow(READERS)
 async def draw_ranges(request: web.Request) -> web.StreamResponse:
     """Draw the rank ranges of the period's shown runs that have none yet (about 5 s a run),
@@ -100,7 +105,8 @@ async def draw_ranges(request: web.Request) -> web.StreamResponse:
         period = parse_period(text if isinstance(text, str) else "").name
     except PeriodError:
         return message_page(request, "period_unknown", 400)
-    drawn, not_kept = [], []
+    drawn: list[int] = []
+    not_kept: list[int] = []
     async with config.session_factory() as db:
         runs = (await standings.stored_runs(db, config.runs)).latest(period)
         have = await standings.rank_ranges(db, runs, config.runs)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin import staff_chats as data
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.web import words
 from admin.web.access import add_route, allow
 from admin.web.forms import form_id
-from admin.web.keys import client_of, config_of, lang_of, signed_in
+from admin.web.keys import audit, config_of, lang_of, signed_in
 from admin.web.render import page, redirect, url_for
 from core import staff_chats
 from core.models import AdminRole
@@ -74,14 +74,7 @@ async def make_code(request: web.Request) -> web.StreamResponse:
         agency = choices.get(wanted)
         language = str(form.get("language", "")) or (agency.language if agency else "")
         weekly, monthly = form.get("weekly") == "1", form.get("monthly") == "1"
-        if agency is None:
-            problem = "staff_code_pick_agency"
-        elif language not in staff_chats.STAFF_LANGUAGES:
-            problem = "staff_code_pick_language"
-        elif not (weekly or monthly):
-            problem = "staff_code_pick_period"
-        else:
-            problem = None
+        problem = _code_problem(agency, language, weekly or monthly)
         if problem is not None or agency is None:
             return await _show(request, error=words.say(problem or "bad_request", lang), status=400)
         made = await staff_chats.new_code(
@@ -94,22 +87,21 @@ async def make_code(request: web.Request) -> web.StreamResponse:
             monthly=monthly,
             now=now,
         )
-        record(
-            db,
-            Action.STAFF_CHAT_CODE,
-            at=now,
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "agency": agency.code,
-                "language": language,
-                "weekly": weekly,
-                "monthly": monthly,
-            },
-        )
+        details = {"agency": agency.code, "language": language}
+        audit(request, db, Action.STAFF_CHAT_CODE, details | {"weekly": weekly, "monthly": monthly})
         await db.commit()
     return await _show(request, new_code=made, code_agency=agency.name)
+
+
+def _code_problem(agency: object | None, language: str, some_period: bool) -> str | None:
+    """What the code form lacks, as a message key; None: nothing."""
+    if agency is None:
+        return "staff_code_pick_agency"
+    if language not in staff_chats.STAFF_LANGUAGES:
+        return "staff_code_pick_language"
+    if not some_period:
+        return "staff_code_pick_period"
+    return None
 
 
 @allow(MANAGERS)
@@ -128,14 +120,7 @@ async def unsubscribe(request: web.Request) -> web.StreamResponse:
         agency_id, title = chat.agency_id, chat.title
         await staff_chats.remove(db, chat.id)
         codes = {a.id: a.code for a in await data.agency_choices(db, viewer, lang)}
-        record(
-            db,
-            Action.STAFF_CHAT_REMOVED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={"agency": codes.get(agency_id, ""), "chat": chat_id, "title": title or ""},
-        )
+        details = {"agency": codes.get(agency_id, ""), "chat": chat_id, "title": title or ""}
+        audit(request, db, Action.STAFF_CHAT_REMOVED, details)
         await db.commit()
     return redirect(url_for(request, "staff_chats", {"removed": "1"}))

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import select
 
 from admin import complaints as complaint_data
 from admin import figures
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.scope import scope
 from admin.summaries import (
     PERIOD_KINDS,
@@ -29,8 +29,9 @@ from admin.summaries import (
 )
 from admin.web import summary_report
 from admin.web.access import EVERYONE, add_route, allow
-from admin.web.keys import client_of, config_of, lang_of, signed_in
+from admin.web.keys import audit, config_of, lang_of, signed_in
 from admin.web.render import SECURITY_HEADERS, message_page, page, url_for
+from core import language
 from core.clock import reporting_day
 from core.models import Agency
 from scoring.complaint_summary import ComplaintSummary
@@ -77,9 +78,10 @@ def periods_back(kind: PeriodKind, current: SummaryPeriod, first: date | None) -
 
 
 def p_value_text(value: float, lang: str) -> str:
-    """A test's p-value as each language writes it: 0,012 or 1,7e-10 (kk, ru), 0.012 (en)."""
-    text = f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
-    return text if lang == "en" else text.replace(".", ",")
+    """A test's p-value as each language writes it: 0,012 or 1,7E-10 (kk, ru), 0.012 (en)."""
+    if value < 0.001:
+        return language.scientific(value, lang)
+    return language.fixed(value, lang, digits=3)
 
 
 @allow(EVERYONE)
@@ -111,40 +113,53 @@ async def summary_page(request: web.Request) -> web.StreamResponse:
         if agency is None or summary is None or download not in DOWNLOADS:
             return message_page(request, "export_unknown", 404)
         return await _download(request, agency, period, summary, download)
-    current = SummaryPeriod.containing(kind, today)
-    offered = [current, *reversed(current.earlier(periods_back(kind, current, first)))]
+    return page(
+        request, "summaries.html", _context(request, agencies, agency, summary, period, first)
+    )
+
+
+def _context(
+    request: web.Request,
+    agencies: list[Agency],
+    agency: Agency | None,
+    summary: ComplaintSummary | None,
+    period: SummaryPeriod,
+    first: date | None,
+) -> dict[str, Any]:
+    viewer = signed_in(request)
+    lang = lang_of(request)
+    now = config_of(request).clock()
+    today = reporting_day(now)
+    current = SummaryPeriod.containing(period.kind, today)
+    offered = [current, *reversed(current.earlier(periods_back(period.kind, current, first)))]
     if period not in offered:
         offered.append(period)
-    here = {"agency": agency.code if agency else "", "kind": kind, "start": period.label}
-    return page(
-        request,
-        "summaries.html",
-        {
-            "agencies": [] if viewer.is_agency else agencies,
-            "agency": agency,
-            "agency_name": agency.name(lang) if agency else "",
-            "summary": summary,
-            "period": period,
-            "in_progress": not period.has_ended(now),
-            "kinds": PERIOD_KINDS,
-            "kind": kind,
-            "offered": offered,
-            "name_of": lambda name: summary_report.name_of(name, lang),
-            "category_name": lambda name: summary_report.category_name(name, lang),
-            "problem_name": lambda name: summary_report.problem_name(name, lang),
-            "p_value": lambda value: p_value_text(value, lang),
-            "printed_on": today.strftime("%d.%m.%Y"),
-            "downloads": {
-                fmt: url_for(request, "summaries", {**here, "download": fmt}) for fmt in DOWNLOADS
-            },
-            "complaints_href": url_for(
-                request,
-                "complaints",
-                {"agency": agency.code} if agency and not viewer.is_agency else None,
-            ),
-            "period_href": lambda p: url_for(request, "summaries", {**here, "start": p.label}),
+    here = {"agency": agency.code if agency else "", "kind": period.kind, "start": period.label}
+    return {
+        "agencies": [] if viewer.is_agency else agencies,
+        "agency": agency,
+        "agency_name": agency.name(lang) if agency else "",
+        "summary": summary,
+        "period": period,
+        "in_progress": not period.has_ended(now),
+        "kinds": PERIOD_KINDS,
+        "kind": period.kind,
+        "offered": offered,
+        "name_of": lambda name: summary_report.name_of(name, lang),
+        "category_name": lambda name: summary_report.category_name(name, lang),
+        "problem_name": lambda name: summary_report.problem_name(name, lang),
+        "p_value": lambda value: p_value_text(value, lang),
+        "printed_on": today.strftime("%d.%m.%Y"),
+        "downloads": {
+            fmt: url_for(request, "summaries", {**here, "download": fmt}) for fmt in DOWNLOADS
         },
-    )
+        "complaints_href": url_for(
+            request,
+            "complaints",
+            {"agency": agency.code} if agency and not viewer.is_agency else None,
+        ),
+        "period_href": lambda p: url_for(request, "summaries", {**here, "start": p.label}),
+    }
 
 
 async def _download(
@@ -154,7 +169,6 @@ async def _download(
     summary: ComplaintSummary,
     fmt: str,
 ) -> web.StreamResponse:
-    viewer = signed_in(request)
     lang = lang_of(request)
     config = config_of(request)
     now = config.clock()
@@ -163,23 +177,10 @@ async def _download(
     else:
         body = summary_report.as_text(summary, cast(SummaryLanguage, lang))
     async with config.session_factory() as db:
-        record(
-            db,
-            Action.EXPORT,
-            at=now,
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
-                "page": request.path,
-                "table": "summary",
-                "format": fmt,
-                "agency": agency.code,
-                "kind": period.kind,
-                "start": period.label,
-                "rows": summary.total,
-            },
-        )
+        details: dict[str, Any] = {"page": request.path, "table": "summary", "format": fmt}
+        details |= {"agency": agency.code, "kind": period.kind, "start": period.label}
+        details["rows"] = summary.total
+        audit(request, db, Action.EXPORT, details)
         await db.commit()
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", agency.code)
     filename = f"qanagat-summary-{stem}-{period.kind}-{period.label}.{fmt}"
