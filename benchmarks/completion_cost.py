@@ -7,10 +7,10 @@ Needs the PostgreSQL of the test setup (QANAGAT_TEST_DATABASE_URL, e.g.
 postgresql+asyncpg://postgres@127.0.0.1:5432/test); it creates and drops a database of its own.
 For each variant: a fresh schema, one akimat with 50 offices, `responses` responses with every
 answer stored; then (1) completes half of them one after another and reports the median
-latency of `ResponseStore.complete`, and (2) completes the other half from `concurrency`
-concurrent sessions (closed loop) and reports completions per second. Both variants run in one
-process, one after the other, so the ratio holds when the machine's speed drifts. The last line
-is one JSON object.
+latency of completing one (`ResponseStore.complete` and its commit), and (2) completes the
+other half from `concurrency` concurrent sessions (closed loop) and reports completions per
+second. Both variants run in one process, one after the other, so the ratio holds when the
+machine's speed drifts. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from core.models import (
     Response,
     ServicePoint,
 )
-from core.responses import ResponseStore
 from core.rollups import add_completed_response
 from core.settings import PROJECT_ROOT
+from core.unit_of_work import UnitOfWork
 from tests import services
 
 SURVEY = load_survey_dir(PROJECT_ROOT / "survey_definitions")["post_service"]
@@ -116,7 +116,8 @@ async def prepare(sessions: async_sessionmaker[AsyncSession], count: int) -> lis
 async def complete(sessions: async_sessionmaker[AsyncSession], response_id: int) -> float:
     async with sessions() as session:
         started = time.perf_counter()
-        await ResponseStore(session).complete(response_id, METRICS, False)
+        uow = UnitOfWork(session)
+        await uow.atomically(lambda: uow.responses.complete(response_id, METRICS, False))
         return time.perf_counter() - started
 
 

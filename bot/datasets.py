@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.engine.conversation import Conversation
 from bot.engine.definition import Problem, QuestionType, SurveyDefinition, SurveyError
 from bot.engine.flow import Completed, RawValue, Step
 from core.complaints import Scrub
 from core.dataset_ratings import (
     PROBLEM_TEXT_METRIC,
-    DatasetRatings,
     RatingAnswers,
     RatingClosed,
 )
 from core.models import Channel, Complaint, Dataset, DatasetRating, Respondent
+from core.unit_of_work import UnitOfWork
 
 DATASET_SURVEY = "dataset_feedback"
 # What the data-set cards and pages can show (a ticked list needs the service survey's keyboard).
@@ -58,11 +56,9 @@ class DatasetDesk:
                 raise SurveyError([Problem(definition.source, 1, problem)])
         return cls(definition, scrub)
 
-    def _answers(
-        self, session: AsyncSession, respondent: Respondent, channel: Channel
-    ) -> RatingAnswers:
+    def _answers(self, uow: UnitOfWork, respondent: Respondent, channel: Channel) -> RatingAnswers:
         return RatingAnswers(
-            session,
+            uow.session,
             respondent.id,
             self.scrub,
             text_question=self.text_question,
@@ -71,13 +67,13 @@ class DatasetDesk:
 
     async def start(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         respondent: Respondent,
         dataset: Dataset,
         channel: Channel,
         language: str,
     ) -> DatasetRating:
-        return await DatasetRatings(session).open_rating(
+        return await uow.dataset_ratings.open_rating(
             respondent,
             dataset,
             channel,
@@ -87,10 +83,10 @@ class DatasetDesk:
         )
 
     async def conversation(
-        self, session: AsyncSession, respondent: Respondent, rating: DatasetRating, channel: Channel
+        self, uow: UnitOfWork, respondent: Respondent, rating: DatasetRating, channel: Channel
     ) -> Conversation | None:
         """The conversation of a rating in progress; None when it is not open to this person."""
-        store = self._answers(session, respondent, channel)
+        store = self._answers(uow, respondent, channel)
         try:
             return await Conversation.resume(self.definition, store, rating.id)
         except RatingClosed:
@@ -98,7 +94,7 @@ class DatasetDesk:
 
     async def answer(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         respondent: Respondent,
         rating: DatasetRating,
         channel: Channel,
@@ -108,7 +104,7 @@ class DatasetDesk:
     ) -> Answered | None:
         """Answer `question` of the rating; None when the rating is not open to this person.
         `network`: a keyed hash of the web visitor's network, for the anti-gaming rules."""
-        store = self._answers(session, respondent, channel)
+        store = self._answers(uow, respondent, channel)
         store.network = network
         try:
             conversation = await Conversation.resume(self.definition, store, rating.id)

@@ -1,5 +1,8 @@
-"""Opening a survey from what a citizen brings (an invitation token or an office code), for any
-channel. Channels translate their events into these calls and render what comes back."""
+"""The survey service: opening a survey from what a citizen brings (an invitation token or an
+office code), resuming it, and answering it, for every channel. The Telegram handlers and the
+web pages translate their events into these calls and render what comes back; each call works
+in the unit of work it is given and commits it at its durable point (the start, the answer,
+the last answer with the completion)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from bot.engine.flow import AnswerValue, Completed, RawValue, Step
 from core import invitations
 from core.invitations import InvitationProblem
 from core.models import Channel, PublicService, Respondent, Response, ResponseStatus, ServicePoint
-from core.responses import LiveResponse, ResponseStore, ServiceNames
+from core.responses import LiveResponse, ServiceNames
+from core.unit_of_work import UnitOfWork
 from core.walk_ins import WalkIns
 
 STALE_OFFICE_CODE = "office_code_stale"
@@ -93,16 +97,20 @@ class ResponseClosed(Exception):
     """The response is no longer open to its presser (finished, stopped, someone else's)."""
 
 
-class _OwnedAnswers:
-    """The engine's AnswerStore over one live response, on behalf of its owner: a response
-    that is closed or not theirs raises ResponseClosed instead of taking an answer."""
+class UnitAnswers:
+    """The engine's AnswerStore over a unit of work: each answer stored is committed (the last
+    one with the completion, one transaction). With `live`, on behalf of that response's
+    owner: a response that is closed or not theirs raises ResponseClosed instead of taking
+    an answer."""
 
-    def __init__(self, store: ResponseStore, live: LiveResponse) -> None:
-        self.store = store
+    def __init__(self, uow: UnitOfWork, live: LiveResponse | None = None) -> None:
+        self.uow = uow
         self.live = live
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
-        found = await self.store.live_response(response_id, self.live.owner_key)
+        if self.live is None:
+            return await self.uow.responses.load_answers(response_id)
+        found = await self.uow.responses.live_response(response_id, self.live.owner_key)
         if not isinstance(found, LiveResponse):
             raise ResponseClosed
         self.live.language = found.language
@@ -117,23 +125,31 @@ class _OwnedAnswers:
         *,
         completing: Completing | None = None,
     ) -> bool:
-        recorded = await self.store.record_answer(
-            response_id,
-            question,
-            value,
-            known=known,
-            owner_key=self.live.owner_key,
-            completing=completing,
+        owner = self.live.owner_key if self.live is not None else None
+        recorded = await self.uow.atomically(
+            lambda: self.uow.responses.record_answer(
+                response_id,
+                question,
+                value,
+                known=known,
+                owner_key=owner,
+                completing=completing,
+            ),
+            f"answer to {response_id}",
         )
-        if not recorded.open:
-            raise ResponseClosed
-        self.live.language = recorded.language
+        if self.live is not None:
+            if not recorded.open:
+                raise ResponseClosed
+            self.live.language = recorded.language
         return recorded.stored
 
     async def complete(
         self, response_id: int, metrics: list[tuple[str, str]], complaint_requested: bool
     ) -> None:
-        await self.store.complete(response_id, metrics, complaint_requested)
+        await self.uow.atomically(
+            lambda: self.uow.responses.complete(response_id, metrics, complaint_requested),
+            f"completing {response_id}",
+        )
 
 
 class SurveyDesk:
@@ -156,7 +172,7 @@ class SurveyDesk:
 
     async def open_payload(
         self,
-        store: ResponseStore,
+        uow: UnitOfWork,
         respondent: Respondent,
         payload: str,
         channel: Channel,
@@ -164,31 +180,35 @@ class SurveyDesk:
     ) -> Response | OfficeChoice | Refused:
         """`/start <payload>` or a link: an invitation token or `o-<office code>`."""
         if invitations.is_office_payload(payload):
-            return await self.open_office(store, payload.removeprefix(invitations.OFFICE_PREFIX))
-        return await self.open_invitation(store, respondent, payload, channel, language)
+            return await self.open_office(uow, payload.removeprefix(invitations.OFFICE_PREFIX))
+        return await self.open_invitation(uow, respondent, payload, channel, language)
 
     async def open_invitation(
         self,
-        store: ResponseStore,
+        uow: UnitOfWork,
         respondent: Respondent,
         token: str,
         channel: Channel,
         language: str,
     ) -> Response | Refused:
-        found = await invitations.find(store.session, token)
+        """Open the invitation's response, or continue it (the link is the citizen's key)."""
+        found = await uow.invitation(token)
         if isinstance(found, InvitationProblem):
             return Refused(found.value)
-        await self._settle_open_survey(store, respondent)
+        await self._settle_open_survey(uow, respondent)
         definition = self.definition(found.survey_id)
-        opened = await store.start_for_invitation(
+        opened = await uow.responses.start_for_invitation(
             found, respondent, channel, language, definition.version
         )
         if isinstance(opened, InvitationProblem):
+            await uow.rollback()
             return Refused(opened.value)
+        await uow.commit()
+        self.live.drop(opened.id)  # it may have changed hands: read it afresh
         return opened
 
     async def open_office(
-        self, store: ResponseStore, code: str, respondent: Respondent | None = None
+        self, uow: UnitOfWork, code: str, respondent: Respondent | None = None
     ) -> OfficeChoice | Refused:
         """A poster's code: today's (or within the grace days) opens the office's services;
         an old, forged or unsigned one is told to scan the poster in the office. A known
@@ -198,13 +218,13 @@ class SurveyDesk:
         if read is None or self.walk_ins is None:
             return Refused(STALE_OFFICE_CODE)
         office_code, day = read
-        office = await invitations.find_office(store.session, office_code)
+        office = await uow.office_by_code(office_code)
         if office is None:
             return Refused("office_unknown")
-        if respondent is not None and await self.walk_ins.used_up(
-            store.session, respondent.key, office.id
+        if respondent is not None and await uow.walk_ins_used_up(
+            self.walk_ins, respondent.key, office.id
         ):
-            open_now = await store.open_response(respondent)
+            open_now = await uow.responses.open_response(respondent)
             if not (
                 open_now is not None
                 and open_now.walk_in
@@ -212,7 +232,7 @@ class SurveyDesk:
                 and open_now.service_point_id == office.id
             ):
                 return Refused(WALK_IN_LIMIT)
-        return OfficeChoice(office, await store.services_at(office), day)
+        return OfficeChoice(office, await uow.responses.services_at(office), day)
 
     def seal_offer(self, office_id: int, service_id: int, day: str) -> str:
         """The seal a channel puts on a service it offers from an OfficeChoice."""
@@ -221,7 +241,7 @@ class SurveyDesk:
 
     async def start_offered_walk_in(
         self,
-        store: ResponseStore,
+        uow: UnitOfWork,
         respondent: Respondent,
         offer: ServiceOffer,
         channel: Channel,
@@ -235,12 +255,12 @@ class SurveyDesk:
         ):
             return Refused(STALE_OFFICE_CODE)
         return await self.start_walk_in(
-            store, respondent, offer.office_id, offer.service_id, channel, language
+            uow, respondent, offer.office_id, offer.service_id, channel, language
         )
 
     async def start_walk_in(
         self,
-        store: ResponseStore,
+        uow: UnitOfWork,
         respondent: Respondent,
         office_id: int,
         service_id: int,
@@ -251,11 +271,11 @@ class SurveyDesk:
         web page reads it again with the form), or whose offer it has checked."""
         if self.walk_ins is None:
             return Refused(STALE_OFFICE_CODE)
-        office = await store.office(office_id)
-        service = await store.service(service_id)
+        office = await uow.responses.office(office_id)
+        service = await uow.responses.service(service_id)
         if office is None or service is None or service.agency_id != office.agency_id:
             return Refused("office_unknown")
-        open_now = await self._settle_open_survey(store, respondent)
+        open_now = await self._settle_open_survey(uow, respondent)
         if (
             open_now is not None
             and open_now.walk_in
@@ -263,33 +283,35 @@ class SurveyDesk:
             and (open_now.service_point_id, open_now.service_id) == (office.id, service.id)
         ):
             return open_now  # the same choice again: carry on, it is not a second walk-in
-        if not await self.walk_ins.admit(store.session, respondent.key, office.id):
-            await store.session.commit()
+        if not await uow.admit_walk_in(self.walk_ins, respondent.key, office.id):
+            await uow.commit()  # the attempt counts
             return Refused(WALK_IN_LIMIT)
         definition = self.definition(service.survey_id)
-        return await store.start_walk_in(
+        started = await uow.responses.start_walk_in(
             service, office, respondent, channel, language, definition.version
         )
+        await uow.commit()
+        return started
 
-    async def _settle_open_survey(
-        self, store: ResponseStore, respondent: Respondent
-    ) -> Response | None:
+    async def _settle_open_survey(self, uow: UnitOfWork, respondent: Respondent) -> Response | None:
         """The person's open survey, if any, before another starts (and stops it). One with
         every answer given is completed now rather than stopped (its completion was lost)."""
-        open_now = await store.open_response(respondent)
+        open_now = await uow.responses.open_response(respondent)
         if open_now is None:
             return None
-        conversation = await self.conversation(store, open_now)  # completes a finished one
+        conversation = await self.conversation(uow, open_now)  # completes a finished one
         return None if isinstance(conversation.current(), Completed) else open_now
 
-    async def conversation(self, store: ResponseStore, response: Response) -> Conversation:
-        return await Conversation.resume(self.definition(response.survey_id), store, response.id)
+    async def conversation(self, uow: UnitOfWork, response: Response) -> Conversation:
+        return await Conversation.resume(
+            self.definition(response.survey_id), UnitAnswers(uow), response.id
+        )
 
     async def resume(
-        self, store: ResponseStore, response: Response, respondent: Respondent
+        self, uow: UnitOfWork, response: Response, respondent: Respondent
     ) -> Conversation:
         """The conversation of an open response, remembered for the answers that follow."""
-        conversation = await self.conversation(store, response)
+        conversation = await self.conversation(uow, response)
         service = response.service
         self.live.keep(
             LiveResponse(
@@ -305,7 +327,7 @@ class SurveyDesk:
 
     async def press(
         self,
-        store: ResponseStore,
+        uow: UnitOfWork,
         owner_key: str,
         response_id: int,
         index: int,
@@ -319,7 +341,7 @@ class SurveyDesk:
         live = None if fresh else self.live.get(response_id, owner_key)
         remembered = live is not None
         if live is None:
-            found = await store.live_response(response_id, owner_key)
+            found = await uow.responses.live_response(response_id, owner_key)
             if not isinstance(found, LiveResponse):
                 self.live.drop(response_id)
                 return Refused("completed" if found is not None else "stale_button")
@@ -330,16 +352,16 @@ class SurveyDesk:
             kind is not None and questions[index].type is not kind
         ):
             if remembered:
-                return await self.press(store, owner_key, response_id, index, kind, fresh=True)
+                return await self.press(uow, owner_key, response_id, index, kind, fresh=True)
             return Refused("stale_button")
         return Pressed(live, questions[index], fresh=not remembered)
 
-    async def answer(self, store: ResponseStore, pressed: Pressed, raw: RawValue) -> Step | Refused:
+    async def answer(self, uow: UnitOfWork, pressed: Pressed, raw: RawValue) -> Step | Refused:
         """Answer the pressed question; the step to show next, or why nothing was taken."""
         live = pressed.live
         conversation = Conversation(
             self.definition(live.survey_id),
-            _OwnedAnswers(store, live),
+            UnitAnswers(uow, live),
             live.id,
             live.answers,
             fresh=pressed.fresh,
@@ -348,7 +370,7 @@ class SurveyDesk:
             step = await conversation.answer(pressed.question.name, raw)
         except ResponseClosed:
             self.live.drop(live.id)
-            found = await store.live_response(live.id, live.owner_key)
+            found = await uow.responses.live_response(live.id, live.owner_key)
             return Refused("completed" if isinstance(found, ResponseStatus) else "stale_button")
         live.answers = conversation.answers
         if isinstance(step, Completed):

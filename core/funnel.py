@@ -89,6 +89,38 @@ async def add(session: AsyncSession, counts: Mapping[FunnelKey, Mapping[FunnelSt
     await session.execute(statement)
 
 
+async def add_abandoned(session: AsyncSession, counts: Mapping[FunnelKey, int]) -> None:
+    """Count responses closed as abandoned (started, never completed, the invitation expired):
+    an outcome beside the steps, on the day the service was delivered. Does not commit."""
+    if not counts:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "day": key.day,
+            "agency_id": key.agency_id,
+            "service_id": key.service_id,
+            "service_point_key": key.service_point_key,
+            "abandoned": n,
+            "updated_at": now,
+            **{step.value: 0 for step in STEPS},
+        }
+        for key, n in sorted(counts.items())
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(FunnelDaily).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day", "service_id", "service_point_key"],
+            set_={
+                "abandoned": FunnelDaily.abandoned + statement.excluded.abandoned,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
+
+
 _UPSERT_ONE = (
     "INSERT INTO funnel_daily (day, agency_id, service_id, service_point_key, served, invited, "
     "delivered, started, completed, updated_at) VALUES (:day, :agency_id, :service_id, "

@@ -72,6 +72,8 @@ class ResponseStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     STOPPED = "stopped"
+    # Unfinished when its invitation expired: closed by the worker, counted in the funnel.
+    ABANDONED = "abandoned"
 
 
 class Channel(enum.StrEnum):
@@ -721,6 +723,8 @@ class FunnelDaily(Base):
     delivered: Mapped[int] = mapped_column(Integer, default=0)
     started: Mapped[int] = mapped_column(Integer, default=0)
     completed: Mapped[int] = mapped_column(Integer, default=0)
+    # Started, not completed when the invitation expired (an outcome, not a step of the way).
+    abandoned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

@@ -29,6 +29,7 @@ from bot.web.complaints import setup_web_complaints
 from bot.web.datasets import setup_web_datasets
 from bot.web.keys import RATINGS_KEY
 from bot.web.routes import setup_web_channel
+from core.answer_writers import writer_for
 from core.db import create_engine, create_session_factory
 from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
@@ -36,6 +37,7 @@ from core.integrity.keeper import keep_chain
 from core.job_queue import JobQueue
 from core.outbox import enqueue_invitation
 from core.settings import Settings
+from core.unit_of_work import UnitsOfWork
 from core.walk_ins import WalkIns
 from qanagat.delivery import connect_outbox, server_delivery_context
 from qanagat.edge import setup_edge
@@ -149,9 +151,14 @@ def build_app(
     """The server: mobile pages, admin, API and (with a token) the bot. `with_jobs`: in the
     embedded mode (no Redis), the worker's periodic jobs run here too, as `qanagat serve` wants."""
     surveys = surveys if surveys is not None else load_surveys(settings)
-    use_rules(load_rules(settings.anti_gaming_rules))
+    rules = load_rules(settings.anti_gaming_rules)
+    use_rules(rules)  # for the data-set ratings, which do not go through the units below yet
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
+    # The answer path's database-specific writer and its rules, picked once here (like
+    # cosmicpython's bootstrap): PostgreSQL through asyncpg batches answers, anything else
+    # runs plain statements.
+    units = UnitsOfWork(session_factory, writer_for(engine), rules)
     redis = connect_redis(settings.redis_url)
     walk_ins = WalkIns.from_secret(
         settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
@@ -178,7 +185,9 @@ def build_app(
     setup_edge(app, settings, redis)
     app.router.add_get("/healthz", healthz)
     observe_app(app, engine)
-    setup_web_channel(app, settings=settings, session_factory=session_factory, desk=desk)
+    setup_web_channel(
+        app, settings=settings, session_factory=session_factory, desk=desk, units=units
+    )
     setup_web_complaints(app, scrub)
     datasets = DatasetDesk.from_surveys(surveys, scrub)
     if datasets is not None:
@@ -207,7 +216,7 @@ def build_app(
     if with_bot and settings.telegram_token is not None:
         bot = observe_bot(build_bot(settings))
         dispatcher = build_dispatcher(
-            settings, session_factory, desk, redis, complaint_scrub=scrub, office_ratings=ratings
+            settings, units, desk, redis, complaint_scrub=scrub, office_ratings=ratings
         )
         observe_dispatcher(dispatcher)
         if settings.telegram_mode == "webhook":

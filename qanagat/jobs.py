@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import utcnow
 from core.metrics import JOB_LAST_SUCCESS, JOB_RUNS, JOB_SECONDS
 from core.settings import Settings
+from core.unit_of_work import UnitsOfWork
 
 log = logging.getLogger("qanagat.worker")
 # When each job last finished without error (time.time()), for the worker's /healthz.
@@ -119,6 +121,19 @@ class JobRunner:
                     await task
 
 
+async def close_abandoned_responses(units: UnitsOfWork, batch: int = 1000) -> int:
+    """Close every unfinished response whose invitation has expired, in batches of `batch`
+    (each its own transaction); how many were closed."""
+    total = 0
+    while True:
+        async with units() as uow:
+            closed = await uow.responses.close_abandoned(utcnow(), batch)
+            await uow.commit()
+        total += closed
+        if closed < batch:
+            return total
+
+
 def worker_jobs(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession]
 ) -> list[PeriodicJob]:
@@ -158,6 +173,11 @@ def worker_jobs(
             await redis.aclose()
         log.info("deleted %d keys of conversation state", deleted)
 
+    async def abandoned_responses() -> None:
+        """Unfinished responses whose invitation expired: closed as abandoned, counted."""
+        closed = await close_abandoned_responses(UnitsOfWork(session_factory))
+        log.info("closed %d unfinished responses of expired invitations as abandoned", closed)
+
     async def complaint_deadlines() -> None:
         await run_complaint_jobs(settings, session_factory)
 
@@ -175,6 +195,7 @@ def worker_jobs(
         PeriodicJob("address_purge", purge_addresses, interval),
         PeriodicJob("trace_purge", forget_traces, interval),
         PeriodicJob("event_unlink", unlink_events, interval),
+        PeriodicJob("abandoned_responses", abandoned_responses, interval),
         PeriodicJob(COMPLAINT_JOB, complaint_deadlines, interval),
         PeriodicJob("staff_chats", staff_chats, interval),
     ]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.conversation import Conversation
 from bot.engine.flow import Ask, Completed
-from bot.opening import SurveyDesk
+from bot.opening import SurveyDesk, UnitAnswers
 from core import invitations
 from core.clock import utcnow
 from core.identity import respondent_key
@@ -26,8 +26,8 @@ from core.models import (
     ServiceEvent,
     ServicePoint,
 )
-from core.responses import ResponseStore
 from core.rollups import MONTHLY_FROM_DAILY
+from core.unit_of_work import UnitOfWork
 from tests.conftest import SURVEYS, Seed
 
 SECRET = b"integrity-test-secret"
@@ -62,10 +62,12 @@ async def open_response(
     """Open a response (from an invitation, or a walk-in at the seed's office), started
     `minutes_taken` ago so the fast-answer rule sees a person's pace."""
     async with sessions() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(respondent_key(SECRET, channel.value, user), "ru")
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(
+            respondent_key(SECRET, channel.value, user), "ru"
+        )
         if walk_in:
-            response = await store.start_walk_in(
+            response = await store.responses.start_walk_in(
                 seed.service, office or seed.office, respondent, channel, "ru", seed.survey.version
             )
         else:
@@ -92,8 +94,8 @@ async def answer_all(
     """Answer every question (overall as given, other ratings 4, yes/no 'no'), or those
     before question `until`."""
     async with sessions() as session:
-        store = ResponseStore(session)
-        conversation = await Conversation.resume(seed.survey, store, response_id)
+        store = UnitOfWork(session)
+        conversation = await Conversation.resume(seed.survey, UnitAnswers(store), response_id)
         script = {"overall": str(overall), "reasons": ["rudeness"], "received_via": "egov"}
         step = conversation.current()
         while isinstance(step, Ask):

@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.flow import Ask, Completed, InvalidAnswer
 from bot.opening import Pressed, Refused, SurveyDesk
+from core.answer_writers import writer_for
 from core.identity import respondent_key
 from core.models import Answer, Channel, Respondent, Response, ResponseStatus
-from core.responses import LiveResponse, ResponseStore
+from core.responses import LiveResponse
+from core.unit_of_work import UnitOfWork
 from tests.conftest import SURVEYS
 
 SECRET = b"test-secret"
@@ -35,8 +37,8 @@ async def opened_by(
     key: str = OWNER,
 ) -> Response:
     async with session_factory() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(key, "ru")
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(key, "ru")
         response = await desk.open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
         assert isinstance(response, Response), response
         await desk.resume(store, response, respondent)
@@ -52,7 +54,7 @@ async def press(
     key: str = OWNER,
 ) -> Ask | Completed | Refused:
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         found = await desk.press(store, key, response_id, QUESTIONS.index(question))
         if isinstance(found, Refused):
             return found
@@ -74,17 +76,28 @@ async def test_record_answer_checks_owner_status_and_the_answers_it_was_decided_
 ) -> None:
     response = await opened_by(session_factory, worker(), await make_invitation())
     async with session_factory() as session:
-        store = ResponseStore(session)
-        stranger = await store.record_answer(response.id, "overall", 1, known=0, owner_key=STRANGER)
+        store = UnitOfWork(session)
+        stranger = await store.responses.record_answer(
+            response.id, "overall", 1, known=0, owner_key=STRANGER
+        )
         assert (stranger.open, stranger.stored) == (False, False)
-        behind = await store.record_answer(response.id, "overall", 5, known=3, owner_key=OWNER)
+        behind = await store.responses.record_answer(
+            response.id, "overall", 5, known=3, owner_key=OWNER
+        )
         assert (behind.open, behind.stored, behind.language) == (True, False, "ru")
-        taken = await store.record_answer(response.id, "overall", 5, known=0, owner_key=OWNER)
+        taken = await store.responses.record_answer(
+            response.id, "overall", 5, known=0, owner_key=OWNER
+        )
         assert (taken.open, taken.stored) == (True, True)
-        twice = await store.record_answer(response.id, "overall", 2, known=None, owner_key=OWNER)
+        twice = await store.responses.record_answer(
+            response.id, "overall", 2, known=None, owner_key=OWNER
+        )
         assert (twice.open, twice.stored) == (True, False)
-        unknown = await store.record_answer(response.id + 1000, "overall", 2, owner_key=OWNER)
+        unknown = await store.responses.record_answer(
+            response.id + 1000, "overall", 2, owner_key=OWNER
+        )
         assert unknown.open is False
+        await store.commit()
     assert await stored_answers(session_factory, response.id) == {"overall": 5}
     async with session_factory() as session:
         stored = await session.get(Response, response.id)
@@ -103,12 +116,18 @@ async def test_answers_given_at_the_same_moment_are_each_checked_and_stored_on_t
         for owner in owners
     ]
 
+    # The writer the app picks for this database: on PostgreSQL, the answers given at once go
+    # in one statement.
+    writer = writer_for(session_factory.kw["bind"])
+
     async def record(n: int, question: str, value: object, known: int | None, owner: str):  # type: ignore[no-untyped-def]
         async with session_factory() as session:
-            store = ResponseStore(session)
-            return await store.record_answer(
+            store = UnitOfWork(session, writer)
+            recorded = await store.responses.record_answer(
                 responses[n].id if n >= 0 else 10**9, question, value, known=known, owner_key=owner
             )
+            await store.commit()
+            return recorded
 
     results = await asyncio.gather(
         record(0, "overall", 5, 0, owners[0]),  # right
@@ -148,13 +167,18 @@ async def test_an_answer_inside_an_open_unit_of_work_is_checked_and_committed_wi
 ) -> None:
     response = await opened_by(session_factory, worker(), await make_invitation())
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         await session.execute(select(Response.id))  # the unit of work's transaction is open
-        stranger = await store.record_answer(response.id, "overall", 1, known=0, owner_key=STRANGER)
+        stranger = await store.responses.record_answer(
+            response.id, "overall", 1, known=0, owner_key=STRANGER
+        )
         assert (stranger.open, stranger.stored) == (False, False)
         await session.execute(select(Response.id))
-        taken = await store.record_answer(response.id, "overall", 4, known=0, owner_key=OWNER)
+        taken = await store.responses.record_answer(
+            response.id, "overall", 4, known=0, owner_key=OWNER
+        )
         assert (taken.open, taken.stored, taken.language) == (True, True, "ru")
+        await store.commit()
     assert await stored_answers(session_factory, response.id) == {"overall": 4}
 
 
@@ -163,12 +187,14 @@ async def test_a_closed_response_takes_no_answer(
 ) -> None:
     response = await opened_by(session_factory, worker(), await make_invitation())
     async with session_factory() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(OWNER)
-        await store.forget(respondent)  # /stop: stopped and unlinked
-        recorded = await store.record_answer(response.id, "overall", 5, known=0, owner_key=OWNER)
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(OWNER)
+        await store.responses.forget(respondent)  # /stop: stopped and unlinked
+        recorded = await store.responses.record_answer(
+            response.id, "overall", 5, known=0, owner_key=OWNER
+        )
         assert recorded.open is False and recorded.stored is False
-        assert await store.live_response(response.id, OWNER) is None
+        assert await store.responses.live_response(response.id, OWNER) is None
     assert await stored_answers(session_factory, response.id) == {}
 
 
@@ -177,9 +203,9 @@ async def test_live_response_reads_survey_service_language_and_answers(
 ) -> None:
     response = await opened_by(session_factory, worker(), await make_invitation())
     async with session_factory() as session:
-        store = ResponseStore(session)
-        await store.save_answer(response.id, "overall", 4)
-        live = await store.live_response(response.id, OWNER)
+        store = UnitOfWork(session)
+        await store.responses.record_answer(response.id, "overall", 4)
+        live = await store.responses.live_response(response.id, OWNER)
         assert isinstance(live, LiveResponse)
         assert (live.survey_id, live.language, live.answers) == (
             "post_service",
@@ -187,7 +213,7 @@ async def test_live_response_reads_survey_service_language_and_answers(
             {"overall": 4},
         )
         assert live.service.name("kk") == seed.service.name_kk
-        assert await store.live_response(response.id, STRANGER) is None
+        assert await store.responses.live_response(response.id, STRANGER) is None
 
 
 async def test_workers_taking_turns_store_every_answer_and_refuse_none(
@@ -243,10 +269,11 @@ async def test_stop_on_one_worker_is_respected_by_another_that_remembers_the_sur
     response = await opened_by(session_factory, first, await make_invitation())
     await press(session_factory, first, response.id, "overall", "4")
     async with session_factory() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(OWNER)
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(OWNER)
         second.live.forget_owner(OWNER)
-        await store.forget(respondent)
+        await store.responses.forget(respondent)
+        await store.commit()
     step = await press(session_factory, first, response.id, "deadline_met", "yes")
     assert step == Refused("stale_button")
     assert await stored_answers(session_factory, response.id) == {"overall": 4}
@@ -258,13 +285,14 @@ async def test_a_new_language_chosen_on_another_worker_is_spoken_at_once(
     first = worker()
     response = await opened_by(session_factory, first, await make_invitation())
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         respondent = (
             await session.scalars(select(Respondent).where(Respondent.key == OWNER))
         ).one()
-        await store.set_language(respondent, "kk")  # on another worker
+        await store.responses.set_language(respondent, "kk")  # on another worker
+        await store.commit()
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         found = await first.press(store, OWNER, response.id, 0)
         assert isinstance(found, Pressed)
         step = await first.answer(store, found, "5")
@@ -292,12 +320,12 @@ async def test_someone_elses_or_a_finished_survey_is_refused_even_when_remembere
 async def test_a_response_just_opened_is_empty_then_holds_what_was_stored(
     session_factory: async_sessionmaker[AsyncSession], make_invitation
 ) -> None:
+    token = await make_invitation()
     async with session_factory() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(OWNER, "ru")
-        token = await make_invitation()
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(OWNER, "ru")
         response = await worker().open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
         assert isinstance(response, Response)
-        assert await store.load_answers(response.id) == {}  # known without a read
-        assert await store.save_answer(response.id, "overall", 5)
-        assert await store.load_answers(response.id) == {"overall": 5}
+        assert await store.responses.load_answers(response.id) == {}  # known without a read
+        assert (await store.responses.record_answer(response.id, "overall", 5)).stored
+        assert await store.responses.load_answers(response.id) == {"overall": 5}

@@ -26,7 +26,7 @@ from core.models import (
     ServiceEvent,
     ServicePoint,
 )
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 from tests.api_fixtures import ApiSite, api_settings, event, running_api
 from tests.conftest import Seed
 
@@ -62,8 +62,8 @@ async def site(
 async def linked_citizen(site: ApiSite, user_id: int = 42) -> tuple[int, str]:
     """A citizen who sent /link to the bot: (respondent id, the code they were given)."""
     async with site.session_factory() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(f"telegram-user-{user_id}")
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(f"telegram-user-{user_id}")
         code = await chat_links.new_code(session, site.settings.secret_bytes(), respondent.id)
         return respondent.id, code
 

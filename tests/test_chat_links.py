@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import chat_links
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 SECRET = b"chat-link-test-secret"
 CODES = st.text(alphabet=chat_links.ALPHABET, min_size=8, max_size=8)
@@ -35,7 +35,7 @@ async def test_codes_resolve_to_their_respondent_until_replaced(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_factory() as session:
-        respondent = await ResponseStore(session).respondent("telegram-user-1")
+        respondent = await UnitOfWork(session).responses.respondent("telegram-user-1")
         first = await chat_links.new_code(session, SECRET, respondent.id)
         assert await chat_links.resolve(session, SECRET, [first.lower(), "NOPE"]) == {
             first.lower(): respondent.id
@@ -59,11 +59,11 @@ async def test_the_worker_keeps_the_address_of_a_linked_citizen(
 
     box = AddressBox(SECRET)
     async with session_factory() as session:
-        store = ResponseStore(session)
-        linked = await store.respondent("linked")
-        idle = await store.respondent("idle")
-        await store.remember_address(linked, Channel.TELEGRAM, "1", box)
-        await store.remember_address(idle, Channel.TELEGRAM, "2", box)
+        store = UnitOfWork(session)
+        linked = await store.responses.respondent("linked")
+        idle = await store.responses.respondent("idle")
+        await store.responses.remember_address(linked, Channel.TELEGRAM, "1", box)
+        await store.responses.remember_address(idle, Channel.TELEGRAM, "2", box)
         await chat_links.new_code(session, SECRET, linked.id)
         for address in await session.scalars(select(ChatAddress)):
             address.created_at = utcnow() - timedelta(days=40)

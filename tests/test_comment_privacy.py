@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.conversation import Conversation
 from bot.engine.flow import Ask, Completed
+from bot.opening import UnitAnswers
 from core.clock import reporting_day, utcnow
 from core.integrity import ledger
 from core.integrity.audit import content_hash
 from core.integrity.rechain import scrub_and_rechain
 from core.models import Answer, LedgerRechain
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 from scoring.privacy import scrub
 from tests.conftest import Seed
 from tests.integrity_helpers import answer_all, open_response
@@ -40,7 +41,9 @@ async def test_a_comment_is_stored_scrubbed_and_the_ledger_hashes_that(
 ) -> None:
     response_id = await open_response(session_factory, seed, user=1)
     async with session_factory() as session:
-        conversation = await Conversation.resume(seed.survey, ResponseStore(session), response_id)
+        conversation = await Conversation.resume(
+            seed.survey, UnitAnswers(UnitOfWork(session)), response_id
+        )
         step = conversation.current()
         while isinstance(step, Ask):
             name = step.question.name

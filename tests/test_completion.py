@@ -16,7 +16,7 @@ from bot.opening import Refused, SurveyDesk
 from core import responses
 from core.identity import respondent_key
 from core.models import Channel, Response, ResponseStatus
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 from tests.answer_path_checks import tally
 from tests.conftest import SURVEYS
 
@@ -55,8 +55,8 @@ async def open_response(
     session_factory: async_sessionmaker[AsyncSession], desk: SurveyDesk, token: str
 ) -> int:
     async with session_factory() as session:
-        store = ResponseStore(session)
-        respondent = await store.respondent(OWNER, "ru")
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent(OWNER, "ru")
         response = await desk.open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
         assert isinstance(response, Response), response
         await desk.resume(store, response, respondent)
@@ -71,7 +71,7 @@ async def press(
     raw: str | None,
 ) -> Ask | Completed | Refused:
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         found = await desk.press(store, OWNER, response_id, QUESTIONS.index(question))
         if isinstance(found, Refused):
             return found
@@ -88,10 +88,11 @@ async def store_without_completing(
 ) -> None:
     """Every answer committed, the completion never: what a crash between the two left."""
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         for question, value in answers.items():
-            recorded = await store.record_answer(response_id, question, value)
+            recorded = await store.responses.record_answer(response_id, question, value)
             assert recorded.stored
+        await store.commit()
 
 
 async def test_a_press_after_a_lost_completion_completes_and_counts_the_response_once(
@@ -128,9 +129,9 @@ async def test_resuming_after_a_lost_completion_completes_and_counts_the_respons
     await store_without_completing(session_factory, response_id, every_answer())
     for _ in range(2):  # /start, twice
         async with session_factory() as session:
-            store = ResponseStore(session)
-            respondent = await store.respondent(OWNER)
-            response = await store.response(response_id)
+            store = UnitOfWork(session)
+            respondent = await store.responses.respondent(OWNER)
+            response = await store.responses.response(response_id)
             assert response is not None
             conversation = await desk.resume(store, response, respondent)
             assert isinstance(conversation.current(), Completed)

@@ -23,7 +23,7 @@ from core.dataset_ratings import (
     problems_frame,
 )
 from core.models import Channel, Dataset, DatasetState, RatingStatus, UpdateFrequency
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 from scoring.complaint_summary import COLUMNS, PROBLEM_COLUMNS, load_summary_rules, summarise
 from scoring.summary_render import render_summary
 from tests.conftest import SURVEYS, Seed
@@ -92,7 +92,7 @@ async def test_the_same_set_rated_twice_a_day_is_one_row_and_the_next_day_anothe
     registry: Registry = await add_registry(session_factory, seed)
     morning = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 09:00 in Almaty
     async with session_factory() as session:
-        person = await ResponseStore(session).respondent("k" * 64, "ru")
+        person = await UnitOfWork(session).responses.respondent("k" * 64, "ru")
         desk = DatasetRatings(session)
         first = await desk.open_rating(
             person, registry.schools, Channel.WEB, "ru", "dataset_feedback", "1", morning
@@ -134,7 +134,7 @@ async def test_a_filed_report_reaches_the_agency_summary_through_its_frame(
 ) -> None:
     registry = await add_registry(session_factory, seed)
     async with session_factory() as session:
-        person = await ResponseStore(session).respondent("p" * 64, "kk")
+        person = await UnitOfWork(session).responses.respondent("p" * 64, "kk")
         rating = await DatasetRatings(session).open_rating(
             person, registry.buses, Channel.TELEGRAM, "kk", "dataset_feedback", "1"
         )

@@ -13,8 +13,8 @@ from bot.opening import SurveyDesk
 from core.clock import utcnow
 from core.identity import token_hash
 from core.models import Channel, Invitation, Response, ResponseStatus, ServiceEvent
-from core.responses import ResponseStore
 from core.retention import unlink_expired_events
+from core.unit_of_work import UnitOfWork
 from tests.conftest import SURVEYS
 
 DESK = SurveyDesk(SURVEYS, "post_service")
@@ -25,10 +25,10 @@ async def test_responses_are_unlinked_from_events_a_week_after_the_invitation_ex
 ) -> None:
     tokens = {name: await make_invitation() for name in ("old", "fresh", "unfinished")}
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         ids = {}
         for name, token in tokens.items():
-            respondent = await store.respondent(f"citizen-{name}")
+            respondent = await store.responses.respondent(f"citizen-{name}")
             opened = await DESK.open_invitation(store, respondent, token, Channel.WEB, "ru")
             assert isinstance(opened, Response)
             ids[name] = opened.id

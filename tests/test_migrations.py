@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0025_change_notes"
+HEAD = "0026_abandoned"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.conversation import Conversation
 from bot.engine.flow import Ask, Completed
-from bot.opening import Refused, SurveyDesk
+from bot.opening import Refused, SurveyDesk, UnitAnswers
 from core.clock import utcnow
 from core.identity import AddressBox, respondent_key, token_hash
 from core.models import (
@@ -26,16 +26,16 @@ from core.models import (
     Response,
     ResponseStatus,
 )
-from core.responses import ResponseStore
 from core.retention import purge_idle_addresses
+from core.unit_of_work import UnitOfWork
 from tests.conftest import SURVEYS, Seed
 
 SECRET = b"test-secret"
 DESK = SurveyDesk(SURVEYS, "post_service")
 
 
-async def open_survey(store: ResponseStore, token: str, user: int = 1) -> Response:
-    respondent = await store.respondent(respondent_key(SECRET, "telegram", user))
+async def open_survey(store: UnitOfWork, token: str, user: int = 1) -> Response:
+    respondent = await store.responses.respondent(respondent_key(SECRET, "telegram", user))
     opened = await DESK.open_invitation(store, respondent, token, Channel.TELEGRAM, "ru")
     assert isinstance(opened, Response), opened
     return opened
@@ -64,19 +64,19 @@ async def test_a_second_answer_to_one_question_is_refused_by_the_database(
 ) -> None:
     token = await make_invitation()
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         response = await open_survey(store, token)
-        assert await store.save_answer(response.id, "overall", 5) is True
-        assert await store.save_answer(response.id, "overall", 1) is False
-        assert await store.load_answers(response.id) == {"overall": 5}
+        assert (await store.responses.record_answer(response.id, "overall", 5)).stored is True
+        assert (await store.responses.record_answer(response.id, "overall", 1)).stored is False
+        assert await store.responses.load_answers(response.id) == {"overall": 5}
 
 
-async def test_an_invitation_opens_one_response_for_one_person(
+async def test_an_invitation_opens_one_response_and_its_link_continues_it(
     session_factory: async_sessionmaker[AsyncSession], make_invitation
 ) -> None:
     token = await make_invitation()
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         first = await open_survey(store, token, user=1)
         again = await open_survey(store, token, user=1)
         assert again.id == first.id  # the same person resumes
@@ -85,10 +85,14 @@ async def test_an_invitation_opens_one_response_for_one_person(
         status = await session.scalar(select(Response.status).where(Response.id == first.id))
         assert status is ResponseStatus.IN_PROGRESS
         assert await session.scalar(select(func.sum(FunnelDaily.started))) == 1
-        stranger = await store.respondent(respondent_key(SECRET, "telegram", 2))
-        refused = await DESK.open_invitation(store, stranger, token, Channel.TELEGRAM, "kk")
-        assert refused == Refused("invitation_used")
+        # The link is the citizen's key: opened on another device (another pseudonym), the
+        # same response carries on, now that device's; nothing new is opened or counted.
+        elsewhere = await store.responses.respondent(respondent_key(SECRET, "telegram", 2))
+        continued = await DESK.open_invitation(store, elsewhere, token, Channel.TELEGRAM, "kk")
+        assert isinstance(continued, Response) and continued.id == first.id
+        assert continued.respondent_id == elsewhere.id
         assert await session.scalar(select(func.count()).select_from(Response)) == 1
+        assert await session.scalar(select(func.sum(FunnelDaily.started))) == 1
 
 
 async def test_expired_and_unknown_tokens_are_refused(
@@ -99,8 +103,8 @@ async def test_expired_and_unknown_tokens_are_refused(
         invitation = (await session.scalars(select(Invitation))).one()
         invitation.expires_at = utcnow() - timedelta(minutes=1)
         await session.commit()
-        store = ResponseStore(session)
-        respondent = await store.respondent("k")
+        store = UnitOfWork(session)
+        respondent = await store.responses.respondent("k")
         for token, reason in (
             (expired, "invitation_expired"),
             ("nope", "invitation_unknown"),
@@ -116,9 +120,9 @@ async def test_completing_updates_rollups_and_records_the_complaint_request(
 ) -> None:
     token = await make_invitation()
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         response = await open_survey(store, token)
-        conversation = await Conversation.resume(seed.survey, store, response.id)
+        conversation = await Conversation.resume(seed.survey, UnitAnswers(store), response.id)
         script = {
             "overall": "1",
             "reasons": ["rudeness"],
@@ -157,9 +161,9 @@ async def test_rollups_add_up_across_responses(
     for _ in range(3):
         token = await make_invitation()
         async with session_factory() as session:
-            store = ResponseStore(session)
+            store = UnitOfWork(session)
             response = await open_survey(store, token, user=hash(token) % 10_000)
-            conversation = await Conversation.resume(seed.survey, store, response.id)
+            conversation = await Conversation.resume(seed.survey, UnitAnswers(store), response.id)
             step = conversation.current()
             while isinstance(step, Ask):
                 raw = {"received_via": "egov", "comment": None}.get(step.question.name, "5")
@@ -181,14 +185,15 @@ async def test_forget_me_deletes_the_address_and_the_pseudonym_but_keeps_anonymo
     token = await make_invitation()
     box = AddressBox(SECRET)
     async with session_factory() as session:
-        store = ResponseStore(session)
+        store = UnitOfWork(session)
         response = await open_survey(store, token)
-        respondent = await store.respondent(respondent_key(SECRET, "telegram", 1))
-        await store.remember_address(respondent, Channel.TELEGRAM, "123456789", box)
+        respondent = await store.responses.respondent(respondent_key(SECRET, "telegram", 1))
+        await store.responses.remember_address(respondent, Channel.TELEGRAM, "123456789", box)
         sealed = (await session.scalars(select(ChatAddress))).one().encrypted_address
         assert b"123456789" not in sealed and box.open(sealed) == "123456789"
-        await store.save_answer(response.id, "overall", 4)
-        await store.forget(respondent)
+        await store.responses.record_answer(response.id, "overall", 4)
+        await store.responses.forget(respondent)
+        await store.commit()
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(ChatAddress)) == 0
         assert await session.scalar(select(func.count()).select_from(Respondent)) == 0
@@ -203,11 +208,11 @@ async def test_worker_purges_idle_addresses_only(
 ) -> None:
     box = AddressBox(SECRET)
     async with session_factory() as session:
-        store = ResponseStore(session)
-        idle = await store.respondent("idle")
-        busy = await store.respondent("busy")
-        await store.remember_address(idle, Channel.TELEGRAM, "1", box)
-        await store.remember_address(busy, Channel.TELEGRAM, "2", box)
+        store = UnitOfWork(session)
+        idle = await store.responses.respondent("idle")
+        busy = await store.responses.respondent("busy")
+        await store.responses.remember_address(idle, Channel.TELEGRAM, "1", box)
+        await store.responses.remember_address(busy, Channel.TELEGRAM, "2", box)
         for address in await session.scalars(select(ChatAddress)):
             address.created_at = utcnow() - timedelta(days=40)
         await session.commit()

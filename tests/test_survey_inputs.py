@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.conversation import Conversation
 from bot.engine.flow import Ask
+from bot.opening import UnitAnswers
 from core.clock import reporting_day, utcnow
 from core.models import Agency, AgencyKind, PublicService, ServicePoint
 from core.periods import Period, PeriodError, parse_period
-from core.responses import ResponseStore
 from core.rollups import add_rollup_rows
 from core.survey_inputs import survey_inputs
+from core.unit_of_work import UnitOfWork
 from tests.conftest import Seed
 from tests.db_backends import both_databases_fixture  # noqa: F401
 from tests.test_storage import open_survey
@@ -184,9 +185,9 @@ async def test_completed_surveys_feed_the_inputs_through_the_real_rollups(
     for user, (rating, yes) in enumerate((("5", "no"), ("1", "yes")), start=1):
         token = await make_invitation()
         async with session_factory() as session:
-            store = ResponseStore(session)
+            store = UnitOfWork(session)
             response = await open_survey(store, token, user=user)
-            conversation = await Conversation.resume(seed.survey, store, response.id)
+            conversation = await Conversation.resume(seed.survey, UnitAnswers(store), response.id)
             step = conversation.current()
             while isinstance(step, Ask):
                 question = step.question

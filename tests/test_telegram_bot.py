@@ -265,7 +265,7 @@ async def test_the_same_update_delivered_twice_stores_one_answer(
     assert await answers_of(session_factory, response.id) == {"overall": 4}
 
 
-async def test_a_used_link_is_refused_to_another_person_and_resumed_by_its_owner(
+async def test_the_link_continues_its_survey_on_another_device_until_it_is_completed(
     bot: Running,
     make_invitation: Callable[..., Awaitable[str]],
     session_factory: async_sessionmaker[AsyncSession],
@@ -276,16 +276,42 @@ async def test_a_used_link_is_refused_to_another_person_and_resumed_by_its_owner
     await owner.wait_for_message(containing="удовлетворены")
     await rate(owner, [("★★★★", "срок")])
 
+    # The same link on another device (another Telegram account): the survey carries on
+    # where it stopped, not "already rated".
     other = bot.citizen(7005, language_code="ru")
     await other.send(f"/start {token}")
-    await other.wait_for_message(containing="уже получена")
+    continued = await other.wait_for_message(containing="срок")
+    assert "Вопрос 2 из" in (continued.plain_text or "")
 
-    await owner.send(f"/start {token}")  # e.g. after a restart: carry on where they left off
-    resumed = await owner.wait_for_message(containing="срок")
-    assert "Вопрос 2 из" in (resumed.plain_text or "")
+    await owner.send(f"/start {token}")  # back on the first device: carry on there
+    resumed = await owner.wait_for_message(containing="Вопрос 2 из")
+    assert "срок" in (resumed.plain_text or "")
     await owner.send("/start")
     await owner.wait_for_message(containing="Продолжаем")
-    assert len(await stored(session_factory)) == 1
+    responses = await stored(session_factory)
+    assert len(responses) == 1
+    assert await answers_of(session_factory, responses[0].id) == {"overall": 4}
+
+
+async def test_after_stop_the_link_continues_the_survey_where_it_stopped(
+    bot: Running,
+    make_invitation: Callable[..., Awaitable[str]],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    token = await make_invitation()
+    citizen = bot.citizen(7007, language_code="ru")
+    await citizen.send(f"/start {token}")
+    await citizen.wait_for_message(containing="удовлетворены")
+    await rate(citizen, [("★★★★", "срок")])
+    await citizen.send("/stop")
+    await citizen.wait_for_message(containing="удален")
+
+    await citizen.send(f"/start {token}")  # the pseudonym is gone, the link is not
+    continued = await citizen.wait_for_message(containing="Вопрос 2 из")
+    assert "срок" in (continued.plain_text or "")
+    responses = await stored(session_factory)
+    assert [r.status for r in responses] == [ResponseStatus.IN_PROGRESS]
+    assert await answers_of(session_factory, responses[0].id) == {"overall": 4}
 
 
 async def test_bad_input_gets_a_clear_answer_in_the_citizens_language(

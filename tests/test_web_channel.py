@@ -300,7 +300,7 @@ async def test_start_without_this_visitors_csrf_token_is_refused_and_stores_noth
     assert await stored_rows(site) == (0, 0, False)
 
 
-async def test_after_start_the_link_leads_its_owner_back_to_the_survey(
+async def test_after_start_the_link_leads_back_to_the_survey_on_any_device(
     site: WebApp, make_invitation
 ) -> None:
     token = await make_invitation()
@@ -319,10 +319,17 @@ async def test_after_start_the_link_leads_its_owner_back_to_the_survey(
     again = await owner.post(landing.action, tap_start)
     assert (again.path, again.question) == (survey.path, "deadline_met")
 
-    stranger = site.citizen(accept_language="ru")
-    page = await stranger.open(f"/s/{token}")
-    assert page.status == 410
-    assert page.heading == say("invitation_used", "ru")
+    # The link is the citizen's key: on another device it continues the same survey where
+    # it stopped (Start, then the next question), and nothing new is opened.
+    elsewhere = site.citizen(accept_language="ru")
+    page = await elsewhere.open(f"/s/{token}")
+    assert page.status == 200
+    continued = await elsewhere.post(page.action, [("csrf", page.hidden("csrf") or "")])
+    assert continued.question == "deadline_met"
+    assert len(await site.responses()) == 1
+    # Back on the first device, the link takes it back there, still at the same question.
+    back = await owner.post(landing.action, tap_start)
+    assert back.question == "deadline_met"
     assert len(await site.responses()) == 1
 
 
@@ -353,6 +360,23 @@ async def test_used_expired_and_unknown_links_get_a_friendly_page(
     assert page.status == 404
     assert page.heading == say("invitation_unknown", "kk")
     assert page.lang == "kk"
+
+
+async def test_an_unfinished_survey_of_an_expired_link_is_not_continued(
+    site: WebApp, make_invitation
+) -> None:
+    token = await make_invitation()
+    first = site.citizen(accept_language="ru")
+    await first.start(token)
+    await first.answer("5")
+    async with site.session_factory() as session:
+        invitation = (await session.scalars(select(Invitation))).one()
+        invitation.expires_at = invitation.expires_at.replace(year=2000)
+        await session.commit()
+    elsewhere = site.citizen(accept_language="ru")
+    page = await elsewhere.open(f"/s/{token}")
+    assert (page.status, page.heading) == (410, say("invitation_expired", "ru"))
+    assert [r.status for r in await site.responses()] == [ResponseStatus.IN_PROGRESS]
 
 
 async def test_an_unknown_office_code_gets_a_friendly_page(site: WebApp) -> None:

@@ -23,7 +23,6 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand
 from aiohttp import JsonPayload
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.datasets import DatasetDesk
 from bot.opening import SurveyDesk
@@ -54,6 +53,7 @@ from bot.telegram.middlewares import (
 from core.identity import AddressBox
 from core.public_results import OfficeRatings
 from core.settings import Settings
+from core.unit_of_work import UnitsOfWork
 
 COMMANDS = {
     "kk": [
@@ -145,7 +145,7 @@ def build_bot(settings: Settings) -> Bot:
 
 def build_dispatcher(
     settings: Settings,
-    session_factory: async_sessionmaker[AsyncSession],
+    units: UnitsOfWork,
     desk: SurveyDesk,
     redis: Redis | None = None,
     *,
@@ -174,7 +174,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(ConversationState(storage))
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ApologyMiddleware())
-        observer.outer_middleware(DbSessionMiddleware(session_factory))
+        observer.outer_middleware(DbSessionMiddleware(units))
         observer.outer_middleware(PersonMiddleware(settings.secret_bytes()))
         observer.middleware(RespondentMiddleware())
     # Complaints before the survey: a complaint's typed text must reach its draft before the

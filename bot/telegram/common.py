@@ -13,7 +13,7 @@ from bot.telegram.cards import CardManager
 from bot.telegram.filters import CommandLike
 from bot.telegram.middlewares import WANTS_RESPONDENT
 from core.models import Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def on_help(message: Message, lang: str) -> None:
@@ -22,7 +22,7 @@ async def on_help(message: Message, lang: str) -> None:
 
 async def on_stop(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
@@ -30,7 +30,8 @@ async def on_stop(
     desk: SurveyDesk,
 ) -> None:
     desk.live.forget_owner(respondent.key)
-    await store.forget(respondent)
+    await store.responses.forget(respondent)
+    await store.commit()
     await state.clear()
     await cards.forget()
     await message.answer(text("stopped", lang))

@@ -25,9 +25,9 @@ from bot.telegram.complaint_notices import AnswerRating
 from bot.telegram.filters import ButtonPrefix, TypedText
 from bot.telegram.keyboards import Position, RowId, Value
 from bot.telegram.middlewares import WANTS_RESPONDENT
-from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, rate_answer
+from core.complaints import MAX_TEXT, ComplaintProblem, Scrub
 from core.models import Complaint, ComplaintCategory, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 class ComplaintFor(CallbackData, prefix="cf"):
@@ -116,13 +116,13 @@ async def ask_next(message: Message, complaint: Complaint, lang: str, state: FSM
 async def on_file(
     query: CallbackQuery,
     callback_data: ComplaintFor,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
     cards: CardManager,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         complaint = await desk.start(respondent, callback_data.r, lang)
         complaint = await desk.draft(respondent, complaint.id)
@@ -137,12 +137,12 @@ async def on_file(
 async def on_complaint_command(
     message: Message,
     command: CommandObject,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
 ) -> None:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     if command.args:
         try:
             filed = await desk.own(respondent, command.args)
@@ -179,13 +179,13 @@ async def on_complaint_command(
 async def on_category(
     query: CallbackQuery,
     callback_data: ComplaintCategoryPick,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
     cards: CardManager,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         complaint = await desk.draft(respondent, callback_data.c)
         if complaint.category is not None:
@@ -201,7 +201,7 @@ async def on_category(
 
 async def on_text(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
@@ -211,8 +211,8 @@ async def on_text(
     """The complaint's text (the chat is in `ComplaintSteps.text`), or, with no state at all
     (lost in a restart without Redis), the text a draft waits for when no survey is open.
     Otherwise the text goes on to the survey (which handles typed answers)."""
-    desk = ComplaintDesk(store.session)
-    if raw_state is None and await store.open_response(respondent) is not None:
+    desk = store.complaints
+    if raw_state is None and await store.responses.open_response(respondent) is not None:
         raise SkipHandler  # a survey in progress: its typed answer
     draft = await desk.latest_draft(respondent)
     if draft is None or draft.category is None or draft.text is not None:
@@ -231,13 +231,13 @@ async def on_text(
 async def on_consent(
     query: CallbackQuery,
     callback_data: ComplaintConsent,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
     cards: CardManager,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         complaint = await desk.draft(respondent, callback_data.c)
         await desk.submit(complaint, consent=callback_data.v == 1)
@@ -264,13 +264,13 @@ async def on_consent(
 async def on_cancel(
     query: CallbackQuery,
     callback_data: ComplaintCancel,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
     cards: CardManager,
 ) -> AnswerCallbackQuery:
-    desk = ComplaintDesk(store.session)
+    desk = store.complaints
     try:
         await desk.cancel(await desk.draft(respondent, callback_data.c))
     except ComplaintProblem as problem:
@@ -283,14 +283,14 @@ async def on_cancel(
 async def on_rate(
     query: CallbackQuery,
     callback_data: AnswerRating,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     cards: CardManager,
 ) -> AnswerCallbackQuery:
     """The citizen's rating of the agency's answer, stored once."""
     try:
-        await rate_answer(store.session, respondent, callback_data.c, callback_data.v)
+        await store.rate_complaint_answer(respondent, callback_data.c, callback_data.v)
     except ComplaintProblem as problem:
         if problem.reason == "complaint_already_rated":
             await cards.remove_keyboard(query.message)  # an old keyboard: take it off

@@ -31,12 +31,11 @@ from bot.telegram.keyboards import Position, RowId, Value, answer_keyboard
 from bot.telegram.middlewares import WANTS_RESPONDENT
 from bot.telegram.render import refusal
 from core.clock import utcnow
-from core.complaints import ComplaintDesk
-from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRatings, DatasetRefused
+from core.dataset_ratings import PAYLOAD_PREFIX, DatasetRefused
 from core.identity import AddressBox
 from core.language import by_name
 from core.models import Channel, Complaint, Dataset, DatasetRating, RatingStatus, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 MIN_TYPED = 2
 MAX_TYPED = 200
@@ -156,7 +155,7 @@ async def _show(
 async def open_dataset(
     chat_id: int,
     dataset: Dataset,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk,
@@ -165,29 +164,28 @@ async def open_dataset(
     state: FSMContext,
 ) -> None:
     """Start (or resume) today's rating of the set and show its current question."""
-    session = store.session
     # The way back to this chat, for the answer to a problem report (kept encrypted).
-    await store.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    await store.responses.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
     if respondent.language is None:
-        await store.set_language(respondent, lang)
-    before = await DatasetRatings(session).rating_today(respondent, dataset)
-    rating = await datasets.start(session, respondent, dataset, Channel.TELEGRAM, lang)
+        await store.responses.set_language(respondent, lang)
+    before = await store.dataset_ratings.rating_today(respondent, dataset)
+    rating = await datasets.start(store, respondent, dataset, Channel.TELEGRAM, lang)
     notice = None
     if before is RatingStatus.COMPLETED:
         notice = text("dataset_rated_again", lang)
     elif before is RatingStatus.IN_PROGRESS:
         notice = text("resuming", lang)
-    conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
+    conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     if conversation is None:  # completed by another tap meanwhile: nothing left to ask
         await cards.send(Card(escape(text("stale_button", lang))))
         return
-    shown = await DatasetRatings(session).rating(rating.id)
+    shown = await store.dataset_ratings.rating(rating.id)
     assert shown is not None
     await _show(cards, conversation.current(), datasets, shown, lang, state, notice=notice)
 
 
 async def resume_rating(
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk,
@@ -196,11 +194,10 @@ async def resume_rating(
 ) -> bool:
     """A bare /start with no survey open: the person's unfinished data-set rating, if any,
     carries on at its current question. False when there is none."""
-    session = store.session
-    rating = await DatasetRatings(session).in_progress(respondent)
+    rating = await store.dataset_ratings.in_progress(respondent)
     if rating is None:
         return False
-    conversation = await datasets.conversation(session, respondent, rating, Channel.TELEGRAM)
+    conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     if conversation is None:
         return False
     notice = text("resuming", lang)
@@ -210,7 +207,7 @@ async def resume_rating(
 
 async def on_data(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     lang: str,
     datasets: DatasetDesk | None,
     state: FSMContext,
@@ -218,7 +215,7 @@ async def on_data(
     if datasets is None:
         await message.answer(escape(text("dataset_off", lang)))
         return
-    agencies = await DatasetRatings(store.session).agencies()
+    agencies = await store.dataset_ratings.agencies()
     if not agencies:
         await message.answer(escape(text("dataset_none_published", lang)))
         return
@@ -234,12 +231,12 @@ async def on_data(
 async def on_agency(
     query: CallbackQuery,
     callback_data: DataAgency,
-    store: ResponseStore,
+    store: UnitOfWork,
     lang: str,
     cards: CardManager,
     state: FSMContext,
 ) -> AnswerCallbackQuery:
-    agency = await DatasetRatings(store.session).agency(callback_data.a)
+    agency = await store.dataset_ratings.agency(callback_data.a)
     if agency is None or not isinstance(query.message, Message):
         return query.answer(text("stale_button", lang), show_alert=True)
     await state.set_state(DataSteps.searching)
@@ -253,7 +250,7 @@ async def on_agency(
 async def on_pick(
     query: CallbackQuery,
     callback_data: DataPick,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -263,7 +260,7 @@ async def on_pick(
 ) -> AnswerCallbackQuery:
     if datasets is None:
         return query.answer(text("dataset_off", lang), show_alert=True)
-    found = await DatasetRatings(store.session).dataset(callback_data.d)
+    found = await store.dataset_ratings.dataset(callback_data.d)
     if isinstance(found, DatasetRefused):
         return query.answer(text(found.reason, lang), show_alert=True)
     await cards.remove_keyboard(query.message)
@@ -275,7 +272,7 @@ async def on_pick(
 async def on_deep_link(
     message: Message,
     command: CommandObject,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -286,7 +283,7 @@ async def on_deep_link(
     if datasets is None:
         await message.answer(escape(text("dataset_off", lang)))
         return
-    found = await DatasetRatings(store.session).by_payload(command.args or "")
+    found = await store.dataset_ratings.by_payload(command.args or "")
     if isinstance(found, DatasetRefused):
         await message.answer(escape(text(found.reason, lang)))
         return
@@ -296,7 +293,7 @@ async def on_deep_link(
 async def on_answer(
     query: CallbackQuery,
     callback_data: DataAnswer,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -304,7 +301,7 @@ async def on_answer(
     state: FSMContext,
 ) -> AnswerCallbackQuery:
     name = datasets.question_name(callback_data.q) if datasets is not None else None
-    ratings = DatasetRatings(store.session)
+    ratings = store.dataset_ratings
     rating = await ratings.rating(callback_data.r)
     if datasets is None or name is None or rating is None or rating.respondent_id != respondent.id:
         return query.answer(text("stale_button", lang), show_alert=True)
@@ -312,7 +309,7 @@ async def on_answer(
         await cards.remove_keyboard(query.message)
         return query.answer(text("completed", lang))
     answered = await datasets.answer(
-        store.session, respondent, rating, Channel.TELEGRAM, name, callback_data.v or None
+        store, respondent, rating, Channel.TELEGRAM, name, callback_data.v or None
     )
     if answered is None:
         return query.answer(text("stale_button", lang), show_alert=True)
@@ -324,7 +321,7 @@ async def on_answer(
 
 async def on_search(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     state: FSMContext,
@@ -343,7 +340,7 @@ async def on_search(
 
 async def on_text(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     datasets: DatasetDesk | None,
@@ -359,7 +356,7 @@ async def on_text(
     rating = await _typing_rating(store, respondent, state if raw_state is not None else None)
     if rating is None:
         raise SkipHandler
-    conversation = await datasets.conversation(store.session, respondent, rating, Channel.TELEGRAM)
+    conversation = await datasets.conversation(store, respondent, rating, Channel.TELEGRAM)
     step = conversation.current() if conversation is not None else None
     if not isinstance(step, Ask):
         await state.set_state(None)
@@ -370,7 +367,7 @@ async def on_text(
         await _show(cards, step, datasets, rating, lang, state, notice=notice)
         return
     answered = await datasets.answer(
-        store.session, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
+        store, respondent, rating, Channel.TELEGRAM, step.question.name, message.text
     )
     if answered is None:
         raise SkipHandler
@@ -378,12 +375,12 @@ async def on_text(
 
 
 async def _typing_rating(
-    store: ResponseStore, respondent: Respondent, state: FSMContext | None
+    store: UnitOfWork, respondent: Respondent, state: FSMContext | None
 ) -> DatasetRating | None:
     """The rating whose typed answer this text is: the one the state's data names, or (no
     state: lost in a restart without Redis) the person's rating in progress when nothing else
     waits for text."""
-    ratings = DatasetRatings(store.session)
+    ratings = store.dataset_ratings
     if state is not None:
         rating_id = (await state.get_data()).get("rating_id")
         found = await ratings.rating(rating_id) if isinstance(rating_id, int) else None
@@ -392,22 +389,22 @@ async def _typing_rating(
         if await _survey_since(store, respondent, found.updated_at):
             return None  # a service survey was opened after: its typed answer
         return found
-    if await store.open_response(respondent) is not None:
+    if await store.responses.open_response(respondent) is not None:
         return None  # a service survey in progress: its typed answer
-    draft = await ComplaintDesk(store.session).latest_draft(respondent)
+    draft = await store.complaints.latest_draft(respondent)
     if draft is not None and draft.category is not None and draft.text is None:
         return None  # a complaint waits for its text
     return await ratings.in_progress(respondent)
 
 
-async def _survey_since(store: ResponseStore, respondent: Respondent, since: datetime) -> bool:
+async def _survey_since(store: UnitOfWork, respondent: Respondent, since: datetime) -> bool:
     """A service survey in progress touched after `since`: the text is more likely its answer."""
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     return response is not None and response.updated_at > since
 
 
-async def _search(message: Message, store: ResponseStore, lang: str, agency_id: int) -> None:
-    ratings = DatasetRatings(store.session)
+async def _search(message: Message, store: UnitOfWork, lang: str, agency_id: int) -> None:
+    ratings = store.dataset_ratings
     agency = await ratings.agency(agency_id)
     typed = " ".join((message.text or "").split())[:MAX_TYPED]
     if agency is None:

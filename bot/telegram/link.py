@@ -9,26 +9,25 @@ from aiogram.types import Message
 
 from bot.messages import text
 from bot.telegram.middlewares import WANTS_RESPONDENT
-from core import chat_links
 from core.identity import AddressBox
 from core.models import Channel, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def on_link(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     box: AddressBox,
     link_secret: bytes,
 ) -> None:
     # The dispatcher needs the chat to write to: kept encrypted, apart from the answers.
-    await store.remember_address(respondent, Channel.TELEGRAM, str(message.chat.id), box)
+    await store.responses.remember_address(respondent, Channel.TELEGRAM, str(message.chat.id), box)
     if respondent.language is None:
         # Invitations sent later speak the language this reply speaks, not a default.
-        await store.set_language(respondent, lang)
-    code = await chat_links.new_code(store.session, link_secret, respondent.id)
+        await store.responses.set_language(respondent, lang)
+    code = await store.chat_link_code(link_secret, respondent.id)
     await message.answer(text("link_code", lang, code=code))
 
 

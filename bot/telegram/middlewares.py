@@ -10,6 +10,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +22,12 @@ from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import DEFAULT_LANGUAGE, pick_language, text
 from bot.telegram.cards import CardManager
+from core.batching import LoopTurnBatcher
 from core.identity import respondent_key
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 # What Redis being away looks like to a client: refused, reset, timed out.
@@ -102,12 +103,6 @@ class _Release:
     failed: bool
 
 
-@dataclass(frozen=True)
-class _Claim:
-    keys: tuple[str, ...]  # the update's mark, and the person's lock if one is to be taken
-    taken: asyncio.Future[int]
-
-
 class _Renewal:
     """While an update is handled, its mark and lock are renewed every third of their TTL:
     they outlive the work in flight by at most that TTL, so a dead worker's hold on a person
@@ -161,9 +156,11 @@ class UpdateClaims:
         self.release_after_s = release_after_s
         self._script = redis.register_script(CLAIMS) if redis is not None else None
         self._renew_script = redis.register_script(RENEW) if redis is not None else None
-        self._claims: list[_Claim] = []
+        # Each claim is the update's mark, and the person's lock if one is to be taken.
+        self._claims: LoopTurnBatcher[tuple[str, ...], int] = LoopTurnBatcher(
+            self._call_with_releases, unclaimed=self._let_go_unclaimed
+        )
         self._releases: list[_Release] = []
-        self._batch_due = False  # a call is scheduled for the end of this turn of the loop
         self._release_timer: asyncio.TimerHandle | None = None
         self._retry_after_s = 0.0  # while Redis refuses releases, try again less often
         self._calls: set[asyncio.Task[None]] = set()
@@ -226,7 +223,8 @@ class UpdateClaims:
 
     async def close(self) -> None:
         """Let go of what is still held, before the Redis connection closes."""
-        self._send()  # now, not when a claim or the timer would have sent it
+        await self._claims.close()
+        self._send_releases()  # now, not when a claim or the timer would have sent them
         if self._calls:
             await asyncio.gather(*self._calls, return_exceptions=True)
 
@@ -248,10 +246,7 @@ class UpdateClaims:
             pause = min(pause * 2, 0.1)
 
     async def _claim(self, keys: list[str]) -> int:
-        taken: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._claims.append(_Claim(tuple(keys), taken))
-        self._schedule()
-        return await taken
+        return await self._claims.submit(tuple(keys))
 
     def _release(self, release: _Release) -> None:
         self._releases.append(release)
@@ -259,45 +254,50 @@ class UpdateClaims:
         self._schedule()
 
     def _schedule(self) -> None:
-        """Claims go at the end of this turn of the loop, with every claim made in it;
-        releases alone wait for a claim to ride with, `release_after_s` at most."""
-        loop = asyncio.get_running_loop()
-        if self._claims:
-            if not self._batch_due:
-                self._batch_due = True
-                loop.call_soon(self._send)
-        elif self._releases and self._release_timer is None and not self._batch_due:
+        """Releases ride with the claims of this turn of the loop, if any are waiting; alone,
+        they wait for a claim to ride with `release_after_s` at most."""
+        if self._releases and self._release_timer is None and not self._claims.due:
             delay = self._retry_after_s or self.release_after_s
-            self._release_timer = loop.call_later(delay, self._send)
+            self._release_timer = asyncio.get_running_loop().call_later(delay, self._send_releases)
 
-    def _take_waiting(self) -> tuple[list[_Claim], list[_Release]]:
-        claims, self._claims = self._claims, []
-        releases, self._releases = self._releases, []
-        return claims, releases
-
-    def _send(self) -> None:
-        self._batch_due = False
+    def _take_releases(self) -> list[_Release]:
         if self._release_timer is not None:
             self._release_timer.cancel()
             self._release_timer = None
-        claims, releases = self._take_waiting()
-        if not claims and not releases:
+        releases, self._releases = self._releases, []
+        return releases
+
+    async def _call_with_releases(self, claims: list[tuple[str, ...]]) -> list[int]:
+        """One script call: the claims of this turn of the loop, and every waiting release."""
+        return await self._call(claims, self._take_releases())
+
+    def _send_releases(self) -> None:
+        releases = self._take_releases()
+        if not releases:
             return
-        task = asyncio.get_running_loop().create_task(self._call(claims, releases))
+        task = asyncio.get_running_loop().create_task(self._release_alone(releases))
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
 
-    async def _call(self, claims: list[_Claim], releases: list[_Release]) -> None:
+    async def _release_alone(self, releases: list[_Release]) -> None:
+        with suppress(Exception):  # logged, and tried again, by _call
+            await self._call([], releases)
+
+    def _let_go_unclaimed(self, keys: tuple[str, ...], result: int) -> None:
+        if result == 1:  # its update gave up waiting (cancelled): let go of what it was given
+            self._release(_Release(keys, failed=True))
+
+    async def _call(self, claims: list[tuple[str, ...]], releases: list[_Release]) -> list[int]:
         assert self._script is not None
-        keys = [key for claim in claims for key in claim.keys]
+        keys = [key for claim in claims for key in claim]
         args: list[str | int] = [self.seen_ttl_s, self.lock_ttl_ms, len(claims)]
-        args += [len(claim.keys) for claim in claims]
+        args += [len(claim) for claim in claims]
         for release in releases:
             keys.extend(release.keys)
             args.append(f"{int(release.failed)}{int(len(release.keys) > 1)}")
         try:
             results = await self._script(keys=keys, args=args)
-        except Exception as error:
+        except Exception:
             # Not known to be let go: they go with the next call (letting go twice is harmless).
             self._releases[:0] = releases
             if not claims:
@@ -308,18 +308,10 @@ class UpdateClaims:
                     self._retry_after_s,
                     exc_info=True,
                 )
-            for claim in claims:
-                if not claim.taken.done():
-                    claim.taken.set_exception(error)
             self._schedule()
-            return
+            raise  # each claim of this call gets the error
         self._retry_after_s = 0.0
-        for claim, result in zip(claims, results, strict=True):
-            if not claim.taken.done():
-                claim.taken.set_result(int(result))
-            elif int(result) == 1:
-                # Its update gave up waiting (cancelled): let go of what it was given.
-                self._release(_Release(claim.keys, failed=True))
+        return [int(result) for result in results]
 
     async def _run_in_memory(
         self, update_key: str, person: int | None, call: Callable[[], Awaitable[Any]]
@@ -407,15 +399,19 @@ class ConversationState(FSMContextMiddleware):
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One database session (unit of work) per update, handed to handlers as `store`."""
+    """One unit of work per update, handed to handlers as `store`. The survey service commits
+    at its durable points; what else the handler wrote (a new respondent, a language, the
+    chat's address) is committed once when it returns, and rolled back if it fails."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self.session_factory = session_factory
+    def __init__(self, units: UnitsOfWork) -> None:
+        self.units = units
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.session_factory() as session:
-            data["store"] = ResponseStore(session)
-            return await handler(event, data)
+        async with self.units() as uow:
+            data["store"] = uow
+            result = await handler(event, data)
+            await uow.commit()
+            return result
 
 
 @dataclass
@@ -459,8 +455,8 @@ class RespondentMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if get_flag(data, "respondent"):
             person: Person = data["person"]
-            store: ResponseStore = data["store"]
-            respondent = await store.respondent(person.key)
+            store: UnitOfWork = data["store"]
+            respondent = await store.responses.respondent(person.key)
             person.language = respondent.language or person.language
             data["respondent"] = respondent
             data["lang"] = person.language

@@ -16,13 +16,13 @@ from bot.telegram.middlewares import Person
 from core import staff_chats
 from core.clock import utcnow
 from core.identity import AddressBox
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def on_subscribe(
     message: Message,
     command: CommandObject,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     box: AddressBox,
     link_secret: bytes,
@@ -34,8 +34,7 @@ async def on_subscribe(
         return
     chat = message.chat
     title = (chat.title or chat.full_name) if chat.type != "private" else None
-    outcome = await staff_chats.subscribe(
-        store.session,
+    outcome = await store.subscribe_staff_chat(
         link_secret,
         box,
         code=code,
@@ -58,9 +57,9 @@ async def on_subscribe(
 
 
 async def on_unsubscribe(
-    message: Message, store: ResponseStore, person: Person, link_secret: bytes
+    message: Message, store: UnitOfWork, person: Person, link_secret: bytes
 ) -> None:
-    agencies = await staff_chats.unsubscribe_chat(store.session, link_secret, message.chat.id)
+    agencies = await store.unsubscribe_staff_chat(link_secret, message.chat.id)
     if not agencies:
         await message.answer(text("staff_not_subscribed", person.language))
         return

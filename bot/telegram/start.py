@@ -24,13 +24,13 @@ from bot.telegram.render import card, send_step
 from core import invitations
 from core.identity import AddressBox
 from core.models import Channel, Respondent, Response
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def start_with_payload(
     message: Message,
     command: CommandObject,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     person: Person,
     lang: str,
@@ -65,7 +65,7 @@ async def start_with_payload(
 
 async def start_without_payload(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
@@ -73,7 +73,7 @@ async def start_without_payload(
     cards: CardManager,
     state: FSMContext,
 ) -> None:
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     if response is None:
         if not await resume_rating(store, respondent, lang, datasets, cards, state):
             await message.answer(text("welcome", lang))
@@ -86,7 +86,7 @@ async def start_without_payload(
 async def begin(
     chat_id: int,
     response: Response,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     person: Person,
     desk: SurveyDesk,
@@ -95,15 +95,16 @@ async def begin(
 ) -> None:
     """A survey is open: keep the way back to this chat, settle the language (the one the
     person's Telegram speaks, if we do; else asked once), then ask."""
-    await store.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
+    await store.responses.remember_address(respondent, Channel.TELEGRAM, str(chat_id), box)
     lang = person.language
     if respondent.language is None:
         if person.telegram_language is None:
             await cards.send(language_card(lang))
             return
         desk.live.forget_owner(respondent.key)
-        await store.set_language(respondent, person.telegram_language)
+        await store.responses.set_language(respondent, person.telegram_language)
         lang = person.language = person.telegram_language
+    await store.commit()  # the address and language, before the reply
     conversation = await desk.resume(store, response, respondent)
     await send_step(cards, conversation.current(), desk, response, lang)
 
@@ -115,7 +116,7 @@ def language_card(lang: str) -> Card:
 async def on_service(
     query: CallbackQuery,
     callback_data: ServiceCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     person: Person,
     lang: str,
@@ -141,16 +142,17 @@ async def choose_language(message: Message, cards: CardManager) -> None:
 async def on_language(
     query: CallbackQuery,
     callback_data: LanguageCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     desk: SurveyDesk,
     cards: CardManager,
 ) -> None:
     lang = callback_data.lang
     desk.live.forget_owner(respondent.key)
-    await store.set_language(respondent, lang)
+    await store.responses.set_language(respondent, lang)
+    await store.commit()
     await query.answer(text("language_set", lang))
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     if response is None:
         await cards.show(query.message, Card(text("language_set", lang)))
         return

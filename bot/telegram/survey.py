@@ -25,7 +25,7 @@ from bot.telegram.render import card, send_step
 from bot.telegram.results import tell_office_rating
 from core.models import Respondent
 from core.public_results import OfficeRatings
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
 async def refuse(
@@ -39,7 +39,7 @@ async def refuse(
 async def on_answer(
     query: CallbackQuery,
     callback_data: AnswerCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
@@ -54,7 +54,7 @@ async def on_answer(
 async def on_toggle(
     query: CallbackQuery,
     callback_data: ToggleCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
@@ -85,7 +85,7 @@ async def on_toggle(
 async def on_done(
     query: CallbackQuery,
     callback_data: DoneCallback,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
@@ -107,7 +107,7 @@ async def _answer(
     query: CallbackQuery,
     found: Pressed | Refused,
     raw: RawValue,
-    store: ResponseStore,
+    store: UnitOfWork,
     person: Person,
     desk: SurveyDesk,
     cards: CardManager,
@@ -135,7 +135,7 @@ def _speak(person: Person, pressed: Pressed) -> str:
 
 async def on_text(
     message: Message,
-    store: ResponseStore,
+    store: UnitOfWork,
     respondent: Respondent,
     lang: str,
     desk: SurveyDesk,
@@ -145,7 +145,7 @@ async def on_text(
     """Typed text nothing else waits for: the answer to the survey's text question, or a word
     that the survey waits for a button, or that no survey is open. The database says which,
     so a lost conversation state still lands here."""
-    response = await store.open_response(respondent)
+    response = await store.responses.open_response(respondent)
     if response is None:
         await message.answer(text("nothing_in_progress", lang))
         return

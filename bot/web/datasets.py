@@ -18,12 +18,11 @@ from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.datasets import DatasetDesk
 from bot.engine.flow import Ask, InvalidAnswer, questions_to_ask
 from bot.web.complaints import complaint_case, rate_from_form
-from bot.web.keys import SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY, Seals
+from bot.web.keys import SEALS_KEY, SETTINGS_KEY, UNITS_KEY, Seals
 from bot.web.origin import client_network
 from bot.web.pages import (
     FormProblem,
@@ -42,17 +41,16 @@ from bot.web.visits import (
     Visit,
     apply_language,
     csrf_token,
-    find_respondent,
     read_refusal,
     refusal_param,
     unsign,
     visit_of,
 )
-from core.dataset_ratings import DatasetRatings, DatasetRefused
+from core.dataset_ratings import DatasetRefused
 from core.integrity.flags import network_digest
 from core.language import by_name
 from core.models import Dataset, DatasetRating, RatingStatus, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 DATASETS_KEY = web.AppKey("qanagat_web_datasets", DatasetDesk)
 MAX_TYPED = 200
@@ -122,9 +120,9 @@ async def find_page(request: web.Request) -> web.StreamResponse:
     lang = visit.lang
     code = request.query.get("agency", "")[:64]
     typed = " ".join(request.query.get("q", "").split())[:MAX_TYPED]
-    async with request.app[SESSIONS_KEY]() as session:
-        await apply_language(ResponseStore(session), visit)
-        ratings = DatasetRatings(session)
+    async with request.app[UNITS_KEY]() as uow:
+        await apply_language(uow, visit)
+        ratings = uow.dataset_ratings
         agencies = by_name(await ratings.agencies(), lambda agency: agency.name(lang), lang)
         chosen = next((agency for agency in agencies if agency.code == code), None)
         found: list[Dataset] = []
@@ -163,9 +161,9 @@ async def dataset_page(request: web.Request) -> web.StreamResponse:
     """GET /d/{id}: the set's title, agency and link, and a Start button. Writes nothing."""
     visit = visit_of(request)
     external_id = request.match_info["dataset"]
-    async with request.app[SESSIONS_KEY]() as session:
-        await apply_language(ResponseStore(session), visit)
-        found = await DatasetRatings(session).by_payload(external_id)
+    async with request.app[UNITS_KEY]() as uow:
+        await apply_language(uow, visit)
+        found = await uow.dataset_ratings.by_payload(external_id)
     if isinstance(found, DatasetRefused):
         return _refused(request, visit, found.reason)
     definition = request.app[DATASETS_KEY].definition
@@ -194,12 +192,12 @@ async def start_rating(request: web.Request) -> web.StreamResponse:
     if isinstance(form, FormProblem):
         return message_page(request, visit, "web_bad_request", 403, back=dataset_path(external_id))
     desk = request.app[DATASETS_KEY]
-    async with request.app[SESSIONS_KEY]() as session:
-        found = await DatasetRatings(session).by_payload(external_id)
+    async with request.app[UNITS_KEY]() as uow:
+        found = await uow.dataset_ratings.by_payload(external_id)
         if isinstance(found, DatasetRefused):
             return _refused(request, visit, found.reason)
-        respondent = await ResponseStore(session).respondent(visit.key, visit.lang)
-        rating = await desk.start(session, respondent, found, visit.channel, visit.lang)
+        respondent = await uow.responses.respondent(visit.key, visit.lang)
+        rating = await desk.start(uow, respondent, found, visit.channel, visit.lang)
     return redirect(request, visit, rating_path(request.app[SEALS_KEY], rating.id))
 
 
@@ -207,14 +205,14 @@ async def start_rating(request: web.Request) -> web.StreamResponse:
 
 
 async def _owned(
-    request: web.Request, session: AsyncSession, visit: Visit
+    request: web.Request, uow: UnitOfWork, visit: Visit
 ) -> tuple[Respondent, DatasetRating] | web.Response:
     """The rating a ref names, if it is this visitor's; otherwise the page to show instead."""
     rating_id = rating_id_of(request.app[SEALS_KEY], request.match_info["ref"])
-    rating = await DatasetRatings(session).rating(rating_id) if rating_id is not None else None
+    rating = await uow.dataset_ratings.rating(rating_id) if rating_id is not None else None
     if rating is None:
         return message_page(request, visit, "web_not_found", 404)
-    respondent = await find_respondent(session, visit.key)
+    respondent = await uow.responses.find_respondent(visit.key)
     if respondent is None or rating.respondent_id != respondent.id:
         return message_page(request, visit, "web_session_lost", 403)
     return respondent, rating
@@ -227,22 +225,22 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
     seals = request.app[SEALS_KEY]
     ref = request.match_info["ref"]
     lang = visit.lang
-    async with request.app[SESSIONS_KEY]() as session:
-        await apply_language(ResponseStore(session), visit)
-        owned = await _owned(request, session, visit)
+    async with request.app[UNITS_KEY]() as uow:
+        await apply_language(uow, visit)
+        owned = await _owned(request, uow, visit)
         if isinstance(owned, web.Response):
             return owned
         respondent, rating = owned
         step = None
         if rating.status is RatingStatus.IN_PROGRESS:
-            conversation = await desk.conversation(session, respondent, rating, visit.channel)
+            conversation = await desk.conversation(uow, respondent, rating, visit.channel)
             step = conversation.current() if conversation is not None else None
         if not isinstance(step, Ask):
-            report = await DatasetRatings(session).report_of(rating.id)
+            report = await uow.dataset_ratings.report_of(rating.id)
             case = None
             if report is not None and report.deadline is not None:
                 here = rating_path(seals, rating.id) + "/report"
-                case = await complaint_case(request, session, report, visit, here)
+                case = await complaint_case(request, uow.session, report, visit, here)
             thanks = {
                 "title": in_language(desk.definition.title, lang),
                 "thanks": in_language(desk.definition.thanks, lang),
@@ -276,8 +274,8 @@ async def answer(request: web.Request) -> web.StreamResponse:
     desk = request.app[DATASETS_KEY]
     ref = request.match_info["ref"]
     form = await read_form(request, visit, ref)
-    async with request.app[SESSIONS_KEY]() as session:
-        owned = await _owned(request, session, visit)
+    async with request.app[UNITS_KEY]() as uow:
+        owned = await _owned(request, uow, visit)
         if isinstance(owned, web.Response):
             return owned
         respondent, rating = owned
@@ -291,7 +289,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
             return redirect(request, visit, here)
         name, raw = raw_answer(desk.definition, form)
         answered = await desk.answer(
-            session, respondent, rating, visit.channel, name, raw, network=_network(request)
+            uow, respondent, rating, visit.channel, name, raw, network=_network(request)
         )
     if answered is not None and isinstance(answered.step, Ask) and answered.step.error is not None:
         refusal = refusal_param(seals, ref, answered.step.error)
@@ -322,13 +320,13 @@ async def rate_report(request: web.Request) -> web.StreamResponse:
     visit = visit_of(request)
     seals = request.app[SEALS_KEY]
     form = await read_form(request, visit, request.match_info["ref"])
-    async with request.app[SESSIONS_KEY]() as session:
-        owned = await _owned(request, session, visit)
+    async with request.app[UNITS_KEY]() as uow:
+        owned = await _owned(request, uow, visit)
         if isinstance(owned, web.Response):
             return owned
         respondent, rating = owned
         here = rating_path(seals, rating.id)
         if isinstance(form, FormProblem):
             return message_page(request, visit, "web_bad_request", 403, back=here)
-        report = await DatasetRatings(session).report_of(rating.id)
-        return await rate_from_form(request, visit, session, respondent, report, form, here)
+        report = await uow.dataset_ratings.report_of(rating.id)
+        return await rate_from_form(request, visit, uow.session, respondent, report, form, here)

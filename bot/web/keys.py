@@ -13,6 +13,7 @@ from bot.opening import SurveyDesk
 from core.identity import Signer
 from core.public_results import OfficeRatings
 from core.settings import Settings
+from core.unit_of_work import UnitsOfWork
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Seals:
 SETTINGS_KEY = web.AppKey("qanagat_web_settings", Settings)
 SESSIONS_KEY = web.AppKey[async_sessionmaker[AsyncSession]]("qanagat_web_sessions")
 DESK_KEY = web.AppKey("qanagat_web_desk", SurveyDesk)
+UNITS_KEY = web.AppKey("qanagat_web_units", UnitsOfWork)
 SEALS_KEY = web.AppKey("qanagat_web_seals", Seals)
 TEMPLATES_KEY = web.AppKey("qanagat_web_templates", jinja2.Environment)
 # Offices' current ratings, when the public results pages are composed in (qanagat/app.py).

@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.flow import InvalidAnswer
 from bot.opening import OfficeChoice, Refused
-from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, SESSIONS_KEY
+from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, UNITS_KEY
 from bot.web.origin import note_origin
 from bot.web.pages import (
     FormProblem,
@@ -35,17 +33,15 @@ from bot.web.visits import (
     Visit,
     apply_language,
     csrf_token,
-    find_respondent,
     read_refusal,
     refusal_param,
     visit_of,
 )
-from core import invitations
 from core.clock import utcnow
 from core.invitations import InvitationProblem
-from core.models import Agency, Channel, Invitation, Respondent, Response, ResponseStatus
+from core.models import Channel, Invitation, Response, ResponseStatus
 from core.public_results import OfficeRating
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 WALK_INS_PER_HOUR = 5  # per respondent; walk-ins have no service event to bind them
 
@@ -58,19 +54,21 @@ async def link_page(request: web.Request) -> web.StreamResponse:
     for the visitor who already started it. Creates no respondent and no response."""
     visit = visit_of(request)
     token = request.match_info["token"]
-    async with request.app[SESSIONS_KEY]() as session:
-        store = ResponseStore(session)
-        await apply_language(store, visit)
-        found = await invitations.find(session, token)
+    async with request.app[UNITS_KEY]() as uow:
+        await apply_language(uow, visit)
+        found = await uow.invitation(token)
         if isinstance(found, InvitationProblem):
             return refusal_page(request, visit, found.value)
-        taken = await _response_of(session, found)
+        taken = await uow.responses.of_invitation(found.id)
         if taken is not None:
-            if await _is_theirs(session, taken, visit):
+            if await _is_theirs(uow, taken, visit):
                 return redirect(request, visit, survey_path(request.app[SEALS_KEY], taken.id))
-            return refusal_page(request, visit, InvitationProblem.USED.value)
+            if taken.status is ResponseStatus.COMPLETED:
+                return refusal_page(request, visit, InvitationProblem.USED.value)
+            if not _continues(taken, found):
+                return refusal_page(request, visit, InvitationProblem.EXPIRED.value)
         service = found.service_event.service
-        agency = await session.get(Agency, service.agency_id)
+        agency = await uow.responses.agency(service.agency_id)
     definition = request.app[DESK_KEY].definition(found.survey_id)
     lang = visit.lang
     context = {
@@ -92,10 +90,8 @@ async def start_link(request: web.Request) -> web.StreamResponse:
     form = await read_form(request, visit, _link_scope(token))
     if isinstance(form, FormProblem):
         return message_page(request, visit, "web_bad_request", 403, back=link_path(token))
-    async with request.app[SESSIONS_KEY]() as session:
-        opened = await open_invitation(
-            request, ResponseStore(session), token, visit.key, visit.channel, visit.lang
-        )
+    async with request.app[UNITS_KEY]() as uow:
+        opened = await open_invitation(request, uow, token, visit.key, visit.channel, visit.lang)
     if isinstance(opened, Refused):
         return refusal_page(request, visit, opened.reason)
     return redirect(request, visit, survey_path(request.app[SEALS_KEY], opened.id))
@@ -103,7 +99,7 @@ async def start_link(request: web.Request) -> web.StreamResponse:
 
 async def open_invitation(
     request: web.Request,
-    store: ResponseStore,
+    store: UnitOfWork,
     token: str,
     key: str,
     channel: Channel,
@@ -111,13 +107,13 @@ async def open_invitation(
 ) -> Response | Refused:
     """Open (or resume) an invitation's response for the respondent with this key."""
     # Look before creating a respondent: guessed or mangled links must write nothing.
-    found = await invitations.find(store.session, token)
+    found = await store.invitation(token)
     if isinstance(found, InvitationProblem):
         return Refused(found.value)
-    respondent = await store.respondent(key, lang)
+    respondent = await store.responses.respondent(key, lang)
     opened = await request.app[DESK_KEY].open_invitation(store, respondent, token, channel, lang)
     if isinstance(opened, Response):
-        await note_origin(request, store.session, opened.id)
+        await note_origin(request, store, opened.id)
     return opened
 
 
@@ -125,19 +121,25 @@ def _link_scope(token: str) -> str:
     return f"link:{token}"
 
 
-async def _response_of(session: AsyncSession, invitation: Invitation) -> Response | None:
-    found: Response | None = await session.scalar(
-        select(Response).where(Response.invitation_id == invitation.id)
-    )
-    return found
-
-
-async def _is_theirs(session: AsyncSession, response: Response, visit: Visit) -> bool:
+async def _is_theirs(uow: UnitOfWork, response: Response, visit: Visit) -> bool:
     """The visitor's own survey, still open: a reload or a second tap goes back to it."""
     if visit.new_identity or response.status is not ResponseStatus.IN_PROGRESS:
         return False
-    respondent = await find_respondent(session, visit.key)
+    respondent = await uow.responses.find_respondent(visit.key)
     return respondent is not None and response.respondent_id == respondent.id
+
+
+def _continues(response: Response, invitation: Invitation) -> bool:
+    """Someone else's unfinished survey of this link (another device, after /stop): the link
+    is the key, Start continues it where it stopped, until it is completed or expires."""
+    return (
+        response.status
+        in (
+            ResponseStatus.IN_PROGRESS,
+            ResponseStatus.STOPPED,
+        )
+        and invitation.expires_at > utcnow()
+    )
 
 
 # Office QR codes -----------------------------------------------------------------------------
@@ -147,11 +149,10 @@ async def office_page(request: web.Request) -> web.StreamResponse:
     """GET /o/{code}: the office's services as large radio buttons."""
     visit = visit_of(request)
     code = request.match_info["code"]
-    async with request.app[SESSIONS_KEY]() as session:
-        store = ResponseStore(session)
-        await apply_language(store, visit)
-        respondent = await find_respondent(session, visit.key)
-        opened = await request.app[DESK_KEY].open_office(store, code, respondent)
+    async with request.app[UNITS_KEY]() as uow:
+        await apply_language(uow, visit)
+        respondent = await uow.responses.find_respondent(visit.key)
+        opened = await request.app[DESK_KEY].open_office(uow, code, respondent)
     if isinstance(opened, Refused):
         return refusal_page(request, visit, opened.reason)
     if not opened.services:
@@ -201,23 +202,25 @@ async def start_walk_in(request: web.Request) -> web.StreamResponse:
     if isinstance(form, FormProblem):
         return message_page(request, visit, "web_bad_request", 403, back=office_path(code))
     service_id = _small_int(form.get("service", ""))
-    async with request.app[SESSIONS_KEY]() as session:
-        store = ResponseStore(session)
+    async with request.app[UNITS_KEY]() as uow:
         desk = request.app[DESK_KEY]
-        opened = await desk.open_office(store, code)
+        opened = await desk.open_office(uow, code)
         if isinstance(opened, Refused):
             return refusal_page(request, visit, opened.reason)
         if service_id is None or all(service.id != service_id for service in opened.services):
             refusal = refusal_param(seals, scope, InvalidAnswer("choose_offered"))
             return redirect(request, visit, f"{office_path(code)}?e={refusal}")
-        respondent = await store.respondent(visit.key, visit.lang)
-        if await _walk_ins_last_hour(session, respondent) >= WALK_INS_PER_HOUR:
+        respondent = await uow.responses.respondent(visit.key, visit.lang)
+        since = utcnow() - timedelta(hours=1)
+        # From the database, not memory: holds across workers and restarts. It only slows down
+        # someone who keeps the cookie; a scripted flood is the reverse proxy's job.
+        if await uow.responses.walk_ins_since(respondent, since) >= WALK_INS_PER_HOUR:
             return message_page(request, visit, "web_too_many", 429)
         started = await desk.start_walk_in(
-            store, respondent, opened.office.id, service_id, visit.channel, visit.lang
+            uow, respondent, opened.office.id, service_id, visit.channel, visit.lang
         )
         if isinstance(started, Response):
-            await note_origin(request, session, started.id)
+            await note_origin(request, uow, started.id)
     if isinstance(started, Refused):
         return refusal_page(request, visit, started.reason)
     return redirect(request, visit, survey_path(seals, started.id))
@@ -225,17 +228,3 @@ async def start_walk_in(request: web.Request) -> web.StreamResponse:
 
 def _small_int(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
-
-
-async def _walk_ins_last_hour(session: AsyncSession, respondent: Respondent) -> int:
-    # From the database, not memory: holds across workers and restarts. It only slows down
-    # someone who keeps the cookie; a scripted flood is the reverse proxy's job.
-    since = utcnow() - timedelta(hours=1)
-    count = await session.scalar(
-        select(func.count(Response.id)).where(
-            Response.respondent_id == respondent.id,
-            Response.walk_in.is_(True),
-            Response.started_at >= since,
-        )
-    )
-    return int(count or 0)

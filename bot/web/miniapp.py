@@ -20,7 +20,7 @@ from aiogram.utils.web_app import safe_parse_webapp_init_data
 from aiohttp import web
 
 from bot.messages import pick_language
-from bot.web.keys import SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY
+from bot.web.keys import SEALS_KEY, SETTINGS_KEY, UNITS_KEY
 from bot.web.links import open_invitation
 from bot.web.pages import (
     json_reply,
@@ -33,7 +33,6 @@ from bot.web.pages import (
     survey_path,
 )
 from bot.web.visits import (
-    find_respondent,
     known_language,
     remembered_language,
     set_identity,
@@ -44,8 +43,8 @@ from core.clock import utcnow
 from core.identity import respondent_key
 from core.invitations import OFFICE_PREFIX, is_office_payload
 from core.models import Channel, Respondent, Response
-from core.responses import ResponseStore
 from core.settings import Settings
+from core.unit_of_work import UnitOfWork
 
 MAX_AGE = timedelta(hours=24)
 # Telegram's clock and ours may differ a little; init data "from the future" beyond this is forged.
@@ -114,9 +113,8 @@ async def miniapp_session(request: web.Request) -> web.StreamResponse:
         return json_reply({"message": say("web_miniapp_invalid", visit.lang)}, 403)
     key = respondent_key(seals.secret, "telegram", user.user_id)
     chosen = remembered_language(request)
-    async with request.app[SESSIONS_KEY]() as session:
-        store = ResponseStore(session)
-        respondent = await find_respondent(session, key)
+    async with request.app[UNITS_KEY]() as store:
+        respondent = await store.responses.find_respondent(key)
         # The language chosen on these pages, else in the bot, else Telegram's: the webview's
         # own header often says nothing about the person.
         lang = (
@@ -135,7 +133,7 @@ async def miniapp_session(request: web.Request) -> web.StreamResponse:
 
 async def _destination(
     request: web.Request,
-    store: ResponseStore,
+    store: UnitOfWork,
     key: str,
     respondent: Respondent | None,
     start_param: str | None,
@@ -153,7 +151,7 @@ async def _destination(
         if isinstance(opened, Response):
             return survey_path(request.app[SEALS_KEY], opened.id)
         return link_path(param)  # the link's own page says why it opens nothing
-    resumed = await store.open_response(respondent) if respondent is not None else None
+    resumed = await store.responses.open_response(respondent) if respondent is not None else None
     return survey_path(request.app[SEALS_KEY], resumed.id) if resumed else NOTHING_TO_OPEN
 
 

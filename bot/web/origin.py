@@ -7,11 +7,11 @@ from __future__ import annotations
 import ipaddress
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.web.keys import SEALS_KEY, SETTINGS_KEY
-from core.integrity.flags import network_digest, note_network_address
+from core.integrity.flags import network_digest
 from core.network import client_address
+from core.unit_of_work import UnitOfWork
 
 
 def client_network(request: web.Request, trusted_hops: int) -> str | None:
@@ -27,10 +27,10 @@ def client_network(request: web.Request, trusted_hops: int) -> str | None:
     return address
 
 
-async def note_origin(request: web.Request, session: AsyncSession, response_id: int) -> None:
+async def note_origin(request: web.Request, uow: UnitOfWork, response_id: int) -> None:
     address = client_network(request, request.app[SETTINGS_KEY].trusted_proxy_hops)
     if address is None:
         return
     digest = network_digest(request.app[SEALS_KEY].secret, address)
-    await note_network_address(session, response_id, digest)
-    await session.commit()
+    await uow.note_network(response_id, digest)
+    await uow.commit()

@@ -2,10 +2,10 @@
 Telegram, and inside Telegram as a Mini App.
 
 A thin adapter, like the Telegram one: the engine decides what to ask and whether an answer is
-valid, `ResponseStore` keeps every answer when it is given, and the handlers only turn forms
-into engine calls and steps into HTML. Every form is POST/redirect/GET, so reloading never
-answers twice; no GET opens or answers anything; and no input, however odd, ends in a 500 or
-a traceback.
+valid, the survey service (`SurveyDesk`, the same calls as Telegram's) keeps every answer when it
+is given, and the handlers only turn forms into service calls and steps into HTML. Every form
+is POST/redirect/GET, so reloading never answers twice; no GET opens or answers anything; and no
+input, however odd, ends in a 500 or a traceback.
 
     GET  /s/{token}      invitation link: what it is about and a Start button    links.py
     POST /s/{token}      Start: open or resume its response, redirect to /r/{ref}
@@ -35,13 +35,22 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.opening import SurveyDesk
-from bot.web.keys import DESK_KEY, SEALS_KEY, SESSIONS_KEY, SETTINGS_KEY, TEMPLATES_KEY, Seals
+from bot.web.keys import (
+    DESK_KEY,
+    SEALS_KEY,
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    TEMPLATES_KEY,
+    UNITS_KEY,
+    Seals,
+)
 from bot.web.links import link_page, office_page, start_link, start_walk_in
 from bot.web.miniapp import miniapp_nothing_to_open, miniapp_page, miniapp_session
 from bot.web.pages import Handler, favicon, guarded, home_page, not_found_page, wrong_method
 from bot.web.survey import answer, question_page
 from core.identity import Signer
 from core.settings import Settings
+from core.unit_of_work import UnitsOfWork
 
 HERE = Path(__file__).parent
 TEMPLATE_DIR = HERE / "templates"
@@ -55,12 +64,15 @@ def setup_web_channel(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     desk: SurveyDesk,
+    units: UnitsOfWork | None = None,
 ) -> None:
-    """Mount the citizen web pages, their templates and static files on `app`."""
+    """Mount the citizen web pages, their templates and static files on `app`. `units`: the
+    units of work of the answer path (by default plain statements over `session_factory`)."""
     secret = settings.secret_bytes()
     app[SETTINGS_KEY] = settings
     app[SESSIONS_KEY] = session_factory
     app[DESK_KEY] = desk
+    app[UNITS_KEY] = units if units is not None else UnitsOfWork(session_factory)
     app[SEALS_KEY] = Seals(
         secret=secret,
         respondents=Signer(secret, "web/respondent"),

@@ -18,8 +18,9 @@ from bot.engine.flow import (
     complaint_requested,
     questions_to_ask,
 )
+from bot.opening import Pressed, Refused
 from bot.web.complaints import complaint_link, filed_complaint
-from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, SESSIONS_KEY
+from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, UNITS_KEY
 from bot.web.pages import (
     FormProblem,
     explain,
@@ -35,7 +36,6 @@ from bot.web.visits import (
     Visit,
     apply_language,
     csrf_token,
-    find_respondent,
     read_refusal,
     refusal_param,
     response_id_of,
@@ -43,19 +43,17 @@ from bot.web.visits import (
 )
 from core.models import Channel, Complaint, Response, ResponseStatus
 from core.public_results import OfficeRating
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 
-async def _owned(
-    request: web.Request, store: ResponseStore, visit: Visit
-) -> Response | web.Response:
+async def _owned(request: web.Request, uow: UnitOfWork, visit: Visit) -> Response | web.Response:
     """The response a ref names, if it is this visitor's; otherwise the page to show instead.
     Someone else's survey is never shown, whatever the ref."""
     response_id = response_id_of(request.app[SEALS_KEY], request.match_info["ref"])
-    response = await store.response(response_id) if response_id is not None else None
+    response = await uow.responses.response(response_id) if response_id is not None else None
     if response is None:
         return message_page(request, visit, "web_not_found", 404)
-    respondent = await find_respondent(store.session, visit.key)
+    respondent = await uow.responses.find_respondent(visit.key)
     if respondent is None or response.respondent_id != respondent.id:
         return message_page(request, visit, "web_session_lost", 403)
     return response
@@ -64,20 +62,19 @@ async def _owned(
 async def question_page(request: web.Request) -> web.StreamResponse:
     """GET /r/{ref}: the current question, the thank-you page, or why neither."""
     visit = visit_of(request)
-    async with request.app[SESSIONS_KEY]() as session:
-        store = ResponseStore(session)
-        await apply_language(store, visit)
-        owned = await _owned(request, store, visit)
+    async with request.app[UNITS_KEY]() as uow:
+        await apply_language(uow, visit)
+        owned = await _owned(request, uow, visit)
         if isinstance(owned, web.Response):
             return owned
         if owned.status is ResponseStatus.STOPPED:
             return message_page(request, visit, "nothing_in_progress", 410)
-        conversation = await request.app[DESK_KEY].conversation(store, owned)
+        conversation = await request.app[DESK_KEY].conversation(uow, owned)
         step = conversation.current()
         definition = conversation.definition
         if owned.status is ResponseStatus.COMPLETED or not isinstance(step, Ask):
             requested = complaint_requested(definition, conversation.answers)
-            filed = await filed_complaint(session, owned.id)
+            filed = await filed_complaint(uow.session, owned.id)
             rating = await office_rating(request, owned.service_point_id)
             return _thanks(request, visit, owned, definition, requested, filed, rating)
     ref = request.match_info["ref"]
@@ -237,9 +234,8 @@ async def answer(request: web.Request) -> web.StreamResponse:
     seals = request.app[SEALS_KEY]
     ref = request.match_info["ref"]
     form = await read_form(request, visit, ref)
-    async with request.app[SESSIONS_KEY]() as session:
-        store = ResponseStore(session)
-        owned = await _owned(request, store, visit)
+    async with request.app[UNITS_KEY]() as uow:
+        owned = await _owned(request, uow, visit)
         if isinstance(owned, web.Response):
             return owned
         here = survey_path(seals, owned.id)
@@ -250,12 +246,23 @@ async def answer(request: web.Request) -> web.StreamResponse:
             return message_page(request, visit, "web_bad_request", 403, back=here)
         if owned.status is not ResponseStatus.IN_PROGRESS:
             return redirect(request, visit, here)
-        conversation = await request.app[DESK_KEY].conversation(store, owned)
-        name, raw = raw_answer(conversation.definition, form)
-        step = await conversation.answer(name, raw)
-    if isinstance(step, Ask) and step.error is not None:
-        return redirect(request, visit, f"{here}?e={refusal_param(seals, ref, step.error)}")
+        # The same service calls as a Telegram button: what the form refers to, then the answer.
+        desk = request.app[DESK_KEY]
+        definition = desk.definition(owned.survey_id)
+        name, raw = raw_answer(definition, form)
+        pressed = await desk.press(uow, visit.key, owned.id, _index(definition, name))
+        step = await desk.answer(uow, pressed, raw) if isinstance(pressed, Pressed) else pressed
+    error = step.error if isinstance(step, Ask) else None
+    if isinstance(step, Refused) and step.reason == "stale_button":
+        error = InvalidAnswer("not_current")  # a question the survey does not have: forged
+    if error is not None:
+        return redirect(request, visit, f"{here}?e={refusal_param(seals, ref, error)}")
     return redirect(request, visit, here)
+
+
+def _index(definition: SurveyDefinition, name: str) -> int:
+    """The posted question's index; -1 (no question) for a name the survey does not have."""
+    return next((i for i, question in enumerate(definition.questions) if question.name == name), -1)
 
 
 def raw_answer(definition: SurveyDefinition, form: MultiDict[str]) -> tuple[str, RawValue]:

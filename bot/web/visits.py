@@ -23,7 +23,7 @@ from bot.web.keys import SEALS_KEY, Seals
 from core.identity import Signer, respondent_key
 from core.language import preferred_language
 from core.models import Channel, Respondent
-from core.responses import ResponseStore
+from core.unit_of_work import UnitOfWork
 
 ID_COOKIE = "qanagat_id"
 LANG_COOKIE = "qanagat_lang"
@@ -121,13 +121,15 @@ async def find_respondent(session: AsyncSession, key: str) -> Respondent | None:
     return found
 
 
-async def apply_language(store: ResponseStore, visit: Visit) -> None:
-    """A language picked on the page also becomes the language of the survey in progress."""
+async def apply_language(store: UnitOfWork, visit: Visit) -> None:
+    """A language picked on the page also becomes the language of the survey in progress
+    (committed at once)."""
     if not visit.lang_chosen:
         return
-    respondent = await find_respondent(store.session, visit.key)
+    respondent = await store.responses.find_respondent(visit.key)
     if respondent is not None and respondent.language != visit.lang:
-        await store.set_language(respondent, visit.lang)
+        await store.responses.set_language(respondent, visit.lang)
+        await store.commit()
 
 
 # Signed values: response refs, CSRF tokens, refusals carried over a redirect -------------------

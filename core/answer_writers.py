@@ -1,0 +1,295 @@
+"""How the answer path reads and writes on a given database: one port (`AnswerWriter`), two
+implementations, picked once at start-up (`qanagat/app.py`).
+
+`PlainAnswers` runs portable statements in the unit of work's transaction (SQLite, and any
+PostgreSQL driver). `BatchedAnswers` is for PostgreSQL through asyncpg: an answer that is not
+a survey's last joins the answers given in the same turn of the event loop in one statement,
+one round trip and one commit for all (`RECORD_ANSWERS`, through a `LoopTurnBatcher`), and
+the reads that open no transaction go on a connection of their own in autocommit. Each answer
+is still checked and stored on its own terms (its response open and its owner's, its count
+of answers as the caller decided), and each caller learns what became of its own answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Row, Table, bindparam, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import Executable
+
+from core.batching import LoopTurnBatcher
+from core.models import Answer, Base, Response, ResponseStatus
+
+# Every input row ($1..$6 as arrays, in order) gets one output row by its ordinal: whether
+# its response is open (and the owner's), whether its answer was stored, the owner's language.
+# A response that does not exist gives open = false. Two answers to one question in one call:
+# the first stored, the second not (the unique key), as one after the other would.
+RECORD_ANSWERS = """
+WITH given AS (
+    SELECT *
+    FROM unnest($1::integer[], $2::varchar[], $3::jsonb[], $4::timestamptz[],
+                $5::integer[], $6::varchar[])
+         WITH ORDINALITY AS g(response_id, question, value, answered_at, known, owner, n)
+),
+target AS (
+    SELECT g.n, g.response_id, g.question, g.value, g.answered_at,
+           r.status = 'in_progress' AND (
+               g.owner IS NULL
+               OR r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = g.owner)
+           ) AS open,
+           g.known IS NULL OR (
+               SELECT count(*) FROM answer a WHERE a.response_id = r.id
+           ) = g.known AS current
+    FROM given g
+    JOIN response r ON r.id = g.response_id
+),
+stored AS (
+    INSERT INTO answer (response_id, question, value, answered_at)
+    SELECT DISTINCT ON (response_id, question) response_id, question, value, answered_at
+    FROM target
+    WHERE open AND current
+    ORDER BY response_id, question, n
+    ON CONFLICT (response_id, question) DO NOTHING
+    RETURNING response_id, question
+),
+first_stored AS (
+    SELECT DISTINCT ON (t.response_id, t.question) t.n, t.response_id, t.answered_at
+    FROM target t
+    JOIN stored s ON s.response_id = t.response_id AND s.question = t.question
+    ORDER BY t.response_id, t.question, t.n
+),
+touched AS (
+    UPDATE response r SET updated_at = latest.answered_at
+    FROM (
+        SELECT response_id, max(answered_at) AS answered_at
+        FROM first_stored
+        GROUP BY response_id
+    ) latest
+    WHERE r.id = latest.response_id
+)
+SELECT g.n,
+       coalesce(t.open, false),
+       EXISTS (SELECT 1 FROM first_stored f WHERE f.n = g.n),
+       (SELECT p.language FROM respondent p WHERE p.key = g.owner)
+FROM given g
+LEFT JOIN target t ON t.n = g.n
+ORDER BY g.n
+"""
+
+# What answering needs to know about one response (`core.responses.LIVE_RESPONSE`), for
+# asyncpg itself: one round trip with no statement built or compiled.
+LIVE_RESPONSE_POSTGRESQL = """
+SELECT r.status, r.survey_id,
+       r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $2),
+       (SELECT p.language FROM respondent p WHERE p.key = $2),
+       s.id, s.name_kk, s.name_ru, s.name_en, a.question, a.value
+FROM response r
+JOIN public_service s ON s.id = r.service_id
+LEFT JOIN answer a ON a.response_id = r.id
+WHERE r.id = $1
+"""
+
+_VALUE_TYPE = Answer.__table__.c.value.type
+_TIME_TYPE = Answer.__table__.c.answered_at.type
+
+# The portable statements of one answer, in the unit of work's transaction.
+INSERT_ANSWER = text(
+    "INSERT INTO answer (response_id, question, value, answered_at) "
+    "VALUES (:response_id, :question, :value, :answered_at) "
+    "ON CONFLICT (response_id, question) DO NOTHING"
+).bindparams(
+    bindparam("value", type_=_VALUE_TYPE),
+    bindparam("answered_at", type_=_TIME_TYPE),
+)
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    """One answer to store if its response is in progress, is `owner`'s (when given) and
+    holds exactly `known` answers (when given)."""
+
+    response_id: int
+    question: str
+    value: Any
+    answered_at: datetime
+    known: int | None
+    owner: str | None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "response_id": self.response_id,
+            "question": self.question,
+            "value": self.value,
+            "answered_at": self.answered_at,
+            "known": self.known,
+            "owner": self.owner,
+        }
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What storing an answer did. `open`: the response is in progress (and the owner's);
+    `stored`: the answer was stored (False: the question had one, or the answers moved on)."""
+
+    open: bool
+    stored: bool
+    language: str | None = None
+
+
+class AnswerWriter(Protocol):
+    """The database-specific part of the answer path."""
+
+    def insert(self, model: type[Base] | Table) -> Any:
+        """An INSERT of `model` that takes ON CONFLICT clauses."""
+        ...
+
+    async def read(
+        self, session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+    ) -> Sequence[Row[Any]]:
+        """Rows of one query: in the session's transaction if it has one open, else as cheaply
+        as the database allows (no transaction of its own where it can)."""
+        ...
+
+    async def read_live(
+        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of `statement` (`core.responses.LIVE_RESPONSE`, the hottest read of the
+        answer path) for this response and owner, or of the writer's own equivalent."""
+        ...
+
+    async def record(
+        self, session: AsyncSession, write: AnswerWrite, state: Executable
+    ) -> Recorded:
+        """Store one answer that does not complete its response. With no transaction open in
+        the session it may be committed at once, with others (`BatchedAnswers`); otherwise it
+        is part of the session's transaction, which the unit of work commits. `state`: the
+        portable query of the response's status, owner and count of answers."""
+        ...
+
+
+async def record_in_transaction(
+    session: AsyncSession, write: AnswerWrite, state: Executable
+) -> Recorded:
+    """One answer, checked, in the session's transaction (the caller commits): portable
+    statements through the session on every database."""
+    params = write.params()
+    found = (await session.execute(state, params)).first()
+    if found is None:
+        return Recorded(open=False, stored=False)
+    status, mine, count, language = found
+    is_open = status is ResponseStatus.IN_PROGRESS and (write.owner is None or bool(mine))
+    if not is_open or (write.known is not None and count != write.known):
+        return Recorded(is_open, False, language)
+    inserted = await session.execute(INSERT_ANSWER, params)
+    stored = getattr(inserted, "rowcount", 1) == 1
+    if stored:
+        await session.execute(
+            update(Response)
+            .where(Response.id == write.response_id)
+            .values(updated_at=write.answered_at)
+        )
+    return Recorded(True, stored, language)
+
+
+class PlainAnswers:
+    """Every statement in the unit of work's transaction; nothing committed here."""
+
+    def __init__(self, dialect: str = "sqlite") -> None:
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    def insert(self, model: type[Base] | Table) -> Any:
+        return self._insert(model)
+
+    async def read(
+        self, session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+    ) -> Sequence[Row[Any]]:
+        return (await session.execute(statement, params)).all()
+
+    async def read_live(
+        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+    ) -> Sequence[Sequence[Any]]:
+        return await self.read(session, statement, {"response_id": response_id, "owner": owner})
+
+    async def record(
+        self, session: AsyncSession, write: AnswerWrite, state: Executable
+    ) -> Recorded:
+        return await record_in_transaction(session, write, state)
+
+
+class BatchedAnswers:
+    """PostgreSQL through asyncpg, for one engine: answers given in one turn of the event loop
+    in one statement; reads outside a transaction in autocommit."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._batch: LoopTurnBatcher[AnswerWrite, Recorded] = LoopTurnBatcher(self._send)
+
+    def insert(self, model: type[Base] | Table) -> Any:
+        return postgresql.insert(model)
+
+    async def read(
+        self, session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+    ) -> Sequence[Row[Any]]:
+        if session.in_transaction():
+            return (await session.execute(statement, params)).all()
+        async with self._autocommit.connect() as connection:
+            return (await connection.execute(statement, params)).all()
+
+    async def read_live(
+        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+    ) -> Sequence[Sequence[Any]]:
+        if session.in_transaction():
+            params = {"response_id": response_id, "owner": owner}
+            return (await session.execute(statement, params)).all()
+        # SQLAlchemy gives the pool's asyncpg connections a JSONB codec: values come decoded.
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            return list(await driver.fetch(LIVE_RESPONSE_POSTGRESQL, response_id, owner))
+
+    async def record(
+        self, session: AsyncSession, write: AnswerWrite, state: Executable
+    ) -> Recorded:
+        if session.in_transaction():
+            # Inside the unit of work's transaction (it wrote before): the portable statements
+            # in it, so that its commit keeps all or nothing.
+            return await record_in_transaction(session, write, state)
+        return await self._batch.submit(write)
+
+    async def _send(self, writes: list[AnswerWrite]) -> list[Recorded]:
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            # No transaction is open on the connection: the statement commits as it runs.
+            rows = await driver.fetch(RECORD_ANSWERS, *answer_arrays(writes))
+        return [Recorded(bool(row[1]), bool(row[2]), row[3]) for row in rows]
+
+    async def close(self) -> None:
+        await self._batch.close()
+
+
+def answer_arrays(writes: Sequence[AnswerWrite]) -> tuple[list[Any], ...]:
+    """RECORD_ANSWERS's arguments ($1..$6) for these answers, in order."""
+    return (
+        [w.response_id for w in writes],
+        [w.question for w in writes],
+        [json.dumps(w.value) for w in writes],
+        [w.answered_at for w in writes],
+        [w.known for w in writes],
+        [w.owner for w in writes],
+    )
+
+
+def writer_for(engine: AsyncEngine) -> AnswerWriter:
+    """The writer for this engine's database and driver: called once, at start-up."""
+    dialect = engine.dialect
+    if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+        return BatchedAnswers(engine)
+    return PlainAnswers(dialect.name)
