@@ -72,6 +72,7 @@ async def fill(url: str, responses: int) -> dict[str, float]:
     from admin import accounts
     from core.clock import reporting_day, utcnow
     from core.db import create_engine, create_session_factory
+    from core.models import AdminRole
     from core.periods import parse_period
     from qanagat.scores import database_inputs, score_and_store
     from scoring import load_methodology
@@ -110,7 +111,7 @@ async def fill(url: str, responses: int) -> dict[str, float]:
                     session, load_methodology(name), period, inputs, agencies, min_sample=30
                 )
             await accounts.add_user(
-                session, accounts.NewUser(EMAIL, accounts.AdminRole.ADMIN, None, "ru"), PASSWORD, 12
+                session, accounts.NewUser(EMAIL, AdminRole.ADMIN, None, "ru"), PASSWORD, 12
             )
             await session.commit()
     finally:
@@ -124,7 +125,7 @@ def _settings(url: str):  # type: ignore[no-untyped-def]
 
     from core.settings import Settings
 
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         database_url=url,
         secret_key=SecretStr(SECRET),

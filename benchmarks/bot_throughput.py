@@ -76,7 +76,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -194,7 +194,7 @@ def echo_app(args: argparse.Namespace) -> web.Application:
 @dataclass
 class Database:
     url: str
-    drop: Callable[[], Awaitable[None]]
+    drop: Callable[[], Coroutine[Any, Any, None]]
 
 
 async def create_database(base_url: str) -> Database:

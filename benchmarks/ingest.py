@@ -55,6 +55,7 @@ from benchmarks.bot_throughput import (  # noqa: E402
     create_database,
     free_port,
     machine_busy,
+    shares,
 )
 
 SECRET_KEY = "benchmark-secret-key-0123456789-abcdefghijklmnop"
@@ -77,9 +78,9 @@ def serve(args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=args.database_url,
-        secret_key=SECRET_KEY,  # type: ignore[arg-type]
+        secret_key=SECRET_KEY,
         public_url="https://qanagat.example.kz",
         port=args.port,
     )
@@ -301,7 +302,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             poster.created, poster.latencies, poster.statuses = 0, [], {}
             meter = CpuMeter(server.pid)
             elapsed = await closed_loop(poster, measured, args.concurrency)
-            cpu = meter.report()
+            used = meter.used()
+            cpu = shares(used, used["wall"])
         counts = await stored(database.url)
         expected_total = args.events + len(warmup) * args.batch
         latencies = sorted(poster.latencies)

@@ -154,7 +154,7 @@ def serve(url: str, port: int) -> None:
     from core.settings import Settings
     from qanagat.app import build_app
 
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         database_url=url,
         secret_key=SecretStr(SECRET),

@@ -63,11 +63,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -225,7 +225,7 @@ RAW_COLUMNS = ("day", "agency_id", "service_id", "service_point_key", "response_
 
 def raw_copy_chunks(
     data: Synthetic, agency_ids: np.ndarray, service_ids: np.ndarray, chunk: int = 1_000_000
-):  # type: ignore[no-untyped-def]
+) -> Iterator[bytes]:
     """raw_response rows in PostgreSQL's binary COPY format, built with numpy, chunk by chunk."""
     fields = [
         ("day", ">i4"),
@@ -264,7 +264,7 @@ def raw_copy_chunks(
 @dataclass
 class Database:
     url: str
-    drop: Callable[[], Awaitable[None]]
+    drop: Callable[[], Coroutine[Any, Any, None]]
 
 
 async def create_database(base_url: str) -> Database:
@@ -323,7 +323,9 @@ async def create_catalogue(url: str, data: Synthetic) -> tuple[np.ndarray, np.nd
                 for code, kind in zip(data.agency_codes, data.agency_kinds, strict=True)
             ],
         )
-        ids = dict((await session.execute(select(Agency.code, Agency.id))).all())
+        ids: dict[str, int] = {
+            code: id_ for code, id_ in await session.execute(select(Agency.code, Agency.id))
+        }
         agency_ids = np.array([ids[code] for code in data.agency_codes])
         await session.execute(
             insert(PublicService),
@@ -339,7 +341,10 @@ async def create_catalogue(url: str, data: Synthetic) -> tuple[np.ndarray, np.nd
                 for i, a in enumerate(data.service_agency)
             ],
         )
-        ids = dict((await session.execute(select(PublicService.code, PublicService.id))).all())
+        ids = {
+            code: id_
+            for code, id_ in await session.execute(select(PublicService.code, PublicService.id))
+        }
         service_ids = np.array([ids[f"SVC{i:03d}"] for i in range(SERVICES)])
         rng = np.random.default_rng(7)
         profiles = [

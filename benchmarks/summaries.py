@@ -97,10 +97,13 @@ def frame(count: int, start: datetime, rng: random.Random, *, with_texts: bool) 
     answered = (received + answered_gap).where(np.isin(status, ["answered", "closed"]))
     rating = pd.Series(generator.integers(1, 6, count), dtype="float64")
     rating = rating.where(pd.notna(answered) & (generator.random(count) < 0.33))
+    text: list[str | None]
     if with_texts:
-        text, language, category = texts(count, rng)
+        written, language, category = texts(count, rng)
+        text = list(written)
     else:
-        text, language = [None] * count, ["ru"] * count
+        text = [None] * count
+        language = ["ru"] * count
         category = list(generator.choice(list(CATEGORY.values()), size=count))
     return pd.DataFrame(
         {
