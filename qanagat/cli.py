@@ -132,6 +132,8 @@ async def _links(settings: Settings, surveys: Mapping[str, object]) -> list[tupl
                 links.append(("survey (demo invitation)", invitation))
                 links.append(("survey (office QR, walk-in)", _poster_link(settings)))
                 links.append(("rate an open data set", f"{base}/d"))
+                links.append(("public results", f"{base}/results"))
+                links.append(("open data (recompute)", f"{base}/results/data"))
                 if settings.telegram_token is not None:
                     token = invitation.rsplit("/", 1)[-1]
                     links.append(
