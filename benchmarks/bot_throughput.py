@@ -498,7 +498,15 @@ class Citizen:
             counters.no_reply += 1
         chat.events.clear()
         chat.log.clear()
-        last = next(reversed(chat.messages.values()), None) if chat.messages else None
+        # the office's rating, sent after the thanks, is a message of its own: the card is before it
+        last = next(
+            (
+                m
+                for m in reversed(chat.messages.values())
+                if not m.raw.get("text", "").startswith("📊")
+            ),
+            None,
+        )
         markup = last.raw.get("reply_markup") if last is not None else None
         if markup and markup.get("inline_keyboard"):
             self.keyboard = last
