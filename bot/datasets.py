@@ -57,8 +57,7 @@ class DatasetDesk:
         return cls(definition, scrub)
 
     def _answers(self, uow: UnitOfWork, respondent: Respondent, channel: Channel) -> RatingAnswers:
-        return RatingAnswers(
-            uow.session,
+        return uow.rating_answers(
             respondent.id,
             self.scrub,
             text_question=self.text_question,

@@ -264,6 +264,23 @@ class ComplaintDesk:
             await self.session.delete(complaint)
             await self.session.commit()
 
+    async def filed_about(self, response_id: int) -> Complaint | None:
+        """The complaint filed about a rated service, if one was (a draft is not filed)."""
+        found: Complaint | None = await self.session.scalar(
+            select(Complaint).where(
+                Complaint.response_id == response_id, Complaint.status != ComplaintStatus.DRAFT
+            )
+        )
+        return found
+
+    async def history(self, complaint_id: int) -> Sequence[ComplaintStatusChange]:
+        return await history(self.session, complaint_id)
+
+    async def rate_answer(
+        self, respondent: Respondent, complaint_id: int, rating: int
+    ) -> Complaint:
+        return await rate_answer(self.session, respondent, complaint_id, rating)
+
 
 # Deadlines and the lifecycle ---------------------------------------------------------------
 
