@@ -249,6 +249,7 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
                 "complaint_button": "web_complaint_link",
                 "case": case,
                 "service": rating.dataset.title(lang),
+                "rating": None,  # an office's rating: a data set has none
             }
             return page(request, visit, "thanks.html", thanks)
     # the progress counts what this rating may still ask, as the service survey's does
