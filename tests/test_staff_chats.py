@@ -144,6 +144,7 @@ async def subscribe_directly(
             title="Staff",
             now=at,
         )
+        await session.commit()
     assert isinstance(outcome, staff_chats.Subscribed)
     return outcome.chat
 
