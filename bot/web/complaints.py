@@ -141,7 +141,9 @@ async def file_complaint(request: web.Request) -> web.StreamResponse:
         desk = ComplaintDesk(session)
         if "rating" in form:
             filed = await desk.filed_about(response.id)
-            return await rate_from_form(request, visit, desk, respondent, filed, form, here)
+            rated = await rate_from_form(request, visit, desk, respondent, filed, form, here)
+            await session.commit()
+            return rated
         category = form.get("category", "")
         consent = form.get("consent", "")
         if category not in {c.value for c in ComplaintCategory}:
@@ -157,11 +159,13 @@ async def file_complaint(request: web.Request) -> web.StreamResponse:
                 await desk.give_text(complaint, form.get("text", ""), scrub)
                 await desk.submit(complaint, consent=consent == "yes")
         except ComplaintProblem as problem:
+            await session.commit()  # the draft as far as it got, as the chat keeps it
             if problem.reason in REASONS:
                 return redirect(request, visit, f"{here}?e={problem.reason}")
             if problem.reason == "complaint_already_filed":
                 return redirect(request, visit, here)
             return message_page(request, visit, problem.reason, 409, back=here)
+        await session.commit()
     return redirect(request, visit, here)
 
 
@@ -253,7 +257,8 @@ async def rate_from_form(
     here: str,
 ) -> web.Response:
     """The citizen's 1-5 rating of the agency's answer, as the Telegram buttons take it: once,
-    only their own complaint, only after an answer; then back to the complaint's page."""
+    only their own complaint, only after an answer; then back to the complaint's page. The
+    caller commits."""
     value = form.get("rating", "")
     if complaint is None or value not in {"1", "2", "3", "4", "5"}:
         return redirect(request, visit, f"{here}?e=web_complaint_pick_rating")

@@ -330,4 +330,6 @@ async def rate_report(request: web.Request) -> web.StreamResponse:
         if isinstance(form, FormProblem):
             return message_page(request, visit, "web_bad_request", 403, back=here)
         report = await uow.dataset_ratings.report_of(rating.id)
-        return await rate_from_form(request, visit, uow.complaints, respondent, report, form, here)
+        rated = await rate_from_form(request, visit, uow.complaints, respondent, report, form, here)
+        await uow.commit()
+        return rated
