@@ -445,7 +445,7 @@ async def watch_deadlines(
     calendar: HolidayCalendar | None = None,
 ) -> DeadlineWatch:
     """Flag open complaints past their deadline and pick those due for a reminder, each once
-    (`overdue_at`, `reminded_at`); commits."""
+    (`overdue_at`, `reminded_at`). Does not commit: the job running it does."""
     now = now or utcnow()
     rules = rules or complaint_rules()
     calendar = calendar or kazakhstan_calendar()
@@ -475,7 +475,6 @@ async def watch_deadlines(
         ):
             complaint.reminded_at = now
             reminders.append(complaint)
-    await session.commit()
     return DeadlineWatch(reminders, overdue)
 
 

@@ -428,6 +428,7 @@ async def test_deadline_alerts_reach_the_chats_once_without_the_citizen(
     ):
         async with session_factory() as session:
             await watch_deadlines(session, now=moment)
+            await session.commit()
         async with session_factory() as session:
             await queue_staff_alerts(session, moment)
         async with session_factory() as session:  # a second pass owes nothing more
