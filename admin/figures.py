@@ -356,7 +356,11 @@ class FunnelStage:
 
 @dataclass(frozen=True)
 class Funnel:
+    """The steps, and beside them the surveys started and never finished before their
+    invitation expired (closed as abandoned by the worker)."""
+
     stages: list[FunnelStage]
+    abandoned: int = 0
 
     def count(self, step: FunnelStep) -> int:
         return next(stage.count for stage in self.stages if stage.step is step)
@@ -368,8 +372,13 @@ class Funnel:
         return self.count(FunnelStep.COMPLETED) / invited if invited else None
 
     @property
+    def abandoned_of_started(self) -> float | None:
+        started = self.count(FunnelStep.STARTED)
+        return self.abandoned / started if started else None
+
+    @property
     def empty(self) -> bool:
-        return not any(stage.count for stage in self.stages)
+        return not any(stage.count for stage in self.stages) and not self.abandoned
 
 
 async def funnel(
@@ -382,7 +391,10 @@ async def funnel(
 ) -> Funnel:
     """served -> invited -> delivered -> started -> completed from `funnel_daily` (the day a
     service was delivered, so a rate never passes 100 % because a survey ended after midnight)."""
-    statement = select(*(func.coalesce(func.sum(getattr(FunnelDaily, s.value)), 0) for s in STEPS))
+    statement = select(
+        *(func.coalesce(func.sum(getattr(FunnelDaily, s.value)), 0) for s in STEPS),
+        func.coalesce(func.sum(FunnelDaily.abandoned), 0),
+    )
     if since is not None:
         statement = statement.where(FunnelDaily.day >= since.isoformat())
     if agency_id is not None:
@@ -391,12 +403,13 @@ async def funnel(
         statement = statement.where(FunnelDaily.service_id == service_id)
     if office_id is not None:
         statement = statement.where(FunnelDaily.service_point_key == office_id)
-    row = (await db.execute(scope(statement, reader, FunnelDaily.agency_id))).one()
-    return funnel_of([int(value) for value in row])
+    *counts, abandoned = (await db.execute(scope(statement, reader, FunnelDaily.agency_id))).one()
+    return funnel_of([int(value) for value in counts], int(abandoned))
 
 
-def funnel_of(counts: Sequence[int]) -> Funnel:
-    """The funnel of one count per step (in STEPS order), with its rates."""
+def funnel_of(counts: Sequence[int], abandoned: int = 0) -> Funnel:
+    """The funnel of one count per step (in STEPS order), with its rates, and the surveys
+    abandoned."""
     served = counts[0]
     stages = []
     for index, (step, count) in enumerate(zip(STEPS, counts, strict=True)):
@@ -409,4 +422,4 @@ def funnel_of(counts: Sequence[int]) -> Funnel:
                 count / previous if previous else None,
             )
         )
-    return Funnel(stages)
+    return Funnel(stages, abandoned)

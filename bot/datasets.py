@@ -31,7 +31,8 @@ class Answered:
 
 
 class DatasetDesk:
-    """Opens and answers data-set ratings over the feedback survey's definition."""
+    """Opens and answers data-set ratings over the feedback survey's definition; the service
+    that commits the unit of work, once per call that writes."""
 
     def __init__(self, definition: SurveyDefinition, scrub: Scrub) -> None:
         self.definition = definition
@@ -57,8 +58,7 @@ class DatasetDesk:
         return cls(definition, scrub)
 
     def _answers(self, uow: UnitOfWork, respondent: Respondent, channel: Channel) -> RatingAnswers:
-        return RatingAnswers(
-            uow.session,
+        return uow.rating_answers(
             respondent.id,
             self.scrub,
             text_question=self.text_question,
@@ -73,7 +73,7 @@ class DatasetDesk:
         channel: Channel,
         language: str,
     ) -> DatasetRating:
-        return await uow.dataset_ratings.open_rating(
+        rating = await uow.dataset_ratings.open_rating(
             respondent,
             dataset,
             channel,
@@ -81,6 +81,8 @@ class DatasetDesk:
             self.definition.id,
             self.definition.version,
         )
+        await uow.commit()
+        return rating
 
     async def conversation(
         self, uow: UnitOfWork, respondent: Respondent, rating: DatasetRating, channel: Channel
@@ -88,9 +90,11 @@ class DatasetDesk:
         """The conversation of a rating in progress; None when it is not open to this person."""
         store = self._answers(uow, respondent, channel)
         try:
-            return await Conversation.resume(self.definition, store, rating.id)
+            conversation = await Conversation.resume(self.definition, store, rating.id)
         except RatingClosed:
             return None
+        await uow.commit()  # a completion left behind is finished on resuming
+        return conversation
 
     async def answer(
         self,
@@ -111,6 +115,7 @@ class DatasetDesk:
             step = await conversation.answer(question, raw)
         except RatingClosed:
             return None
+        await uow.commit()  # the answer (and the completion) before the reply
         return Answered(step, store.filed if isinstance(step, Completed) else None)
 
     def question_name(self, index: int) -> str | None:

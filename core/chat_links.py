@@ -40,7 +40,8 @@ def display(code: str) -> str:
 
 
 async def new_code(session: AsyncSession, secret: bytes, respondent_id: int) -> str:
-    """A fresh code for this respondent (older ones stop working). Commits."""
+    """A fresh code for this respondent (older ones stop working). Does not commit: the
+    caller commits before it shows the code."""
     now = utcnow()
     await session.execute(
         update(ChatLink)
@@ -51,7 +52,6 @@ async def new_code(session: AsyncSession, secret: bytes, respondent_id: int) -> 
     session.add(
         ChatLink(code_hash=code_hash(secret, code), respondent_id=respondent_id, created_at=now)
     )
-    await session.commit()
     return display(code)
 
 

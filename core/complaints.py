@@ -107,7 +107,8 @@ class ComplaintProblem(Exception):
 
 
 class ComplaintDesk:
-    """The citizen side of complaints, one unit of work (session) at a time."""
+    """The citizen side of complaints, one unit of work (session) at a time. It never commits:
+    the handler of the update or request commits once, before it replies."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -176,7 +177,7 @@ class ComplaintDesk:
         )
         self.session.add(complaint)
         try:
-            await self.session.commit()
+            await self.session.flush()
         except IntegrityError:  # a double tap created it first
             await self.session.rollback()
             return await self.start(respondent, response_id, language, now)
@@ -211,7 +212,6 @@ class ComplaintDesk:
         except ValueError:
             raise ComplaintProblem("stale_button") from None
         complaint.updated_at = utcnow()
-        await self.session.commit()
 
     async def give_text(self, complaint: Complaint, raw: str | None, scrub: Scrub) -> None:
         """Store the scrubbed text, or refuse it (the draft stays as it was)."""
@@ -222,7 +222,6 @@ class ComplaintDesk:
             raise ComplaintProblem(cleaned.reason)
         complaint.text = scrub(cleaned)[:MAX_TEXT]
         complaint.updated_at = utcnow()
-        await self.session.commit()
 
     async def submit(
         self, complaint: Complaint, consent: bool, now: datetime | None = None
@@ -241,7 +240,6 @@ class ComplaintDesk:
                 .where(ComplaintRequest.response_id == complaint.response_id)
                 .values(status="filed")
             )
-        await self.session.commit()
         return complaint
 
     async def own(self, respondent: Respondent, reference: str) -> Complaint:
@@ -262,7 +260,23 @@ class ComplaintDesk:
     async def cancel(self, complaint: Complaint) -> None:
         if complaint.status is ComplaintStatus.DRAFT:
             await self.session.delete(complaint)
-            await self.session.commit()
+
+    async def filed_about(self, response_id: int) -> Complaint | None:
+        """The complaint filed about a rated service, if one was (a draft is not filed)."""
+        found: Complaint | None = await self.session.scalar(
+            select(Complaint).where(
+                Complaint.response_id == response_id, Complaint.status != ComplaintStatus.DRAFT
+            )
+        )
+        return found
+
+    async def history(self, complaint_id: int) -> Sequence[ComplaintStatusChange]:
+        return await history(self.session, complaint_id)
+
+    async def rate_answer(
+        self, respondent: Respondent, complaint_id: int, rating: int
+    ) -> Complaint:
+        return await rate_answer(self.session, respondent, complaint_id, rating)
 
 
 # Deadlines and the lifecycle ---------------------------------------------------------------
@@ -409,7 +423,6 @@ async def rate_answer(
         raise ComplaintProblem("complaint_already_rated")
     complaint.answer_rating = rating
     complaint.updated_at = utcnow()
-    await session.commit()
     return complaint
 
 
@@ -432,7 +445,7 @@ async def watch_deadlines(
     calendar: HolidayCalendar | None = None,
 ) -> DeadlineWatch:
     """Flag open complaints past their deadline and pick those due for a reminder, each once
-    (`overdue_at`, `reminded_at`); commits."""
+    (`overdue_at`, `reminded_at`). Does not commit: the job running it does."""
     now = now or utcnow()
     rules = rules or complaint_rules()
     calendar = calendar or kazakhstan_calendar()
@@ -462,7 +475,6 @@ async def watch_deadlines(
         ):
             complaint.reminded_at = now
             reminders.append(complaint)
-    await session.commit()
     return DeadlineWatch(reminders, overdue)
 
 

@@ -5,7 +5,8 @@ a complaint about the data set when the person reported one).
 One rating per person, data set and Asia/Almaty day (a unique key): rating the same set again the
 same day reuses that row with its answers reset, so it is counted once. `RatingAnswers` is the
 survey engine's AnswerStore over one rating; every answer is one UPDATE statement that checks the
-rating is open, whose it is and how many answers it holds, and commits at once.
+rating is open, whose it is and how many answers it holds. Neither commits: the service over them
+(`bot/datasets.py`'s `DatasetDesk`) commits its unit of work once, before the reply.
 """
 
 from __future__ import annotations
@@ -234,7 +235,6 @@ class DatasetRatings:
                 updated_at=now,
             ).on_conflict_do_nothing(index_elements=["dataset_id", "respondent_id", "day"])
         )
-        await self.session.commit()
         opened = await self.session.scalar(select(DatasetRating).where(*key))
         assert opened is not None
         return opened
@@ -266,7 +266,6 @@ class DatasetRatings:
         rating.survey_version = survey_version
         rating.started_at = now
         rating.updated_at = now
-        await self.session.commit()
 
     async def in_progress(self, respondent: Respondent) -> DatasetRating | None:
         """The person's rating in progress they touched last, if any."""
@@ -345,7 +344,6 @@ class RatingAnswers:
             )
             .execution_options(populate_existing=True)
         )
-        await self.session.commit()  # nothing to keep open between updates
         if found is None:
             raise RatingClosed
         return dict(found)
@@ -359,7 +357,8 @@ class RatingAnswers:
         *,
         completing: Completing | None = None,
     ) -> bool:
-        """Store one answer; the last one (`completing`) with the completion, one commit."""
+        """Store one answer; the last one (`completing`) with the completion, in the same
+        transaction."""
         dialect = self.session.get_bind().dialect.name
         statement = SAVE_ANSWER_POSTGRESQL if dialect == "postgresql" else SAVE_ANSWER_SQLITE
         result = await self.session.execute(
@@ -378,7 +377,6 @@ class RatingAnswers:
             await self._complete_uncommitted(
                 response_id, completing.metrics, completing.complaint_requested
             )
-        await self.session.commit()
         if not stored:
             await self.load_answers(response_id)  # raises when it is no longer open to them
         return stored
@@ -389,8 +387,6 @@ class RatingAnswers:
         """Fill the metric columns and, if a problem was reported, file it: one transaction.
         Nothing when completed already (the same update delivered twice)."""
         await self._complete_uncommitted(response_id, metrics, complaint_requested)
-        # Commit, not roll back, when nothing changed: what the caller holds stays loaded.
-        await self.session.commit()
 
     async def _complete_uncommitted(
         self, response_id: int, metrics: list[tuple[str, str]], _complaint_requested: bool

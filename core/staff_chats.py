@@ -107,7 +107,8 @@ async def subscribe(
     now: datetime,
 ) -> Subscribed | Refusal:
     """Subscribe the chat with a code: the code is spent in the same transaction (a conditional
-    update, so two chats racing for one code cannot both win). Commits on success."""
+    update, so two chats racing for one code cannot both win). Does not commit: the caller
+    commits before it replies; a refusal has written nothing."""
     digest = code_hash(secret, code)
     found = await session.scalar(select(StaffChatCode).where(StaffChatCode.code_hash == digest))
     if found is None:
@@ -145,7 +146,7 @@ async def subscribe(
     )
     session.add(chat)
     try:
-        await session.commit()
+        await session.flush()  # the unique key is checked here, not at the caller's commit
     except IntegrityError:  # the same chat subscribed to the agency a moment ago
         await session.rollback()
         return Refusal.ALREADY
@@ -156,7 +157,7 @@ async def subscribe(
 
 async def unsubscribe_chat(session: AsyncSession, secret: bytes, chat_id: int) -> list[str]:
     """`/unsubscribe` in a chat: end every subscription of that chat; returns the agencies'
-    codes it was subscribed to. What was owed to it goes too (cascade). Commits."""
+    codes it was subscribed to. What was owed to it goes too (cascade). Does not commit."""
     key = chat_key(secret, chat_id)
     rows = await session.execute(
         select(StaffChat.id, Agency.code)
@@ -167,7 +168,6 @@ async def unsubscribe_chat(session: AsyncSession, secret: bytes, chat_id: int) -
     found = list(rows)
     if found:
         await session.execute(delete(StaffChat).where(StaffChat.id.in_([i for i, _ in found])))
-        await session.commit()
     return [code for _, code in found]
 
 

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import chat_links, invitations, staff_chats
 from core.answer_writers import AnswerWriter, PlainAnswers
-from core.complaints import ComplaintDesk, rate_answer
-from core.dataset_ratings import DatasetRatings
+from core.complaints import ComplaintDesk, Scrub
+from core.dataset_ratings import DatasetRatings, RatingAnswers
 from core.identity import AddressBox
 from core.integrity.flags import Rules, note_network_address
 from core.invitations import InvitationProblem
@@ -64,6 +64,14 @@ class UnitOfWork:
     @cached_property
     def dataset_ratings(self) -> DatasetRatings:
         return DatasetRatings(self.session)
+
+    def rating_answers(
+        self, owner_id: int, scrub: Scrub, *, text_question: str | None, consent: bool
+    ) -> RatingAnswers:
+        """The survey engine's answer store over one person's data-set ratings."""
+        return RatingAnswers(
+            self.session, owner_id, scrub, text_question=text_question, consent=consent
+        )
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -132,7 +140,7 @@ class UnitOfWork:
     async def rate_complaint_answer(
         self, respondent: Respondent, complaint_id: int, rating: int
     ) -> Complaint:
-        return await rate_answer(self.session, respondent, complaint_id, rating)
+        return await self.complaints.rate_answer(respondent, complaint_id, rating)
 
 
 class UnitsOfWork:

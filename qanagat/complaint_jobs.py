@@ -43,6 +43,7 @@ async def run_complaint_jobs(
 ) -> None:
     async with session_factory() as session:
         watch = await watch_deadlines(session)
+        await session.commit()
     alert_staff(watch)
     try:
         async with session_factory() as session:

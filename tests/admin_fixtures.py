@@ -169,25 +169,29 @@ async def _responses(
 # The invitation funnel the overview tests read: (served, invited, delivered, started, completed)
 # for Almaty's and Astana's service today. In all: 600, 450, 420, 330, 280.
 FUNNEL = {"ALA": (400, 300, 280, 200, 150), "AST": (200, 150, 140, 130, 130)}
+ABANDONED = {"ALA": 33, "AST": 0}  # started, never finished before the invitation expired
 
 
 async def add_funnel(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed, world: World
 ) -> None:
-    """Count FUNNEL into funnel_daily through the path the integration API and the response
-    store use (core.funnel.add)."""
+    """Count FUNNEL and ABANDONED into funnel_daily through the path the integration API, the
+    response store and the worker use (core.funnel.add, add_abandoned)."""
     from core import funnel
 
     delivered = datetime.now(UTC).replace(hour=6)
     counts = {}
-    for (agency_id, service_id, office_id), steps in (
-        ((seed.agency.id, seed.service.id, seed.office.id), FUNNEL["ALA"]),
-        ((world.astana.id, world.astana_service.id, None), FUNNEL["AST"]),
+    abandoned = {}
+    for (agency_id, service_id, office_id), code in (
+        ((seed.agency.id, seed.service.id, seed.office.id), "ALA"),
+        ((world.astana.id, world.astana_service.id, None), "AST"),
     ):
         key = funnel.FunnelKey.of(delivered, agency_id, service_id, office_id)
-        counts[key] = dict(zip(funnel.STEPS, steps, strict=True))
+        counts[key] = dict(zip(funnel.STEPS, FUNNEL[code], strict=True))
+        abandoned[key] = ABANDONED[code]
     async with session_factory() as db:
         await funnel.add(db, counts)
+        await funnel.add_abandoned(db, abandoned)
         await db.commit()
 
 

@@ -65,7 +65,9 @@ async def file_complaint(
     complaint = await desk.start(respondent, response.id, language, at)
     await desk.choose_category(complaint, category)
     await desk.give_text(complaint, text, scrub)
-    return await desk.submit(complaint, consent=False, now=at)
+    await desk.submit(complaint, consent=False, now=at)
+    await session.commit()
+    return complaint
 
 
 @dataclass(frozen=True)

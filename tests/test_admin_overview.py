@@ -48,6 +48,7 @@ async def test_the_funnel_counts_each_step_with_its_rates(site: AdminSite) -> No
     assert "Воронка приглашений" in page.html
     assert "62,2\u00a0%" in page.html  # response rate: 280 completed of 450 invited
     assert page.html.count("<rect") >= 5  # the funnel's bars
+    assert "не завершённые до истечения приглашения: 33 (10,0\u00a0%)" in page.html
     _s, _h, body = await analyst.download("/admin/?export=funnel&format=csv")
     table = rows_of(body)
     assert table[0] == ["Шаг", "Количество", "Доля от оказанных", "Доля от предыдущего шага"]
@@ -57,6 +58,7 @@ async def test_the_funnel_counts_each_step_with_its_rates(site: AdminSite) -> No
         ["Доставлено", "420", "0.7", "0.9333"],
         ["Начато", "330", "0.55", "0.7857"],
         ["Завершено", "280", "0.4667", "0.8485"],
+        ["Брошено (из начатых)", "33", "0.055", "0.1"],
     ]
     status, _h, body = await analyst.download("/admin/?export=funnel&format=xlsx")
     assert status == 200
@@ -134,6 +136,7 @@ async def test_an_agency_reads_its_own_funnel_on_its_pages_and_no_one_elses(
         ["Доставлено", "280"],
         ["Начато", "200"],
         ["Завершено", "150"],
+        ["Брошено (из начатых)", "33"],
     ]
     status, _h, _b = await almaty.download("/admin/agencies/AST?export=funnel&format=csv")
     assert status == 404

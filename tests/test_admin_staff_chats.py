@@ -47,6 +47,7 @@ async def subscribe(site: AdminSite, code: str, chat_id: int) -> StaffChat:
             title="Отдел жалоб",
             now=site.clock(),
         )
+        await session.commit()
     assert isinstance(outcome, staff_chats.Subscribed), outcome
     return outcome.chat
 

@@ -65,6 +65,7 @@ async def linked_citizen(site: ApiSite, user_id: int = 42) -> tuple[int, str]:
         store = UnitOfWork(session)
         respondent = await store.responses.respondent(f"telegram-user-{user_id}")
         code = await chat_links.new_code(session, site.settings.secret_bytes(), respondent.id)
+        await session.commit()
         return respondent.id, code
 
 
@@ -608,6 +609,7 @@ async def test_an_unknown_or_replaced_chat_reference_still_gets_a_link(site: Api
     respondent_id, old = await linked_citizen(site)
     async with site.session_factory() as session:
         await chat_links.new_code(session, site.settings.secret_bytes(), respondent_id)
+        await session.commit()
     queue = await site.integration(["ALA"])
 
     reply = await queue.post(

@@ -189,6 +189,7 @@ async def filed(
     await desk.choose_category(complaint, "extra_documents")
     await desk.give_text(complaint, "ЖСН 900101300017 деп жазды, анықтама сұрады", str.upper)
     await desk.submit(complaint, consent=True, now=now)
+    await session.commit()
     return respondent, complaint
 
 

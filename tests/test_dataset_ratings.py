@@ -121,6 +121,7 @@ async def test_the_same_set_rated_twice_a_day_is_one_row_and_the_next_day_anothe
             person, registry.schools, Channel.WEB, "ru", "dataset_feedback", "1", next_day
         )
         assert other.id != first.id
+        await session.commit()
     rows = await ratings(session_factory)
     assert [(row.day.isoformat(), row.status) for row in rows] == [
         ("2026-12-01", RatingStatus.IN_PROGRESS),
@@ -156,6 +157,7 @@ async def test_a_filed_report_reaches_the_agency_summary_through_its_frame(
         elsewhere = await problems_frame(
             session, seed.agency.id + 1, start, start + timedelta(days=2)
         )
+        await session.commit()
     assert list(frame.columns) == list(PROBLEM_COLUMNS) and elsewhere.empty
     [row] = frame.to_dict("records")
     assert (row["complaint_id"], row["agency"], row["problem"], row["status"]) == (

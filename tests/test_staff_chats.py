@@ -144,6 +144,7 @@ async def subscribe_directly(
             title="Staff",
             now=at,
         )
+        await session.commit()
     assert isinstance(outcome, staff_chats.Subscribed)
     return outcome.chat
 
@@ -427,6 +428,7 @@ async def test_deadline_alerts_reach_the_chats_once_without_the_citizen(
     ):
         async with session_factory() as session:
             await watch_deadlines(session, now=moment)
+            await session.commit()
         async with session_factory() as session:
             await queue_staff_alerts(session, moment)
         async with session_factory() as session:  # a second pass owes nothing more

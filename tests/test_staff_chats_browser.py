@@ -49,6 +49,7 @@ async def test_an_agency_user_subscribes_a_chat_and_unsubscribes_it_on_a_phone(
             title="Шағымдар бөлімі",
             now=utcnow(),
         )
+        await session.commit()
     assert isinstance(outcome, staff_chats.Subscribed)
     await page.reload()
     assert code not in await page.content()  # shown once

@@ -128,6 +128,7 @@ async def on_file(
         complaint = await desk.draft(respondent, complaint.id)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await store.commit()
     await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
         await ask_next(query.message, complaint, lang, state)
@@ -193,6 +194,7 @@ async def on_category(
         await desk.choose_category(complaint, callback_data.v)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await store.commit()
     await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
         await ask_next(query.message, complaint, lang, state)
@@ -225,6 +227,7 @@ async def on_text(
             "⚠️ " + escape(text(problem.reason, lang, limit=MAX_TEXT)),
         )
         return
+    await store.commit()
     await ask_next(message, draft, lang, state)
 
 
@@ -243,6 +246,7 @@ async def on_consent(
         await desk.submit(complaint, consent=callback_data.v == 1)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await store.commit()
     await state.set_state(None)
     await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
@@ -275,6 +279,7 @@ async def on_cancel(
         await desk.cancel(await desk.draft(respondent, callback_data.c))
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await store.commit()
     await state.set_state(None)
     await cards.show(query.message, Card(escape(text("complaint_cancelled", lang))))
     return query.answer()
@@ -295,6 +300,7 @@ async def on_rate(
         if problem.reason == "complaint_already_rated":
             await cards.remove_keyboard(query.message)  # an old keyboard: take it off
         return query.answer(text(problem.reason, lang), show_alert=True)
+    await store.commit()
     await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
         await query.message.answer(escape(text("complaint_rating_thanks", lang)))

@@ -28,6 +28,7 @@ async def on_link(
         # Invitations sent later speak the language this reply speaks, not a default.
         await store.responses.set_language(respondent, lang)
     code = await store.chat_link_code(link_secret, respondent.id)
+    await store.commit()  # the code works before it is shown
     await message.answer(text("link_code", lang, code=code))
 
 

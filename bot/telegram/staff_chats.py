@@ -45,6 +45,7 @@ async def on_subscribe(
     if isinstance(outcome, staff_chats.Refusal):
         await message.answer(text(outcome.value, lang))
         return
+    await store.commit()  # subscribed before it says so
     periods = [
         text(f"staff_period_{kind}", lang)
         for kind, wanted in (("weekly", outcome.chat.weekly), ("monthly", outcome.chat.monthly))
@@ -60,6 +61,7 @@ async def on_unsubscribe(
     message: Message, store: UnitOfWork, person: Person, link_secret: bytes
 ) -> None:
     agencies = await store.unsubscribe_staff_chat(link_secret, message.chat.id)
+    await store.commit()
     if not agencies:
         await message.answer(text("staff_not_subscribed", person.language))
         return

@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 from multidict import MultiDict
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import text
@@ -32,7 +31,7 @@ from bot.web.pages import (
     wrong_method,
 )
 from bot.web.visits import Visit, csrf_token, find_respondent, response_id_of, visit_of
-from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub, history, rate_answer
+from core.complaints import MAX_TEXT, ComplaintDesk, ComplaintProblem, Scrub
 from core.language import day, moment
 from core.models import (
     Channel,
@@ -99,11 +98,12 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         if isinstance(owned, web.Response):
             return owned
         _respondent, response = owned
-        filed = await filed_complaint(session, response.id)
+        complaints = ComplaintDesk(session)
+        filed = await complaints.filed_about(response.id)
         lang = visit.lang
         if filed is not None:
             here = complaint_path(request, response.id)
-            case = await complaint_case(request, session, filed, visit, here)
+            case = await complaint_case(request, complaints, filed, visit, here)
             return page(request, visit, "complaint_filed.html", {"case": case})
         reason = request.query.get("e", "")
         return page(
@@ -138,16 +138,18 @@ async def file_complaint(request: web.Request) -> web.StreamResponse:
             return redirect(request, visit, f"{here}?e=complaint_text_too_long")
         if isinstance(form, FormProblem):
             return message_page(request, visit, "web_bad_request", 403, back=here)
+        desk = ComplaintDesk(session)
         if "rating" in form:
-            filed = await filed_complaint(session, response.id)
-            return await rate_from_form(request, visit, session, respondent, filed, form, here)
+            filed = await desk.filed_about(response.id)
+            rated = await rate_from_form(request, visit, desk, respondent, filed, form, here)
+            await session.commit()
+            return rated
         category = form.get("category", "")
         consent = form.get("consent", "")
         if category not in {c.value for c in ComplaintCategory}:
             return redirect(request, visit, f"{here}?e=complaint_pick_category")
         if consent not in ("yes", "no"):
             return redirect(request, visit, f"{here}?e={_consent_reason(visit)}")
-        desk = ComplaintDesk(session)
         try:
             complaint = await desk.start(respondent, response.id, visit.lang)
             if complaint.status is ComplaintStatus.DRAFT:
@@ -157,11 +159,13 @@ async def file_complaint(request: web.Request) -> web.StreamResponse:
                 await desk.give_text(complaint, form.get("text", ""), scrub)
                 await desk.submit(complaint, consent=consent == "yes")
         except ComplaintProblem as problem:
+            await session.commit()  # the draft as far as it got, as the chat keeps it
             if problem.reason in REASONS:
                 return redirect(request, visit, f"{here}?e={problem.reason}")
             if problem.reason == "complaint_already_filed":
                 return redirect(request, visit, here)
             return message_page(request, visit, problem.reason, 409, back=here)
+        await session.commit()
     return redirect(request, visit, here)
 
 
@@ -179,7 +183,7 @@ def _consent_reason(visit: Visit) -> str:
 
 async def complaint_case(
     request: web.Request,
-    session: AsyncSession,
+    complaints: ComplaintDesk,
     complaint: Complaint,
     visit: Visit,
     here: str,
@@ -211,7 +215,7 @@ async def complaint_case(
         "where": [] if complaint.answer_text else where,
         "history": [
             {"status": _status_word(change.status, lang), "at": moment(change.at, lang)}
-            for change in await history(session, complaint.id)
+            for change in await complaints.history(complaint.id)
         ],
         "answer": complaint.answer_text,
         "rated": text("web_complaint_rated", lang, rating=complaint.answer_rating)
@@ -246,31 +250,22 @@ def _status_word(status: ComplaintStatus, lang: str) -> str:
 async def rate_from_form(
     request: web.Request,
     visit: Visit,
-    session: AsyncSession,
+    complaints: ComplaintDesk,
     respondent: Respondent,
     complaint: Complaint | None,
     form: MultiDict[str],
     here: str,
 ) -> web.Response:
     """The citizen's 1-5 rating of the agency's answer, as the Telegram buttons take it: once,
-    only their own complaint, only after an answer; then back to the complaint's page."""
+    only their own complaint, only after an answer; then back to the complaint's page. The
+    caller commits."""
     value = form.get("rating", "")
     if complaint is None or value not in {"1", "2", "3", "4", "5"}:
         return redirect(request, visit, f"{here}?e=web_complaint_pick_rating")
     try:
-        await rate_answer(session, respondent, complaint.id, int(value))
+        await complaints.rate_answer(respondent, complaint.id, int(value))
     except ComplaintProblem as problem:
         if problem.reason == "complaint_already_rated":
             return redirect(request, visit, f"{here}?e=complaint_already_rated")
         return message_page(request, visit, problem.reason, 409, back=here)
     return redirect(request, visit, here)
-
-
-async def filed_complaint(session: AsyncSession, response_id: int) -> Complaint | None:
-    """The complaint filed about a rated service, if one was (a draft is not filed)."""
-    found: Complaint | None = await session.scalar(
-        select(Complaint).where(
-            Complaint.response_id == response_id, Complaint.status != ComplaintStatus.DRAFT
-        )
-    )
-    return found

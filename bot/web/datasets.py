@@ -240,7 +240,7 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
             case = None
             if report is not None and report.deadline is not None:
                 here = rating_path(seals, rating.id) + "/report"
-                case = await complaint_case(request, uow.session, report, visit, here)
+                case = await complaint_case(request, uow.complaints, report, visit, here)
             thanks = {
                 "title": in_language(desk.definition.title, lang),
                 "thanks": in_language(desk.definition.thanks, lang),
@@ -249,6 +249,7 @@ async def rating_page(request: web.Request) -> web.StreamResponse:
                 "complaint_button": "web_complaint_link",
                 "case": case,
                 "service": rating.dataset.title(lang),
+                "rating": None,  # an office's rating: a data set has none
             }
             return page(request, visit, "thanks.html", thanks)
     # the progress counts what this rating may still ask, as the service survey's does
@@ -329,4 +330,6 @@ async def rate_report(request: web.Request) -> web.StreamResponse:
         if isinstance(form, FormProblem):
             return message_page(request, visit, "web_bad_request", 403, back=here)
         report = await uow.dataset_ratings.report_of(rating.id)
-        return await rate_from_form(request, visit, uow.session, respondent, report, form, here)
+        rated = await rate_from_form(request, visit, uow.complaints, respondent, report, form, here)
+        await uow.commit()
+        return rated

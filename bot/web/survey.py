@@ -19,7 +19,7 @@ from bot.engine.flow import (
     questions_to_ask,
 )
 from bot.opening import Pressed, Refused
-from bot.web.complaints import complaint_link, filed_complaint
+from bot.web.complaints import complaint_link
 from bot.web.keys import DESK_KEY, RATINGS_KEY, SEALS_KEY, UNITS_KEY
 from bot.web.pages import (
     FormProblem,
@@ -74,7 +74,7 @@ async def question_page(request: web.Request) -> web.StreamResponse:
         definition = conversation.definition
         if owned.status is ResponseStatus.COMPLETED or not isinstance(step, Ask):
             requested = complaint_requested(definition, conversation.answers)
-            filed = await filed_complaint(uow.session, owned.id)
+            filed = await uow.complaints.filed_about(owned.id)
             rating = await office_rating(request, owned.service_point_id)
             return _thanks(request, visit, owned, definition, requested, filed, rating)
     ref = request.match_info["ref"]

@@ -84,7 +84,8 @@ def breakdown_table(
 
 
 def funnel_table(found: figures.Funnel, lang: str) -> Table:
-    """The invitation funnel, step by step, with its rates (overview, agency, service, office)."""
+    """The invitation funnel, step by step, with its rates (overview, agency, service, office),
+    then the surveys abandoned, as a share of those started."""
     return Table(
         "funnel",
         "table_funnel",
@@ -102,6 +103,16 @@ def funnel_table(found: figures.Funnel, lang: str) -> Table:
                 "of_previous": stage.of_previous,
             }
             for stage in found.stages
+        ]
+        + [
+            {
+                "step": words.say("funnel_abandoned", lang),
+                "count": found.abandoned,
+                "of_served": found.abandoned / served
+                if (served := found.stages[0].count)
+                else None,
+                "of_previous": found.abandoned_of_started,
+            }
         ],
     )
 
