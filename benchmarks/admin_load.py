@@ -41,26 +41,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import random
-import socket
-import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks import scoring as scoring_bench
+from benchmarks.page_load import WARM_UP_S, cpu_seconds, latency_figures, measure, prepare
 
 DEFAULT_DATABASE_URL = scoring_bench.DEFAULT_DATABASE_URL
 EMAIL = "bench@example.kz"
 PASSWORD = "benchmark password 0123"
 SECRET = "benchmark-secret-0123456789abcdef"
-WARM_UP_S = 5.0
 PAUSE_S = 1.0
 
 
@@ -172,15 +166,6 @@ async def _sign_in(session, base: str) -> None:  # type: ignore[no-untyped-def]
             raise RuntimeError(f"sign-in failed: {response.status} {response.url}")
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) a process has used so far, from Linux's /proc (None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _load(
     base: str, users: int, seconds: float, codes: list[str], server_pid: int
 ) -> dict[str, object]:
@@ -225,9 +210,9 @@ async def _load(
         # the server's CPU over the measured window only: figures that do not depend on how
         # busy the machine is with other work
         await asyncio.sleep(max(0.0, start - time.perf_counter()))
-        first = _cpu_seconds(server_pid)
+        first = cpu_seconds(server_pid)
         await asyncio.sleep(max(0.0, stop - time.perf_counter()))
-        last = _cpu_seconds(server_pid)
+        last = cpu_seconds(server_pid)
         return None if first is None or last is None else last - first
 
     cpu, *_people = await asyncio.gather(server_cpu(), *(person(n) for n in range(users)))
@@ -248,104 +233,23 @@ def load(
     Path(out).write_text(json.dumps(result))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(port: int, timeout: float = 120) -> None:  # imports take a while on a busy machine
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the admin server did not start")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(np.ceil(share * len(ordered))) - 1))
-    return ordered[index]
-
-
-async def _prepare(
-    arguments: argparse.Namespace,
-) -> tuple[scoring_bench.Database, dict[str, float]]:
-    database = await scoring_bench.create_database(arguments.database_url)
-    try:
-        return database, await fill(database.url, arguments.responses)
-    except BaseException:
-        await database.drop()
-        raise
-
-
 def run(arguments: argparse.Namespace) -> dict[str, object]:
-    database, timings = asyncio.run(_prepare(arguments))
+    database, timings = asyncio.run(prepare(arguments.database_url, arguments.responses, fill))
     print(
         f"loaded {arguments.responses:,} responses as {int(timings['rollup_rows']):,} rollup rows "
         f"in {timings['load_s']:.1f} s; score runs stored in {timings['score_runs_s']:.1f} s"
     )
-    context = multiprocessing.get_context("spawn")
-    port = _free_port()
-    server = context.Process(target=serve, args=(database.url, port), daemon=True)
-    server.start()
-    try:
-        _wait_for(port)
-        codes = [f"C{i:02d}" for i in range(scoring_bench.CENTRAL)] + [
-            f"L{i:02d}" for i in range(scoring_bench.AGENCIES - scoring_bench.CENTRAL)
-        ]
-        out = Path(tempfile.gettempdir()) / f"admin_load_{os.getpid()}.json"
-        generator = context.Process(
-            target=load,
-            args=(
-                f"http://127.0.0.1:{port}",
-                arguments.users,
-                arguments.seconds,
-                codes,
-                str(out),
-                server.pid,
-            ),
-        )
-        generator.start()
-        generator.join(arguments.seconds + WARM_UP_S + 120)
-        if generator.exitcode != 0:
-            raise RuntimeError(f"the load generator failed (exit code {generator.exitcode})")
-        measured = json.loads(out.read_text())
-        out.unlink()
-    finally:
-        server.terminate()
-        server.join(10)
-        asyncio.run(database.drop())
-    latencies: list[float] = measured["latencies"]
-    if not latencies:
-        raise RuntimeError("no request was measured")
+    codes = [f"C{i:02d}" for i in range(scoring_bench.CENTRAL)] + [
+        f"L{i:02d}" for i in range(scoring_bench.AGENCIES - scoring_bench.CENTRAL)
+    ]
+    load_args = (arguments.users, arguments.seconds, codes)
+    measured = measure(database, serve, load, load_args, arguments.seconds, "admin_load")
     pages = "the ranking" if measured["ranking"] else "the overview and agencies list"
     print(
-        f"{arguments.users} users, {arguments.seconds:.0f} s: {len(latencies)} requests "
-        f"({pages} and agency pages), {measured['errors']} errors"
+        f"{arguments.users} users, {arguments.seconds:.0f} s: {len(measured['latencies'])} "
+        f"requests ({pages} and agency pages), {measured['errors']} errors"
     )
-    print(
-        f"latency ms: p50 {statistics.median(latencies):.1f}, "
-        f"p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}"
-    )
-    cpu = measured.get("server_cpu_s")
-    cpu_per_request = None if cpu is None else round(1000 * cpu / len(latencies), 1)
-    print(
-        f"server CPU {cpu_per_request} ms a request; machine load average "
-        f"{measured['load_average']:.1f} at the end (2 cores)"
-    )
-    return {
-        "responses": arguments.responses,
-        "requests": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p95_ms": round(percentile(latencies, 0.95), 1),
-        "errors": measured["errors"],
-        "server_cpu_ms_per_request": cpu_per_request,
-        "load_average": round(measured["load_average"], 1),
-    }
+    return {"responses": arguments.responses, **latency_figures(measured)}
 
 
 def main() -> None:

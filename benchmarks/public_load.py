@@ -42,22 +42,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from benchmarks import scoring as scoring_bench
-from benchmarks.admin_load import _cpu_seconds, _free_port, _wait_for, percentile
+from benchmarks.page_load import WARM_UP_S, cpu_seconds, latency_figures, measure, prepare
 
 DEFAULT_DATABASE_URL = scoring_bench.DEFAULT_DATABASE_URL
 SECRET = "benchmark-secret-0123456789abcdef"
-WARM_UP_S = 5.0
 PAUSE_S = 1.0
 REGIONS = (
     "ABAI", "AKM", "AKT", "ALM", "ATR", "WKO", "ZHM", "ZHT", "KAR", "KOS",
@@ -239,9 +235,9 @@ async def _load(
 
     async def server_cpu() -> float | None:
         await asyncio.sleep(max(0.0, start - time.perf_counter()))
-        first = _cpu_seconds(server_pid)
+        first = cpu_seconds(server_pid)
         await asyncio.sleep(max(0.0, stop - time.perf_counter()))
-        last = _cpu_seconds(server_pid)
+        last = cpu_seconds(server_pid)
         return None if first is None or last is None else last - first
 
     try:
@@ -271,86 +267,27 @@ def load(
     Path(out).write_text(json.dumps(result))
 
 
-async def _prepare(
-    arguments: argparse.Namespace,
-) -> tuple[scoring_bench.Database, dict[str, object]]:
-    database = await scoring_bench.create_database(arguments.database_url)
-    try:
-        return database, await fill(database.url, arguments.responses)
-    except BaseException:
-        await database.drop()
-        raise
-
-
 def run(arguments: argparse.Namespace) -> dict[str, object]:
     from core.clock import reporting_day, utcnow
 
-    database, filled = asyncio.run(_prepare(arguments))
+    database, filled = asyncio.run(prepare(arguments.database_url, arguments.responses, fill))
     print(
         f"loaded {arguments.responses:,} responses as {filled['rollup_rows']:,} daily and "
         f"{filled['monthly_rows']:,} monthly rollup rows in {filled['load_s']:.1f} s; "
         f"score runs stored and published in {filled['score_runs_s']:.1f} s"
     )
-    places = {name: list(filled[name]) for name in ("agencies", "services", "offices")}  # type: ignore[call-overload]
+    places = {name: list(filled[name]) for name in ("agencies", "services", "offices")}
     this_year = reporting_day(utcnow()).year
-    years = [this_year, this_year - 1]
-    context = multiprocessing.get_context("spawn")
-    port = _free_port()
-    server = context.Process(target=serve, args=(database.url, port), daemon=True)
-    server.start()
-    try:
-        _wait_for(port)
-        out = Path(tempfile.gettempdir()) / f"public_load_{os.getpid()}.json"
-        generator = context.Process(
-            target=load,
-            args=(
-                f"http://127.0.0.1:{port}",
-                arguments.visitors,
-                arguments.seconds,
-                places,
-                years,
-                str(out),
-                server.pid,
-            ),
-        )
-        generator.start()
-        generator.join(arguments.seconds + WARM_UP_S + 120)
-        if generator.exitcode != 0:
-            raise RuntimeError(f"the load generator failed (exit code {generator.exitcode})")
-        measured = json.loads(out.read_text())
-        out.unlink()
-    finally:
-        server.terminate()
-        server.join(10)
-        asyncio.run(database.drop())
-    latencies: list[float] = measured["latencies"]
-    if not latencies:
-        raise RuntimeError("no request was measured")
+    load_args = (arguments.visitors, arguments.seconds, places, [this_year, this_year - 1])
+    measured = measure(database, serve, load, load_args, arguments.seconds, "public_load")
+    requests = len(measured["latencies"])
     print(
-        f"{arguments.visitors} visitors, {arguments.seconds:.0f} s: {len(latencies)} requests "
-        f"({len(latencies) / arguments.seconds:.0f}/s), statuses {measured['statuses']}, "
+        f"{arguments.visitors} visitors, {arguments.seconds:.0f} s: {requests} requests "
+        f"({requests / arguments.seconds:.0f}/s), statuses {measured['statuses']}, "
         f"{measured['errors']} errors"
     )
-    print(
-        f"latency ms: p50 {statistics.median(latencies):.1f}, "
-        f"p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}"
-    )
-    cpu = measured.get("server_cpu_s")
-    cpu_per_request = None if cpu is None else round(1000 * cpu / len(latencies), 2)
-    print(
-        f"server CPU {cpu_per_request} ms a request; machine load average "
-        f"{measured['load_average']:.1f} at the end (2 cores)"
-    )
-    return {
-        "responses": arguments.responses,
-        "visitors": arguments.visitors,
-        "requests": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p95_ms": round(percentile(latencies, 0.95), 1),
-        "errors": measured["errors"],
-        "server_cpu_ms_per_request": cpu_per_request,
-        "load_average": round(measured["load_average"], 1),
-    }
+    figures = latency_figures(measured, cpu_decimals=2)
+    return {"responses": arguments.responses, "visitors": arguments.visitors, **figures}
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""The admin load benchmark on a tiny size: the server and the load generator run in their own
-processes, every request is answered, and the last line is the JSON the issue asks for."""
+"""The page-load benchmarks (the admin's and the public results') on a tiny size: the server and
+the load generator run in their own processes, every request is answered, and the last line is
+the JSON their issues ask for."""
 
 from __future__ import annotations
 
@@ -18,16 +19,22 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.mark.postgres
 @pytest.mark.timeout(360)  # two fresh processes importing the app: slow on a busy machine
-def test_admin_load_benchmark_runs_small_without_errors() -> None:
+@pytest.mark.parametrize(
+    ("benchmark", "people", "extra"),
+    [("admin_load", "--users", set()), ("public_load", "--visitors", {"visitors"})],
+)
+def test_a_page_load_benchmark_runs_small_without_errors(
+    benchmark: str, people: str, extra: set[str]
+) -> None:
     url = services.require_postgres_url()
     result = subprocess.run(  # noqa: S603 (our own script)
         [
             sys.executable,
             "-m",
-            "benchmarks.admin_load",
+            f"benchmarks.{benchmark}",
             "--responses",
             "20000",
-            "--users",
+            people,
             "3",
             "--seconds",
             "4",
@@ -43,15 +50,19 @@ def test_admin_load_benchmark_runs_small_without_errors() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(figures) == {
-        "responses",
-        "requests",
-        "p50_ms",
-        "p95_ms",
-        "errors",
-        "server_cpu_ms_per_request",
-        "load_average",
-    }
+    assert (
+        set(figures)
+        == {
+            "responses",
+            "requests",
+            "p50_ms",
+            "p95_ms",
+            "errors",
+            "server_cpu_ms_per_request",
+            "load_average",
+        }
+        | extra
+    )
     assert figures["responses"] == 20000
     assert figures["requests"] > 0 and figures["errors"] == 0
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]
