@@ -13,12 +13,12 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from admin import standings
-from admin.audit import Action, record
+from admin.audit import Action
 from admin.standings import PUBLISHED
 from admin.web import words
 from admin.web.access import ADMINS, READERS, add_route, allow
 from admin.web.forms import ROW_ID_MAX
-from admin.web.keys import client_of, config_of, lang_of, signed_in
+from admin.web.keys import audit, config_of, lang_of, signed_in
 from admin.web.render import message_page, page, redirect, url_for
 from core.clock import reporting_day
 from core.models import ScoreRun
@@ -40,7 +40,6 @@ def setup(app: web.Application) -> None:
 async def compute_now(request: web.Request) -> web.StreamResponse:
     """Score the period under both methodologies and store the runs (audited). A period giving
     no agency a total stores nothing, says why, and never becomes the period pages open on."""
-    viewer = signed_in(request)
     config = config_of(request)
     lang = lang_of(request)
     text = (await request.post()).get("period")
@@ -62,14 +61,11 @@ async def compute_now(request: web.Request) -> web.StreamResponse:
                 },
                 status=409,
             )
-        record(
+        audit(
+            request,
             db,
             Action.SCORES_COMPUTED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
+            {
                 "period": period.name,
                 "runs": stored,
                 "methodologies": [run.methodology.name for run in runs],
@@ -104,7 +100,6 @@ def _refusal(period: str, gaps: standings.Gaps | None, lang: str) -> str:
 async def draw_ranges(request: web.Request) -> web.StreamResponse:
     """Draw the rank ranges of the period's shown runs that have none yet (about 5 s a run),
     store them with the runs (audited) and show the ranking again."""
-    viewer = signed_in(request)
     config = config_of(request)
     form = await request.post()
     text = form.get("period")
@@ -124,14 +119,11 @@ async def draw_ranges(request: web.Request) -> web.StreamResponse:
                 done = await standings.draw_rank_ranges(db, run, config.clock(), standings.DRAWS)
             (drawn if done else not_kept).append(run.id)
         if drawn:
-            record(
+            audit(
+                request,
                 db,
                 Action.RANK_RANGES_DRAWN,
-                at=config.clock(),
-                actor=viewer.email,
-                user_id=viewer.user_id,
-                client=client_of(request),
-                details={"period": period, "runs": drawn, "draws": standings.DRAWS},
+                {"period": period, "runs": drawn, "draws": standings.DRAWS},
             )
         try:
             await db.commit()
@@ -156,21 +148,17 @@ async def delete_run_page(request: web.Request) -> web.StreamResponse:
 @allow(ADMINS)
 async def delete_run(request: web.Request) -> web.StreamResponse:
     """Delete a stored run and its values, audited with everything that identified it."""
-    viewer = signed_in(request)
     config = config_of(request)
     run = await _asked_run(request)
     if run is None:
         return message_page(request, "run_not_found", 404)
     async with config.session_factory() as db:
         await standings.delete_run(db, run.id)
-        record(
+        audit(
+            request,
             db,
             Action.SCORE_RUN_DELETED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={
+            {
                 "run": run.id,
                 "period": run.period,
                 "methodology": run.methodology,
@@ -216,14 +204,11 @@ async def publish_run(request: web.Request) -> web.StreamResponse:
         if run is None:
             return message_page(request, "run_not_found", 404)
         superseded = await publish_score_run(db, run, by=viewer.email)
-        record(
+        audit(
+            request,
             db,
             Action.SCORE_RUN_PUBLISHED,
-            at=config.clock(),
-            actor=viewer.email,
-            user_id=viewer.user_id,
-            client=client_of(request),
-            details={**_identity(run), "withdrawn": [earlier.id for earlier in superseded]},
+            {**_identity(run), "withdrawn": [earlier.id for earlier in superseded]},
         )
         await db.commit()
         period, published = run.period, run.id
@@ -233,7 +218,6 @@ async def publish_run(request: web.Request) -> web.StreamResponse:
 @allow(ADMINS)
 async def withdraw_run(request: web.Request) -> web.StreamResponse:
     """Take a published run off the public pages and out of the open data (audited)."""
-    viewer = signed_in(request)
     config = config_of(request)
     run_id = _run_id(request)
     async with config.session_factory() as db:
@@ -243,15 +227,7 @@ async def withdraw_run(request: web.Request) -> web.StreamResponse:
         was_published = run.published_at is not None
         withdraw_score_run(run)
         if was_published:
-            record(
-                db,
-                Action.SCORE_RUN_WITHDRAWN,
-                at=config.clock(),
-                actor=viewer.email,
-                user_id=viewer.user_id,
-                client=client_of(request),
-                details=_identity(run),
-            )
+            audit(request, db, Action.SCORE_RUN_WITHDRAWN, _identity(run))
         await db.commit()
         period, withdrawn = run.period, run.id
     return redirect(url_for(request, "ranking", {"period": period, "withdrawn": withdrawn}))
