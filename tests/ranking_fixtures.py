@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.indicator_uploads import input_rules
 from core.indicators import check_indicator_file, store_indicators
-from core.models import Agency, AgencyKind
+from core.models import Agency, AgencyKind, ScoreRun
 from core.periods import parse_period
+from core.score_runs import publish_score_run
 from qanagat.scores import database_inputs, score_period
 from scoring import compare, load_methodology, score
 
@@ -163,3 +164,15 @@ def expected_value(year: ScoredYear, methodology: str, agency: str, node: str) -
     row = frame.loc[(frame["agency"] == agency) & (frame["node"] == node)].iloc[0]
     value = row["value"]
     return None if pd.isna(value) else float(value)
+
+
+async def publish_scored_year(
+    session_factory: async_sessionmaker[AsyncSession], year: ScoredYear
+) -> None:
+    """Publish the year's runs of both methodologies, as the demo does."""
+    async with session_factory() as db:
+        for run_id in year.run_ids.values():
+            run = await db.get(ScoreRun, run_id)
+            assert run is not None
+            await publish_score_run(db, run, by="test")
+        await db.commit()

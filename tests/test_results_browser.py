@@ -12,13 +12,12 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.models import ScoreRun
-from core.score_runs import publish_score_run
 from results import words
 from results.pages import setup_results
 from tests.admin_fixtures import populate
 from tests.conftest import Seed
-from tests.ranking_fixtures import PERIOD, add_scored_year
+from tests.ranking_fixtures import PERIOD, add_scored_year, publish_scored_year
+from tests.served import served
 from tests.test_web_browser import browser, chromium, fits_the_screen, phone, shoot  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -29,24 +28,11 @@ async def results_url(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> AsyncIterator[str]:
     await populate(session_factory, seed)
-    scored = await add_scored_year(session_factory)
-    async with session_factory() as db:
-        for run_id in scored.run_ids.values():
-            run = await db.get(ScoreRun, run_id)
-            assert run is not None
-            await publish_score_run(db, run, by="test")
-        await db.commit()
+    await publish_scored_year(session_factory, await add_scored_year(session_factory))
     app = web.Application()
     setup_results(app, session_factory)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(app) as url:
+        yield url
 
 
 async def tap_link(page: Page, name: str) -> None:

@@ -302,19 +302,10 @@ async def test_public_results_pages_have_no_english_words(
 
     from results.pages import setup_results
     from tests.admin_fixtures import populate
-    from tests.ranking_fixtures import PERIOD, add_scored_year
+    from tests.ranking_fixtures import PERIOD, add_scored_year, publish_scored_year
 
     await populate(session_factory, seed)
-    scored = await add_scored_year(session_factory)
-    async with session_factory() as db:  # both methodologies published, as the demo does
-        from core.models import ScoreRun
-        from core.score_runs import publish_score_run
-
-        for run_id in scored.run_ids.values():
-            run = await db.get(ScoreRun, run_id)
-            assert run is not None
-            await publish_score_run(db, run, by="test")
-        await db.commit()
+    await publish_scored_year(session_factory, await add_scored_year(session_factory))
     from results.open_data.web import setup_open_data
 
     app = web.Application()
