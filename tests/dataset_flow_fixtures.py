@@ -16,6 +16,8 @@ from bot.datasets import DatasetDesk
 from bot.web.datasets import setup_web_datasets
 from core.clock import utcnow
 from core.models import (
+    Agency,
+    AgencyKind,
     Complaint,
     Dataset,
     DatasetRating,
@@ -87,6 +89,39 @@ async def add_registry(session_factory: async_sessionmaker[AsyncSession], seed: 
         session.add_all([made.schools, made.buses, made.withdrawn, made.planned])
         await session.commit()
     return made
+
+
+async def add_finance_ministry(
+    session_factory: async_sessionmaker[AsyncSession], registry: Registry
+) -> None:
+    """A second agency with one published set, whose code sorts first and whose name does not
+    (in any language): lists sorted by name put it after the seeded agency."""
+    async with session_factory() as session:
+        finance = Agency(
+            code="AAA",  # first by code, not by name
+            kind=AgencyKind.CENTRAL,
+            name_kk="Қаржы министрлігі",
+            name_ru="Министерство финансов",
+            name_en="Ministry of Finance",
+        )
+        session.add(finance)
+        await session.flush()
+        session.add(
+            Dataset(
+                agency_id=finance.id,
+                external_id="mf_budget",
+                title_kk="Бюджет",
+                title_ru="Бюджет",
+                title_en="Budget",
+                url="https://data.egov.kz/datasets/view?index=mf_budget",
+                update_frequency=UpdateFrequency.MONTHLY,
+                last_updated=registry.schools.last_updated,
+                state=DatasetState.PUBLISHED,
+                created_at=registry.schools.created_at,
+                updated_at=registry.schools.created_at,
+            )
+        )
+        await session.commit()
 
 
 async def ratings(session_factory: async_sessionmaker[AsyncSession]) -> list[DatasetRating]:

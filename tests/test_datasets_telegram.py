@@ -13,20 +13,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import (
-    Agency,
-    AgencyKind,
     ComplaintStatus,
     ComplaintStatusChange,
-    Dataset,
     DatasetProblem,
     DatasetRating,
-    DatasetState,
     RatingStatus,
     Response,
-    UpdateFrequency,
 )
 from tests.conftest import Seed
-from tests.dataset_flow_fixtures import Registry, add_registry, ratings, reports
+from tests.dataset_flow_fixtures import (
+    Registry,
+    add_finance_ministry,
+    add_registry,
+    ratings,
+    reports,
+)
 from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.test_telegram_bot import (
     HAPPY_PATH_KK,
@@ -293,32 +294,7 @@ async def test_data_lists_agencies_by_name_in_the_readers_language(
     seed: Seed,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with session_factory() as session:
-        finance = Agency(
-            code="AAA",  # first by code, not by name
-            kind=AgencyKind.CENTRAL,
-            name_kk="Қаржы министрлігі",
-            name_ru="Министерство финансов",
-            name_en="Ministry of Finance",
-        )
-        session.add(finance)
-        await session.flush()
-        session.add(
-            Dataset(
-                agency_id=finance.id,
-                external_id="mf_budget",
-                title_kk="Бюджет",
-                title_ru="Бюджет",
-                title_en="Budget",
-                url="https://data.egov.kz/datasets/view?index=mf_budget",
-                update_frequency=UpdateFrequency.MONTHLY,
-                last_updated=registry.schools.last_updated,
-                state=DatasetState.PUBLISHED,
-                created_at=registry.schools.created_at,
-                updated_at=registry.schools.created_at,
-            )
-        )
-        await session.commit()
+    await add_finance_ministry(session_factory, registry)
     for user_id, lang, expected in (
         (7311, "kk", [seed.agency.name_kk, "Қаржы министрлігі"]),  # А before Қ in Kazakh
         (7312, "ru", [seed.agency.name_ru, "Министерство финансов"]),

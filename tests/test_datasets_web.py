@@ -18,6 +18,7 @@ from core.models import Channel, Complaint, ComplaintStatus, DatasetProblem, Rat
 from tests.conftest import Seed
 from tests.dataset_flow_fixtures import (
     Registry,
+    add_finance_ministry,
     add_registry,
     build_dataset_web_app,
     ratings,
@@ -229,36 +230,7 @@ async def test_a_data_user_reads_the_answer_to_their_report_and_rates_it(
 async def test_a_data_user_browses_an_agencys_sets_without_typing_in_name_order(
     session_factory: async_sessionmaker[AsyncSession], registry: Registry, seed: Seed
 ) -> None:
-    from datetime import date
-
-    from core.models import Agency, AgencyKind, Dataset, DatasetState, UpdateFrequency
-
-    async with session_factory() as session:
-        finance = Agency(
-            code="AAA",  # first by code, not by name
-            kind=AgencyKind.CENTRAL,
-            name_kk="Қаржы министрлігі",
-            name_ru="Министерство финансов",
-            name_en="Ministry of Finance",
-        )
-        session.add(finance)
-        await session.flush()
-        session.add(
-            Dataset(
-                agency_id=finance.id,
-                external_id="mf_budget",
-                title_kk="Бюджет",
-                title_ru="Бюджет",
-                title_en="Budget",
-                url="https://data.egov.kz/datasets/view?index=mf_budget",
-                update_frequency=UpdateFrequency.MONTHLY,
-                last_updated=date.today(),
-                state=DatasetState.PUBLISHED,
-                created_at=registry.schools.created_at,
-                updated_at=registry.schools.created_at,
-            )
-        )
-        await session.commit()
+    await add_finance_ministry(session_factory, registry)
     async with running_dataset_web_app(session_factory) as app:
         for lang, first, second in (
             ("kk", seed.agency.name_kk, "Қаржы министрлігі"),  # А before Қ in Kazakh

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.score_runs import SCORE_VALUE_COLUMNS
 from lined_yaml import load_with_lines
 from results.disclosure import disclosure_rule
 from results.open_data.gather import FORMAT, PeriodData, describe_run
@@ -235,19 +236,8 @@ def tables(data: PeriodData) -> tuple[list[Table], dict[str, bytes]]:
     return result, files
 
 
-SCORE_FIELDS = (
-    "agency",
-    "period",
-    "node",
-    "value",
-    "grade",
-    "n",
-    "ci_low",
-    "ci_high",
-    "status",
-    "missing_inputs",
-    "reason",
-)
+# the scores table holds a run's values exactly as they are stored
+SCORE_FIELDS = SCORE_VALUE_COLUMNS
 
 
 def _place_table(name: str, frame: pd.DataFrame) -> Table:
