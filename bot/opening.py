@@ -318,6 +318,7 @@ class SurveyDesk:
                 response.id,
                 response.survey_id,
                 ServiceNames(service.id, service.name_kk, service.name_ru, service.name_en),
+                response.service_point_id,
                 respondent.key,
                 respondent.language,
                 dict(conversation.answers),

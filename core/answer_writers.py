@@ -88,7 +88,7 @@ LIVE_RESPONSE_POSTGRESQL = """
 SELECT r.status, r.survey_id,
        r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $2),
        (SELECT p.language FROM respondent p WHERE p.key = $2),
-       s.id, s.name_kk, s.name_ru, s.name_en, a.question, a.value
+       s.id, s.name_kk, s.name_ru, s.name_en, r.service_point_id, a.question, a.value
 FROM response r
 JOIN public_service s ON s.id = r.service_id
 LEFT JOIN answer a ON a.response_id = r.id
@@ -107,6 +107,20 @@ INSERT_ANSWER = text(
     bindparam("value", type_=_VALUE_TYPE),
     bindparam("answered_at", type_=_TIME_TYPE),
 )
+
+
+class SessionHolder(Protocol):
+    """Where the answer path's statements run: a unit of work, whose session is opened only
+    when something needs it."""
+
+    @property
+    def session(self) -> AsyncSession:
+        """The session, opened if it was not."""
+        ...
+
+    def in_transaction(self) -> bool:
+        """A transaction is open (asked without opening a session)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -150,25 +164,23 @@ class AnswerWriter(Protocol):
         ...
 
     async def read(
-        self, session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+        self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
     ) -> Sequence[Row[Any]]:
-        """Rows of one query: in the session's transaction if it has one open, else as cheaply
+        """Rows of one query: in the unit's transaction if it has one open, else as cheaply
         as the database allows (no transaction of its own where it can)."""
         ...
 
     async def read_live(
-        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+        self, unit: SessionHolder, statement: Executable, response_id: int, owner: str
     ) -> Sequence[Sequence[Any]]:
         """The rows of `statement` (`core.responses.LIVE_RESPONSE`, the hottest read of the
         answer path) for this response and owner, or of the writer's own equivalent."""
         ...
 
-    async def record(
-        self, session: AsyncSession, write: AnswerWrite, state: Executable
-    ) -> Recorded:
+    async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
         """Store one answer that does not complete its response. With no transaction open in
-        the session it may be committed at once, with others (`BatchedAnswers`); otherwise it
-        is part of the session's transaction, which the unit of work commits. `state`: the
+        the unit it may be committed at once, with others (`BatchedAnswers`); otherwise it
+        is part of the unit's transaction, which the unit of work commits. `state`: the
         portable query of the response's status, owner and count of answers."""
         ...
 
@@ -207,19 +219,17 @@ class PlainAnswers:
         return self._insert(model)
 
     async def read(
-        self, session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+        self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
     ) -> Sequence[Row[Any]]:
-        return (await session.execute(statement, params)).all()
+        return (await unit.session.execute(statement, params)).all()
 
     async def read_live(
-        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+        self, unit: SessionHolder, statement: Executable, response_id: int, owner: str
     ) -> Sequence[Sequence[Any]]:
-        return await self.read(session, statement, {"response_id": response_id, "owner": owner})
+        return await self.read(unit, statement, {"response_id": response_id, "owner": owner})
 
-    async def record(
-        self, session: AsyncSession, write: AnswerWrite, state: Executable
-    ) -> Recorded:
-        return await record_in_transaction(session, write, state)
+    async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
+        return await record_in_transaction(unit.session, write, state)
 
 
 class BatchedAnswers:
@@ -235,32 +245,30 @@ class BatchedAnswers:
         return postgresql.insert(model)
 
     async def read(
-        self, session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+        self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
     ) -> Sequence[Row[Any]]:
-        if session.in_transaction():
-            return (await session.execute(statement, params)).all()
+        if unit.in_transaction():
+            return (await unit.session.execute(statement, params)).all()
         async with self._autocommit.connect() as connection:
             return (await connection.execute(statement, params)).all()
 
     async def read_live(
-        self, session: AsyncSession, statement: Executable, response_id: int, owner: str
+        self, unit: SessionHolder, statement: Executable, response_id: int, owner: str
     ) -> Sequence[Sequence[Any]]:
-        if session.in_transaction():
+        if unit.in_transaction():
             params = {"response_id": response_id, "owner": owner}
-            return (await session.execute(statement, params)).all()
+            return (await unit.session.execute(statement, params)).all()
         # SQLAlchemy gives the pool's asyncpg connections a JSONB codec: values come decoded.
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
             return list(await driver.fetch(LIVE_RESPONSE_POSTGRESQL, response_id, owner))
 
-    async def record(
-        self, session: AsyncSession, write: AnswerWrite, state: Executable
-    ) -> Recorded:
-        if session.in_transaction():
+    async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
+        if unit.in_transaction():
             # Inside the unit of work's transaction (it wrote before): the portable statements
             # in it, so that its commit keeps all or nothing.
-            return await record_in_transaction(session, write, state)
+            return await record_in_transaction(unit.session, write, state)
         return await self._batch.submit(write)
 
     async def _send(self, writes: list[AnswerWrite]) -> list[Recorded]:

@@ -37,8 +37,8 @@ from core.answer_text import kept_answer
 from core.answer_writers import (
     AnswerWrite,
     AnswerWriter,
-    PlainAnswers,
     Recorded,
+    SessionHolder,
     record_in_transaction,
 )
 from core.clock import utcnow
@@ -80,7 +80,7 @@ RESPONSE_STATE = select(
 ).where(Response.id == bindparam("response_id"))
 
 # What answering needs to know about one response, in one round trip: its survey, service,
-# state and owner, the owner's language, and the answers so far (one row each).
+# office, state and owner, the owner's language, and the answers so far (one row each).
 LIVE_RESPONSE = (
     select(
         Response.status,
@@ -91,6 +91,7 @@ LIVE_RESPONSE = (
         PublicService.name_kk,
         PublicService.name_ru,
         PublicService.name_en,
+        Response.service_point_id,
         Answer.question,
         Answer.value,
     )
@@ -202,6 +203,7 @@ class LiveResponse:
     id: int
     survey_id: str
     service: ServiceNames
+    office_id: int | None  # None: a service without an office (eGov)
     owner_key: str
     language: str | None  # the owner's chosen language
     answers: dict[str, AnswerValue]
@@ -211,16 +213,18 @@ class ResponseStore:
     """Respondents and responses, over the session of one unit of work. Nothing here commits."""
 
     def __init__(
-        self,
-        session: AsyncSession,
-        writer: AnswerWriter | None = None,
-        rules: Rules | None = None,
+        self, unit: SessionHolder, writer: AnswerWriter, rules: Rules | None = None
     ) -> None:
-        """`rules`: the anti-gaming rules completions are judged by (None: the process's)."""
-        self._session = session
-        self._writer = writer or PlainAnswers(session.get_bind().dialect.name)
+        """`unit`: the unit of work whose session this works in (opened when first needed);
+        `rules`: the anti-gaming rules completions are judged by (None: the process's)."""
+        self._unit = unit
+        self._writer = writer
         self._rules = rules
         self._opened: set[int] = set()  # responses this unit of work created: no answers yet
+
+    @property
+    def _session(self) -> AsyncSession:
+        return self._unit.session
 
     # Respondents ----------------------------------------------------------------------------
 
@@ -554,11 +558,11 @@ class ResponseStore:
     ) -> LiveResponse | ResponseStatus | None:
         """The response as answering needs it, if it is in progress and `owner_key`'s; else
         None (unknown, or someone else's) or its status (completed, stopped)."""
-        rows = await self._writer.read_live(self._session, LIVE_RESPONSE, response_id, owner_key)
-        answers = {row[8]: row[9] for row in rows if row[8] is not None}
+        rows = await self._writer.read_live(self._unit, LIVE_RESPONSE, response_id, owner_key)
+        answers = {row[9]: row[10] for row in rows if row[9] is not None}
         if not rows:
             return None
-        status, survey_id, mine, language, service_id, kk, ru, en = rows[0][:8]
+        status, survey_id, mine, language, service_id, kk, ru, en, office_id = rows[0][:9]
         if not mine:
             return None
         if ResponseStatus(status) is not ResponseStatus.IN_PROGRESS:
@@ -567,6 +571,7 @@ class ResponseStore:
             response_id,
             survey_id,
             ServiceNames(service_id, kk, ru, en),
+            office_id,
             owner_key,
             language,
             answers,
@@ -597,14 +602,14 @@ class ResponseStore:
             owner_key,
         )
         if completing is None:
-            return await self._writer.record(self._session, write, RESPONSE_STATE)
+            return await self._writer.record(self._unit, write, RESPONSE_STATE)
         recorded = await record_in_transaction(self._session, write, RESPONSE_STATE)
         if recorded.stored:
             await self.complete(response_id, completing.metrics, completing.complaint_requested)
         return recorded
 
     async def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
-        return await self._writer.read(self._session, statement, params)
+        return await self._writer.read(self._unit, statement, params)
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:
         if response_id in self._opened:

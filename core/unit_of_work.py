@@ -3,13 +3,15 @@ place that commits (as in cosmicpython's `unit_of_work.py`).
 
 Repositories read and write; the service handling the update (`bot/opening.py`'s `SurveyDesk`
 for surveys) commits once, at its durable point, through `commit` or `atomically`. A unit of
-work left without a commit is rolled back when it closes. `UnitsOfWork` is built once at
-start-up (`qanagat/app.py`) with the session factory, the database's `AnswerWriter` and the
-anti-gaming rules completions are judged by.
+work left without a commit is rolled back when it closes. Its session is opened on first use:
+most presses store their answer through the `AnswerWriter`'s own statement and never need one.
+`UnitsOfWork` is built once at start-up (`qanagat/app.py`) with the session factory, the
+database's `AnswerWriter` and the anti-gaming rules completions are judged by.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -44,18 +46,44 @@ def lost_a_lock_race(error: DBAPIError) -> bool:
 
 
 class UnitOfWork:
-    """The repositories of one update or request, over one session."""
+    """The repositories of one update or request, over one session: the one given, or one
+    from `sessions` opened when a repository first needs it."""
 
     def __init__(
         self,
-        session: AsyncSession,
+        session: AsyncSession | async_sessionmaker[AsyncSession],
         writer: AnswerWriter | None = None,
         rules: Rules | None = None,
     ) -> None:
-        self.session = session  # for the repositories built here; services use those
+        if isinstance(session, AsyncSession):
+            self._session: AsyncSession | None = session
+            self._sessions = None
+            bind = session.get_bind()
+        else:
+            self._session, self._sessions = None, session
+            bind = session.kw["bind"]
         if writer is None:  # a unit of work on its own (a script, a test): plain statements
-            writer = PlainAnswers(session.get_bind().dialect.name)
-        self.responses = ResponseStore(session, writer, rules)
+            writer = PlainAnswers(bind.dialect.name)
+        self.responses = ResponseStore(self, writer, rules)
+
+    @property
+    def session(self) -> AsyncSession:
+        """The session, opened now if it was not (for the repositories; services use those)."""
+        if self._session is None:
+            assert self._sessions is not None
+            self._session = self._sessions()
+        return self._session
+
+    def in_transaction(self) -> bool:
+        """Whether something was read or written in a transaction not yet committed (without
+        opening a session to ask)."""
+        return self._session is not None and self._session.in_transaction()
+
+    async def close(self) -> None:
+        """Roll back what was not committed and give the connection back (shielded, as the
+        session's own context does: a cancelled update still returns its connection)."""
+        if self._session is not None and self._sessions is not None:
+            await asyncio.shield(self._session.close())
 
     @cached_property
     def complaints(self) -> ComplaintDesk:
@@ -74,10 +102,12 @@ class UnitOfWork:
         )
 
     async def commit(self) -> None:
-        await self.session.commit()
+        if self._session is not None:
+            await self._session.commit()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        if self._session is not None:
+            await self._session.rollback()
 
     async def atomically(self, work: Callable[[], Awaitable[T]], what: str = "work") -> T:
         """`work()` and the commit, as one transaction. Completions at one office and day
@@ -86,15 +116,15 @@ class UnitOfWork:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 result = await work()
-                await self.session.commit()
+                await self.commit()
                 return result
             except DBAPIError as error:
-                await self.session.rollback()
+                await self.rollback()
                 if attempt == ATTEMPTS or not lost_a_lock_race(error):
                     raise
                 log.info("%s: %s; trying again", what, error.orig)
             except BaseException:
-                await self.session.rollback()
+                await self.rollback()
                 raise
         raise AssertionError("unreachable")
 
@@ -154,11 +184,14 @@ class UnitsOfWork:
         rules: Rules | None = None,
     ) -> None:
         self.sessions = sessions
-        self.writer = writer
+        self.writer = writer or PlainAnswers(sessions.kw["bind"].dialect.name)
         self.rules = rules
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work; what it did not commit is rolled back when it closes."""
-        async with self.sessions() as session:
-            yield UnitOfWork(session, self.writer, self.rules)
+        uow = UnitOfWork(self.sessions, self.writer, self.rules)
+        try:
+            yield uow
+        finally:
+            await uow.close()

@@ -49,13 +49,6 @@ class ResultsRatings:
         self._known[office_id] = (self.clock(), rating)
         return rating
 
-    async def of_response(self, response_id: int) -> OfficeRating | None:
-        async with self.session_factory() as session:
-            office_id = await session.scalar(
-                select(Response.service_point_id).where(Response.id == response_id)
-            )
-        return await self.of_office(office_id) if office_id else None
-
     async def of_respondent(self, respondent_id: int) -> OfficeRating | None:
         async with self.session_factory() as session:
             office_id = await session.scalar(

@@ -24,14 +24,14 @@ def rating_text(rating: OfficeRating, lang: str) -> str:
 async def tell_office_rating(
     message: MaybeInaccessibleMessageUnion | None,
     ratings: OfficeRatings | None,
-    response_id: int,
+    office_id: int | None,
     lang: str,
 ) -> None:
-    """After a completion: the office's rating in a message of its own (none without an
-    office, or when the results are not composed in)."""
-    if ratings is None or not isinstance(message, Message):
+    """After a completion: the rated office's rating in a message of its own (none without
+    an office, or when the results are not composed in)."""
+    if ratings is None or office_id is None or not isinstance(message, Message):
         return
-    rating = await ratings.of_response(response_id)
+    rating = await ratings.of_office(office_id)
     if rating is not None:
         await message.answer(rating_text(rating, lang), disable_web_page_preview=True)
 

@@ -122,7 +122,7 @@ async def _answer(
     shown = card(step, desk.definition(found.live.survey_id), found.live, lang)
     await cards.show(query.message, shown, live=True)
     if isinstance(step, Completed):
-        await tell_office_rating(query.message, office_ratings, found.live.id, lang)
+        await tell_office_rating(query.message, office_ratings, found.live.office_id, lang)
     # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
 
@@ -156,7 +156,7 @@ async def on_text(
         step = await conversation.answer(current.question.name, message.text)
         await send_step(cards, step, desk, response, lang)
         if isinstance(step, Completed):
-            await tell_office_rating(message, office_ratings, response.id, lang)
+            await tell_office_rating(message, office_ratings, response.service_point_id, lang)
         return
     await send_step(cards, current, desk, response, lang, text("use_buttons", lang))
 
