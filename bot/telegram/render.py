@@ -25,17 +25,23 @@ def card(
     response: Response | LiveResponse,
     lang: str,
     notice: str | None = None,
+    *,
+    rating: str | None = None,
 ) -> Card:
-    """The message for a step: the question with its buttons, or the thank-you."""
+    """The message for a step: the question with its buttons, or the thank-you (with the
+    office's `rating`, HTML, when there is one to tell)."""
     lines: list[str] = []
     if notice:
         lines.append(escape(notice))
     if isinstance(step, Completed):
         lines.append(f"✅ {escape(definition.thanks.get(lang) or definition.thanks['ru'])}")
+        keyboard = None
         if step.complaint_requested:
             lines.append(escape(text("complaint_noted", lang)))
-            return Card("\n\n".join(lines), offer_keyboard(response.id, lang))
-        return Card("\n\n".join(lines), None)
+            keyboard = offer_keyboard(response.id, lang)
+        if rating:
+            lines.append(rating)
+        return Card("\n\n".join(lines), keyboard)
     if step.error is not None:
         lines.append(f"⚠️ {escape(refusal(step.error, lang))}")
     question = step.question
@@ -71,8 +77,9 @@ async def send_step(
     response: Response | LiveResponse,
     lang: str,
     notice: str | None = None,
+    *,
+    rating: str | None = None,
 ) -> None:
     """A survey step as a new card, the live one (the survey has the chat)."""
-    await cards.send(
-        card(step, desk.definition(response.survey_id), response, lang, notice), live=True
-    )
+    shown = card(step, desk.definition(response.survey_id), response, lang, notice, rating=rating)
+    await cards.send(shown, live=True)

@@ -1,7 +1,7 @@
 """The public results in the chat: after a completed survey the office's current rating and a
-link to its page; `/results` gives the link to the whole country's results and, when the person
-rated an office, that office's rating. The ratings come from the composition
-(`office_ratings` in the dispatcher's data, `core.public_results.OfficeRatings`)."""
+link to its page, on the thank-you card; `/results` gives the link to the whole country's
+results and, when the person rated an office, that office's rating. The ratings come from the
+composition (`office_ratings` in the dispatcher's data, `core.public_results.OfficeRatings`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from html import escape
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import MaybeInaccessibleMessageUnion, Message
+from aiogram.types import Message
 
 from bot.telegram.middlewares import WANTS_RESPONDENT
 from core.models import Respondent
@@ -21,19 +21,15 @@ def rating_text(rating: OfficeRating, lang: str) -> str:
     return f"📊 {escape(rating.says[lang])}\n{link}"
 
 
-async def tell_office_rating(
-    message: MaybeInaccessibleMessageUnion | None,
-    ratings: OfficeRatings | None,
-    office_id: int | None,
-    lang: str,
-) -> None:
-    """After a completion: the rated office's rating in a message of its own (none without
-    an office, or when the results are not composed in)."""
-    if ratings is None or office_id is None or not isinstance(message, Message):
-        return
+async def office_rating_line(
+    ratings: OfficeRatings | None, office_id: int | None, lang: str
+) -> str | None:
+    """The rated office's rating for the thank-you card (none without an office, or when the
+    results are not composed in)."""
+    if ratings is None or office_id is None:
+        return None
     rating = await ratings.of_office(office_id)
-    if rating is not None:
-        await message.answer(rating_text(rating, lang), disable_web_page_preview=True)
+    return rating_text(rating, lang) if rating is not None else None
 
 
 async def on_results(

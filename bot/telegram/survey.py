@@ -22,7 +22,7 @@ from bot.telegram.keyboards import (
 )
 from bot.telegram.middlewares import WANTS_RESPONDENT, Person
 from bot.telegram.render import card, send_step
-from bot.telegram.results import tell_office_rating
+from bot.telegram.results import office_rating_line
 from core.models import Respondent
 from core.public_results import OfficeRatings
 from core.unit_of_work import UnitOfWork
@@ -119,10 +119,11 @@ async def _answer(
     lang = _speak(person, found)
     if isinstance(step, Refused):
         return await refuse(query, cards, lang, step.reason)
-    shown = card(step, desk.definition(found.live.survey_id), found.live, lang)
-    await cards.show(query.message, shown, live=True)
+    rating = None
     if isinstance(step, Completed):
-        await tell_office_rating(query.message, office_ratings, found.live.office_id, lang)
+        rating = await office_rating_line(office_ratings, found.live.office_id, lang)
+    shown = card(step, desk.definition(found.live.survey_id), found.live, lang, rating=rating)
+    await cards.show(query.message, shown, live=True)
     # Returned, not awaited: in webhook mode it rides on the webhook's HTTP answer.
     return query.answer()
 
@@ -154,9 +155,10 @@ async def on_text(
     if isinstance(current, Ask) and current.question.type is QuestionType.TEXT:
         desk.live.drop(response.id)  # what this worker remembers of it is behind now
         step = await conversation.answer(current.question.name, message.text)
-        await send_step(cards, step, desk, response, lang)
+        rating = None
         if isinstance(step, Completed):
-            await tell_office_rating(message, office_ratings, response.service_point_id, lang)
+            rating = await office_rating_line(office_ratings, response.service_point_id, lang)
+        await send_step(cards, step, desk, response, lang, rating=rating)
         return
     await send_step(cards, current, desk, response, lang, text("use_buttons", lang))
 
