@@ -192,10 +192,11 @@ class SurveyDesk:
         language: str,
     ) -> Response | Refused:
         """Open the invitation's response, or continue it (the link is the citizen's key)."""
-        found = await uow.invitation(token)
+        found = await uow.responses.invitation_opening(token, respondent)
         if isinstance(found, InvitationProblem):
             return Refused(found.value)
-        await self._settle_open_survey(uow, respondent)
+        if found.open_response_id is not None:
+            await self._settle_open_survey(uow, respondent)
         definition = self.definition(found.survey_id)
         opened = await uow.responses.start_for_invitation(
             found, respondent, channel, language, definition.version

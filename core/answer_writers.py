@@ -4,10 +4,13 @@ implementations, picked once at start-up (`qanagat/app.py`).
 `PlainAnswers` runs portable statements in the unit of work's transaction (SQLite, and any
 PostgreSQL driver). `BatchedAnswers` is for PostgreSQL through asyncpg: an answer that is not
 a survey's last joins the answers given in the same turn of the event loop in one statement,
-one round trip and one commit for all (`RECORD_ANSWERS`, through a `LoopTurnBatcher`), and
-the reads that open no transaction go on a connection of their own in autocommit. Each answer
-is still checked and stored on its own terms (its response open and its owner's, its count
-of answers as the caller decided), and each caller learns what became of its own answer.
+one round trip and one commit for all (`RECORD_ANSWERS`, through a `LoopTurnBatcher`); a
+survey opened for an invitation is one statement too (`OPEN_RESPONSE`); and the reads that
+open no transaction go on a connection of their own in autocommit. Each answer is still
+checked and stored on its own terms (its response open and its owner's, its count of answers
+as the caller decided), and each caller learns what became of its own answer. Inside a unit
+of work's open transaction (it wrote before) both use the portable statements in it, so that
+its commit keeps all or nothing.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Row, Table, bindparam, text, update
+from sqlalchemy import Integer, Row, Table, bindparam, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
+from core import funnel
 from core.batching import LoopTurnBatcher
-from core.models import Answer, Base, Response, ResponseStatus
+from core.funnel import FunnelKey
+from core.models import Answer, Base, Channel, Invitation, Response, ResponseStatus
 
 # Every input row ($1..$6 as arrays, in order) gets one output row by its ordinal: whether
 # its response is open (and the owner's), whether its answer was stored, the owner's language.
@@ -95,6 +100,40 @@ LEFT JOIN answer a ON a.response_id = r.id
 WHERE r.id = $1
 """
 
+# Opening an invitation's response, in one statement: the response inserted (nothing when the
+# invitation has one already: its unique key), and only then the person's other open survey
+# stopped (one at a time), the invitation marked used and the start counted in the funnel.
+# Returns the new response's id, or no row. $1..$9: the response's respondent, survey, survey
+# version, channel, language, invitation, event, service, office; $10 now; $11..$13 the
+# funnel's day, agency and office key.
+OPEN_RESPONSE = """
+WITH opened AS (
+    INSERT INTO response (respondent_id, survey_id, survey_version, channel, language, status,
+                          invitation_id, service_event_id, service_id, service_point_id,
+                          walk_in, started_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7, $8, $9, false, $10, $10)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+),
+stopped AS (
+    UPDATE response SET status = 'stopped', updated_at = $10
+    WHERE respondent_id = $1 AND status = 'in_progress' AND invitation_id IS DISTINCT FROM $6
+      AND EXISTS (SELECT 1 FROM opened)
+),
+used AS (
+    UPDATE invitation SET used_at = $10
+    WHERE id = $6 AND EXISTS (SELECT 1 FROM opened)
+),
+counted AS (
+    INSERT INTO funnel_daily (day, agency_id, service_id, service_point_key, served, invited,
+                              delivered, started, completed, updated_at)
+    SELECT $11, $12, $8, $13, 0, 0, 0, 1, 0, $10 FROM opened
+    ON CONFLICT (day, service_id, service_point_key) DO UPDATE
+    SET started = funnel_daily.started + 1, updated_at = excluded.updated_at
+)
+SELECT id FROM opened
+"""
+
 _VALUE_TYPE = Answer.__table__.c.value.type
 _TIME_TYPE = Answer.__table__.c.answered_at.type
 
@@ -147,6 +186,61 @@ class AnswerWrite:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """The response to open for an invitation (it has none yet, or this inserts nothing), and
+    where its start is counted."""
+
+    respondent_id: int
+    survey_id: str
+    survey_version: str
+    channel: Channel
+    language: str
+    invitation_id: int
+    service_event_id: int
+    service_id: int
+    service_point_id: int | None
+    started_at: datetime
+    funnel: FunnelKey
+
+    def row(self) -> dict[str, Any]:
+        """The response's columns."""
+        return {
+            "respondent_id": self.respondent_id,
+            "survey_id": self.survey_id,
+            "survey_version": self.survey_version,
+            "channel": self.channel,
+            "language": self.language,
+            "status": ResponseStatus.IN_PROGRESS,
+            "invitation_id": self.invitation_id,
+            "service_event_id": self.service_event_id,
+            "service_id": self.service_id,
+            "service_point_id": self.service_point_id,
+            "walk_in": False,
+            "started_at": self.started_at,
+            "updated_at": self.started_at,
+            "completed_at": None,
+        }
+
+    def arguments(self) -> tuple[Any, ...]:
+        """OPEN_RESPONSE's arguments ($1..$13)."""
+        return (
+            self.respondent_id,
+            self.survey_id,
+            self.survey_version,
+            self.channel.value,
+            self.language,
+            self.invitation_id,
+            self.service_event_id,
+            self.service_id,
+            self.service_point_id,
+            self.started_at,
+            self.funnel.day,
+            self.funnel.agency_id,
+            self.funnel.service_point_key,
+        )
+
+
+@dataclass(frozen=True)
 class Recorded:
     """What storing an answer did. `open`: the response is in progress (and the owner's);
     `stored`: the answer was stored (False: the question had one, or the answers moved on)."""
@@ -158,6 +252,12 @@ class Recorded:
 
 class AnswerWriter(Protocol):
     """The database-specific part of the answer path."""
+
+    async def open(self, unit: SessionHolder, opening: Opening) -> int | None:
+        """Open the invitation's response: its id, or None when the invitation has one
+        already (nothing written then). Committed at once where it can be one statement
+        outside a transaction (`BatchedAnswers`); otherwise in the unit's transaction."""
+        ...
 
     def insert(self, model: type[Base] | Table) -> Any:
         """An INSERT of `model` that takes ON CONFLICT clauses."""
@@ -183,6 +283,52 @@ class AnswerWriter(Protocol):
         is part of the unit's transaction, which the unit of work commits. `state`: the
         portable query of the response's status, owner and count of answers."""
         ...
+
+
+_RESPONSE = cast(Table, Response.__table__)
+_INVITATION = cast(Table, Invitation.__table__)
+# One survey at a time per person: starting another leaves the old one as it is (partial).
+# Built once, with its values bound per call: a start builds no statement.
+STOP_OTHER_OPEN_RESPONSES = (
+    update(_RESPONSE)
+    .where(
+        _RESPONSE.c.respondent_id == bindparam("owner_id"),
+        _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
+        _RESPONSE.c.invitation_id.is_distinct_from(bindparam("keep_invitation", type_=Integer)),
+    )
+    .values(
+        status=ResponseStatus.STOPPED,
+        updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
+    )
+)
+USE_INVITATION = (
+    update(_INVITATION)
+    .where(_INVITATION.c.id == bindparam("used"))
+    .values(used_at=bindparam("now", type_=_INVITATION.c.used_at.type))
+)
+
+
+async def open_in_transaction(session: AsyncSession, opening: Opening, insert: Any) -> int | None:
+    """OPEN_RESPONSE as portable statements in the session's transaction (the caller commits).
+    `insert`: the dialect's INSERT that takes ON CONFLICT."""
+    response_id: int | None = (
+        await session.execute(
+            insert(_RESPONSE)
+            .on_conflict_do_nothing()
+            .returning(_RESPONSE.c.id)
+            .values(opening.row())
+        )
+    ).scalar()
+    if response_id is None:
+        return None
+    now = opening.started_at
+    await session.execute(
+        STOP_OTHER_OPEN_RESPONSES,
+        {"owner_id": opening.respondent_id, "keep_invitation": opening.invitation_id, "now": now},
+    )
+    await session.execute(USE_INVITATION, {"used": opening.invitation_id, "now": now})
+    await funnel.count_key(session, funnel.FunnelStep.STARTED, opening.funnel)
+    return response_id
 
 
 async def record_in_transaction(
@@ -218,6 +364,9 @@ class PlainAnswers:
     def insert(self, model: type[Base] | Table) -> Any:
         return self._insert(model)
 
+    async def open(self, unit: SessionHolder, opening: Opening) -> int | None:
+        return await open_in_transaction(unit.session, opening, self._insert)
+
     async def read(
         self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
     ) -> Sequence[Row[Any]]:
@@ -243,6 +392,16 @@ class BatchedAnswers:
 
     def insert(self, model: type[Base] | Table) -> Any:
         return postgresql.insert(model)
+
+    async def open(self, unit: SessionHolder, opening: Opening) -> int | None:
+        if unit.in_transaction():
+            return await open_in_transaction(unit.session, opening, postgresql.insert)
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            # No transaction is open on the connection: the statement commits as it runs.
+            response_id: int | None = await driver.fetchval(OPEN_RESPONSE, *opening.arguments())
+        return response_id
 
     async def read(
         self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]

@@ -154,8 +154,15 @@ async def count(
     n: int = 1,
 ) -> None:
     """Count `n` of one step for one service delivered at `delivered_at`. Does not commit."""
-    step = FunnelStep(step)
     key = FunnelKey.of(delivered_at, agency_id, service_id, service_point_id)
+    await count_key(session, step, key, n)
+
+
+async def count_key(
+    session: AsyncSession, step: FunnelStep | str, key: FunnelKey, n: int = 1
+) -> None:
+    """Count `n` of one step in the funnel's row `key`. Does not commit."""
+    step = FunnelStep(step)
     await session.execute(
         _ONE_STEP[step],
         {

@@ -13,10 +13,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import (
-    Integer,
     Row,
     Table,
     bindparam,
@@ -35,14 +34,16 @@ from sqlalchemy.sql import Executable
 from core import funnel
 from core.answer_text import kept_answer
 from core.answer_writers import (
+    STOP_OTHER_OPEN_RESPONSES,
     AnswerWrite,
     AnswerWriter,
+    Opening,
     Recorded,
     SessionHolder,
     record_in_transaction,
 )
 from core.clock import utcnow
-from core.identity import AddressBox
+from core.identity import AddressBox, token_hash
 from core.integrity import on_completed
 from core.integrity.flags import Rules
 from core.invitations import InvitationProblem
@@ -62,6 +63,7 @@ from core.models import (
 )
 
 AnswerValue = Any
+T = TypeVar("T")
 
 _OWNER_ID = select(Respondent.id).where(Respondent.key == bindparam("owner")).scalar_subquery()
 _OWNER_LANGUAGE = (
@@ -120,25 +122,30 @@ ANSWERS = select(_ANSWER.c.question, _ANSWER.c.value).where(
 )
 _UNFINISHED = (ResponseStatus.IN_PROGRESS, ResponseStatus.STOPPED)
 NO_INVITATION = 0  # no invitation has this id: a walk-in keeps none of its open responses
-# One survey at a time per person: starting another leaves the old one as it is (partial).
-# Built once, with its values bound per call: a start builds no statement.
-STOP_OTHER_OPEN_RESPONSES = (
-    update(_RESPONSE)
-    .where(
-        _RESPONSE.c.respondent_id == bindparam("owner_id"),
-        _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
-        _RESPONSE.c.invitation_id.is_distinct_from(bindparam("keep_invitation", type_=Integer)),
-    )
-    .values(
-        status=ResponseStatus.STOPPED,
-        updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
-    )
-)
 _INVITATION = cast(Table, Invitation.__table__)
-USE_INVITATION = (
-    update(_INVITATION)
-    .where(_INVITATION.c.id == bindparam("used"))
-    .values(used_at=bindparam("now", type_=_INVITATION.c.used_at.type))
+# What opening an invitation's response needs, in one round trip: the invitation, its event,
+# its service (every column: the service becomes an object as if loaded) and the person's
+# open survey, if any (which the start stops, or completes if every answer is in).
+INVITATION_OPENING = (
+    select(
+        _INVITATION.c.id,
+        _INVITATION.c.survey_id,
+        _INVITATION.c.expires_at,
+        _INVITATION.c.used_at,
+        _EVENT.c.id,
+        _EVENT.c.delivered_at,
+        _EVENT.c.service_point_id,
+        select(func.max(_RESPONSE.c.id))
+        .where(
+            _RESPONSE.c.respondent_id == bindparam("respondent_id"),
+            _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
+        )
+        .scalar_subquery(),
+        *_SERVICE.c,
+    )
+    .join(_EVENT, _EVENT.c.id == _INVITATION.c.service_event_id)
+    .join(_SERVICE, _SERVICE.c.id == _EVENT.c.service_id)
+    .where(_INVITATION.c.token_hash == bindparam("token_hash"))
 )
 # Completing: status and times set, and what counting it needs returned (the agency, and
 # the event's delivery day, on which the funnel counts the completion), in one statement
@@ -191,6 +198,20 @@ class ServiceNames:
 
     def name(self, lang: str) -> str:
         return str(getattr(self, f"name_{lang}", None) or self.name_ru)
+
+
+@dataclass(frozen=True)
+class InvitationOpening:
+    """An invitation as opening its response needs it (`INVITATION_OPENING`)."""
+
+    id: int
+    survey_id: str
+    expires_at: datetime
+    service_event_id: int
+    delivered_at: datetime
+    service: PublicService  # as if loaded in the unit of work's session
+    service_point_id: int | None
+    open_response_id: int | None  # the person's newest survey in progress, if any
 
 
 @dataclass
@@ -250,14 +271,8 @@ class ResponseStore:
         if not rows:
             return None
         respondent_id, language, created_at = rows[0]
-        sync = self._session.sync_session
-        known = sync.identity_map.get(identity_key(Respondent, respondent_id))
-        if isinstance(known, Respondent):
-            return known
-        respondent = Respondent(id=respondent_id, key=key, language=language, created_at=created_at)
-        make_transient_to_detached(respondent)
-        self._session.add(respondent)
-        return respondent
+        values = {"id": respondent_id, "key": key, "language": language, "created_at": created_at}
+        return self._as_loaded(Respondent, values)
 
     async def set_language(self, respondent: Respondent, language: str) -> None:
         respondent.language = language
@@ -344,9 +359,47 @@ class ResponseStore:
         )
         return found
 
+    async def invitation_opening(
+        self, token: str, respondent: Respondent
+    ) -> InvitationOpening | InvitationProblem:
+        """The invitation a token opens for this person, or why it opens none (unknown,
+        expired). Whether it is used up depends on the response it has: the start's check."""
+        if not token or len(token) > 64:
+            return InvitationProblem.UNKNOWN
+        params = {"token_hash": token_hash(token), "respondent_id": respondent.id}
+        rows = await self._read(INVITATION_OPENING, params)
+        if not rows:
+            return InvitationProblem.UNKNOWN
+        row = rows[0]
+        invitation_id, survey_id, expires_at, used_at, event_id, delivered_at, office_id = row[:7]
+        if expires_at <= utcnow() and used_at is None:
+            return InvitationProblem.EXPIRED
+        service = self._as_loaded(PublicService, dict(zip(_SERVICE.c.keys(), row[8:], strict=True)))
+        return InvitationOpening(
+            invitation_id,
+            survey_id,
+            expires_at,
+            event_id,
+            delivered_at,
+            service,
+            office_id,
+            row[7],
+        )
+
+    def _as_loaded(self, model: type[T], values: dict[str, Any]) -> T:
+        """A row read outside the ORM as an object of the session, as if loaded there (the
+        one already in it, if it is)."""
+        known = self._session.sync_session.identity_map.get(identity_key(model, values["id"]))
+        if isinstance(known, model):
+            return known
+        loaded = model(**values)
+        make_transient_to_detached(loaded)
+        self._session.add(loaded)
+        return loaded
+
     async def start_for_invitation(
         self,
-        invitation: Invitation,
+        invitation: InvitationOpening,
         respondent: Respondent,
         channel: Channel,
         language: str,
@@ -359,58 +412,34 @@ class ResponseStore:
         # The common case first: no response of this invitation yet. Its one response is
         # enforced by a unique index: a second start (a tap on the link again, or two at
         # once) inserts nothing, and is told apart afterwards, instead of a read every time.
-        invitation_id, respondent_id = invitation.id, respondent.id
-        event = invitation.service_event
-        now = utcnow()
-        opened: dict[str, Any] = {
-            "respondent_id": respondent_id,
-            "survey_id": invitation.survey_id,
-            "survey_version": survey_version,
-            "channel": channel,
-            "language": language,
-            "status": ResponseStatus.IN_PROGRESS,
-            "invitation_id": invitation_id,
-            "service_event_id": event.id,
-            "service_id": event.service_id,
-            "service_point_id": event.service_point_id,
-            "walk_in": False,
-            "started_at": now,
-            "updated_at": now,
-            "completed_at": None,
-        }
-        # Core statements, not the ORM's flush: it costs more than these.
-        response_id = (
-            await self._session.execute(
-                self._writer.insert(_RESPONSE)
-                .on_conflict_do_nothing()
-                .returning(_RESPONSE.c.id)
-                .values(opened)
-            )
-        ).scalar()
+        service = invitation.service
+        opening = Opening(
+            respondent.id,
+            invitation.survey_id,
+            survey_version,
+            channel,
+            language,
+            invitation.id,
+            invitation.service_event_id,
+            service.id,
+            invitation.service_point_id,
+            utcnow(),
+            funnel.FunnelKey.of(
+                invitation.delivered_at, service.agency_id, service.id, invitation.service_point_id
+            ),
+        )
+        response_id = await self._writer.open(self._unit, opening)
         if response_id is None:
             return await self._continue_invitation(invitation, respondent, language)
-        await self._stop_other_open_responses(respondent, keep_invitation=invitation_id)
-        await self._session.execute(USE_INVITATION, {"used": invitation_id, "now": now})
-        await funnel.count(
-            self._session,
-            funnel.FunnelStep.STARTED,
-            agency_id=event.service.agency_id,
-            service_id=event.service_id,
-            service_point_id=event.service_point_id,
-            delivered_at=event.delivered_at,
-        )
         # The stored row as an object of the session, as if loaded (every column set), with its
-        # service already loaded with the invitation: no reload.
-        response = Response(id=response_id, **opened)
-        make_transient_to_detached(response)
-        self._session.add(response)
-        set_committed_value(response, "service", event.service)
-        set_committed_value(invitation, "used_at", now)
+        # service already read with the invitation: no reload.
+        response = self._as_loaded(Response, {"id": response_id, **opening.row()})
+        set_committed_value(response, "service", service)
         self._opened.add(response_id)
         return response
 
     async def _continue_invitation(
-        self, invitation: Invitation, respondent: Respondent, language: str
+        self, invitation: InvitationOpening, respondent: Respondent, language: str
     ) -> Response | InvitationProblem:
         """The invitation's response exists. Unfinished (in progress, or stopped by /stop or
         by another survey) and the invitation not expired: it continues, now the presser's.

@@ -102,8 +102,11 @@ class UnitOfWork:
         )
 
     async def commit(self) -> None:
-        if self._session is not None:
-            await self._session.commit()
+        session = self._session
+        if session is not None and (
+            session.in_transaction() or session.new or session.dirty or session.deleted
+        ):
+            await session.commit()
 
     async def rollback(self) -> None:
         if self._session is not None:
