@@ -6,13 +6,14 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -58,8 +59,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class UnitSession(Session):
+    """A session that knows whether it holds a database transaction: the ORM begins its own
+    bookkeeping as soon as an object is added, which `in_transaction()` reports, but a
+    statement sent elsewhere (in autocommit) must only wait for a transaction that has
+    touched the database (`holds_database_transaction`)."""
+
+
+@event.listens_for(UnitSession, "after_begin")
+def _began(session: Session, _transaction: SessionTransaction, _connection: Connection) -> None:
+    session.info[_IN_DATABASE] = True
+
+
+@event.listens_for(UnitSession, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_IN_DATABASE, None)
+
+
+_IN_DATABASE = "qanagat.in_database"
+
+
+def holds_database_transaction(session: AsyncSession) -> bool:
+    """A transaction of this session has read or written in the database and is not over.
+    Sessions not made here are asked the ORM's question (never wrongly False)."""
+    if isinstance(session.sync_session, UnitSession):
+        return bool(session.info.get(_IN_DATABASE))
+    return session.in_transaction()
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=UnitSession)
 
 
-__all__ = ["Engine", "create_engine", "create_session_factory"]
+__all__ = [
+    "Engine",
+    "UnitSession",
+    "create_engine",
+    "create_session_factory",
+    "holds_database_transaction",
+]

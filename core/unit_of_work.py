@@ -26,6 +26,7 @@ from core import chat_links, invitations, staff_chats
 from core.answer_writers import AnswerWriter, PlainAnswers
 from core.complaints import ComplaintDesk, Scrub
 from core.dataset_ratings import DatasetRatings, RatingAnswers
+from core.db import holds_database_transaction
 from core.identity import AddressBox
 from core.integrity.flags import Rules, note_network_address
 from core.invitations import InvitationProblem
@@ -75,9 +76,9 @@ class UnitOfWork:
         return self._session
 
     def in_transaction(self) -> bool:
-        """Whether something was read or written in a transaction not yet committed (without
-        opening a session to ask)."""
-        return self._session is not None and self._session.in_transaction()
+        """Whether something was read or written in the database in a transaction not yet
+        committed (without opening a session to ask)."""
+        return self._session is not None and holds_database_transaction(self._session)
 
     async def close(self) -> None:
         """Roll back what was not committed and give the connection back (shielded, as the
