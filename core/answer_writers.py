@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Row, Table, bindparam, text, update
+from sqlalchemy import Integer, Row, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
@@ -29,7 +29,16 @@ from sqlalchemy.sql import Executable
 from core import funnel
 from core.batching import LoopTurnBatcher
 from core.funnel import FunnelKey
-from core.models import Answer, Base, Channel, Invitation, Response, ResponseStatus
+from core.models import (
+    Answer,
+    Base,
+    Channel,
+    Invitation,
+    PublicService,
+    Response,
+    ResponseStatus,
+    ServiceEvent,
+)
 
 # Every input row ($1..$6 as arrays, in order) gets one output row by its ordinal: whether
 # its response is open (and the owner's), whether its answer was stored, the owner's language.
@@ -85,6 +94,47 @@ SELECT g.n,
 FROM given g
 LEFT JOIN target t ON t.n = g.n
 ORDER BY g.n
+"""
+
+# A survey's last answer and its response's completion, in one statement inside the unit of
+# work's transaction (what follows a completion is counted in the same transaction): the
+# answer checked and stored as RECORD_ANSWERS stores one, and only if it was stored, the
+# response completed, returning what counting it needs (COMPLETE's columns). $1 response, $2
+# question, $3 value (JSON), $4 answered and completed at, $5 answers known, $6 owner.
+RECORD_LAST_ANSWER = """
+WITH target AS (
+    SELECT r.id,
+           r.status = 'in_progress' AND (
+               $6::varchar IS NULL
+               OR r.respondent_id = (SELECT p.id FROM respondent p WHERE p.key = $6)
+           ) AS open,
+           $5::integer IS NULL OR (
+               SELECT count(*) FROM answer a WHERE a.response_id = r.id
+           ) = $5 AS current
+    FROM response r
+    WHERE r.id = $1
+),
+stored AS (
+    INSERT INTO answer (response_id, question, value, answered_at)
+    SELECT id, $2, $3::jsonb, $4 FROM target WHERE open AND current
+    ON CONFLICT (response_id, question) DO NOTHING
+    RETURNING response_id
+),
+completed AS (
+    UPDATE response r SET status = 'completed', completed_at = $4, updated_at = $4
+    FROM stored s
+    WHERE r.id = s.response_id AND r.status = 'in_progress'
+    RETURNING r.channel, r.service_id, r.service_point_id, r.respondent_id, r.started_at,
+              r.service_event_id,
+              (SELECT v.agency_id FROM public_service v WHERE v.id = r.service_id),
+              (SELECT e.delivered_at FROM service_event e WHERE e.id = r.service_event_id)
+)
+SELECT coalesce((SELECT open FROM target), false),
+       EXISTS (SELECT 1 FROM stored),
+       (SELECT p.language FROM respondent p WHERE p.key = $6),
+       c.*
+FROM (SELECT 1) AS one
+LEFT JOIN completed c ON true
 """
 
 # What answering needs to know about one response (`core.responses.LIVE_RESPONSE`), for
@@ -241,6 +291,39 @@ class Opening:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """A response just completed, as counting it needs it (COMPLETE's columns)."""
+
+    response_id: int
+    completed_at: datetime
+    channel: Channel
+    service_id: int
+    service_point_id: int | None
+    respondent_id: int | None
+    started_at: datetime
+    service_event_id: int | None
+    agency_id: int
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, response_id: int, completed_at: datetime, row: Sequence[Any]) -> Completion:
+        """From COMPLETE's returned row (or the same columns of RECORD_LAST_ANSWER)."""
+        channel, service_id, office_id, respondent_id, started_at, event_id = row[:6]
+        return cls(
+            response_id,
+            completed_at,
+            Channel(channel),
+            service_id,
+            office_id,
+            respondent_id,
+            started_at,
+            event_id,
+            row[6],
+            row[7],
+        )
+
+
+@dataclass(frozen=True)
 class Recorded:
     """What storing an answer did. `open`: the response is in progress (and the owner's);
     `stored`: the answer was stored (False: the question had one, or the answers moved on)."""
@@ -275,6 +358,14 @@ class AnswerWriter(Protocol):
     ) -> Sequence[Sequence[Any]]:
         """The rows of `statement` (`core.responses.LIVE_RESPONSE`, the hottest read of the
         answer path) for this response and owner, or of the writer's own equivalent."""
+        ...
+
+    async def record_last(
+        self, unit: SessionHolder, write: AnswerWrite, state: Executable
+    ) -> tuple[Recorded, Completion | None]:
+        """Store a survey's last answer and, when it was stored, complete its response, in the
+        unit's transaction (the caller counts the completion in it, then commits). `state`:
+        as for `record`."""
         ...
 
     async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
@@ -331,11 +422,50 @@ async def open_in_transaction(session: AsyncSession, opening: Opening, insert: A
     return response_id
 
 
+# Completing: status and times set, and what counting it needs returned (the agency, and
+# the event's delivery day, on which the funnel counts the completion), in one statement
+# built once.
+_SERVICE = cast(Table, PublicService.__table__)
+_EVENT = cast(Table, ServiceEvent.__table__)
+COMPLETE = (
+    update(_RESPONSE)
+    .where(
+        _RESPONSE.c.id == bindparam("completing_id"),
+        _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
+    )
+    .values(
+        status=ResponseStatus.COMPLETED,
+        completed_at=bindparam("now", type_=_RESPONSE.c.completed_at.type),
+        updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
+    )
+    .returning(
+        _RESPONSE.c.channel,
+        _RESPONSE.c.service_id,
+        _RESPONSE.c.service_point_id,
+        _RESPONSE.c.respondent_id,
+        _RESPONSE.c.started_at,
+        _RESPONSE.c.service_event_id,
+        select(_SERVICE.c.agency_id)
+        .where(_SERVICE.c.id == _RESPONSE.c.service_id)
+        .scalar_subquery(),
+        select(_EVENT.c.delivered_at)
+        .where(_EVENT.c.id == _RESPONSE.c.service_event_id)
+        .scalar_subquery(),
+    )
+)
+TOUCH_RESPONSE = (
+    update(_RESPONSE)
+    .where(_RESPONSE.c.id == bindparam("response_id"))
+    .values(updated_at=bindparam("answered_at", type_=_RESPONSE.c.updated_at.type))
+)
+
+
 async def record_in_transaction(
-    session: AsyncSession, write: AnswerWrite, state: Executable
+    session: AsyncSession, write: AnswerWrite, state: Executable, *, touch: bool = True
 ) -> Recorded:
     """One answer, checked, in the session's transaction (the caller commits): portable
-    statements through the session on every database."""
+    statements through the session on every database. `touch`: the response's last change
+    is set to the answer's time (not when its completion sets it anyway)."""
     params = write.params()
     found = (await session.execute(state, params)).first()
     if found is None:
@@ -346,13 +476,22 @@ async def record_in_transaction(
         return Recorded(is_open, False, language)
     inserted = await session.execute(INSERT_ANSWER, params)
     stored = getattr(inserted, "rowcount", 1) == 1
-    if stored:
-        await session.execute(
-            update(Response)
-            .where(Response.id == write.response_id)
-            .values(updated_at=write.answered_at)
-        )
+    if stored and touch:
+        await session.execute(TOUCH_RESPONSE, params)
     return Recorded(True, stored, language)
+
+
+async def record_last_in_transaction(
+    session: AsyncSession, write: AnswerWrite, state: Executable
+) -> tuple[Recorded, Completion | None]:
+    """RECORD_LAST_ANSWER as portable statements in the session's transaction."""
+    recorded = await record_in_transaction(session, write, state, touch=False)
+    if not recorded.stored:
+        return recorded, None
+    now = write.answered_at
+    params = {"completing_id": write.response_id, "now": now}
+    row = (await session.execute(COMPLETE, params)).first()
+    return recorded, (Completion.of(write.response_id, now, row) if row is not None else None)
 
 
 class PlainAnswers:
@@ -376,6 +515,11 @@ class PlainAnswers:
         self, unit: SessionHolder, statement: Executable, response_id: int, owner: str
     ) -> Sequence[Sequence[Any]]:
         return await self.read(unit, statement, {"response_id": response_id, "owner": owner})
+
+    async def record_last(
+        self, unit: SessionHolder, write: AnswerWrite, state: Executable
+    ) -> tuple[Recorded, Completion | None]:
+        return await record_last_in_transaction(unit.session, write, state)
 
     async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
         return await record_in_transaction(unit.session, write, state)
@@ -422,6 +566,27 @@ class BatchedAnswers:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
             return list(await driver.fetch(LIVE_RESPONSE_POSTGRESQL, response_id, owner))
+
+    async def record_last(
+        self, unit: SessionHolder, write: AnswerWrite, state: Executable
+    ) -> tuple[Recorded, Completion | None]:
+        # In the session's transaction, through SQLAlchemy's connection (which begins it): the
+        # completion's counting follows in the same transaction.
+        connection = await unit.session.connection()
+        arguments = (
+            write.response_id,
+            write.question,
+            json.dumps(write.value),
+            write.answered_at,
+            write.known,
+            write.owner,
+        )
+        result = await connection.exec_driver_sql(RECORD_LAST_ANSWER, arguments)
+        row = result.one()
+        recorded = Recorded(bool(row[0]), bool(row[1]), row[2])
+        if row[3] is None:
+            return recorded, None
+        return recorded, Completion.of(write.response_id, write.answered_at, row[3:])
 
     async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
         if unit.in_transaction():

@@ -34,13 +34,14 @@ from sqlalchemy.sql import Executable
 from core import funnel
 from core.answer_text import kept_answer
 from core.answer_writers import (
+    COMPLETE,
     STOP_OTHER_OPEN_RESPONSES,
     AnswerWrite,
     AnswerWriter,
+    Completion,
     Opening,
     Recorded,
     SessionHolder,
-    record_in_transaction,
 )
 from core.clock import utcnow
 from core.identity import AddressBox, token_hash
@@ -146,35 +147,6 @@ INVITATION_OPENING = (
     .join(_EVENT, _EVENT.c.id == _INVITATION.c.service_event_id)
     .join(_SERVICE, _SERVICE.c.id == _EVENT.c.service_id)
     .where(_INVITATION.c.token_hash == bindparam("token_hash"))
-)
-# Completing: status and times set, and what counting it needs returned (the agency, and
-# the event's delivery day, on which the funnel counts the completion), in one statement
-# built once.
-COMPLETE = (
-    update(_RESPONSE)
-    .where(
-        _RESPONSE.c.id == bindparam("completing_id"),
-        _RESPONSE.c.status == ResponseStatus.IN_PROGRESS,
-    )
-    .values(
-        status=ResponseStatus.COMPLETED,
-        completed_at=bindparam("now", type_=_RESPONSE.c.completed_at.type),
-        updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
-    )
-    .returning(
-        _RESPONSE.c.channel,
-        _RESPONSE.c.service_id,
-        _RESPONSE.c.service_point_id,
-        _RESPONSE.c.respondent_id,
-        _RESPONSE.c.started_at,
-        _RESPONSE.c.service_event_id,
-        select(_SERVICE.c.agency_id)
-        .where(_SERVICE.c.id == _RESPONSE.c.service_id)
-        .scalar_subquery(),
-        select(_EVENT.c.delivered_at)
-        .where(_EVENT.c.id == _RESPONSE.c.service_event_id)
-        .scalar_subquery(),
-    )
 )
 
 
@@ -632,9 +604,9 @@ class ResponseStore:
         )
         if completing is None:
             return await self._writer.record(self._unit, write, RESPONSE_STATE)
-        recorded = await record_in_transaction(self._session, write, RESPONSE_STATE)
-        if recorded.stored:
-            await self.complete(response_id, completing.metrics, completing.complaint_requested)
+        recorded, completed = await self._writer.record_last(self._unit, write, RESPONSE_STATE)
+        if completed is not None:
+            await self._count(completed, completing.metrics, completing.complaint_requested)
         return recorded
 
     async def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
@@ -655,39 +627,46 @@ class ResponseStore:
         """Complete and count the response and queue it for the ledger, in the unit of work's
         transaction; False when it was not in progress (nothing written: completed already,
         a duplicate delivery)."""
-        pairs = list(metrics)
         now = utcnow()
-        completed = (
+        row = (
             await self._session.execute(COMPLETE, {"completing_id": response_id, "now": now})
         ).first()
-        if completed is None:
+        if row is None:
             return False
-        channel, service_id, service_point_id, respondent_id, started_at, service_event_id = (
-            completed[:6]
-        )
-        agency_id, delivered_at = completed[6], completed[7]
+        await self._count(Completion.of(response_id, now, row), metrics, complaint_requested)
+        return True
+
+    async def _count(
+        self,
+        completed: Completion,
+        metrics: Iterable[tuple[str, str]],
+        complaint_requested: bool,
+    ) -> None:
+        """What follows a completion in its transaction: the complaint asked for, the rollups
+        (or the anti-gaming flags), the ledger's queue and the funnel."""
+        pairs = list(metrics)
+        response_id, now = completed.response_id, completed.completed_at
         # What the rollups and the integrity rules read of it, without loading the row again.
         counted = Response(
             id=response_id,
-            channel=channel,
-            service_id=service_id,
-            service_point_id=service_point_id,
-            respondent_id=respondent_id,
-            started_at=started_at,
+            channel=completed.channel,
+            service_id=completed.service_id,
+            service_point_id=completed.service_point_id,
+            respondent_id=completed.respondent_id,
+            started_at=completed.started_at,
             completed_at=now,
         )
         if complaint_requested:
             self._session.add(ComplaintRequest(response_id=response_id, created_at=now))
-        await on_completed(self._session, counted, agency_id, pairs, rules=self._rules)
-        if service_event_id is not None and delivered_at is not None:
+        await on_completed(self._session, counted, completed.agency_id, pairs, rules=self._rules)
+        if completed.service_event_id is not None and completed.delivered_at is not None:
             # What `funnel.count_event` would read again: the response has its event's service
             # and office.
             await funnel.count(
                 self._session,
                 funnel.FunnelStep.COMPLETED,
-                agency_id=agency_id,
-                service_id=service_id,
-                service_point_id=service_point_id,
-                delivered_at=delivered_at,
+                agency_id=completed.agency_id,
+                service_id=completed.service_id,
+                service_point_id=completed.service_point_id,
+                delivered_at=completed.delivered_at,
             )
-        return True
