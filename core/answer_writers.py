@@ -15,16 +15,20 @@ its commit keeps all or nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Row, Table, bindparam, select, text, update
+import asyncpg
+from sqlalchemy import Integer, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from core import funnel
 from core.batching import LoopTurnBatcher
@@ -336,6 +340,10 @@ class Recorded:
 class AnswerWriter(Protocol):
     """The database-specific part of the answer path."""
 
+    async def close(self) -> None:
+        """Let the answers waiting go, and close what the writer opened."""
+        ...
+
     async def open(self, unit: SessionHolder, opening: Opening) -> int | None:
         """Open the invitation's response: its id, or None when the invitation has one
         already (nothing written then). Committed at once where it can be one statement
@@ -348,7 +356,7 @@ class AnswerWriter(Protocol):
 
     async def read(
         self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Sequence[Any]]:
         """Rows of one query: in the unit's transaction if it has one open, else as cheaply
         as the database allows (no transaction of its own where it can)."""
         ...
@@ -506,9 +514,12 @@ class PlainAnswers:
     async def open(self, unit: SessionHolder, opening: Opening) -> int | None:
         return await open_in_transaction(unit.session, opening, self._insert)
 
+    async def close(self) -> None:
+        """Nothing of its own to close: it works in the units' sessions."""
+
     async def read(
         self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Sequence[Any]]:
         return (await unit.session.execute(statement, params)).all()
 
     async def read_live(
@@ -525,13 +536,31 @@ class PlainAnswers:
         return await record_in_transaction(unit.session, write, state)
 
 
+# The answer path's own connections per process, besides SQLAlchemy's pool: its statements
+# go to asyncpg directly, and taking a connection from SQLAlchemy's pool for each cost more
+# than the statement itself (docs/performance.md).
+ANSWER_PATH_CONNECTIONS = 4
+
+
 class BatchedAnswers:
     """PostgreSQL through asyncpg, for one engine: answers given in one turn of the event loop
-    in one statement; reads outside a transaction in autocommit."""
+    in one statement; the statements that open no transaction (those answers, the opening
+    of a response, the reads) in autocommit, on a few connections of the answer path's own,
+    opened on first use. `statement_cache`: False behind PgBouncer in transaction mode."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        statement_cache: bool = True,
+        connections: int = ANSWER_PATH_CONNECTIONS,
+    ) -> None:
         self.engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.statement_cache = statement_cache
+        self.connections = connections
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        self._compiled: dict[int, tuple[Executable, Compiled]] = {}
         self._batch: LoopTurnBatcher[AnswerWrite, Recorded] = LoopTurnBatcher(self._send)
 
     def insert(self, model: type[Base] | Table) -> Any:
@@ -540,20 +569,18 @@ class BatchedAnswers:
     async def open(self, unit: SessionHolder, opening: Opening) -> int | None:
         if unit.in_transaction():
             return await open_in_transaction(unit.session, opening, postgresql.insert)
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            # No transaction is open on the connection: the statement commits as it runs.
-            response_id: int | None = await driver.fetchval(OPEN_RESPONSE, *opening.arguments())
+        pool = await self._connected()
+        # No transaction is open on the connection: the statement commits as it runs.
+        response_id: int | None = await pool.fetchval(OPEN_RESPONSE, *opening.arguments())
         return response_id
 
     async def read(
         self, unit: SessionHolder, statement: Executable, params: Mapping[str, Any]
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Sequence[Any]]:
         if unit.in_transaction():
             return (await unit.session.execute(statement, params)).all()
-        async with self._autocommit.connect() as connection:
-            return (await connection.execute(statement, params)).all()
+        sql, arguments = self._driver_form(statement, params)
+        return list(await (await self._connected()).fetch(sql, *arguments))
 
     async def read_live(
         self, unit: SessionHolder, statement: Executable, response_id: int, owner: str
@@ -561,11 +588,8 @@ class BatchedAnswers:
         if unit.in_transaction():
             params = {"response_id": response_id, "owner": owner}
             return (await unit.session.execute(statement, params)).all()
-        # SQLAlchemy gives the pool's asyncpg connections a JSONB codec: values come decoded.
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            return list(await driver.fetch(LIVE_RESPONSE_POSTGRESQL, response_id, owner))
+        pool = await self._connected()
+        return list(await pool.fetch(LIVE_RESPONSE_POSTGRESQL, response_id, owner))
 
     async def record_last(
         self, unit: SessionHolder, write: AnswerWrite, state: Executable
@@ -596,15 +620,58 @@ class BatchedAnswers:
         return await self._batch.submit(write)
 
     async def _send(self, writes: list[AnswerWrite]) -> list[Recorded]:
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            # No transaction is open on the connection: the statement commits as it runs.
-            rows = await driver.fetch(RECORD_ANSWERS, *answer_arrays(writes))
+        pool = await self._connected()
+        # No transaction is open on the connection: the statement commits as it runs.
+        rows = await pool.fetch(RECORD_ANSWERS, *answer_arrays(writes))
         return [Recorded(bool(row[1]), bool(row[2]), row[3]) for row in rows]
+
+    def _driver_form(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> tuple[str, list[Any]]:
+        """A Core query as asyncpg takes it: compiled once for this dialect, its values in
+        the order of its $n placeholders (the queries read here bind plain values)."""
+        known = self._compiled.get(id(statement))
+        if known is None:
+            known = self._compiled[id(statement)] = (
+                statement,  # kept, so that its id is not reused
+                cast(ClauseElement, statement).compile(dialect=self.engine.dialect),
+            )
+        compiled = cast(SQLCompiler, known[1])
+        values = compiled.construct_params(dict(params)) or {}
+        return compiled.string, [values[name] for name in compiled.positiontup or ()]
+
+    async def _connected(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    args, options = self.engine.dialect.create_connect_args(self.engine.url)
+                    if not self.statement_cache:
+                        options["statement_cache_size"] = 0
+                    self._pool = await asyncpg.create_pool(
+                        *args,
+                        **options,
+                        min_size=1,
+                        max_size=self.connections,
+                        init=_decode_json,
+                    )
+        return self._pool
 
     async def close(self) -> None:
         await self._batch.close()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), timeout=5)
+            except TimeoutError:
+                pool.terminate()
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    """JSON values come decoded, as on SQLAlchemy's connections; they are sent as JSON text."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, schema="pg_catalog", encoder=str, decoder=json.loads, format="text"
+        )
 
 
 def answer_arrays(writes: Sequence[AnswerWrite]) -> tuple[list[Any], ...]:
@@ -619,9 +686,10 @@ def answer_arrays(writes: Sequence[AnswerWrite]) -> tuple[list[Any], ...]:
     )
 
 
-def writer_for(engine: AsyncEngine) -> AnswerWriter:
-    """The writer for this engine's database and driver: called once, at start-up."""
+def writer_for(engine: AsyncEngine, *, statement_cache: bool = True) -> AnswerWriter:
+    """The writer for this engine's database and driver: called once, at start-up.
+    `statement_cache`: False behind PgBouncer in transaction mode (no named statements)."""
     dialect = engine.dialect
     if dialect.name == "postgresql" and dialect.driver == "asyncpg":
-        return BatchedAnswers(engine)
+        return BatchedAnswers(engine, statement_cache=statement_cache)
     return PlainAnswers(dialect.name)

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import (
-    Row,
     Table,
     bindparam,
     delete,
@@ -609,7 +608,9 @@ class ResponseStore:
             await self._count(completed, completing.metrics, completing.complaint_requested)
         return recorded
 
-    async def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+    async def _read(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
         return await self._writer.read(self._unit, statement, params)
 
     async def load_answers(self, response_id: int) -> dict[str, AnswerValue]:

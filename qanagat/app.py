@@ -158,7 +158,8 @@ def build_app(
     # The answer path's database-specific writer and its rules, picked once here (like
     # cosmicpython's bootstrap): PostgreSQL through asyncpg batches answers, anything else
     # runs plain statements.
-    units = UnitsOfWork(session_factory, writer_for(engine), rules)
+    writer = writer_for(engine, statement_cache=not settings.database_behind_pgbouncer)
+    units = UnitsOfWork(session_factory, writer, rules)
     redis = connect_redis(settings.redis_url)
     walk_ins = WalkIns.from_secret(
         settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
@@ -245,6 +246,7 @@ def build_app(
 
     async def close_connections(_app: web.Application) -> AsyncIterator[None]:
         yield
+        await writer.close()
         await engine.dispose()
         if redis is not None:
             await redis.aclose()

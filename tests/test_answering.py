@@ -129,7 +129,7 @@ async def test_answers_given_at_the_same_moment_are_each_checked_and_stored_on_t
             await store.commit()
             return recorded
 
-    results = await asyncio.gather(
+    gathered = asyncio.gather(
         record(0, "overall", 5, 0, owners[0]),  # right
         record(1, "overall", 4, 0, owners[0]),  # someone else's response
         record(2, "overall", 3, 2, owners[2]),  # decided on answers it does not have
@@ -138,6 +138,10 @@ async def test_answers_given_at_the_same_moment_are_each_checked_and_stored_on_t
         record(-1, "overall", 5, None, owners[4]),  # no such response
         record(5, "deadline_met", "yes", 0, owners[5]),  # right, another question
     )
+    try:
+        results = await gathered
+    finally:
+        await writer.close()
     verdicts = [(r.open, r.stored) for r in results]
     # Which of the two at once is stored is up to the database's order (the first given, on
     # PostgreSQL's one statement; the first committed, on SQLite): exactly one, told so.
