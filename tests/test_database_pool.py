@@ -10,6 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from core.answer_writers import ANSWER_PATH_CONNECTIONS, BatchedAnswers
 from core.db import create_engine
 from core.settings import Settings
 from tests import services
@@ -43,8 +44,11 @@ def test_the_compose_processes_fit_postgresql_s_connection_limit() -> None:
         if spec.get("image", "").startswith("qanagat") and spec.get("restart") != "no"
     ]
     assert {"web", "bot", "worker"} <= set(long_running)
+    # the processes that take answers open the answer path's own connections too
+    answering = [name for name in long_running if name != "worker"]
+    wanted = len(long_running) * per_process + len(answering) * ANSWER_PATH_CONNECTIONS
     # the migration job and an operator's psql or pg_dump need room too
-    assert len(long_running) * per_process + 10 <= limit - 3, (long_running, per_process, limit)
+    assert wanted + 10 <= limit - 3, (long_running, per_process, limit)
 
 
 @pytest.mark.postgres
@@ -66,4 +70,21 @@ async def test_behind_pgbouncer_no_statement_is_cached_under_a_name(
                 # asyncpg's own cache stays empty: the next transaction may be on another server
                 assert len(driver._stmt_cache) == 0  # type: ignore[attr-defined]
         finally:
+            await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_behind_pgbouncer_the_answer_path_caches_no_statement_either() -> None:
+    services.require_postgres_url()
+    async with services.postgres_database("qanagat_pgbouncer_answers") as url:
+        engine = create_engine(url)
+        writer = BatchedAnswers(engine, statement_cache=False)
+        try:
+            pool = await writer._connected()
+            async with pool.acquire() as driver:
+                for value in (1, 2, 3):
+                    assert await driver.fetchval("SELECT $1::int + 1", value) == value + 1
+                assert len(driver._stmt_cache) == 0  # type: ignore[attr-defined]
+        finally:
+            await writer.close()
             await engine.dispose()
