@@ -105,17 +105,18 @@ class Conversation:
             decided = self._decide(question_name, raw)
             if isinstance(decided, _Take):
                 after = {**self.answers, decided.question: decided.value}
+                following = next_step(self.definition, after)
                 if await self.store.save_answer(
                     self.response_id,
                     decided.question,
                     decided.value,
                     known=len(self.answers),
-                    completing=self._completing(after),
+                    completing=self._completing(following, after),
                 ):
                     # The store held exactly our answers and now this one too (and, if it
                     # was the last, the completion): still up to date.
                     self.answers = after
-                    return self.current()
+                    return following
             elif self.fresh:
                 return await self._settle(decided)
             # Not stored (the same update delivered twice, another worker was first), or
@@ -145,9 +146,9 @@ class Conversation:
             return Ask(step.question, step.number, step.total, result)
         return _Take(step.question.name, result.value)
 
-    def _completing(self, answers: Mapping[str, AnswerValue]) -> Completing | None:
-        """How to complete the response if these answers finish it, else None."""
-        step = next_step(self.definition, answers)
+    def _completing(self, step: Step, answers: Mapping[str, AnswerValue]) -> Completing | None:
+        """How to complete the response if these answers (whose next `step` that is) finish
+        it, else None."""
         if not isinstance(step, Completed):
             return None
         return Completing(metric_values(self.definition, answers), step.complaint_requested)
