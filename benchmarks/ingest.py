@@ -157,6 +157,7 @@ async def prepare(url: str, signed: bool) -> tuple[str, str | None]:
             created = await apikeys.create(
                 session, SECRET_KEY.encode(), "benchmark", None, with_signing_secret=signed
             )
+            await session.commit()
         return created.key, created.signing_secret
     finally:
         await engine.dispose()

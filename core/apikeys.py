@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
 from core.identity import SecretBox
@@ -55,10 +56,9 @@ async def create(
     agency_codes: Sequence[str] | None,
     *,
     with_signing_secret: bool = False,
-    commit: bool = True,
 ) -> CreatedKey:
-    """A new key for `name`, scoped to `agency_codes` (None: every agency). Commits unless
-    `commit` is False (the admin web commits it with its audit record)."""
+    """A new key for `name`, scoped to `agency_codes` (None: every agency), in the session's
+    transaction: the caller commits it (the admin web with its audit record)."""
     if agency_codes is not None:
         codes = sorted(set(agency_codes))
         known = set(await session.scalars(select(Agency.code).where(Agency.code.in_(codes))))
@@ -79,10 +79,7 @@ async def create(
         created_at=utcnow(),
     )
     session.add(api_key)
-    if commit:
-        await session.commit()
-    else:
-        await session.flush()
+    await session.flush()
     return CreatedKey(api_key, key, signing_secret)
 
 
@@ -90,16 +87,13 @@ async def all_keys(session: AsyncSession) -> list[ApiKey]:
     return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-async def revoke(session: AsyncSession, key_id: int, *, commit: bool = True) -> ApiKey | None:
-    """Revoke a key (idempotent); None when there is no such key. Commits unless `commit` is
-    False."""
+async def revoke(session: AsyncSession, key_id: int) -> ApiKey | None:
+    """Revoke a key (idempotent); None when there is no such key. The caller commits."""
     api_key = await session.get(ApiKey, key_id)
     if api_key is None:
         return None
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
-        if commit:
-            await session.commit()
     return api_key
 
 
@@ -114,7 +108,8 @@ async def find(session: AsyncSession, key: str) -> ApiKey | None:
 
 
 async def mark_used(session: AsyncSession, api_key: ApiKey) -> None:
-    """Record when a key was last used, at most once a minute per key. Commits."""
+    """Record when a key was last used, at most once a minute per key, in the session's
+    transaction (the caller commits)."""
     now = utcnow()
     if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
         return
@@ -126,5 +121,4 @@ async def mark_used(session: AsyncSession, api_key: ApiKey) -> None:
         )
         .values(last_used_at=now)
     )
-    await session.commit()
-    api_key.last_used_at = now
+    set_committed_value(api_key, "last_used_at", now)  # written just now: nothing to flush

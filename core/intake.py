@@ -166,8 +166,9 @@ class Intake:
     async def record(
         self, session: AsyncSession, events: Sequence[IncomingEvent]
     ) -> list[EventResult]:
-        """Record a batch (all or nothing) and say, per event, what happened. Commits.
-        Raises ConflictingEvents (nothing written) when an external id names another event.
+        """Record a batch and say, per event, what happened, in the session's transaction: the
+        caller commits it (all or nothing). Raises ConflictingEvents when an external id names
+        another event; the caller then rolls back, and nothing is written.
         A repeat is told the first answer only when it comes with the key that reported the
         event first; any other key gets `withheld` and no link."""
         now = utcnow()
@@ -193,13 +194,11 @@ class Intake:
                 if event.external_id in late and not _same(existing[event.external_id], event)
             ]
             if clashes:
-                await session.rollback()
                 raise ConflictingEvents(clashes)
         fresh = [event for event in new if event.external_id in inserted]
         issued = await self._issue(session, fresh, inserted, outcomes, now)
         await funnel.add(session, _funnel_counts(new, inserted, outcomes))
         await self._enqueue_chat_invitations(session, issued)
-        await session.commit()
         results = []
         for event in events:
             if event.external_id in inserted:

@@ -60,7 +60,6 @@ async def purge_idle_addresses(session: AsyncSession, idle_days: int) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -92,5 +91,4 @@ async def unlink_expired_events(session: AsyncSession, keep_days: int) -> int:
         .values(invitation_id=None, service_event_id=None)
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

@@ -24,7 +24,9 @@ def _run(work: Callable[[AsyncSession, Settings], Awaitable[T]]) -> T:
         engine = create_engine(settings.database_url)
         try:
             async with create_session_factory(engine)() as session:
-                return await work(session, settings)
+                done = await work(session, settings)
+                await session.commit()
+                return done
         finally:
             await engine.dispose()
 

@@ -146,16 +146,19 @@ def worker_jobs(
     async def purge_addresses() -> None:
         async with session_factory() as session:
             purged = await purge_idle_addresses(session, settings.address_retention_days)
+            await session.commit()
         log.info("deleted %d idle write-back addresses", purged)
 
     async def forget_traces() -> None:
         async with session_factory() as session:
             passes, digests = await forget_old_traces(session, settings.address_retention_days)
+            await session.commit()
         log.info("deleted %d old walk-in passes, %d network digests", passes, digests)
 
     async def unlink_events() -> None:
         async with session_factory() as session:
             unlinked = await unlink_expired_events(session, settings.event_link_retention_days)
+            await session.commit()
         log.info("unlinked %d responses from expired invitations' events", unlinked)
 
     async def purge_conversation_state() -> None:

@@ -130,6 +130,7 @@ class ApiSite:
                 agencies,
                 with_signing_secret=signing,
             )
+            await session.commit()
         integration = Integration(self.server, created.key, created.signing_secret)
         self.integrations.append(integration)
         return integration

@@ -236,6 +236,7 @@ async def test_the_worker_forgets_old_walk_in_passes_and_network_digests(
         )
         await session.commit()
         assert await forget_old_traces(session, keep_days=30) == (1, 1)
+        await session.commit()
         kept = {
             row.response_id: row.address_digest
             for row in await session.scalars(select(ResponseSignal))

@@ -240,6 +240,7 @@ async def test_a_revoked_key_is_refused_and_says_so(site: ApiSite) -> None:
     async with site.session_factory() as session:
         [key] = await apikeys.all_keys(session)
         await apikeys.revoke(session, key.id)
+        await session.commit()
 
     reply = await queue.post(event("con-1"))
 
@@ -705,6 +706,7 @@ async def test_the_survey_files_ttl_reaches_the_api_through_the_composition(
         engine = create_engine(database_url)
         async with create_session_factory(engine)() as session:
             created = await apikeys.create(session, settings.secret_bytes(), "q", ["ALA"])
+            await session.commit()
         await engine.dispose()
         queue = Integration(server, created.key)
         reply = await queue.post(event("ttl-1"))

@@ -69,5 +69,6 @@ async def test_the_worker_keeps_the_address_of_a_linked_citizen(
             address.created_at = utcnow() - timedelta(days=40)
         await session.commit()
         assert await purge_idle_addresses(session, idle_days=30) == 1
+        await session.commit()
         left = (await session.scalars(select(ChatAddress))).one()
         assert left.respondent_id == linked.id

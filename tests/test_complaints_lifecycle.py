@@ -366,6 +366,7 @@ async def test_the_chat_address_of_a_citizen_awaiting_an_answer_is_kept(
         await session.execute(update(Response).values(updated_at=long_ago))
         await session.commit()
         assert await purge_idle_addresses(session, 30) == 1
+        await session.commit()
         kept = await session.scalars(select(ChatAddress.respondent_id))
         assert list(kept) == [waiting.id]
 

@@ -47,6 +47,7 @@ async def test_responses_are_unlinked_from_events_a_week_after_the_invitation_ex
         await session.commit()
 
         assert await unlink_expired_events(session, keep_days=7) == 1
+        await session.commit()
 
         rows = {
             r.id: r
@@ -64,3 +65,4 @@ async def test_responses_are_unlinked_from_events_a_week_after_the_invitation_ex
         events = list(await session.scalars(select(ServiceEvent)))
         assert len(events) == 3
         assert await unlink_expired_events(session, keep_days=7) == 0  # nothing left to do
+        await session.commit()

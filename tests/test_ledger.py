@@ -236,6 +236,7 @@ async def test_a_completed_response_waits_in_the_queue_until_the_keeper_chains_i
     assert (queued.entries, queued.queued) == (1, 1)
     async with session_factory() as session:
         assert await ledger.seal_queued(session) == 1
+        await session.commit()
     assert [entry.response_id for entry in await chain(session_factory)] == [first, waiting]
     sealed = await verify(session_factory)
     assert sealed.ok and (sealed.entries, sealed.queued) == (2, 0)

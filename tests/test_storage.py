@@ -221,6 +221,7 @@ async def test_worker_purges_idle_addresses_only(
         opened = await DESK.open_invitation(store, respondent, token, Channel.TELEGRAM, "kk")
         assert isinstance(opened, Response)
         assert await purge_idle_addresses(session, idle_days=30) == 1
+        await session.commit()
         left = (await session.scalars(select(ChatAddress))).one()
         assert left.respondent_id == busy.id
 

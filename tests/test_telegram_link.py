@@ -58,6 +58,7 @@ async def counter(
         settings = bot_settings(fake, "polling", free_port(), database_url, redis_url)
         async with session_factory() as session:
             created = await apikeys.create(session, settings.secret_bytes(), "queue", ["ALA"])
+            await session.commit()
         async with running_app(settings, fake):
             yield Counter(fake, settings, created.key)
 

@@ -258,6 +258,7 @@ async def test_the_production_topology_loses_nothing_and_counts_nothing_twice(
         pytest.skip(message)
     async with session_factory() as session:
         key = (await apikeys.create(session, SECRET.encode(), "queue", ["ALA"])).key
+        await session.commit()
 
     proxy_port = free_port()
     names = ["web1", "web2", "bot1", "bot2", "worker"]

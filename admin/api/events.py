@@ -58,6 +58,7 @@ async def post_service_events(request: web.Request) -> web.Response:
         async with context.session_factory() as session:
             api_key = await auth.authenticate(session, request)
             await apikeys.mark_used(session, api_key)
+            await session.commit()  # the key's use counts, whatever becomes of the batch
             _check_media_type(request)
             body = await _read_body(request, context.max_body_bytes)
             await auth.check_signature(
@@ -67,7 +68,9 @@ async def post_service_events(request: web.Request) -> web.Response:
             incoming, refs = await _resolve(session, context, api_key, events, single)
             try:
                 results = await context.intake.record(session, incoming)
+                await session.commit()  # the batch, the key's use: all or nothing
             except intake.ConflictingEvents as conflict:
+                await session.rollback()
                 raise ApiError(
                     409,
                     "external_id_conflict",

@@ -130,7 +130,8 @@ async def queue(session: AsyncSession, response_id: int, completed_at: datetime)
 
 async def seal_queued(session: AsyncSession, limit: int = BATCH) -> int:
     """Append up to `limit` queued responses to the chain, oldest completion first, and take
-    them off the queue; commits. Returns how many were chained. Any number of processes may
+    them off the queue, in the session's transaction (the caller commits; until then the
+    chain's lock is held). Returns how many were chained. Any number of processes may
     call it: the chain's lock is taken before the queue is read, so each response is chained
     once, by whoever holds the lock."""
     if session.get_bind().dialect.name == "postgresql":
@@ -146,7 +147,6 @@ async def seal_queued(session: AsyncSession, limit: int = BATCH) -> int:
         log.warning("queued response %s no longer exists; not chained", missing)
     await append_many(session, [i for i in queued if i in found])
     await session.execute(delete(LedgerPending).where(LedgerPending.response_id.in_(queued)))
-    await session.commit()
     return len(found)
 
 
@@ -156,6 +156,7 @@ async def seal_all(sessions: async_sessionmaker[AsyncSession]) -> int:
     while True:
         async with sessions() as session:
             sealed = await seal_queued(session)
+            await session.commit()
         total += sealed
         if sealed < BATCH:
             return total

@@ -40,7 +40,6 @@ async def forget_old_traces(session: AsyncSession, keep_days: int) -> tuple[int,
         .values(address_digest=None)
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     blanked = int(getattr(digests, "rowcount", 0) or 0)
     blanked += int(getattr(rating_digests, "rowcount", 0) or 0)
     return int(getattr(passes, "rowcount", 0) or 0), blanked

@@ -134,7 +134,6 @@ async def key_create(request: web.Request) -> web.StreamResponse:
                 name,
                 None if every else codes,
                 with_signing_secret=form.get("signing") == "1",
-                commit=False,
             )
         except apikeys.UnknownAgencies as unknown:
             message = words.say("agency_unknown", viewer.language, code=", ".join(unknown.codes))
@@ -175,7 +174,7 @@ async def _revoke(request: web.Request, key_id: int) -> web.StreamResponse:
     viewer = signed_in(request)
     config = config_of(request)
     async with config.session_factory() as db:
-        revoked = await apikeys.revoke(db, key_id, commit=False)
+        revoked = await apikeys.revoke(db, key_id)
         if revoked is None:
             message = words.say("apikey_unknown", viewer.language)
             return await _keys_page(request, error=message, status=404)
