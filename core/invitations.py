@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
 from core.identity import new_token, token_hash
@@ -56,24 +55,8 @@ async def issue(
     return IssuedInvitation(invitation, token)
 
 
-async def find(session: AsyncSession, token: str) -> Invitation | InvitationProblem:
-    """The invitation a token opens, or why it opens none (unknown, expired).
-    Whether it is used up depends on who asks, so that is the caller's check."""
-    if not token or len(token) > 64:
-        return InvitationProblem.UNKNOWN
-    invitation = await session.scalar(
-        select(Invitation)
-        .where(Invitation.token_hash == token_hash(token))
-        .options(  # joined: one round trip (each citizen's /start goes through here)
-            joinedload(Invitation.service_event).joinedload(ServiceEvent.service),
-            joinedload(Invitation.service_event).joinedload(ServiceEvent.service_point),
-        )
-    )
-    if invitation is None:
-        return InvitationProblem.UNKNOWN
-    if invitation.expires_at <= utcnow() and invitation.used_at is None:
-        return InvitationProblem.EXPIRED
-    return invitation
+# The invitation a token opens is looked up by `core.responses.ResponseStore.invitation_opening`
+# (with what opening its response needs, in one round trip).
 
 
 async def find_office(session: AsyncSession, code: str) -> ServicePoint | None:

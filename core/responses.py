@@ -331,13 +331,15 @@ class ResponseStore:
         return found
 
     async def invitation_opening(
-        self, token: str, respondent: Respondent
+        self, token: str, respondent: Respondent | None
     ) -> InvitationOpening | InvitationProblem:
-        """The invitation a token opens for this person, or why it opens none (unknown,
-        expired). Whether it is used up depends on the response it has: the start's check."""
+        """The invitation a token opens (for this person, whose open survey it reads too), or
+        why it opens none (unknown, expired). Whether it is used up depends on the response it
+        has: the start's check."""
         if not token or len(token) > 64:
             return InvitationProblem.UNKNOWN
-        params = {"token_hash": token_hash(token), "respondent_id": respondent.id}
+        owner = respondent.id if respondent is not None else None
+        params = {"token_hash": token_hash(token), "respondent_id": owner}
         rows = await self._read(INVITATION_OPENING, params)
         if not rows:
             return InvitationProblem.UNKNOWN

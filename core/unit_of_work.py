@@ -29,8 +29,7 @@ from core.dataset_ratings import DatasetRatings, RatingAnswers
 from core.db import holds_database_transaction
 from core.identity import AddressBox
 from core.integrity.flags import Rules, note_network_address
-from core.invitations import InvitationProblem
-from core.models import Complaint, Invitation, Respondent, ServicePoint
+from core.models import Complaint, Respondent, ServicePoint
 from core.responses import ResponseStore
 from core.walk_ins import WalkIns
 
@@ -133,9 +132,6 @@ class UnitOfWork:
         raise AssertionError("unreachable")
 
     # Other repositories' calls, on this unit of work's session ------------------------------
-
-    async def invitation(self, token: str) -> Invitation | InvitationProblem:
-        return await invitations.find(self.session, token)
 
     async def office_by_code(self, code: str) -> ServicePoint | None:
         return await invitations.find_office(self.session, code)

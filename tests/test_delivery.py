@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.pacing import Pacer
-from core import invitations
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
 from core.models import Base, ChatAddress, DeliveryStatus, Invitation
@@ -32,6 +31,8 @@ from core.outbox import (
     enqueue_invitations,
     new_claim,
 )
+from core.responses import InvitationOpening
+from core.unit_of_work import UnitOfWork
 from tests.conftest import Seed
 from tests.delivery_fixtures import (
     SECRET,
@@ -215,8 +216,8 @@ async def test_the_message_speaks_the_citizens_language_and_its_button_opens_the
     assert button["url"].startswith("https://t.me/QanagatTestBot?start=")
     token = start_payload(button["url"])
     async with outbox_sessions() as session:
-        found = await invitations.find(session, token)
-    assert isinstance(found, Invitation) and found.id == queued.invitation_id
+        found = await UnitOfWork(session).responses.invitation_opening(token, None)
+    assert isinstance(found, InvitationOpening) and found.id == queued.invitation_id
 
 
 async def test_expired_and_answered_invitations_are_given_up_not_sent(

@@ -39,8 +39,9 @@ from bot.web.visits import (
 )
 from core.clock import utcnow
 from core.invitations import InvitationProblem
-from core.models import Channel, Invitation, Response, ResponseStatus
+from core.models import Channel, Response, ResponseStatus
 from core.public_results import OfficeRating
+from core.responses import InvitationOpening
 from core.unit_of_work import UnitOfWork
 
 WALK_INS_PER_HOUR = 5  # per respondent; walk-ins have no service event to bind them
@@ -56,7 +57,7 @@ async def link_page(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     async with request.app[UNITS_KEY]() as uow:
         await apply_language(uow, visit)
-        found = await uow.invitation(token)
+        found = await uow.responses.invitation_opening(token, None)
         if isinstance(found, InvitationProblem):
             return refusal_page(request, visit, found.value)
         taken = await uow.responses.of_invitation(found.id)
@@ -67,7 +68,7 @@ async def link_page(request: web.Request) -> web.StreamResponse:
                 return refusal_page(request, visit, InvitationProblem.USED.value)
             if not _continues(taken, found):
                 return refusal_page(request, visit, InvitationProblem.EXPIRED.value)
-        service = found.service_event.service
+        service = found.service
         agency = await uow.responses.agency(service.agency_id)
     definition = request.app[DESK_KEY].definition(found.survey_id)
     lang = visit.lang
@@ -107,7 +108,7 @@ async def open_invitation(
 ) -> Response | Refused:
     """Open (or resume) an invitation's response for the respondent with this key."""
     # Look before creating a respondent: guessed or mangled links must write nothing.
-    found = await store.invitation(token)
+    found = await store.responses.invitation_opening(token, None)
     if isinstance(found, InvitationProblem):
         return Refused(found.value)
     respondent = await store.responses.respondent(key, lang)
@@ -129,7 +130,7 @@ async def _is_theirs(uow: UnitOfWork, response: Response, visit: Visit) -> bool:
     return respondent is not None and response.respondent_id == respondent.id
 
 
-def _continues(response: Response, invitation: Invitation) -> bool:
+def _continues(response: Response, invitation: InvitationOpening) -> bool:
     """Someone else's unfinished survey of this link (another device, after /stop): the link
     is the key, Start continues it where it stopped, until it is completed or expires."""
     return (
