@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from core.answer_writers import BatchedAnswers, PlainAnswers, writer_for
+from core.answer_writers import PlainAnswers, writer_for
 from core.batching import LoopTurnBatcher
+from core.postgres_answers import BatchedAnswers
 
 
 def _recording() -> tuple[LoopTurnBatcher[int, int], list[list[int]]]:

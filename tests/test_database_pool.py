@@ -10,8 +10,8 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from core.answer_writers import ANSWER_PATH_CONNECTIONS, BatchedAnswers
 from core.db import create_engine
+from core.postgres_answers import ANSWER_PATH_CONNECTIONS, BatchedAnswers
 from core.settings import Settings
 from tests import services
 
