@@ -59,6 +59,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_IN_DATABASE = "qanagat.in_database"  # in `Session.info` while a transaction touched the database
+
+
 class UnitSession(Session):
     """A session that knows whether it holds a database transaction: the ORM begins its own
     bookkeeping as soon as an object is added, which `in_transaction()` reports, but a
@@ -75,9 +78,6 @@ def _began(session: Session, _transaction: SessionTransaction, _connection: Conn
 def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_IN_DATABASE, None)
-
-
-_IN_DATABASE = "qanagat.in_database"
 
 
 def holds_database_transaction(session: AsyncSession) -> bool:
