@@ -505,15 +505,7 @@ class Citizen:
             counters.no_reply += 1
         chat.events.clear()
         chat.log.clear()
-        # the office's rating, sent after the thanks, is a message of its own: the card is before it
-        last = next(
-            (
-                m
-                for m in reversed(chat.messages.values())
-                if not m.raw.get("text", "").startswith("📊")
-            ),
-            None,
-        )
+        last = next(reversed(chat.messages.values()), None)  # the card (the thanks with the rating)
         markup = last.raw.get("reply_markup") if last is not None else None
         if markup and markup.get("inline_keyboard"):
             self.keyboard = last
