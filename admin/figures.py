@@ -21,22 +21,18 @@ from admin.scope import Reader, scope
 from admin.tallies import TallyMemory, agency_tallies
 from core.funnel import STEPS, FunnelStep
 from core.models import Agency, AgencyKind, DailyRollup, FunnelDaily, PublicService, ServicePoint
-from core.rollups import RESPONSES_METRIC
+from core.rollups import (
+    DEFECTS,
+    FIGURE_METRICS,
+    RESPONSES_METRIC,
+    SATISFACTION_METRIC,
+    SATISFIED_VALUES,
+)
 from scoring.compute import DEFAULT_MIN_SAMPLE
 from scoring.evidence import wilson_interval
 
 K = TypeVar("K")
-SATISFACTION = "satisfaction"
-SATISFIED_VALUES = ("4", "5")
-# A defect told by citizens: (name, the metric of its question, the answer that reports it).
-DEFECTS = (
-    ("deadline_missed", "deadline_met", "no"),
-    ("unjustified_refusal", "unjustified_refusal", "yes"),
-    ("extra_documents", "extra_documents_demanded", "yes"),
-    ("package_not_accepted", "full_package_once", "no"),
-)
 MIN_SAMPLE = DEFAULT_MIN_SAMPLE
-FIGURE_METRICS = (SATISFACTION, RESPONSES_METRIC, *(metric for _name, metric, _bad in DEFECTS))
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ async def satisfaction_by_month(
     month = func.substr(DailyRollup.day, 1, 7, type_=String)
     statement = (
         select(month, DailyRollup.value_key, func.sum(DailyRollup.count))
-        .where(DailyRollup.metric == SATISFACTION)
+        .where(DailyRollup.metric == SATISFACTION_METRIC)
         .group_by(month, DailyRollup.value_key)
     )
     if agency_id is not None:
@@ -173,7 +169,7 @@ async def agency_summaries(
     responses = {a: int(c) for a, c in (await db.execute(responses_query)).tuples()}
     rating_query = (
         select(DailyRollup.agency_id, DailyRollup.value_key, func.sum(DailyRollup.count))
-        .where(DailyRollup.metric == SATISFACTION)
+        .where(DailyRollup.metric == SATISFACTION_METRIC)
         .group_by(DailyRollup.agency_id, DailyRollup.value_key)
     )
     counts = await _hits_and_totals(
@@ -267,14 +263,14 @@ async def agency_figures(
     by_month: dict[object, list[int]] = defaultdict(lambda: [0, 0])
     for t in tallies:
         counts[t.metric][t.value] += t.count
-        if t.metric == SATISFACTION:
+        if t.metric == SATISFACTION_METRIC:
             hit = t.count if t.value in SATISFIED_VALUES else 0
             for table, key in ((by_service, t.service_id), (by_office, t.office_key)):
                 table[key][0] += hit
                 table[key][1] += t.count
             by_month[t.month][0] += hit
             by_month[t.month][1] += t.count
-    ratings = counts[SATISFACTION]
+    ratings = counts[SATISFACTION_METRIC]
     satisfied = sum(ratings.get(v, 0) for v in SATISFIED_VALUES)
     defect_hits = [counts[m].get(bad, 0) for _n, m, bad in DEFECTS]
     defect_totals = [counts[m].get("yes", 0) + counts[m].get("no", 0) for _n, m, _b in DEFECTS]

@@ -31,6 +31,22 @@ from core.clock import reporting_day, utcnow
 from core.models import Response, RollupRevision
 
 RESPONSES_METRIC = "responses"
+# What the figures read of the counters, the admin's and the public pages' alike: the
+# satisfaction rating and the answers that count as satisfied, and the defects citizens report,
+# each (name, the metric of its question, the answer that reports it).
+SATISFACTION_METRIC = "satisfaction"
+SATISFIED_VALUES = ("4", "5")
+DEFECTS = (
+    ("deadline_missed", "deadline_met", "no"),
+    ("unjustified_refusal", "unjustified_refusal", "yes"),
+    ("extra_documents", "extra_documents_demanded", "yes"),
+    ("package_not_accepted", "full_package_once", "no"),
+)
+FIGURE_METRICS = (
+    SATISFACTION_METRIC,
+    RESPONSES_METRIC,
+    *(metric for _name, metric, _bad in DEFECTS),
+)
 KEY = ("day", "service_id", "service_point_key", "metric", "value_key")
 MONTHLY_KEY = ("month", "service_id", "service_point_key", "metric", "value_key")
 BATCH = 5000  # rows per executemany

@@ -26,22 +26,27 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import MonthlyRollup
-from core.rollups import RESPONSES_METRIC
+from core.rollups import (
+    DEFECTS,
+    FIGURE_METRICS,
+    RESPONSES_METRIC,
+    SATISFACTION_METRIC,
+    SATISFIED_VALUES,
+)
 from results.disclosure import disclosure_rule
 from scoring.evidence import Z_95
 
-SATISFACTION = "satisfaction"
-SATISFIED_VALUES = ("4", "5")
-# A defect citizens report: (name, the metric of its question, the answer that reports it); the
-# same metrics the admin's figures read.
-DEFECTS = (
-    ("deadline_missed", "deadline_met", "no"),
-    ("unjustified_refusal", "unjustified_refusal", "yes"),
-    ("extra_documents", "extra_documents_demanded", "yes"),
-    ("package_not_accepted", "full_package_once", "no"),
-)
-METRICS = (SATISFACTION, RESPONSES_METRIC, *(metric for _name, metric, _bad in DEFECTS))
 COLUMNS = ("month", "agency_id", "service_id", "office", "metric", "value_key", "count")
+# The monthly counters' columns in COLUMNS's order: what the figures and the open data read.
+MONTHLY_CELL = (
+    MonthlyRollup.month,
+    MonthlyRollup.agency_id,
+    MonthlyRollup.service_id,
+    MonthlyRollup.service_point_key,
+    MonthlyRollup.metric,
+    MonthlyRollup.value_key,
+    MonthlyRollup.count,
+)
 
 
 class Level(enum.StrEnum):
@@ -126,16 +131,8 @@ async def load_counts(session: AsyncSession, first: str, last: str) -> pd.DataFr
     """The figures' counters of the months `first`..`last` (YYYY-MM), summed per month ×
     agency × service × office × metric × value (COLUMNS; `office` 0: no office)."""
     rows = await session.execute(
-        select(
-            MonthlyRollup.month,
-            MonthlyRollup.agency_id,
-            MonthlyRollup.service_id,
-            MonthlyRollup.service_point_key,
-            MonthlyRollup.metric,
-            MonthlyRollup.value_key,
-            MonthlyRollup.count,
-        ).where(
-            MonthlyRollup.metric.in_(METRICS),
+        select(*MONTHLY_CELL).where(
+            MonthlyRollup.metric.in_(FIGURE_METRICS),
             MonthlyRollup.month >= first,
             MonthlyRollup.month <= last,
         )
@@ -197,7 +194,7 @@ class YearSums:
         metric = counts["metric"].to_numpy()
         value = counts["value_key"].to_numpy()
         count = counts["count"].to_numpy()
-        satisfaction = metric == SATISFACTION
+        satisfaction = metric == SATISFACTION_METRIC
         wide = {
             "hit": np.where(satisfaction & np.isin(value, SATISFIED_VALUES), count, 0),
             "n": np.where(satisfaction, count, 0),

@@ -12,12 +12,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from admin.audit import Action
-from admin.figures import DEFECTS
 from admin.web import words
 from admin.web.period import PERIODS
 from admin.web.render import NAVIGATION
 from core import language
 from core.models import AdminRole, AgencyKind, Channel
+from core.rollups import DEFECTS
 from scoring import load_methodology
 from scoring.compute import STATUSES
 from scoring.model import Unit

@@ -30,6 +30,7 @@ from core.periods import Period, parse_period
 from core.rollups import first_open_day, rollup_revision
 from core.score_runs import published_score_runs, run_inputs, score_run_values
 from results.disclosure import disclosure_rule
+from results.figures import MONTHLY_CELL
 from results.open_data.suppression import Cell
 
 FORMAT = "qanagat-open-data/1"
@@ -143,24 +144,9 @@ async def gather(session: AsyncSession, period: Period) -> PeriodData:
     # decided over the year so far (suppression.suppress_cells), published for the period
     months = months_of(Period(period.name, date(period.first.year, 1, 1), period.end))
     rows = await session.execute(
-        select(
-            MonthlyRollup.month,
-            MonthlyRollup.agency_id,
-            MonthlyRollup.service_id,
-            MonthlyRollup.service_point_key,
-            MonthlyRollup.metric,
-            MonthlyRollup.value_key,
-            MonthlyRollup.count,
-        )
+        select(*MONTHLY_CELL)
         .where(MonthlyRollup.month.in_(months), MonthlyRollup.count > 0)
-        .order_by(
-            MonthlyRollup.month,
-            MonthlyRollup.agency_id,
-            MonthlyRollup.service_id,
-            MonthlyRollup.service_point_key,
-            MonthlyRollup.metric,
-            MonthlyRollup.value_key,
-        )
+        .order_by(*MONTHLY_CELL[:-1])
     )
     cells = [
         Cell(
