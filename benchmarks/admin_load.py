@@ -43,13 +43,19 @@ import asyncio
 import json
 import os
 import random
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from benchmarks import scoring as scoring_bench
-from benchmarks.page_load import WARM_UP_S, cpu_seconds, latency_figures, measure, prepare
+from benchmarks.page_load import (
+    WARM_UP_S,
+    cpu_seconds,
+    latency_figures,
+    measure,
+    prepare,
+    run_from_command_line,
+)
 
 DEFAULT_DATABASE_URL = scoring_bench.DEFAULT_DATABASE_URL
 EMAIL = "bench@example.kz"
@@ -253,18 +259,7 @@ def run(arguments: argparse.Namespace) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--responses", type=int, default=10_000_000)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("QANAGAT_TEST_DATABASE_URL", DEFAULT_DATABASE_URL),
-    )
-    arguments = parser.parse_args()
-    figures = run(arguments)
-    print(json.dumps(figures))
-    sys.stdout.flush()
+    run_from_command_line(__doc__, run, ("--users", 20))
 
 
 if __name__ == "__main__":

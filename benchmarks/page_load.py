@@ -4,12 +4,14 @@ load never steals the server's event loop), and the figures of what the generato
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import multiprocessing
 import os
 import socket
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -69,6 +71,26 @@ def measure(
     if not measured["latencies"]:
         raise RuntimeError("no request was measured")
     return measured
+
+
+def run_from_command_line(
+    doc: str | None,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    crowd: tuple[str, int],
+) -> None:
+    """A page-load benchmark's command line: `--responses`, its crowd (`--users`,
+    `--visitors`, with its default), `--seconds`, `--database-url`; runs it and prints its
+    figures' JSON as the last line."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--responses", type=int, default=10_000_000)
+    parser.add_argument(crowd[0], type=int, default=crowd[1])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("QANAGAT_TEST_DATABASE_URL", scoring_bench.DEFAULT_DATABASE_URL),
+    )
+    print(json.dumps(run(parser.parse_args())))
+    sys.stdout.flush()
 
 
 def latency_figures(measured: dict[str, Any], cpu_decimals: int = 1) -> dict[str, Any]:
