@@ -300,6 +300,7 @@ class BatchedAnswers:
                         min_size=1,
                         max_size=self.connections,
                         init=_decode_json,
+                        reset=_keep_session,
                     )
         return self._pool
 
@@ -311,6 +312,13 @@ class BatchedAnswers:
                 await asyncio.wait_for(pool.close(), timeout=5)
             except TimeoutError:
                 pool.terminate()
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection goes back to the pool: the answer path never sets,
+    listens, locks or declares anything on it. asyncpg's default would send a reset query
+    (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) after every statement, a second round
+    trip for each. An open transaction is still rolled back by the pool itself."""
 
 
 async def _decode_json(connection: asyncpg.Connection) -> None:

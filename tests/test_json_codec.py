@@ -4,6 +4,7 @@ standard library's answer stands wherever the fast path refuses."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -57,3 +58,10 @@ def test_what_is_not_json_is_refused_as_before(document: str) -> None:
 def test_integers_beyond_64_bits_keep_every_digit(number: int) -> None:
     assert json_codec.loads(json_codec.dumps({"n": number})) == {"n": number}
     assert json_codec.loads(f'{{"n": {number}}}'.encode()) == {"n": number}
+
+
+@given(st.text() | st.from_regex(r"[0-9a ]{0,40}", fullmatch=True))
+def test_a_long_run_of_digits_is_found_wherever_a_pattern_would_find_it(document: str) -> None:
+    expected = re.search(r"[0-9]{19}", document) is not None
+    assert json_codec.has_long_number(document) is expected
+    assert json_codec.has_long_number(document.encode("utf-8", "surrogatepass")) is expected

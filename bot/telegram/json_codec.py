@@ -7,22 +7,26 @@ no input is parsed differently or refused because of the faster path."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-# Telegram's ids fit in 52 bits (16 digits); only text, rarely, holds such a run.
-_LONG_NUMBER = re.compile(r"\d{19}")
-_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+# Telegram's ids fit in 52 bits (16 digits); only text, rarely, holds such a run. It is found
+# by turning every digit into "9" and everything else into a space, then looking for nineteen
+# nines: several times faster than a regular expression, which tries every digit of every
+# number as the start of a run.
+_DIGIT_RUNS = bytes(0x39 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"9" * 19
+
+
+def has_long_number(document: str | bytes) -> bool:
+    """Whether the text holds a run of 19 digits or more."""
+    raw = document if isinstance(document, bytes) else document.encode("utf-8", "surrogatepass")
+    return _LONG_NUMBER in raw.translate(_DIGIT_RUNS)
 
 
 def loads(document: str | bytes) -> Any:
-    if isinstance(document, bytes):
-        long_number = _LONG_NUMBER_BYTES.search(document) is not None
-    else:
-        long_number = _LONG_NUMBER.search(document) is not None
-    if long_number:
+    if has_long_number(document):
         return json.loads(document)
     try:
         return orjson.loads(document)
