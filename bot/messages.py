@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-import yaml
+from core.word_catalogue import LANGUAGE_NAMES, LANGUAGES, WordCatalogue
 
-LANGUAGES = ("kk", "ru", "en")
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "WORDS", "pick_language", "text"]
+
 DEFAULT_LANGUAGE = "kk"
-LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
-
-
-@cache
-def catalogue() -> dict[str, dict[str, str]]:
-    with (Path(__file__).parent / "messages.yaml").open(encoding="utf-8") as stream:
-        data: dict[str, dict[str, str]] = yaml.safe_load(stream)
-    return data
-
-
-def text(key: str, lang: str, **params: Any) -> str:
-    """A message in `lang` (kk when the language is unknown), with placeholders filled."""
-    entry = catalogue()[key]
-    template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    return template.format(**params) if params else template
+WORDS = WordCatalogue(Path(__file__).parent / "messages.yaml", DEFAULT_LANGUAGE)
+# A message in `lang` (kk when the language is unknown), with placeholders filled.
+text = WORDS.say
 
 
 def pick_language(candidate: str | None) -> str | None:

@@ -27,7 +27,7 @@ ADMIN = Path(__file__).parent.parent / "admin"
 
 def test_every_key_has_kazakh_russian_and_english() -> None:
     assert words.problems() == []
-    assert len(words.catalogue()) > 100
+    assert len(words.WORDS.entries) > 100
 
 
 def test_no_key_is_defined_twice() -> None:
@@ -47,7 +47,7 @@ def test_every_literal_key_in_templates_and_code_exists() -> None:
         used |= set(re.findall(r"Column\(\s*\"[a-z_]+\",\s*\"([a-z0-9_]+)\"", text))
         used |= set(re.findall(r"Table\(\s*\"[a-z_]+\",\s*\"([a-z0-9_]+)\"", text))
     assert len(used) > 60
-    assert sorted(used - set(words.catalogue())) == []
+    assert sorted(used - set(words.WORDS.entries)) == []
 
 
 def test_every_key_built_from_a_name_exists() -> None:
@@ -67,7 +67,7 @@ def test_every_key_built_from_a_name_exists() -> None:
         + [f"change_{what}" for what in ("only_a", "only_b", "weight", "formula", "label")]
         + [f"only_kind_{k.value}" for k in AgencyKind]
     )
-    assert sorted(set(built) - set(words.catalogue())) == []
+    assert sorted(set(built) - set(words.WORDS.entries)) == []
 
 
 def test_numbers_are_written_as_each_language_writes_them() -> None:

@@ -43,7 +43,7 @@ def placeholders(text: str) -> set[str]:
 def test_every_problem_has_its_text_in_each_language_with_the_same_placeholders(
     key: str,
 ) -> None:
-    entry = words.catalogue().get(f"import_problem_{key}")
+    entry = words.WORDS.entries.get(f"import_problem_{key}")
     assert entry is not None, f"messages.yaml lacks import_problem_{key}"
     wanted = placeholders(PROBLEM_TEXTS[key])
     for lang in words.LANGUAGES:

@@ -4,52 +4,21 @@ every language, checked by a test and at start-up."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from core import language
+from core.word_catalogue import LANGUAGE_NAMES, LANGUAGES, WordCatalogue
 
-CATALOGUE = Path(__file__).parent / "messages.yaml"
-LANGUAGES = ("kk", "ru", "en")
-LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "WORDS", "problems", "say"]
+
 DEFAULT_LANGUAGE = "ru"
-
-
-@cache
-def catalogue() -> Mapping[str, Mapping[str, str]]:
-    with CATALOGUE.open(encoding="utf-8") as file:
-        data = yaml.safe_load(file)
-    return {str(key): {str(k): str(v) for k, v in entry.items()} for key, entry in data.items()}
-
-
-def problems() -> list[str]:
-    """Keys missing a language or with an empty text, as readable lines."""
-    found = []
-    for key, entry in catalogue().items():
-        for lang in LANGUAGES:
-            if not entry.get(lang, "").strip():
-                found.append(f"{CATALOGUE.name}: '{key}' has no {lang} text")
-        found.extend(
-            f"{CATALOGUE.name}: '{key}' has an unknown language '{extra}'"
-            for extra in set(entry) - set(LANGUAGES)
-        )
-    return found
-
-
-def say(key: str, lang: str, **params: Any) -> str:
-    """The text of `key` in `lang`; a missing key shows itself rather than failing a page."""
-    entry = catalogue().get(key)
-    if entry is None:
-        return key
-    template = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    try:
-        return template.format(**params) if params else template
-    except (KeyError, IndexError, ValueError):
-        return template
+# A missing key shows itself rather than failing a page.
+WORDS = WordCatalogue(
+    Path(__file__).parent / "messages.yaml", DEFAULT_LANGUAGE, missing_shows_key=True
+)
+say = WORDS.say
+problems = WORDS.problems
 
 
 def say_count(key: str, count: int, lang: str, **params: Any) -> str:
@@ -57,7 +26,7 @@ def say_count(key: str, count: int, lang: str, **params: Any) -> str:
     `_many`, `_other`, as CLDR names them: 1 строка, 2 строки, 5 строк), with {n} the count
     written the language's way."""
     form = f"{key}_{language.plural_form(count, lang)}"
-    chosen = form if form in catalogue() else f"{key}_other"
+    chosen = form if form in WORDS else f"{key}_other"
     return say(chosen, lang, n=language.number(count, lang, 0), **params)
 
 
@@ -68,7 +37,7 @@ def known_language(value: str | None) -> str | None:
 def region_name(code: str, lang: str) -> str:
     """A region's name; a code we have no name for shows as itself."""
     key = f"region_{code}"
-    return say(key, lang) if key in catalogue() else code
+    return say(key, lang) if key in WORDS else code
 
 
 # A flag's detail as the anti-gaming rules store it (core/integrity/flags.py), read back in the

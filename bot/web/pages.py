@@ -62,7 +62,7 @@ def say(key: str, lang: str, params: Mapping[str, Any] | None = None) -> str:
     try:
         return messages.text(key, lang, **dict(params or {}))
     except (KeyError, IndexError, ValueError):
-        return messages.text(key, lang) if key in messages.catalogue() else ""
+        return messages.text(key, lang) if key in messages.WORDS else ""
 
 
 def explain(error: InvalidAnswer | None, lang: str) -> str | None:

@@ -182,6 +182,6 @@ def read_refusal(seals: Seals, scope: str, value: str | None) -> InvalidAnswer |
     if not isinstance(payload.get("t"), int) or time.time() - payload["t"] > ERROR_TTL_S:
         return None
     reason, params = payload.get("r"), payload.get("p")
-    if reason not in messages.catalogue() or not isinstance(params, dict):
+    if not isinstance(reason, str) or reason not in messages.WORDS or not isinstance(params, dict):
         return None
     return InvalidAnswer(reason, params)

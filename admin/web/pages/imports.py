@@ -34,7 +34,7 @@ def _uploader(request: web.Request) -> uploads.Uploader:
 def problem_text(problem: FileProblem, lang: str) -> str:
     """A file's problem in `lang`; one without a known key keeps its English message."""
     key = f"import_problem_{problem.key}"
-    if problem.key and key in words.catalogue():
+    if problem.key and key in words.WORDS:
         return words.say(key, lang, **problem.params)
     return problem.message
 
