@@ -88,3 +88,24 @@ async def test_behind_pgbouncer_the_answer_path_caches_no_statement_either() -> 
         finally:
             await writer.close()
             await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_answer_path_sends_no_reset_query_between_statements() -> None:
+    """asyncpg's pool would reset a connection (advisory unlock, CLOSE ALL, UNLISTEN, RESET
+    ALL) each time it came back: a second round trip after every batch of answers."""
+    services.require_postgres_url()
+    async with services.postgres_database("qanagat_answer_reset") as url:
+        engine = create_engine(url)
+        writer = BatchedAnswers(engine, connections=1)
+        try:
+            pool = await writer._connected()
+            sent: list[str] = []
+            async with pool.acquire() as driver:
+                driver.add_query_logger(lambda record: sent.append(record.query))
+            for value in (1, 2, 3):
+                assert await pool.fetchval("SELECT $1::int + 1", value) == value + 1
+            assert sent == ["SELECT $1::int + 1"] * 3
+        finally:
+            await writer.close()
+            await engine.dispose()
