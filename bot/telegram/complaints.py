@@ -128,6 +128,18 @@ async def on_file(
         complaint = await desk.draft(respondent, complaint.id)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
+    return await _next_step(query, store, cards, complaint, lang, state)
+
+
+async def _next_step(
+    query: CallbackQuery,
+    store: UnitOfWork,
+    cards: CardManager,
+    complaint: Complaint,
+    lang: str,
+    state: FSMContext,
+) -> AnswerCallbackQuery:
+    """A button of the draft taken: keep it, take the buttons off and ask what comes next."""
     await store.commit()
     await cards.remove_keyboard(query.message)
     if isinstance(query.message, Message):
@@ -194,11 +206,7 @@ async def on_category(
         await desk.choose_category(complaint, callback_data.v)
     except ComplaintProblem as problem:
         return query.answer(text(problem.reason, lang), show_alert=True)
-    await store.commit()
-    await cards.remove_keyboard(query.message)
-    if isinstance(query.message, Message):
-        await ask_next(query.message, complaint, lang, state)
-    return query.answer()
+    return await _next_step(query, store, cards, complaint, lang, state)
 
 
 async def on_text(
