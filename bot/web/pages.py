@@ -58,11 +58,11 @@ REFUSAL_STATUS = {
 
 
 def say(key: str, lang: str, params: Mapping[str, Any] | None = None) -> str:
-    """A message; a template that does not fit its parameters still says something sensible."""
-    try:
-        return messages.text(key, lang, **dict(params or {}))
-    except (KeyError, IndexError, ValueError):
-        return messages.text(key, lang) if key in messages.WORDS else ""
+    """A message (a template that does not fit its parameters shows as written); nothing for
+    a key the catalogue does not have, which a page's sealed error may name."""
+    if key not in messages.WORDS:
+        return ""
+    return messages.text(key, lang, **dict(params or {}))
 
 
 def explain(error: InvalidAnswer | None, lang: str) -> str | None:
