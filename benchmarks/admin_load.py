@@ -57,7 +57,6 @@ from benchmarks.page_load import (
     run_from_command_line,
 )
 
-DEFAULT_DATABASE_URL = scoring_bench.DEFAULT_DATABASE_URL
 EMAIL = "bench@example.kz"
 PASSWORD = "benchmark password 0123"
 SECRET = "benchmark-secret-0123456789abcdef"

@@ -58,7 +58,6 @@ from benchmarks.page_load import (
     run_from_command_line,
 )
 
-DEFAULT_DATABASE_URL = scoring_bench.DEFAULT_DATABASE_URL
 SECRET = "benchmark-secret-0123456789abcdef"
 PAUSE_S = 1.0
 REGIONS = (

@@ -244,15 +244,7 @@ class BatchedAnswers:
         # In the session's transaction, through SQLAlchemy's connection (which begins it): the
         # completion's counting follows in the same transaction.
         connection = await unit.session.connection()
-        arguments = (
-            write.response_id,
-            write.question,
-            json.dumps(write.value),
-            write.answered_at,
-            write.known,
-            write.owner,
-        )
-        result = await connection.exec_driver_sql(RECORD_LAST_ANSWER, arguments)
+        result = await connection.exec_driver_sql(RECORD_LAST_ANSWER, answer_arguments(write))
         row = result.one()
         recorded = Recorded(bool(row[0]), bool(row[1]), row[2])
         if row[3] is None:
@@ -329,13 +321,20 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
         )
 
 
-def answer_arrays(writes: Sequence[AnswerWrite]) -> tuple[list[Any], ...]:
-    """RECORD_ANSWERS's arguments ($1..$6) for these answers, in order."""
+def answer_arguments(write: AnswerWrite) -> tuple[Any, ...]:
+    """One answer as RECORD_LAST_ANSWER takes it ($1..$6): response, question, value as JSON
+    text, answered at, answers known, owner."""
     return (
-        [w.response_id for w in writes],
-        [w.question for w in writes],
-        [json.dumps(w.value) for w in writes],
-        [w.answered_at for w in writes],
-        [w.known for w in writes],
-        [w.owner for w in writes],
+        write.response_id,
+        write.question,
+        json.dumps(write.value),
+        write.answered_at,
+        write.known,
+        write.owner,
     )
+
+
+def answer_arrays(writes: Sequence[AnswerWrite]) -> tuple[list[Any], ...]:
+    """RECORD_ANSWERS's arguments ($1..$6) for these answers (a batch, never empty), in
+    order: each answer's `answer_arguments`, column by column."""
+    return tuple(list(column) for column in zip(*map(answer_arguments, writes), strict=True))
