@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, bindparam, select, text, update
+from sqlalchemy import Integer, Table, bindparam, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
@@ -26,10 +26,8 @@ from core.models import (
     Base,
     Channel,
     Invitation,
-    PublicService,
     Response,
     ResponseStatus,
-    ServiceEvent,
 )
 
 _VALUE_TYPE = Answer.__table__.c.value.type
@@ -140,35 +138,10 @@ class Opening:
 
 @dataclass(frozen=True)
 class Completion:
-    """A response just completed, as counting it needs it (COMPLETE's columns)."""
+    """A response just completed (the chain keeper reads what counting it needs)."""
 
     response_id: int
     completed_at: datetime
-    channel: Channel
-    service_id: int
-    service_point_id: int | None
-    respondent_id: int | None
-    started_at: datetime
-    service_event_id: int | None
-    agency_id: int
-    delivered_at: datetime | None
-
-    @classmethod
-    def of(cls, response_id: int, completed_at: datetime, row: Sequence[Any]) -> Completion:
-        """From COMPLETE's returned row (or the same columns of RECORD_LAST_ANSWER)."""
-        channel, service_id, office_id, respondent_id, started_at, event_id = row[:6]
-        return cls(
-            response_id,
-            completed_at,
-            Channel(channel),
-            service_id,
-            office_id,
-            respondent_id,
-            started_at,
-            event_id,
-            row[6],
-            row[7],
-        )
 
 
 @dataclass(frozen=True)
@@ -216,7 +189,7 @@ class AnswerWriter(Protocol):
         self, unit: SessionHolder, write: AnswerWrite, state: Executable
     ) -> tuple[Recorded, Completion | None]:
         """Store a survey's last answer and, when it was stored, complete its response, in the
-        unit's transaction (the caller counts the completion in it, then commits). `state`:
+        unit's transaction (the caller queues the completion in it, then commits). `state`:
         as for `record`."""
         ...
 
@@ -274,11 +247,8 @@ async def open_in_transaction(session: AsyncSession, opening: Opening, insert: A
     return response_id
 
 
-# Completing: status and times set, and what counting it needs returned (the agency, and
-# the event's delivery day, on which the funnel counts the completion), in one statement
-# built once.
-_SERVICE = cast(Table, PublicService.__table__)
-_EVENT = cast(Table, ServiceEvent.__table__)
+# Completing: status and times set, in one statement built once; it returns a row only when
+# the response was in progress.
 COMPLETE = (
     update(_RESPONSE)
     .where(
@@ -290,20 +260,7 @@ COMPLETE = (
         completed_at=bindparam("now", type_=_RESPONSE.c.completed_at.type),
         updated_at=bindparam("now", type_=_RESPONSE.c.updated_at.type),
     )
-    .returning(
-        _RESPONSE.c.channel,
-        _RESPONSE.c.service_id,
-        _RESPONSE.c.service_point_id,
-        _RESPONSE.c.respondent_id,
-        _RESPONSE.c.started_at,
-        _RESPONSE.c.service_event_id,
-        select(_SERVICE.c.agency_id)
-        .where(_SERVICE.c.id == _RESPONSE.c.service_id)
-        .scalar_subquery(),
-        select(_EVENT.c.delivered_at)
-        .where(_EVENT.c.id == _RESPONSE.c.service_event_id)
-        .scalar_subquery(),
-    )
+    .returning(_RESPONSE.c.id)
 )
 TOUCH_RESPONSE = (
     update(_RESPONSE)
@@ -343,7 +300,7 @@ async def record_last_in_transaction(
     now = write.answered_at
     params = {"completing_id": write.response_id, "now": now}
     row = (await session.execute(COMPLETE, params)).first()
-    return recorded, (Completion.of(write.response_id, now, row) if row is not None else None)
+    return recorded, (Completion(write.response_id, now) if row is not None else None)
 
 
 class PlainAnswers:

@@ -52,7 +52,7 @@ OUTBOX_OLDEST_DUE_SECONDS = Gauge(
 )
 LEDGER_PENDING = Gauge(
     "qanagat_ledger_pending",
-    "Completed responses waiting to be chained into the ledger",
+    "Completed responses waiting to be counted and chained into the ledger",
     registry=REGISTRY,
 )
 JOB_RUNS = Counter(

@@ -477,14 +477,18 @@ class LedgerRechain(Base):
 
 
 class LedgerPending(Base):
-    """A completed response waiting to be chained: completion queues it (no lock), and the
-    chain keeper appends the queue to the ledger in batches (docs/ledger.md). No foreign key,
-    as for the entries: a response deleted while it waits is reported, not silently dropped."""
+    """A completed response waiting to be counted and chained: completion queues it (no lock,
+    no counter touched), and the chain keeper counts the queue into the rollups and the funnel
+    and appends it to the ledger, in batches (docs/ledger.md). No foreign key, as for the
+    entries: a response deleted while it waits is reported, not silently dropped."""
 
     __tablename__ = "ledger_pending"
 
     response_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     completed_at: Mapped[datetime]
+    # The (metric, value) pairs the response counts, decided from its survey at completion;
+    # NULL: queued before the keeper counted (counted at completion then), only to be chained.
+    counts: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 # The admin side: people who read the aggregates, their sessions, and what they did ---------

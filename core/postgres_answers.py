@@ -95,10 +95,10 @@ ORDER BY g.n
 """
 
 # A survey's last answer and its response's completion, in one statement inside the unit of
-# work's transaction (what follows a completion is counted in the same transaction): the
+# work's transaction (the completion is queued for counting in the same transaction): the
 # answer checked and stored as RECORD_ANSWERS stores one, and only if it was stored, the
-# response completed, returning what counting it needs (COMPLETE's columns). $1 response, $2
-# question, $3 value (JSON), $4 answered and completed at, $5 answers known, $6 owner.
+# response completed (its id returned, else NULL). $1 response, $2 question, $3 value (JSON),
+# $4 answered and completed at, $5 answers known, $6 owner.
 RECORD_LAST_ANSWER = """
 WITH target AS (
     SELECT r.id,
@@ -122,17 +122,12 @@ completed AS (
     UPDATE response r SET status = 'completed', completed_at = $4, updated_at = $4
     FROM stored s
     WHERE r.id = s.response_id AND r.status = 'in_progress'
-    RETURNING r.channel, r.service_id, r.service_point_id, r.respondent_id, r.started_at,
-              r.service_event_id,
-              (SELECT v.agency_id FROM public_service v WHERE v.id = r.service_id),
-              (SELECT e.delivered_at FROM service_event e WHERE e.id = r.service_event_id)
+    RETURNING r.id
 )
 SELECT coalesce((SELECT open FROM target), false),
        EXISTS (SELECT 1 FROM stored),
        (SELECT p.language FROM respondent p WHERE p.key = $6),
-       c.*
-FROM (SELECT 1) AS one
-LEFT JOIN completed c ON true
+       (SELECT id FROM completed)
 """
 
 # What answering needs to know about one response (`core.responses.LIVE_RESPONSE`), for
@@ -242,14 +237,14 @@ class BatchedAnswers:
         self, unit: SessionHolder, write: AnswerWrite, state: Executable
     ) -> tuple[Recorded, Completion | None]:
         # In the session's transaction, through SQLAlchemy's connection (which begins it): the
-        # completion's counting follows in the same transaction.
+        # completion's queueing follows in the same transaction.
         connection = await unit.session.connection()
         result = await connection.exec_driver_sql(RECORD_LAST_ANSWER, answer_arguments(write))
         row = result.one()
         recorded = Recorded(bool(row[0]), bool(row[1]), row[2])
         if row[3] is None:
             return recorded, None
-        return recorded, Completion.of(write.response_id, write.answered_at, row[3:])
+        return recorded, Completion(write.response_id, write.answered_at)
 
     async def record(self, unit: SessionHolder, write: AnswerWrite, state: Executable) -> Recorded:
         if unit.in_transaction():

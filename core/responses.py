@@ -44,8 +44,7 @@ from core.answer_writers import (
 )
 from core.clock import utcnow
 from core.identity import AddressBox, token_hash
-from core.integrity import on_completed
-from core.integrity.flags import Rules
+from core.integrity import queue_completed
 from core.invitations import InvitationProblem
 from core.models import (
     Agency,
@@ -204,14 +203,10 @@ class LiveResponse:
 class ResponseStore:
     """Respondents and responses, over the session of one unit of work. Nothing here commits."""
 
-    def __init__(
-        self, unit: SessionHolder, writer: AnswerWriter, rules: Rules | None = None
-    ) -> None:
-        """`unit`: the unit of work whose session this works in (opened when first needed);
-        `rules`: the anti-gaming rules completions are judged by (None: the process's)."""
+    def __init__(self, unit: SessionHolder, writer: AnswerWriter) -> None:
+        """`unit`: the unit of work whose session this works in (opened when first needed)."""
         self._unit = unit
         self._writer = writer
-        self._rules = rules
         self._opened: set[int] = set()  # responses this unit of work created: no answers yet
 
     @property
@@ -591,8 +586,8 @@ class ResponseStore:
     ) -> Recorded:
         """Store one answer if the response is in progress, is `owner_key`'s (when given) and
         holds exactly `known` answers (when given). `completing`: it is the last answer; the
-        response is completed, counted and queued for the ledger in the same transaction, so
-        neither is ever kept without the other. The unit of work commits; an answer that
+        response is completed and queued for counting and the ledger in the same transaction,
+        so neither is ever kept without the other. The unit of work commits; an answer that
         does not complete may be committed at once with others by the writer (PostgreSQL)."""
         self._opened.discard(response_id)
         write = AnswerWrite(
@@ -607,7 +602,7 @@ class ResponseStore:
             return await self._writer.record(self._unit, write, RESPONSE_STATE)
         recorded, completed = await self._writer.record_last(self._unit, write, RESPONSE_STATE)
         if completed is not None:
-            await self._count(completed, completing.metrics, completing.complaint_requested)
+            await self._queue(completed, completing.metrics, completing.complaint_requested)
         return recorded
 
     async def _read(
@@ -627,49 +622,31 @@ class ResponseStore:
         metrics: Iterable[tuple[str, str]],
         complaint_requested: bool,
     ) -> bool:
-        """Complete and count the response and queue it for the ledger, in the unit of work's
-        transaction; False when it was not in progress (nothing written: completed already,
-        a duplicate delivery)."""
+        """Complete the response and queue it for counting and the ledger, in the unit of
+        work's transaction; False when it was not in progress (nothing written: completed
+        already, a duplicate delivery)."""
         now = utcnow()
         row = (
             await self._session.execute(COMPLETE, {"completing_id": response_id, "now": now})
         ).first()
         if row is None:
             return False
-        await self._count(Completion.of(response_id, now, row), metrics, complaint_requested)
+        await self._queue(Completion(response_id, now), metrics, complaint_requested)
         return True
 
-    async def _count(
+    async def _queue(
         self,
         completed: Completion,
         metrics: Iterable[tuple[str, str]],
         complaint_requested: bool,
     ) -> None:
-        """What follows a completion in its transaction: the complaint asked for, the rollups
-        (or the anti-gaming flags), the ledger's queue and the funnel."""
-        pairs = list(metrics)
-        response_id, now = completed.response_id, completed.completed_at
-        # What the rollups and the integrity rules read of it, without loading the row again.
-        counted = Response(
-            id=response_id,
-            channel=completed.channel,
-            service_id=completed.service_id,
-            service_point_id=completed.service_point_id,
-            respondent_id=completed.respondent_id,
-            started_at=completed.started_at,
-            completed_at=now,
-        )
+        """What follows a completion in its transaction: the complaint asked for, and the
+        response queued with what it counts. The chain keeper counts it into the rollups and
+        the funnel (or, flagged, counts its exclusion) and chains it, within about a second."""
         if complaint_requested:
-            self._session.add(ComplaintRequest(response_id=response_id, created_at=now))
-        await on_completed(self._session, counted, completed.agency_id, pairs, rules=self._rules)
-        if completed.service_event_id is not None and completed.delivered_at is not None:
-            # What `funnel.count_event` would read again: the response has its event's service
-            # and office.
-            await funnel.count(
-                self._session,
-                funnel.FunnelStep.COMPLETED,
-                agency_id=completed.agency_id,
-                service_id=completed.service_id,
-                service_point_id=completed.service_point_id,
-                delivered_at=completed.delivered_at,
+            self._session.add(
+                ComplaintRequest(
+                    response_id=completed.response_id, created_at=completed.completed_at
+                )
             )
+        await queue_completed(self._session, completed.response_id, completed.completed_at, metrics)

@@ -5,8 +5,8 @@ Repositories read and write; the service handling the update (`bot/opening.py`'s
 for surveys) commits once, at its durable point, through `commit` or `atomically`. A unit of
 work left without a commit is rolled back when it closes. Its session is opened on first use:
 most presses store their answer through the `AnswerWriter`'s own statement and never need one.
-`UnitsOfWork` is built once at start-up (`qanagat/app.py`) with the session factory, the
-database's `AnswerWriter` and the anti-gaming rules completions are judged by.
+`UnitsOfWork` is built once at start-up (`qanagat/app.py`) with the session factory and the
+database's `AnswerWriter`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from core.complaints import ComplaintDesk, Scrub
 from core.dataset_ratings import DatasetRatings, RatingAnswers
 from core.db import holds_database_transaction
 from core.identity import AddressBox
-from core.integrity.flags import Rules, note_network_address
+from core.integrity.flags import note_network_address
 from core.models import Complaint, Respondent, ServicePoint
 from core.responses import ResponseStore
 from core.walk_ins import WalkIns
@@ -53,7 +53,6 @@ class UnitOfWork:
         self,
         session: AsyncSession | async_sessionmaker[AsyncSession],
         writer: AnswerWriter | None = None,
-        rules: Rules | None = None,
     ) -> None:
         if isinstance(session, AsyncSession):
             self._session: AsyncSession | None = session
@@ -64,7 +63,7 @@ class UnitOfWork:
             bind = session.kw["bind"]
         if writer is None:  # a unit of work on its own (a script, a test): plain statements
             writer = PlainAnswers(bind.dialect.name)
-        self.responses = ResponseStore(self, writer, rules)
+        self.responses = ResponseStore(self, writer)
 
     @property
     def session(self) -> AsyncSession:
@@ -113,9 +112,9 @@ class UnitOfWork:
             await self._session.rollback()
 
     async def atomically(self, work: Callable[[], Awaitable[T]], what: str = "work") -> T:
-        """`work()` and the commit, as one transaction. Completions at one office and day
-        update the same rollup rows, so two can deadlock on PostgreSQL: the one the server
-        aborts was rolled back whole and is run again. Any other failure is rolled back."""
+        """`work()` and the commit, as one transaction. A transaction PostgreSQL aborts to
+        break a lock cycle or a serialisation clash was rolled back whole and is run again.
+        Any other failure is rolled back."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 result = await work()
@@ -181,16 +180,14 @@ class UnitsOfWork:
         self,
         sessions: async_sessionmaker[AsyncSession],
         writer: AnswerWriter | None = None,
-        rules: Rules | None = None,
     ) -> None:
         self.sessions = sessions
         self.writer = writer or PlainAnswers(sessions.kw["bind"].dialect.name)
-        self.rules = rules
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work; what it did not commit is rolled back when it closes."""
-        uow = UnitOfWork(self.sessions, self.writer, self.rules)
+        uow = UnitOfWork(self.sessions, self.writer)
         try:
             yield uow
         finally:

@@ -152,14 +152,14 @@ def build_app(
     embedded mode (no Redis), the worker's periodic jobs run here too, as `qanagat serve` wants."""
     surveys = surveys if surveys is not None else load_surveys(settings)
     rules = load_rules(settings.anti_gaming_rules)
-    use_rules(rules)  # for the data-set ratings, which do not go through the units below yet
+    use_rules(rules)  # for the data-set ratings, which are judged where they are stored
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
-    # The answer path's database-specific writer and its rules, picked once here (like
-    # cosmicpython's bootstrap): PostgreSQL through asyncpg batches answers, anything else
-    # runs plain statements.
+    # The answer path's database-specific writer, picked once here (like cosmicpython's
+    # bootstrap): PostgreSQL through asyncpg batches answers, anything else runs plain
+    # statements.
     writer = writer_for(engine, statement_cache=not settings.database_behind_pgbouncer)
-    units = UnitsOfWork(session_factory, writer, rules)
+    units = UnitsOfWork(session_factory, writer)
     redis = connect_redis(settings.redis_url)
     walk_ins = WalkIns.from_secret(
         settings.secret_bytes(), settings.poster_grace_days, settings.walk_in_limit_per_day
@@ -233,8 +233,9 @@ def build_app(
             app.cleanup_ctx.append(polling_context(bot, dispatcher))
 
     async def chain_keeper(_app: web.Application) -> AsyncIterator[None]:
-        # Completions only queue their ledger entry; this process chains the queue.
-        task = asyncio.create_task(keep_chain(session_factory), name="chain keeper")
+        # Completions only queue their response; this process counts and chains the queue,
+        # judging it by the rules picked above.
+        task = asyncio.create_task(keep_chain(session_factory, rules), name="chain keeper")
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -445,9 +445,9 @@ async def _synthetic_responses(
     if complaints:
         await session.execute(insert(_table(ComplaintRequest)), complaints)
     await add_rollup_rows(session, merge_rollup_rows(rollups))
-    # What a live completion also leaves: the anti-gaming rules' signal of each response (so
-    # a flag raised later takes out exactly what it added) and its place in the ledger, in
-    # the order the responses were completed.
+    # What the chain keeper also leaves for a live completion: the anti-gaming rules' signal
+    # of each response (so a flag raised later takes out exactly what it added) and its
+    # place in the ledger, in the order the responses were completed.
     top = current_rules().office_top_burst
     await session.execute(
         insert(_table(ResponseSignal)),

@@ -120,12 +120,14 @@ def export_command(period: str, out: Path | None) -> None:
 async def _export(settings: Settings, period: Period, target: Path) -> dict[str, Any]:
     from core.db import create_engine, create_session_factory
     from core.integrity import ledger as chain
+    from core.integrity.flags import load_rules
 
     engine = create_engine(settings.database_url)
     try:
         sessions = create_session_factory(engine)
-        # Chain what is still queued first, so that the period's export holds all of it.
-        await chain.seal_all(sessions)
+        # Count and chain what is still queued first, so that the period's export holds all
+        # of it, judged by the rules the server judges by.
+        await chain.seal_all(sessions, load_rules(settings.anti_gaming_rules))
         async with sessions() as session:
             total = await _chain_length(session)
             with (

@@ -1,6 +1,7 @@
 """What an auditor checks after any trouble on the answer path: every completed response
 counted once in the funnel, the rollups and the ledger, and none left in progress with every
-answer given."""
+answer given. The chain keeper counts completions about a second after they commit; the
+tally lets it finish first (`ledger.seal_all`), as a server's keeper would."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.engine.flow import Completed, next_step
+from core.integrity import ledger
 from core.models import (
     Answer,
     DailyRollup,
@@ -38,6 +40,8 @@ class Tally:
 
 
 async def tally(session_factory: async_sessionmaker[AsyncSession]) -> Tally:
+    """The counts once the queue is counted and chained."""
+    await ledger.seal_all(session_factory)
     async with session_factory() as session:
         completed = await session.scalar(
             select(func.count())

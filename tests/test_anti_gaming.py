@@ -5,18 +5,20 @@ burst, an analyst) their contribution is taken out again. The exclusions are cou
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import core.responses
+from core.clock import utcnow
 from core.integrity import flags, ledger
 from core.integrity.completion import use_rules
 from core.integrity.flags import Rules, RulesError, load_rules
-from core.models import Channel, Response, ResponseStatus
+from core.models import Channel, FunnelDaily, LedgerPending, Response, ResponseStatus
 from tests.conftest import Seed
 from tests.integrity_helpers import answer_all, complete, open_response, rollup
 from tests.integrity_helpers import flags as stored_flags
@@ -163,6 +165,7 @@ async def test_a_response_flagged_before_it_completes_is_not_counted(
         await session.commit()
     assert await rollup(session_factory) == {}
     await answer_all(session_factory, seed, response_id)
+    await ledger.seal_all(session_factory)
     assert await rollup(session_factory) == {("flagged", "any"): 1, ("flagged", "analyst"): 1}
 
 
@@ -210,11 +213,6 @@ async def test_completion_costs_a_few_statements_not_a_scan(
 async def test_the_worker_forgets_old_walk_in_passes_and_network_digests(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from core.clock import utcnow
     from core.integrity.retention import forget_old_traces
     from core.models import ResponseSignal, WalkInPass
 
@@ -254,9 +252,9 @@ async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
     seed: Seed,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Concurrent completions at one office update the same rollup and flag rows; PostgreSQL
-    breaks a lock cycle by aborting one of them. That one is run again, from the start."""
-    real = core.responses.on_completed
+    """PostgreSQL breaks a lock cycle by aborting one of the transactions in it. A completion
+    aborted so is run again, from the start, and counted once."""
+    real = core.responses.queue_completed
     calls = 0
 
     async def loses_the_first_race(*args: object, **kwargs: object) -> object:
@@ -267,7 +265,7 @@ async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
             raise DBAPIError("UPDATE daily_rollup ...", None, _Deadlock("deadlock detected"))
         return found
 
-    monkeypatch.setattr(core.responses, "on_completed", loses_the_first_race)
+    monkeypatch.setattr(core.responses, "queue_completed", loses_the_first_race)
     use_rules(rules())
     response_id = await complete(session_factory, seed, user=1, overall=4)
     assert calls == 2
@@ -284,9 +282,9 @@ async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
 async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_once(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed, database_url: str
 ) -> None:
-    """Top scores completing at one office at once, past the burst threshold: each flags the
-    others' run in the same transactions. None fails (no deadlock), and every response is
-    counted out exactly once."""
+    """Top scores completing at one office at once, past the burst threshold, while three
+    servers' keepers count the queue: none fails (no deadlock), and every response is counted
+    out exactly once."""
     if not database_url.startswith("postgresql"):
         pytest.skip("the race needs PostgreSQL (SQLite serialises writers itself)")
     use_rules(rules(office_top_burst={"max_top_scores": 2}))
@@ -297,8 +295,10 @@ async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_
     for response_id in racing:
         await answer_all(session_factory, seed, response_id, until="comment")
     await asyncio.gather(
-        *(answer_all(session_factory, seed, response_id) for response_id in racing)
+        *(answer_all(session_factory, seed, response_id) for response_id in racing),
+        *(ledger.seal_all(session_factory) for _ in range(3)),  # keepers of three servers
     )
+    await ledger.seal_all(session_factory)
     everyone = first + racing
     assert await stored_flags(session_factory) == {r: {"office_top_burst"} for r in everyone}
     counted = await rollup(session_factory)
@@ -312,3 +312,101 @@ async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_
             .where(Response.status == ResponseStatus.COMPLETED)
         )
     assert done == len(everyone)
+
+
+async def completed_at(
+    sessions: async_sessionmaker[AsyncSession], response_id: int, minutes_ago: float
+) -> None:
+    """Move a completion (still waiting for the keeper) back in time."""
+    when = utcnow() - timedelta(minutes=minutes_ago)
+    async with sessions() as session:
+        await session.execute(
+            update(Response).where(Response.id == response_id).values(completed_at=when)
+        )
+        await session.execute(
+            update(LedgerPending)
+            .where(LedgerPending.response_id == response_id)
+            .values(completed_at=when)
+        )
+        await session.commit()
+
+
+async def waiting_completion(
+    sessions: async_sessionmaker[AsyncSession], seed: Seed, user: int, minutes_ago: float
+) -> int:
+    """A response completed `minutes_ago`, not counted yet (no keeper has run)."""
+    response_id = await open_response(sessions, seed, user=user, minutes_taken=minutes_ago + 5)
+    await answer_all(sessions, seed, response_id)
+    await completed_at(sessions, response_id, minutes_ago)
+    return response_id
+
+
+@pytest.mark.parametrize(("last_minutes_ago", "flagged"), [(2, False), (8, True)])
+async def test_the_keeper_judges_each_completion_as_of_its_own_time(
+    session_factory: async_sessionmaker[AsyncSession],
+    seed: Seed,
+    last_minutes_ago: float,
+    flagged: bool,
+) -> None:
+    """Three completions by one person, counted by the keeper in one batch: at most two in
+    ten minutes is allowed. 15, 10 and 2 minutes ago: no ten minutes hold three, and the
+    first is not judged by the two that came after it. 15, 10 and 8: the last completes a
+    burst, which flags the whole run."""
+    use_rules(rules(respondent_burst={"window_minutes": 10, "max_responses": 2}))
+    run = [
+        await waiting_completion(session_factory, seed, 7, minutes_ago)
+        for minutes_ago in (15, 10, last_minutes_ago)
+    ]
+    assert await rollup(session_factory) == {}  # nothing counted before the keeper runs
+    assert await ledger.seal_all(session_factory) == 3
+    expected = {response_id: {"respondent_burst"} for response_id in run} if flagged else {}
+    assert await stored_flags(session_factory) == expected
+    counted = await rollup(session_factory)
+    assert counted.get(("responses", "telegram"), 0) == (0 if flagged else 3)
+    assert counted.get(("flagged", "any"), 0) == (3 if flagged else 0)
+
+
+async def test_a_flag_on_a_completion_waiting_to_be_counted_keeps_it_out(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed
+) -> None:
+    """An analyst flags a response in the second between its completion and its counting:
+    nothing is taken out of the rollups (nothing was put in); the keeper counts only the
+    exclusion. Counting again counts nothing twice."""
+    use_rules(rules())
+    waiting = await waiting_completion(session_factory, seed, 1, 0)
+    async with session_factory() as session:
+        assert await flags.flag(session, waiting, flags.ANALYST, "looked manufactured")
+        await session.commit()
+    assert await rollup(session_factory) == {}
+    assert await ledger.seal_all(session_factory) == 1
+    assert await ledger.seal_all(session_factory) == 0
+    assert await rollup(session_factory) == {("flagged", "any"): 1, ("flagged", "analyst"): 1}
+    async with session_factory() as session:
+        funnel_completed = await session.scalar(select(func.sum(FunnelDaily.completed)))
+    assert funnel_completed == 1  # it was completed; the funnel counts completions, not votes
+
+
+async def test_a_flag_raised_while_the_keeper_counts_its_response_waits_and_takes_it_out(
+    session_factory: async_sessionmaker[AsyncSession], seed: Seed, database_url: str
+) -> None:
+    """An analyst flags a response while a keeper's batch is counting it: the flag waits for
+    that batch (the chain's lock), then sees it counted and takes out what it added. Without
+    the wait it would see the response still queued, and it would stay counted."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race needs PostgreSQL (SQLite serialises writers itself)")
+    use_rules(rules())
+    response_id = await waiting_completion(session_factory, seed, 1, 0)
+
+    async def analyst() -> None:
+        async with session_factory() as session:
+            assert await flags.flag(session, response_id, flags.ANALYST, "looked manufactured")
+            await session.commit()
+
+    async with session_factory() as keeper:
+        assert await ledger.seal_queued(keeper) == 1  # counted, not committed yet
+        flagging = asyncio.create_task(analyst())
+        await asyncio.sleep(0.3)
+        assert not flagging.done()
+        await keeper.commit()
+    await flagging
+    assert await rollup(session_factory) == {("flagged", "any"): 1, ("flagged", "analyst"): 1}

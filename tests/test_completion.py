@@ -158,8 +158,8 @@ async def test_the_last_answer_is_not_kept_without_its_completion(
     async def database_cut(*_args: Any, **_kwargs: Any) -> None:
         raise ConnectionResetError("the database went away mid-completion")
 
-    counting = responses.on_completed
-    monkeypatch.setattr(responses, "on_completed", database_cut)
+    queueing = responses.queue_completed
+    monkeypatch.setattr(responses, "queue_completed", database_cut)
     raw = "" if last_value is None else str(last_value)
     with pytest.raises(ConnectionResetError):
         await press(session_factory, desk, response_id, last, raw)
@@ -167,7 +167,7 @@ async def test_the_last_answer_is_not_kept_without_its_completion(
     counts = await tally(session_factory)
     assert (counts.answers, counts.completed, counts.stuck) == (len(given), 0, 0)
 
-    monkeypatch.setattr(responses, "on_completed", counting)
+    monkeypatch.setattr(responses, "queue_completed", queueing)
     step = await press(session_factory, desk, response_id, last, raw)
     assert isinstance(step, Completed)
     counts = await tally(session_factory)

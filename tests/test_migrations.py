@@ -27,7 +27,7 @@ from core.migrate import (
 from core.models import Base
 from tests import services
 
-HEAD = "0026_abandoned"
+HEAD = "0027_counted_by_keeper"
 MODEL_TABLES = set(Base.metadata.tables)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import messages
 from core.clock import reporting_day, utcnow
+from core.integrity import ledger
 from core.integrity.completion import use_rules
 from core.models import Response, ResponseStatus
 from core.posters import PosterOffice, render_poster
@@ -232,6 +233,7 @@ async def test_a_burst_from_one_network_address_is_flagged(
     responses = await site.responses()
     ids = [response.id for response in responses]
     assert len(ids) == 3 and all(r.status.value == "completed" for r in responses)
+    await ledger.seal_all(site.session_factory)  # the chain keeper judges them within a second
     assert await stored_flags(site.session_factory) == {i: {"network_burst"} for i in ids}
 
 

@@ -7,8 +7,10 @@ Rules (thresholds, not score weights) come from `rules.yaml` or QANAGAT_ANTI_GAM
   respondent_burst   more than `max_responses` completed by one respondent within the window
   network_burst      web: more than `max_responses` from one network address within the window
   office_top_burst   more than `max_top_scores` top scores at one office within the window
-A burst flags the whole run in the window: the earlier responses were counted already, so
-their rollup contribution is taken out again (`flag`).
+The chain keeper applies them to each completed response in completion order, as of its own
+completion (`core/integrity/completion.py`). A burst flags the whole run in the window: the
+earlier responses were counted already, so their rollup contribution is taken out again
+(`flag`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
+from core.integrity.chain_lock import hold_chain_lock
 from core.models import (
     Base,
+    LedgerPending,
     PublicService,
     Response,
     ResponseFlag,
@@ -90,19 +94,24 @@ _OWN_DIGEST = (
     .where(_SIGNAL.c.response_id == bindparam("response_id"))
     .scalar_subquery()
 )
+# Each window ends at the response's own completion: the chain keeper counts a response after
+# later ones may have completed, and those must not count against it.
 _BY_RESPONDENT = (
     _RESPONSE.c.respondent_id == bindparam("respondent_id"),
     _RESPONSE.c.status == ResponseStatus.COMPLETED,
     _RESPONSE.c.completed_at >= bindparam("respondent_since"),
+    _RESPONSE.c.completed_at <= bindparam("until"),
 )
 _BY_NETWORK = (
     _SIGNAL.c.address_digest == _OWN_DIGEST,
     _SIGNAL.c.completed_at >= bindparam("network_since"),
+    _SIGNAL.c.completed_at <= bindparam("until"),
 )
 _TOP_AT_OFFICE = (
     _SIGNAL.c.service_point_key == bindparam("office_key"),
     _SIGNAL.c.top_score.is_(True),
     _SIGNAL.c.completed_at >= bindparam("top_since"),
+    _SIGNAL.c.completed_at <= bindparam("until"),
 )
 COUNTS = select(
     select(func.count()).select_from(_RESPONSE).where(*_BY_RESPONDENT).scalar_subquery(),
@@ -113,8 +122,8 @@ COUNTS = select(
 
 
 def _earlier_in_burst(member: Any, reason: str, conditions: Sequence[Any]) -> Any:
-    # In id order: completions flagging the same run at once then lock its rows in the same
-    # order (fewer deadlocks; the store runs again a completion that still loses one).
+    # In id order: the keeper and an analyst flagging the same run at once then lock its rows
+    # in the same order.
     return (
         select(member)
         .where(*conditions, member != bindparam("response_id"))
@@ -130,7 +139,10 @@ EARLIER_IN_BURST = {
 }
 
 
-# What flagging a response needs to know of it: whether and how it was counted.
+# What flagging a response needs to know of it: whether and how it was counted. Completed
+# and still waiting for the chain keeper to count it: not counted yet (no signal of what it
+# counted), and the keeper will see the flag.
+_PENDING = cast(Table, LedgerPending.__table__)
 FLAGGING = (
     select(
         _RESPONSE.c.status,
@@ -141,6 +153,8 @@ FLAGGING = (
         _SERVICE.c.agency_id,
         _SIGNAL.c.counted,
         exists().where(_FLAG.c.response_id == _RESPONSE.c.id),
+        _SIGNAL.c.counted.is_(None)
+        & exists().where(_PENDING.c.response_id == _RESPONSE.c.id, _PENDING.c.counts.is_not(None)),
     )
     .join(_SERVICE, _SERVICE.c.id == _RESPONSE.c.service_id)
     .outerjoin(_SIGNAL, _SIGNAL.c.response_id == _RESPONSE.c.id)
@@ -246,9 +260,10 @@ async def assess(
     *,
     rollup: list[dict[str, Any]] | None = None,
 ) -> list[Finding]:
-    """Record what the rules count for this just-completed response and say which rules it
-    breaks (flags already on it, from an analyst, included). When it completes a burst, the
-    earlier responses of the burst are flagged here too. Two statements when nothing is
+    """Record what the rules count for this completed response and say which rules it breaks
+    as of its completion (every window ends then; flags already on it, from an analyst,
+    included). When it completes a burst, the earlier responses of the burst are flagged here
+    too. Two statements when nothing is
     found: the signal row and one query with every count. With `rollup`, what flagging takes
     out of the rollups is added to that list instead of written (see `flag`)."""
     now = response.completed_at or utcnow()
@@ -269,6 +284,7 @@ async def assess(
         "response_id": response.id,
         "respondent_id": response.respondent_id,  # None: matches no response (counts 0)
         "office_key": office_key,
+        "until": now,
         "respondent_since": now - rules.respondent_burst.window,
         "network_since": now - rules.network_burst.window,
         "top_since": now - top_rule.window,
@@ -373,12 +389,18 @@ async def flag(
     rollup contribution taken out. False when it had this flag already or does not exist.
     Inside the caller's transaction; the caller commits. With `rollup`, the rows to take out
     are added to that list for the caller to write with its own, in one statement in key
-    order: completions flagging the same burst at once then lock rollup rows in one order
-    (written one flag at a time, they deadlocked)."""
+    order (the chain keeper's batch: a flag written alone while other writers hold rollup
+    rows would lock them out of order). A response completed but still waiting for the keeper
+    was not counted: only the flag is written, and the keeper counts its exclusion."""
+    # Whether the keeper counted it must not change between this read and the commit: a
+    # keeper's batch and this flag take turns.
+    await hold_chain_lock(session)
     row = (await session.execute(FLAGGING, {"flagged_id": response_id})).first()
     if row is None:
         return False
-    status, completed_at, channel, service_id, office_id, agency_id, counted, excluded = row
+    status, completed_at, channel, service_id, office_id, agency_id, counted, excluded, waiting = (
+        row
+    )
     inserted = await session.execute(
         RECORD_FLAG,
         {
@@ -390,8 +412,8 @@ async def flag(
     )
     if getattr(inserted, "rowcount", 1) == 0:
         return False
-    if status is not ResponseStatus.COMPLETED or completed_at is None:
-        return True  # not counted yet; completion will see the flag
+    if status is not ResponseStatus.COMPLETED or completed_at is None or waiting:
+        return True  # not counted yet; its counting will see the flag
     counts: Counter[tuple[str, str]] = Counter({(FLAGGED_METRIC, reason): 1})
     if not excluded:
         counts[(FLAGGED_METRIC, ANY_REASON)] += 1

@@ -1,7 +1,7 @@
 """The response ledger: every completed response appended to a hash chain (queued by the
-transaction that completes it, chained in batches by the chain keeper); verification that
-recomputes the chain from the stored responses; and the auditor's export. The hashing rules
-live in `audit.py` (standalone, for the auditor).
+transaction that completes it, counted and chained in batches by the chain keeper);
+verification that recomputes the chain from the stored responses; and the auditor's export.
+The hashing rules live in `audit.py` (standalone, for the auditor).
 
 What it proves and what it does not: docs/ledger.md.
 """
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import REPORTING_TZ, reporting_day, utcnow
 from core.integrity.audit import FORMAT, GENESIS, content_hash, entry_hash
+from core.integrity.chain_lock import hold_chain_lock
+from core.integrity.completion import count_queued, current_rules
+from core.integrity.flags import Rules
 from core.models import (
     Answer,
     LedgerEntry,
@@ -32,8 +35,6 @@ from core.models import (
     ServicePoint,
 )
 
-# Any constant will do; it only has to be the same in every process appending to the chain.
-CHAIN_LOCK_KEY = 0x51414E4147  # "QANAG"
 BATCH = 500
 # Text, so SQLAlchemy caches the compiled statements of the completion path.
 APPEND = text(
@@ -41,13 +42,10 @@ APPEND = text(
     " VALUES (:seq, :response_id, :content_hash, :prev_hash, :entry_hash, :created_at)"
 ).bindparams(bindparam("created_at", type_=LedgerEntry.__table__.c.created_at.type))
 LAST_ENTRY = text("SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
-LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
-QUEUE = text(
-    "INSERT INTO ledger_pending (response_id, completed_at) VALUES (:response_id, :completed_at)"
-    " ON CONFLICT (response_id) DO NOTHING"
-).bindparams(bindparam("completed_at", type_=LedgerPending.__table__.c.completed_at.type))
-NEXT_QUEUED = text(
-    "SELECT response_id FROM ledger_pending ORDER BY completed_at, response_id LIMIT :limit"
+NEXT_QUEUED = (
+    select(LedgerPending.response_id, LedgerPending.counts)
+    .order_by(LedgerPending.completed_at, LedgerPending.response_id)
+    .limit(bindparam("limit"))
 )
 
 Content = dict[str, Any]
@@ -121,41 +119,39 @@ async def contents(session: AsyncSession, response_ids: Sequence[int]) -> dict[i
 # Queueing and sealing ---------------------------------------------
 
 
-async def queue(session: AsyncSession, response_id: int, completed_at: datetime) -> None:
-    """Queue a just-completed response for the chain, inside the completing transaction: one
-    insert, no lock. The chain keeper (`seal_queued`) appends it within seconds; until then
-    `verify` counts it as waiting, not as inserted behind the chain's back."""
-    await session.execute(QUEUE, {"response_id": response_id, "completed_at": completed_at})
-
-
-async def seal_queued(session: AsyncSession, limit: int = BATCH) -> int:
-    """Append up to `limit` queued responses to the chain, oldest completion first, and take
-    them off the queue, in the session's transaction (the caller commits; until then the
-    chain's lock is held). Returns how many were chained. Any number of processes may
-    call it: the chain's lock is taken before the queue is read, so each response is chained
-    once, by whoever holds the lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(LOCK_CHAIN, {"key": CHAIN_LOCK_KEY})
-    queued = [row[0] for row in await session.execute(NEXT_QUEUED, {"limit": limit})]
+async def seal_queued(session: AsyncSession, limit: int = BATCH, rules: Rules | None = None) -> int:
+    """Count up to `limit` queued responses and append them to the chain, oldest completion
+    first, and take them off the queue, in the session's transaction (the caller commits;
+    until then the chain's lock is held). `rules`: the anti-gaming rules they are judged by
+    (None: the process's). Returns how many were chained. Any number of processes may call
+    it: the chain's lock is taken before the queue is read, so each response is counted and
+    chained once, by whoever holds the lock, and the counting of one batch never races
+    another's, nor a flag's."""
+    await hold_chain_lock(session)
+    queued = [(row[0], row[1]) for row in await session.execute(NEXT_QUEUED, {"limit": limit})]
     if not queued:
         await session.rollback()  # nothing written: just let go of the lock
         return 0
-    found = set(await _existing(session, queued))
+    ids = [response_id for response_id, _ in queued]
+    found = set(await _existing(session, ids))
     # A queued response deleted before it was chained cannot be hashed; `verify` cannot see
     # it either (no entry, no response), so the log says so.
-    for missing in (i for i in queued if i not in found):
-        log.warning("queued response %s no longer exists; not chained", missing)
-    await append_many(session, [i for i in queued if i in found])
-    await session.execute(delete(LedgerPending).where(LedgerPending.response_id.in_(queued)))
+    for missing in (i for i in ids if i not in found):
+        log.warning("queued response %s no longer exists; not counted, not chained", missing)
+    kept = [(response_id, counts) for response_id, counts in queued if response_id in found]
+    await count_queued(session, kept, rules or current_rules())
+    await append_many(session, [response_id for response_id, _ in kept])
+    await session.execute(delete(LedgerPending).where(LedgerPending.response_id.in_(ids)))
     return len(found)
 
 
-async def seal_all(sessions: async_sessionmaker[AsyncSession]) -> int:
-    """Chain everything queued, a batch per transaction. Returns how many were chained."""
+async def seal_all(sessions: async_sessionmaker[AsyncSession], rules: Rules | None = None) -> int:
+    """Count and chain everything queued, a batch per transaction. Returns how many were
+    chained. Tests and commands call it to read counts that include every completion."""
     total = 0
     while True:
         async with sessions() as session:
-            sealed = await seal_queued(session)
+            sealed = await seal_queued(session, rules=rules)
             await session.commit()
         total += sealed
         if sealed < BATCH:
@@ -188,8 +184,7 @@ async def append_many(session: AsyncSession, response_ids: Sequence[int]) -> lis
     found: dict[int, Content] = {}
     for start in range(0, len(response_ids), BATCH):
         found.update(await contents(session, response_ids[start : start + BATCH]))
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(LOCK_CHAIN, {"key": CHAIN_LOCK_KEY})
+    await hold_chain_lock(session)
     last = (await session.execute(LAST_ENTRY)).first()
     seq = last[0] if last is not None else 0
     prev = last[1] if last is not None else GENESIS

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.answer_text import kept_answer
 from core.clock import utcnow
 from core.integrity.audit import GENESIS, content_hash, entry_hash
-from core.integrity.ledger import BATCH, CHAIN_LOCK_KEY, LOCK_CHAIN, contents
+from core.integrity.chain_lock import hold_chain_lock
+from core.integrity.ledger import BATCH, contents
 from core.models import Answer, LedgerEntry, LedgerRechain
 
 SCRUB_REASON = (
@@ -60,8 +61,7 @@ async def rechain(session: AsyncSession, reason: str) -> LedgerRechain | None:
     """Recompute the chain from the stored responses (inside the caller's transaction, under
     the chain's lock) and record it; None when no content hash changed. Only content hashes
     are taken from the responses: a gap or a broken link stays for `verify` to report."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(LOCK_CHAIN, {"key": CHAIN_LOCK_KEY})
+    await hold_chain_lock(session)
     entries = list(await session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)))
     if not entries:
         return None
