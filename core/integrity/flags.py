@@ -263,9 +263,9 @@ async def assess(
     """Record what the rules count for this completed response and say which rules it breaks
     as of its completion (every window ends then; flags already on it, from an analyst,
     included). When it completes a burst, the earlier responses of the burst are flagged here
-    too. Two statements when nothing is
-    found: the signal row and one query with every count. With `rollup`, what flagging takes
-    out of the rollups is added to that list instead of written (see `flag`)."""
+    too. Two statements when nothing is found: the signal row and one query with every count.
+    With `rollup`, what flagging takes out of the rollups is added to that list instead of
+    written (see `flag`)."""
     now = response.completed_at or utcnow()
     office_key = response.service_point_id or 0
     top_rule = rules.office_top_burst

@@ -36,7 +36,7 @@ from core.models import (
 )
 
 BATCH = 500
-# Text, so SQLAlchemy caches the compiled statements of the completion path.
+# Text, so SQLAlchemy caches the compiled statements of the keeper's batches.
 APPEND = text(
     "INSERT INTO ledger_entry (seq, response_id, content_hash, prev_hash, entry_hash, created_at)"
     " VALUES (:seq, :response_id, :content_hash, :prev_hash, :entry_hash, :created_at)"
