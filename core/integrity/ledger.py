@@ -139,9 +139,11 @@ async def seal_queued(session: AsyncSession, limit: int = BATCH, rules: Rules | 
     for missing in (i for i in ids if i not in found):
         log.warning("queued response %s no longer exists; not counted, not chained", missing)
     kept = [(response_id, counts) for response_id, counts in queued if response_id in found]
-    await count_queued(session, kept, rules or current_rules())
     await append_many(session, [response_id for response_id, _ in kept])
     await session.execute(delete(LedgerPending).where(LedgerPending.response_id.in_(ids)))
+    # Counting last: the funnel's rows are shared with the starts of surveys, which then wait
+    # on them only for the commit.
+    await count_queued(session, kept, rules or current_rules())
     return len(found)
 
 
