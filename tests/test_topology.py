@@ -32,7 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import apikeys
 from core.integrity import ledger as chain
 from core.models import (
+    DailyRollup,
     DeliveryStatus,
+    FunnelDaily,
     InvitationDelivery,
     LedgerPending,
     Response,
@@ -395,7 +397,7 @@ async def test_the_production_topology_loses_nothing_and_counts_nothing_twice(
             )
             assert duplicates >= len(citizens)
 
-            # The chain keepers of the server processes chain every completion.
+            # The chain keepers of the server processes count and chain every completion.
             async def chained() -> bool:
                 async with session_factory() as session:
                     return not await session.scalar(select(func.count()).select_from(LedgerPending))
@@ -421,6 +423,19 @@ async def test_the_production_topology_loses_nothing_and_counts_nothing_twice(
         )
         outbox = list(await session.scalars(select(InvitationDelivery)))
         verification = await chain.verify(session)
+        completed = Response.status == ResponseStatus.COMPLETED
+        completions = await session.scalar(select(func.count()).where(completed))
+        invited_completions = await session.scalar(
+            select(func.count()).where(completed, Response.service_event_id.is_not(None))
+        )
+        funnel_completed = await session.scalar(select(func.sum(FunnelDaily.completed)))
+        # Counted or, flagged, counted as excluded: each completion once either way.
+        counted = await session.scalar(
+            select(func.sum(DailyRollup.count)).where(
+                (DailyRollup.metric == "responses")
+                | ((DailyRollup.metric == "flagged") & (DailyRollup.value_key == "any"))
+            )
+        )
     assert events_stored == LINKED + PRINTED  # the batches sent twice created nothing twice
     assert len(per_invitation) == LINKED + PRINTED  # none lost
     assert all(count == 1 for _, count in per_invitation)  # none twice
@@ -429,3 +444,5 @@ async def test_the_production_topology_loses_nothing_and_counts_nothing_twice(
         messages = fake.chat(citizen.id).messages.values()
         assert sum(invitation_token(m) is not None for m in messages) == 1
     assert verification.ok and verification.entries == LINKED + PRINTED, verification
+    assert counted == completions
+    assert funnel_completed == invited_completions
