@@ -92,23 +92,22 @@ COUNTING = (
 
 async def count_queued(
     session: AsyncSession, queued: Sequence[tuple[int, Any]], rules: Rules
-) -> int:
+) -> None:
     """Count queued responses, given as (response id, counts) in completion order, inside the
     chain keeper's transaction (the caller commits). Each is assessed by the anti-gaming rules
     as of its own completion, so later completions already stored do not count against it;
     a flagged one counts only its exclusion. Then every rollup change of the batch goes in one
     statement, rows in key order, and the funnel's completions in another. Counts None: queued
     before the keeper counted (counted at completion); a response no longer stored: skipped
-    (the ledger reports it). Returns how many were counted."""
+    (the ledger reports it)."""
     waiting = [(response_id, counts) for response_id, counts in queued if counts is not None]
     if not waiting:
-        return 0
+        return
     found = {
         row[0]: row for row in await session.execute(COUNTING, {"ids": [i for i, _ in waiting]})
     }
     changes: list[dict[str, Any]] = []
     completed: Counter[funnel.FunnelKey] = Counter()
-    counted = 0
     for response_id, counts in waiting:
         row = found.get(response_id)
         if row is None:
@@ -133,9 +132,7 @@ async def count_queued(
             changes.extend(rollup_rows(response, agency_id, pairs))
         if delivered is not None:  # invited: a walk-in was never in the funnel
             completed[funnel.FunnelKey.of(delivered, agency_id, service_id, office_id)] += 1
-        counted += 1
     await add_rollup_rows(session, [row for row in merge_rollup_rows(changes) if row["count"]])
     await funnel.add(
         session, {key: {funnel.FunnelStep.COMPLETED: n} for key, n in completed.items()}
     )
-    return counted
