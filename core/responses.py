@@ -110,8 +110,17 @@ _EVENT = cast(Table, ServiceEvent.__table__)
 _RESPONDENT = cast(Table, Respondent.__table__)
 _ADDRESS = cast(Table, ChatAddress.__table__)
 _ANSWER = cast(Table, Answer.__table__)
-RESPONDENT = select(_RESPONDENT.c.id, _RESPONDENT.c.language, _RESPONDENT.c.created_at).where(
-    _RESPONDENT.c.key == bindparam("key")
+# A respondent with its write-back address (at most one: unique per respondent), so that a
+# start, which keeps the address, needs no read of its own for it.
+RESPONDENT = (
+    select(
+        _RESPONDENT.c.id,
+        _RESPONDENT.c.language,
+        _RESPONDENT.c.created_at,
+        _ADDRESS.c.encrypted_address,
+    )
+    .select_from(_RESPONDENT.outerjoin(_ADDRESS, _ADDRESS.c.respondent_id == _RESPONDENT.c.id))
+    .where(_RESPONDENT.c.key == bindparam("key"))
 )
 ADDRESS = select(_ADDRESS.c.encrypted_address).where(
     _ADDRESS.c.respondent_id == bindparam("respondent_id")
@@ -208,6 +217,8 @@ class ResponseStore:
         self._unit = unit
         self._writer = writer
         self._opened: set[int] = set()  # responses this unit of work created: no answers yet
+        # Write-back addresses (sealed) read with their respondents, None: none kept.
+        self._addresses: dict[int, bytes | None] = {}
 
     @property
     def _session(self) -> AsyncSession:
@@ -236,7 +247,8 @@ class ResponseStore:
         rows = await self._read(RESPONDENT, {"key": key})
         if not rows:
             return None
-        respondent_id, language, created_at = rows[0]
+        respondent_id, language, created_at, address = rows[0]
+        self._addresses[respondent_id] = address
         values = {"id": respondent_id, "key": key, "language": language, "created_at": created_at}
         return self._as_loaded(Respondent, values)
 
@@ -255,13 +267,18 @@ class ResponseStore:
         self, respondent: Respondent, channel: Channel, address: str, box: AddressBox
     ) -> None:
         """Keep (encrypted, apart from answers) what is needed to write back to this person."""
-        rows = await self._read(ADDRESS, {"respondent_id": respondent.id})
-        if rows and box.open(rows[0][0]) == address:
+        if respondent.id in self._addresses:
+            kept = self._addresses[respondent.id]
+        else:
+            rows = await self._read(ADDRESS, {"respondent_id": respondent.id})
+            kept = rows[0][0] if rows else None
+        if kept is not None and box.open(kept) == address:
             return
+        sealed = box.seal(address)
         statement = self._writer.insert(ChatAddress).values(
             respondent_id=respondent.id,
             channel=channel,
-            encrypted_address=box.seal(address),
+            encrypted_address=sealed,
             created_at=utcnow(),
         )
         await self._session.execute(
@@ -270,6 +287,7 @@ class ResponseStore:
                 set_={"encrypted_address": statement.excluded.encrypted_address},
             )
         )
+        self._addresses[respondent.id] = sealed
 
     async def forget(self, respondent: Respondent) -> None:
         """/stop: stop any open survey, delete the write-back address and the pseudonym itself.
@@ -291,6 +309,7 @@ class ResponseStore:
             .values(respondent_id=None)
         )
         await self._session.execute(delete(Respondent).where(Respondent.id == respondent.id))
+        self._addresses.pop(respondent.id, None)
 
     # Responses ------------------------------------------------------------------------------
 

@@ -254,3 +254,32 @@ def test_signatures_refuse_forgeries_of_any_text() -> None:
         assert signer.unsign(text) is None or signer.sign(signer.unsign(text) or "") == text
 
     forged()
+
+
+async def test_the_write_back_address_is_rewritten_only_when_the_chat_changes(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A start keeps the chat to write back to; it is read with the respondent (no read of
+    its own), left alone when it is the same chat and replaced when another."""
+    box = AddressBox(SECRET)
+    key = respondent_key(SECRET, "telegram", 5)
+
+    async def kept() -> bytes:
+        async with session_factory() as session:
+            return (await session.scalars(select(ChatAddress))).one().encrypted_address
+
+    async def remember(address: str, times: int = 1) -> None:
+        async with session_factory() as session:
+            store = UnitOfWork(session)
+            respondent = await store.responses.respondent(key)
+            for _ in range(times):
+                await store.responses.remember_address(respondent, Channel.TELEGRAM, address, box)
+            await store.commit()
+
+    await remember("111", times=2)  # a new person: written once, then known in the same update
+    first = await kept()
+    assert box.open(first) == "111"
+    await remember("111")  # a later update from the same chat: sealed anew would differ
+    assert await kept() == first
+    await remember("222")
+    assert box.open(await kept()) == "222"
