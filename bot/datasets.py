@@ -14,6 +14,7 @@ from core.dataset_ratings import (
     RatingAnswers,
     RatingClosed,
 )
+from core.integrity.flags import Rules
 from core.models import Channel, Complaint, Dataset, DatasetRating, Respondent
 from core.unit_of_work import UnitOfWork
 
@@ -32,17 +33,21 @@ class Answered:
 
 class DatasetDesk:
     """Opens and answers data-set ratings over the feedback survey's definition; the service
-    that commits the unit of work, once per call that writes."""
+    that commits the unit of work, once per call that writes. `rules`: the anti-gaming rules
+    a completed rating is judged by."""
 
-    def __init__(self, definition: SurveyDefinition, scrub: Scrub) -> None:
+    def __init__(self, definition: SurveyDefinition, scrub: Scrub, rules: Rules) -> None:
         self.definition = definition
         self.scrub = scrub
+        self.rules = rules
         self.text_question = next(
             (q.name for q in definition.questions if q.metric == PROBLEM_TEXT_METRIC), None
         )
 
     @classmethod
-    def from_surveys(cls, surveys: dict[str, SurveyDefinition], scrub: Scrub) -> DatasetDesk | None:
+    def from_surveys(
+        cls, surveys: dict[str, SurveyDefinition], scrub: Scrub, rules: Rules
+    ) -> DatasetDesk | None:
         """The desk, or None when the survey folder has no data-set survey (feature off). A
         survey with a question its channels can't show (several choices) is refused."""
         definition = surveys.get(DATASET_SURVEY)
@@ -55,7 +60,7 @@ class DatasetDesk:
                     f"questions only, not {question.type.value}"
                 )
                 raise SurveyError([Problem(definition.source, 1, problem)])
-        return cls(definition, scrub)
+        return cls(definition, scrub, rules)
 
     def _answers(self, uow: UnitOfWork, respondent: Respondent, channel: Channel) -> RatingAnswers:
         return uow.rating_answers(
@@ -63,6 +68,7 @@ class DatasetDesk:
             self.scrub,
             text_question=self.text_question,
             consent=channel is not Channel.WEB,  # the web page has no chat to write back to
+            rules=self.rules,
         )
 
     async def start(

@@ -26,8 +26,8 @@ from sqlalchemy.orm import joinedload
 from core.answer_text import kept_answer
 from core.clock import reporting_day, utcnow
 from core.complaints import MAX_TEXT, Scrub, move_to, new_reference, problem_deadline
-from core.integrity.completion import current_rules
 from core.integrity.dataset_flags import judge_rating, may_report
+from core.integrity.flags import Rules
 from core.models import (
     Agency,
     Channel,
@@ -313,7 +313,7 @@ class RatingAnswers:
     that is not open or not theirs raises RatingClosed. `text_question`: the question whose
     answer is a problem report's text (the survey's `dataset_problem_text` tag). `consent`:
     whether status changes of a report filed at completion are sent back (the chat can, the
-    web page can't)."""
+    web page can't). `rules`: the anti-gaming rules a completed rating is judged by."""
 
     def __init__(
         self,
@@ -323,10 +323,12 @@ class RatingAnswers:
         *,
         text_question: str | None,
         consent: bool,
+        rules: Rules,
     ) -> None:
         self.session = session
         self.owner_id = owner_id
         self.scrub = scrub
+        self.rules = rules
         self.text_question = text_question
         self.consent = consent
         self.filed: Complaint | None = None  # the report filed at completion, if any
@@ -423,7 +425,7 @@ class RatingAnswers:
         dataset_id, language, answers, started_at = completed
         self.flag = await judge_rating(
             self.session,
-            current_rules(),
+            self.rules,
             rating_id=response_id,
             respondent_id=self.owner_id,
             started_at=started_at,

@@ -28,7 +28,7 @@ from core.complaints import ComplaintDesk, Scrub
 from core.dataset_ratings import DatasetRatings, RatingAnswers
 from core.db import holds_database_transaction
 from core.identity import AddressBox
-from core.integrity.flags import note_network_address
+from core.integrity.flags import Rules, note_network_address
 from core.models import Complaint, Respondent, ServicePoint
 from core.responses import ResponseStore
 from core.walk_ins import WalkIns
@@ -93,11 +93,22 @@ class UnitOfWork:
         return DatasetRatings(self.session)
 
     def rating_answers(
-        self, owner_id: int, scrub: Scrub, *, text_question: str | None, consent: bool
+        self,
+        owner_id: int,
+        scrub: Scrub,
+        *,
+        text_question: str | None,
+        consent: bool,
+        rules: Rules,
     ) -> RatingAnswers:
         """The survey engine's answer store over one person's data-set ratings."""
         return RatingAnswers(
-            self.session, owner_id, scrub, text_question=text_question, consent=consent
+            self.session,
+            owner_id,
+            scrub,
+            text_question=text_question,
+            consent=consent,
+            rules=rules,
         )
 
     async def commit(self) -> None:

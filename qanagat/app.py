@@ -31,7 +31,6 @@ from bot.web.keys import RATINGS_KEY
 from bot.web.routes import setup_web_channel
 from core.answer_writers import writer_for
 from core.db import create_engine, create_session_factory
-from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
 from core.integrity.keeper import keep_chain
 from core.job_queue import JobQueue
@@ -152,7 +151,6 @@ def build_app(
     embedded mode (no Redis), the worker's periodic jobs run here too, as `qanagat serve` wants."""
     surveys = surveys if surveys is not None else load_surveys(settings)
     rules = load_rules(settings.anti_gaming_rules)
-    use_rules(rules)  # for the data-set ratings, which are judged where they are stored
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     # The answer path's database-specific writer, picked once here (like cosmicpython's
@@ -190,7 +188,7 @@ def build_app(
         app, settings=settings, session_factory=session_factory, desk=desk, units=units
     )
     setup_web_complaints(app, scrub)
-    datasets = DatasetDesk.from_surveys(surveys, scrub)
+    datasets = DatasetDesk.from_surveys(surveys, scrub, rules)
     if datasets is not None:
         setup_web_datasets(app, datasets)
     setup_admin(
@@ -217,7 +215,13 @@ def build_app(
     if with_bot and settings.telegram_token is not None:
         bot = observe_bot(build_bot(settings))
         dispatcher = build_dispatcher(
-            settings, units, desk, redis, complaint_scrub=scrub, office_ratings=ratings
+            settings,
+            units,
+            desk,
+            redis,
+            complaint_scrub=scrub,
+            dataset_desk=datasets,
+            office_ratings=ratings,
         )
         observe_dispatcher(dispatcher)
         if settings.telegram_mode == "webhook":

@@ -243,12 +243,20 @@ def demo_load(responses: int | None) -> None:
 
 async def _load_demo(settings: Settings, survey: object, responses: int) -> Any:
     from core.db import create_engine, create_session_factory
+    from core.integrity.flags import load_rules
     from qanagat import demo as demo_data
 
+    rules = load_rules(settings.anti_gaming_rules)  # what the server judges completions by
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
-            return await demo_data.load(session, survey, settings.secret_bytes(), responses)  # type: ignore[arg-type]
+            return await demo_data.load(
+                session,
+                survey,  # type: ignore[arg-type]
+                settings.secret_bytes(),
+                rules,
+                responses,
+            )
     finally:
         await engine.dispose()
 

@@ -21,7 +21,7 @@ from core.clock import utcnow
 from core.identity import respondent_key, token_hash
 from core.indicators import check_indicator_file, store_indicators
 from core.integrity import ledger
-from core.integrity.completion import current_rules
+from core.integrity.flags import Rules
 from core.models import (
     Agency,
     AgencyKind,
@@ -195,6 +195,7 @@ async def load(
     session: AsyncSession,
     survey: SurveyDefinition,
     secret: bytes,
+    rules: Rules,
     responses: int = DEMO_RESPONSES,
     seed: int = 2026,
 ) -> DemoSummary:
@@ -209,7 +210,7 @@ async def load(
         await import_demo_indicators(session)
         advance(1)
         if not await _responses_loaded(session):
-            await _synthetic_responses(session, survey, secret, responses, seed)
+            await _synthetic_responses(session, survey, secret, rules, responses, seed)
         advance(1)
         await demo_datasets.load(session, profiles(demo_codes()), seed)
         await session.commit()
@@ -316,7 +317,12 @@ def _allocate(total: int, sizes: list[float]) -> list[int]:
 
 
 async def _synthetic_responses(
-    session: AsyncSession, survey: SurveyDefinition, secret: bytes, total: int, seed: int
+    session: AsyncSession,
+    survey: SurveyDefinition,
+    secret: bytes,
+    rules: Rules,
+    total: int,
+    seed: int,
 ) -> None:
     """Completed responses spread over the demo year, stored in bulk: events, invitations,
     pseudonymous respondents, responses, answers, complaint requests, and their rollups built
@@ -448,7 +454,7 @@ async def _synthetic_responses(
     # What the chain keeper also leaves for a live completion: the anti-gaming rules' signal
     # of each response (so a flag raised later takes out exactly what it added) and its
     # place in the ledger, in the order the responses were completed.
-    top = current_rules().office_top_burst
+    top = rules.office_top_burst
     await session.execute(
         insert(_table(ResponseSignal)),
         [

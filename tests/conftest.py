@@ -24,7 +24,6 @@ from bot.engine.definition import SurveyDefinition, load_survey_dir
 from core import invitations
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
-from core.integrity.completion import use_rules
 from core.integrity.flags import load_rules
 from core.models import (
     Agency,
@@ -58,16 +57,17 @@ def _redis_of_this_worker() -> None:
 _redis_of_this_worker()
 SURVEYS = load_survey_dir(ROOT / "survey_definitions")
 LENIENT_RULES = Path(__file__).with_name("lenient_rules.yaml")
+# What tests that are not about the anti-gaming rules judge completions by (see below).
+LENIENT = load_rules(LENIENT_RULES)
 
 
 @pytest.fixture(autouse=True)
-def lenient_anti_gaming_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def lenient_anti_gaming_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests answer in milliseconds and complete many surveys as one person: the anti-gaming
-    rules would flag them all. Tests of those rules pass their own."""
+    rules would flag them all. Servers built from settings here judge by `LENIENT_RULES`;
+    tests that count or chain the queue themselves pass `LENIENT`, or, for tests of those
+    rules, their own."""
     monkeypatch.setenv("QANAGAT_ANTI_GAMING_RULES", str(LENIENT_RULES))
-    use_rules(load_rules(LENIENT_RULES))
-    yield
-    use_rules(None)
 
 
 @pytest.fixture(scope="session")

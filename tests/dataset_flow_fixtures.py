@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.datasets import DatasetDesk
 from bot.web.datasets import setup_web_datasets
 from core.clock import utcnow
+from core.integrity.flags import Rules
 from core.models import (
     Agency,
     AgencyKind,
@@ -25,7 +26,7 @@ from core.models import (
     UpdateFrequency,
 )
 from scoring.privacy import scrub
-from tests.conftest import SURVEYS, Seed
+from tests.conftest import LENIENT, SURVEYS, Seed
 from tests.web_fixtures import WebApp, build_web_app
 
 
@@ -138,10 +139,13 @@ async def reports(session_factory: async_sessionmaker[AsyncSession]) -> list[Com
         )
 
 
-def build_dataset_web_app(session_factory: async_sessionmaker[AsyncSession]) -> web.Application:
-    """The web channel with the data-set pages, as qanagat/app.py mounts them."""
+def build_dataset_web_app(
+    session_factory: async_sessionmaker[AsyncSession], rules: Rules = LENIENT
+) -> web.Application:
+    """The web channel with the data-set pages, as qanagat/app.py mounts them; completed
+    ratings are judged by `rules`."""
     app = build_web_app(session_factory)
-    desk = DatasetDesk.from_surveys(SURVEYS, scrub)
+    desk = DatasetDesk.from_surveys(SURVEYS, scrub, rules)
     assert desk is not None
     setup_web_datasets(app, desk)
     return app
@@ -149,9 +153,9 @@ def build_dataset_web_app(session_factory: async_sessionmaker[AsyncSession]) -> 
 
 @asynccontextmanager
 async def running_dataset_web_app(
-    session_factory: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession], rules: Rules = LENIENT
 ) -> AsyncIterator[WebApp]:
-    server = TestServer(build_dataset_web_app(session_factory))
+    server = TestServer(build_dataset_web_app(session_factory, rules))
     await server.start_server()
     app = WebApp(server, session_factory)
     try:

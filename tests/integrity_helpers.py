@@ -16,6 +16,7 @@ from core import invitations
 from core.clock import utcnow
 from core.identity import respondent_key
 from core.integrity import ledger
+from core.integrity.flags import Rules
 from core.models import (
     Channel,
     DailyRollup,
@@ -28,7 +29,7 @@ from core.models import (
 )
 from core.rollups import MONTHLY_FROM_DAILY
 from core.unit_of_work import UnitOfWork
-from tests.conftest import SURVEYS, Seed
+from tests.conftest import LENIENT, SURVEYS, Seed
 
 SECRET = b"integrity-test-secret"
 DESK = SurveyDesk(SURVEYS, "post_service")
@@ -119,12 +120,14 @@ async def complete(
     walk_in: bool = False,
     channel: Channel = Channel.TELEGRAM,
     minutes_taken: float = 5,
+    rules: Rules = LENIENT,
 ) -> int:
+    """A response completed and then counted by the chain keeper, judged by `rules`."""
     response_id = await open_response(
         sessions, seed, user=user, walk_in=walk_in, channel=channel, minutes_taken=minutes_taken
     )
     await answer_all(sessions, seed, response_id, overall)
-    await ledger.seal_all(sessions)  # as the chain keeper does within a second
+    await ledger.seal_all(sessions, rules)  # as the chain keeper does within a second
     return response_id
 
 

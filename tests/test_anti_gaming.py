@@ -16,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import core.responses
 from core.clock import utcnow
 from core.integrity import flags, ledger
-from core.integrity.completion import use_rules
 from core.integrity.flags import Rules, RulesError, load_rules
 from core.models import Channel, FunnelDaily, LedgerPending, Response, ResponseStatus
-from tests.conftest import Seed
+from tests.conftest import LENIENT, Seed
 from tests.integrity_helpers import answer_all, complete, open_response, rollup
 from tests.integrity_helpers import flags as stored_flags
 
@@ -51,15 +50,16 @@ async def test_the_shipped_rules_load() -> None:
 async def test_implausibly_fast_answers_are_flagged_and_not_counted(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
-    use_rules(rules(fast_completion={"min_seconds": 20}))
-    fast = await complete(session_factory, seed, user=1, minutes_taken=0.1)  # 6 seconds
+    judged = rules(fast_completion={"min_seconds": 20})
+    six_seconds = 0.1
+    fast = await complete(session_factory, seed, user=1, minutes_taken=six_seconds, rules=judged)
     assert await stored_flags(session_factory) == {fast: {"fast_completion"}}
     assert await rollup(session_factory) == {
         ("flagged", "any"): 1,
         ("flagged", "fast_completion"): 1,
     }
 
-    await complete(session_factory, seed, user=2, minutes_taken=3, overall=4)
+    await complete(session_factory, seed, user=2, minutes_taken=3, overall=4, rules=judged)
     counted = await rollup(session_factory)
     assert counted[("responses", "telegram")] == 1
     assert counted[("satisfaction", "4")] == 1
@@ -73,14 +73,14 @@ async def test_implausibly_fast_answers_are_flagged_and_not_counted(
 async def test_a_respondent_burst_flags_the_whole_run_and_takes_the_earlier_ones_out(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
-    use_rules(rules(respondent_burst={"max_responses": 2}))
-    first = await complete(session_factory, seed, user=7)
-    second = await complete(session_factory, seed, user=7)
+    judged = rules(respondent_burst={"max_responses": 2})
+    first = await complete(session_factory, seed, user=7, rules=judged)
+    second = await complete(session_factory, seed, user=7, rules=judged)
     assert await stored_flags(session_factory) == {}
     assert (await rollup(session_factory))[("satisfaction", "5")] == 2
-    other = await complete(session_factory, seed, user=8, overall=4)
+    other = await complete(session_factory, seed, user=8, overall=4, rules=judged)
 
-    third = await complete(session_factory, seed, user=7)
+    third = await complete(session_factory, seed, user=7, rules=judged)
     assert await stored_flags(session_factory) == {
         first: {"respondent_burst"},
         second: {"respondent_burst"},
@@ -95,7 +95,7 @@ async def test_a_respondent_burst_flags_the_whole_run_and_takes_the_earlier_ones
     assert counted[("flagged", "respondent_burst")] == 3
     assert other not in await stored_flags(session_factory)
 
-    fourth = await complete(session_factory, seed, user=7)
+    fourth = await complete(session_factory, seed, user=7, rules=judged)
     counted = await rollup(session_factory)
     assert counted[("flagged", "any")] == 4
     assert (await stored_flags(session_factory))[fourth] == {"respondent_burst"}
@@ -104,11 +104,13 @@ async def test_a_respondent_burst_flags_the_whole_run_and_takes_the_earlier_ones
 async def test_many_top_scores_at_one_office_in_a_short_window_are_flagged(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
-    use_rules(rules(office_top_burst={"max_top_scores": 3}))
-    tops = [await complete(session_factory, seed, user=n, walk_in=True) for n in range(3)]
-    low = await complete(session_factory, seed, user=50, walk_in=True, overall=3)
+    judged = rules(office_top_burst={"max_top_scores": 3})
+    tops = [
+        await complete(session_factory, seed, user=n, walk_in=True, rules=judged) for n in range(3)
+    ]
+    low = await complete(session_factory, seed, user=50, walk_in=True, overall=3, rules=judged)
     assert await stored_flags(session_factory) == {}
-    tops.append(await complete(session_factory, seed, user=3, walk_in=True))
+    tops.append(await complete(session_factory, seed, user=3, walk_in=True, rules=judged))
     assert await stored_flags(session_factory) == {r: {"office_top_burst"} for r in tops}
     counted = await rollup(session_factory)
     assert counted[("responses", "telegram")] == 1  # the 3 still counts
@@ -165,7 +167,7 @@ async def test_a_response_flagged_before_it_completes_is_not_counted(
         await session.commit()
     assert await rollup(session_factory) == {}
     await answer_all(session_factory, seed, response_id)
-    await ledger.seal_all(session_factory)
+    await ledger.seal_all(session_factory, LENIENT)
     assert await rollup(session_factory) == {("flagged", "any"): 1, ("flagged", "analyst"): 1}
 
 
@@ -266,8 +268,8 @@ async def test_a_completion_aborted_by_a_deadlock_runs_again_and_counts_once(
         return found
 
     monkeypatch.setattr(core.responses, "queue_completed", loses_the_first_race)
-    use_rules(rules())
-    response_id = await complete(session_factory, seed, user=1, overall=4)
+    judged = rules()
+    response_id = await complete(session_factory, seed, user=1, overall=4, rules=judged)
     assert calls == 2
     counted = await rollup(session_factory)
     assert counted[("responses", "telegram")] == 1
@@ -287,8 +289,10 @@ async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_
     out exactly once."""
     if not database_url.startswith("postgresql"):
         pytest.skip("the race needs PostgreSQL (SQLite serialises writers itself)")
-    use_rules(rules(office_top_burst={"max_top_scores": 2}))
-    first = [await complete(session_factory, seed, user=n, walk_in=True) for n in range(3)]
+    judged = rules(office_top_burst={"max_top_scores": 2})
+    first = [
+        await complete(session_factory, seed, user=n, walk_in=True, rules=judged) for n in range(3)
+    ]
     racing = [
         await open_response(session_factory, seed, user=10 + n, walk_in=True) for n in range(12)
     ]
@@ -296,9 +300,9 @@ async def test_concurrent_completions_flagging_one_burst_all_complete_and_count_
         await answer_all(session_factory, seed, response_id, until="comment")
     await asyncio.gather(
         *(answer_all(session_factory, seed, response_id) for response_id in racing),
-        *(ledger.seal_all(session_factory) for _ in range(3)),  # keepers of three servers
+        *(ledger.seal_all(session_factory, judged) for _ in range(3)),  # keepers of three servers
     )
-    await ledger.seal_all(session_factory)
+    await ledger.seal_all(session_factory, judged)
     everyone = first + racing
     assert await stored_flags(session_factory) == {r: {"office_top_burst"} for r in everyone}
     counted = await rollup(session_factory)
@@ -352,13 +356,13 @@ async def test_the_keeper_judges_each_completion_as_of_its_own_time(
     ten minutes is allowed. 15, 10 and 2 minutes ago: no ten minutes hold three, and the
     first is not judged by the two that came after it. 15, 10 and 8: the last completes a
     burst, which flags the whole run."""
-    use_rules(rules(respondent_burst={"window_minutes": 10, "max_responses": 2}))
+    judged = rules(respondent_burst={"window_minutes": 10, "max_responses": 2})
     run = [
         await waiting_completion(session_factory, seed, 7, minutes_ago)
         for minutes_ago in (15, 10, last_minutes_ago)
     ]
     assert await rollup(session_factory) == {}  # nothing counted before the keeper runs
-    assert await ledger.seal_all(session_factory) == 3
+    assert await ledger.seal_all(session_factory, judged) == 3
     expected = {response_id: {"respondent_burst"} for response_id in run} if flagged else {}
     assert await stored_flags(session_factory) == expected
     counted = await rollup(session_factory)
@@ -372,14 +376,14 @@ async def test_a_flag_on_a_completion_waiting_to_be_counted_keeps_it_out(
     """An analyst flags a response in the second between its completion and its counting:
     nothing is taken out of the rollups (nothing was put in); the keeper counts only the
     exclusion. Counting again counts nothing twice."""
-    use_rules(rules())
+    judged = rules()
     waiting = await waiting_completion(session_factory, seed, 1, 0)
     async with session_factory() as session:
         assert await flags.flag(session, waiting, flags.ANALYST, "looked manufactured")
         await session.commit()
     assert await rollup(session_factory) == {}
-    assert await ledger.seal_all(session_factory) == 1
-    assert await ledger.seal_all(session_factory) == 0
+    assert await ledger.seal_all(session_factory, judged) == 1
+    assert await ledger.seal_all(session_factory, judged) == 0
     assert await rollup(session_factory) == {("flagged", "any"): 1, ("flagged", "analyst"): 1}
     async with session_factory() as session:
         funnel_completed = await session.scalar(select(func.sum(FunnelDaily.completed)))
@@ -394,7 +398,7 @@ async def test_a_flag_raised_while_the_keeper_counts_its_response_waits_and_take
     the wait it would see the response still queued, and it would stay counted."""
     if not database_url.startswith("postgresql"):
         pytest.skip("the race needs PostgreSQL (SQLite serialises writers itself)")
-    use_rules(rules())
+    judged = rules()
     response_id = await waiting_completion(session_factory, seed, 1, 0)
 
     async def analyst() -> None:
@@ -403,7 +407,7 @@ async def test_a_flag_raised_while_the_keeper_counts_its_response_waits_and_take
             await session.commit()
 
     async with session_factory() as keeper:
-        assert await ledger.seal_queued(keeper) == 1  # counted, not committed yet
+        assert await ledger.seal_queued(keeper, judged) == 1  # counted, not committed yet
         flagging = asyncio.create_task(analyst())
         await asyncio.sleep(0.3)
         assert not flagging.done()

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import reporting_day, utcnow
 from core.dataset_inputs import dataset_inputs
-from core.integrity.completion import use_rules
 from core.integrity.flags import Rules
 from core.periods import parse_period
 from tests.conftest import Seed
@@ -65,8 +64,7 @@ async def registry(session_factory: async_sessionmaker[AsyncSession], seed: Seed
 async def test_a_burst_from_one_network_is_flagged_and_not_counted(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    use_rules(rules(per_network=5))
-    async with running_dataset_web_app(session_factory) as app:
+    async with running_dataset_web_app(session_factory, rules(per_network=5)) as app:
         for _ in range(8):
             await rate(app, "ala_schools_2026")
     stored = await ratings(session_factory)
@@ -82,8 +80,7 @@ async def test_a_burst_from_one_network_is_flagged_and_not_counted(
 async def test_a_rating_completed_too_fast_to_read_is_flagged(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    use_rules(rules(min_seconds=20))
-    async with running_dataset_web_app(session_factory) as app:
+    async with running_dataset_web_app(session_factory, rules(min_seconds=20)) as app:
         await rate(app, "ala_schools_2026")
     [rating] = await ratings(session_factory)
     assert rating.flag == "fast_completion"
@@ -94,8 +91,7 @@ async def test_a_rating_completed_too_fast_to_read_is_flagged(
 async def test_problem_reports_are_limited_per_network_and_per_set(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    use_rules(rules())
-    async with running_dataset_web_app(session_factory) as app:
+    async with running_dataset_web_app(session_factory, rules()) as app:
         for _ in range(5):
             await rate(app, "ala_schools_2026", problem="wrong_values")
         await rate(app, "ala_bus_routes", problem="outdated")

@@ -26,10 +26,10 @@ from core.models import Channel, Dataset, DatasetState, RatingStatus, UpdateFreq
 from core.unit_of_work import UnitOfWork
 from scoring.complaint_summary import COLUMNS, PROBLEM_COLUMNS, load_summary_rules, summarise
 from scoring.summary_render import render_summary
-from tests.conftest import SURVEYS, Seed
+from tests.conftest import LENIENT, SURVEYS, Seed
 from tests.dataset_flow_fixtures import Registry, add_registry, ratings, reports
 
-DESK = DatasetDesk.from_surveys(SURVEYS, lambda text: text)
+DESK = DatasetDesk.from_surveys(SURVEYS, lambda text: text, LENIENT)
 
 
 def titled(kk: str, ru: str, en: str | None = None, external_id: str = "x") -> Dataset:
@@ -82,8 +82,8 @@ def test_a_dataset_survey_with_a_ticked_list_is_refused_at_start() -> None:
         "dataset_feedback.yaml",
     )
     with pytest.raises(SurveyError, match="single-value questions only"):
-        DatasetDesk.from_surveys({"dataset_feedback": ticked}, str)
-    assert DatasetDesk.from_surveys({}, str) is None
+        DatasetDesk.from_surveys({"dataset_feedback": ticked}, str, LENIENT)
+    assert DatasetDesk.from_surveys({}, str, LENIENT) is None
 
 
 async def test_the_same_set_rated_twice_a_day_is_one_row_and_the_next_day_another(
@@ -97,7 +97,9 @@ async def test_the_same_set_rated_twice_a_day_is_one_row_and_the_next_day_anothe
         first = await desk.open_rating(
             person, registry.schools, Channel.WEB, "ru", "dataset_feedback", "1", morning
         )
-        store = RatingAnswers(session, person.id, str, text_question=None, consent=False)
+        store = RatingAnswers(
+            session, person.id, str, text_question=None, consent=False, rules=LENIENT
+        )
         assert await store.save_answer(first.id, "found", True, known=0)
         assert not await store.save_answer(first.id, "found", False, known=1)  # answered
         assert not await store.save_answer(first.id, "complete", True, known=0)  # moved on
@@ -106,7 +108,9 @@ async def test_the_same_set_rated_twice_a_day_is_one_row_and_the_next_day_anothe
             first.id, [("dataset_found", "yes"), ("dataset_satisfaction", "4")], False
         )
         await store.complete(first.id, [("dataset_satisfaction", "1")], False)  # delivered twice
-        stranger = RatingAnswers(session, person.id + 1, str, text_question=None, consent=False)
+        stranger = RatingAnswers(
+            session, person.id + 1, str, text_question=None, consent=False, rules=LENIENT
+        )
         with pytest.raises(RatingClosed):
             await stranger.save_answer(first.id, "current", True)
 
@@ -145,6 +149,7 @@ async def test_a_filed_report_reaches_the_agency_summary_through_its_frame(
             lambda text: text.replace("87011234567", "[phone]"),
             text_question="problem_text",
             consent=True,
+            rules=LENIENT,
         )
         for number, (question, value) in enumerate(
             [("problem", "broken_link"), ("problem_text", "Сілтеме ашылмайды, 87011234567")]

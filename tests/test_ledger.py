@@ -24,7 +24,7 @@ from core.clock import reporting_day, utcnow
 from core.integrity import audit, ledger
 from core.integrity.keeper import keep_chain
 from core.models import Answer, Channel, LedgerEntry, Response, ResponseStatus, ServicePoint
-from tests.conftest import ROOT, Seed
+from tests.conftest import LENIENT, ROOT, Seed
 from tests.integrity_helpers import answer_all, complete, open_response
 
 QANAGAT = str(Path(sys.executable).with_name("qanagat"))
@@ -235,18 +235,18 @@ async def test_a_completed_response_waits_in_the_queue_until_the_keeper_chains_i
     assert queued.ok, queued.problem  # waiting is not "inserted behind the chain's back"
     assert (queued.entries, queued.queued) == (1, 1)
     async with session_factory() as session:
-        assert await ledger.seal_queued(session) == 1
+        assert await ledger.seal_queued(session, LENIENT) == 1
         await session.commit()
     assert [entry.response_id for entry in await chain(session_factory)] == [first, waiting]
     sealed = await verify(session_factory)
     assert sealed.ok and (sealed.entries, sealed.queued) == (2, 0)
-    assert await ledger.seal_all(session_factory) == 0  # nothing chained twice
+    assert await ledger.seal_all(session_factory, LENIENT) == 0  # nothing chained twice
 
 
 async def test_the_keeper_chains_completions_as_they_come(
     session_factory: async_sessionmaker[AsyncSession], seed: Seed
 ) -> None:
-    keeper = asyncio.create_task(keep_chain(session_factory, interval_s=0.05))
+    keeper = asyncio.create_task(keep_chain(session_factory, LENIENT, interval_s=0.05))
     try:
         ids = []
         for user in (30, 31):
@@ -273,7 +273,7 @@ async def test_a_queued_response_deleted_before_it_is_chained_leaves_the_chain_w
     for response_id in (kept, gone):
         await answer_all(session_factory, seed, response_id)
     await tamper(session_factory, delete(Response).where(Response.id == gone))
-    assert await ledger.seal_all(session_factory) == 1
+    assert await ledger.seal_all(session_factory, LENIENT) == 1
     assert [entry.response_id for entry in await chain(session_factory)] == [kept]
     result = await verify(session_factory)
     assert result.ok and result.queued == 0
@@ -473,7 +473,7 @@ async def test_concurrent_completions_on_postgresql_make_one_valid_chain(
     await asyncio.gather(*(answer_all(session_factory, seed, response_id) for response_id in ids))
     assert await chain(session_factory) == []  # queued: completing takes no chain lock
     # Three keepers at once (three server processes): each response is chained once.
-    sealed = await asyncio.gather(*(ledger.seal_all(session_factory) for _ in range(3)))
+    sealed = await asyncio.gather(*(ledger.seal_all(session_factory, LENIENT) for _ in range(3)))
     assert sum(sealed) == count
     entries = await chain(session_factory)
     assert [entry.seq for entry in entries] == list(range(1, count + 1))

@@ -150,6 +150,7 @@ def build_dispatcher(
     redis: Redis | None = None,
     *,
     complaint_scrub: Callable[[str], str],
+    dataset_desk: DatasetDesk | None = None,
     office_ratings: OfficeRatings | None = None,
 ) -> Dispatcher:
     """Redis holds only what may be lost (FSM cache, de-duplication, locks); without it, memory.
@@ -164,7 +165,7 @@ def build_dispatcher(
         box=AddressBox(settings.secret_bytes()),
         link_secret=settings.secret_bytes(),
         complaint_scrub=complaint_scrub,
-        datasets=DatasetDesk.from_surveys(desk.surveys, complaint_scrub),
+        datasets=dataset_desk,  # None: the survey folder has no data-set survey
         office_ratings=office_ratings,  # the public results, when composed in
     )
     claims = UpdateClaims(redis)

@@ -27,19 +27,6 @@ from core.integrity.flags import Rules
 from core.models import LedgerPending, PublicService, Response, ServiceEvent
 from core.rollups import add_rollup_rows, merge_rollup_rows, rollup_rows
 
-_rules: Rules | None = None
-
-
-def use_rules(rules: Rules | None) -> None:
-    """The rules completions are judged by (None: the shipped rules.yaml). Set at start-up."""
-    global _rules
-    _rules = rules
-
-
-def current_rules() -> Rules:
-    return _rules if _rules is not None else flags.load_rules()
-
-
 # Text, so SQLAlchemy caches its compiled form: it runs at every completion.
 QUEUE = text(
     "INSERT INTO ledger_pending (response_id, completed_at, counts)"

@@ -21,11 +21,11 @@ MAX_PAUSE_S = 30.0  # after repeated failures (the database away), retry at most
 
 async def keep_chain(
     sessions: async_sessionmaker[AsyncSession],
-    rules: Rules | None = None,
+    rules: Rules,
     interval_s: float = INTERVAL_S,
 ) -> None:
     """Count and chain the queue every `interval_s` until cancelled, judging completions by
-    `rules` (None: the process's). A failure (the database away) is logged and retried, more
+    `rules`. A failure (the database away) is logged and retried, more
     slowly each time; the queue keeps what waits meanwhile."""
     pause = interval_s
     while True:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import REPORTING_TZ, reporting_day, utcnow
 from core.integrity.audit import FORMAT, GENESIS, content_hash, entry_hash
 from core.integrity.chain_lock import hold_chain_lock
-from core.integrity.completion import count_queued, current_rules
+from core.integrity.completion import count_queued
 from core.integrity.flags import Rules
 from core.models import (
     Answer,
@@ -119,14 +119,13 @@ async def contents(session: AsyncSession, response_ids: Sequence[int]) -> dict[i
 # Queueing and sealing ---------------------------------------------
 
 
-async def seal_queued(session: AsyncSession, limit: int = BATCH, rules: Rules | None = None) -> int:
+async def seal_queued(session: AsyncSession, rules: Rules, limit: int = BATCH) -> int:
     """Count up to `limit` queued responses and append them to the chain, oldest completion
     first, and take them off the queue, in the session's transaction (the caller commits;
-    until then the chain's lock is held). `rules`: the anti-gaming rules they are judged by
-    (None: the process's). Returns how many were chained. Any number of processes may call
-    it: the chain's lock is taken before the queue is read, so each response is counted and
-    chained once, by whoever holds the lock, and the counting of one batch never races
-    another's, nor a flag's."""
+    until then the chain's lock is held). `rules`: the anti-gaming rules they are judged by.
+    Returns how many were chained. Any number of processes may call it: the chain's lock is
+    taken before the queue is read, so each response is counted and chained once, by whoever
+    holds the lock, and the counting of one batch never races another's, nor a flag's."""
     await hold_chain_lock(session)
     queued = [(row[0], row[1]) for row in await session.execute(NEXT_QUEUED, {"limit": limit})]
     if not queued:
@@ -143,17 +142,17 @@ async def seal_queued(session: AsyncSession, limit: int = BATCH, rules: Rules | 
     await session.execute(delete(LedgerPending).where(LedgerPending.response_id.in_(ids)))
     # Counting last: the funnel's rows are shared with the starts of surveys, which then wait
     # on them only for the commit.
-    await count_queued(session, kept, rules or current_rules())
+    await count_queued(session, kept, rules)
     return len(found)
 
 
-async def seal_all(sessions: async_sessionmaker[AsyncSession], rules: Rules | None = None) -> int:
+async def seal_all(sessions: async_sessionmaker[AsyncSession], rules: Rules) -> int:
     """Count and chain everything queued, a batch per transaction. Returns how many were
     chained. Tests and commands call it to read counts that include every completion."""
     total = 0
     while True:
         async with sessions() as session:
-            sealed = await seal_queued(session, rules=rules)
+            sealed = await seal_queued(session, rules)
             await session.commit()
         total += sealed
         if sealed < BATCH:
